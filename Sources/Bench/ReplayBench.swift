@@ -7,11 +7,12 @@ import Replay
 import WAL
 
 /// `agentd-bench replay [--captures DIR] [--only encode|first-sample|receiver] [--wal-gib N]
-/// [--keep DIR] [--receiver URL]`:
+/// [--checkpoint-mib N] [--keep DIR [--reuse]] [--receiver URL]`:
 ///
 /// - encode: remote-write requests (protobuf + snappy) built from node-exporter-like scrapes,
 ///   alone and sent over HTTP to a local discarding sink; samples/s and bytes per sample;
-/// - first-sample: builds a WAL of `--wal-gib` GiB (64 MiB segments) with its index, then times
+/// - first-sample: builds a WAL of `--wal-gib` GiB (the default 128 MiB segments and
+///   checkpoint interval) with its index, then times
 ///   `ReplayWindow.forEachSample` to its first sample for several windows;
 /// - receiver: replays a WAL of 2 M samples into a real Prometheus (`--receiver`) with
 ///   `RemoteWriteReplay.send`.
@@ -26,7 +27,10 @@ func runReplayBenchmark(arguments: [String]) async throws {
     }
     if only == nil || only == "first-sample" {
         let gib = Double(option("--wal-gib") ?? "1") ?? 1
-        try runFirstSampleBenchmark(bytes: Int(gib * Double(1 << 30)), keep: option("--keep"))
+        let checkpoint = option("--checkpoint-mib").flatMap(Double.init).map { Int($0 * Double(1 << 20)) }
+        try runFirstSampleBenchmark(
+            bytes: Int(gib * Double(1 << 30)), checkpointInterval: checkpoint ?? EventLog.defaultCheckpointInterval,
+            keep: option("--keep"), reuse: arguments.contains("--reuse"))
     }
     if let url = option("--receiver"), only == nil || only == "receiver" {
         try await runReceiverBenchmark(url: url)
@@ -181,22 +185,29 @@ private func runEncodeBenchmark(captures: String?) async throws {
     }
 }
 
-/// Writes a WAL of about `bytes` with 64 MiB segments: 100 targets × 1,000 series scraped 15 s
+/// Writes a WAL of about `bytes` with the default segment size and checkpoint interval: 100 targets × 1,000 series scraped 15 s
 /// apart, then indexes it and times the first sample of several replay windows.
-private func runFirstSampleBenchmark(bytes: Int, keep: String?) throws {
+private func runFirstSampleBenchmark(bytes: Int, checkpointInterval: Int, keep: String?, reuse: Bool) throws {
     let root = keep ?? temporaryDirectory("replay-wal")
     defer { if keep == nil { try? FileManager.default.removeItem(atPath: root) } }
+    if reuse, keep != nil, FileManager.default.fileExists(atPath: root + "/index.sqlite") {
+        try timeFirstSamples(root: root)
+        return
+    }
     try? FileManager.default.removeItem(atPath: root + "/wal")
     try? FileManager.default.removeItem(atPath: root + "/index.sqlite")
     try FileManager.default.createDirectory(atPath: root + "/wal", withIntermediateDirectories: true)
     let walDirectory = root + "/wal"
-    let segmentSize = 64 << 20
+    let segmentSize = LogWriter.Options().segmentSize
     let targets = 100
     let seriesPerTarget = 1_000
     print(
         "\nReplay, first sample: WAL of ≥ \(bytes >> 20) MiB, \(segmentSize >> 20) MiB segments, "
+            + "checkpoints every \(String(format: "%g", Double(checkpointInterval) / Double(1 << 20))) MiB of samples, "
             + "\(targets) targets × \(seriesPerTarget) series, scrapes 15 s apart, sync never")
-    let log = try EventLog(directory: walDirectory, options: .init(segmentSize: segmentSize, sync: .never))
+    let log = try EventLog(
+        directory: walDirectory, options: .init(segmentSize: segmentSize, sync: .never),
+        checkpointInterval: checkpointInterval)
     var refs: [[UInt64]] = []
     for target in 0..<targets {
         refs.append(
@@ -253,7 +264,18 @@ private func runFirstSampleBenchmark(bytes: Int, keep: String?) throws {
     let store = try ProjectionStore.open(path: root + "/index.sqlite")
     try Projector.catchUp(store: store, walDirectory: walDirectory)
     print(String(format: "  index (Projector.catchUp over the whole WAL): %.1f s", indexClock.wall))
-    let lastSegmentStart = try store.allSegments().last?.firstTimestamp ?? lastTimestamp
+    try timeFirstSamples(root: root)
+}
+
+/// Times the decoding of the newest closed segment, then the first sample of several windows.
+private func timeFirstSamples(root: String) throws {
+    let walDirectory = root + "/wal"
+    let segments = try ProjectionStore.openReadOnly(path: root + "/index.sqlite").allSegments()
+    guard let newest = segments.last, let lastTimestamp = newest.lastTimestamp else {
+        print("  the index lists no samples")
+        return
+    }
+    try timeDecoding(walDirectory: walDirectory, segment: segments[segments.count - 2])
 
     struct FirstSample: Error {}
     func timeFirstSample(_ label: String, since: Int64, useIndex: Bool) throws {
@@ -275,10 +297,23 @@ private func runFirstSampleBenchmark(bytes: Int, keep: String?) throws {
         durations.sort()
         print(
             "  first sample, \(label): median \(String(format: "%.1f", durations[durations.count / 2])) ms "
-                + "(min \(String(format: "%.1f", durations[0])) ms, \(durations.count) runs; "
-                + "sample at \(got - since) ms after since)")
+                + "(min \(String(format: "%.1f", durations[0])) ms, max \(String(format: "%.1f", durations.last!)) ms, "
+                + "\(durations.count) runs; sample at \(got - since) ms after since)")
     }
-    try timeFirstSample("since = start of the newest segment (index)", since: lastSegmentStart, useIndex: true)
+    let newestStart = newest.firstTimestamp ?? lastTimestamp
+    var seekTimes: [Double] = []
+    let full = Int(segments[segments.count - 2].segment)
+    for _ in 0..<5 {
+        let clock = Stopwatch()
+        _ = try EventReader(directory: walDirectory, segment: full, seekingTo: lastTimestamp - 300_000)
+        seekTimes.append(clock.wall * 1000)
+    }
+    print(
+        "  seek to the last checkpoint of segment \(full) (walk its headers, define its series): median "
+            + "\(String(format: "%.1f", seekTimes.sorted()[2])) ms")
+    let middle = newestStart + (lastTimestamp - newestStart) / 2
+    try timeFirstSample("since = start of the newest segment (index)", since: newestStart, useIndex: true)
+    try timeFirstSample("since = middle of the newest segment (index)", since: middle, useIndex: true)
     try timeFirstSample("since = last 5 minutes (index)", since: lastTimestamp - 300_000, useIndex: true)
     try timeFirstSample("since = last 1 hour (index)", since: lastTimestamp - 3_600_000, useIndex: true)
     try timeFirstSample(
@@ -286,6 +321,33 @@ private func runFirstSampleBenchmark(bytes: Int, keep: String?) throws {
     let iso = ISO8601DateFormatter()
     print("  last sample at \(iso.string(from: Date(timeIntervalSince1970: Double(lastTimestamp) / 1000)))")
     print("  REPLAY_SINCE_5M=\(iso.string(from: Date(timeIntervalSince1970: Double(lastTimestamp - 300_000) / 1000)))")
+}
+
+/// How fast one whole segment is read: records (checksums, lz4) alone, then decoded into events.
+private func timeDecoding(walDirectory: String, segment summary: SegmentSummary) throws {
+    let segment = Int(summary.segment)
+    var clock = Stopwatch()
+    var records = 0
+    var bytes = 0
+    var reader = try LogReader(directory: walDirectory, from: .start(of: segment))
+    while let record = try reader.next(), record.position.segment == segment {
+        records += 1
+        bytes += record.payload.count
+    }
+    let readSeconds = clock.wall
+    clock = Stopwatch()
+    var events = try EventReader(directory: walDirectory, from: .start(of: segment))
+    var samples = 0
+    while let (record, event) = try events.next(), record.position.segment == segment {
+        if case .samples(let batch) = event { samples += batch.count }
+    }
+    let decodeSeconds = clock.wall
+    print(
+        String(
+            format: "  segment %d (%d MiB, %d records, %.1f M samples): records read (checksum + lz4) in %.0f ms "
+                + "(%.0f MB/s of payload); decoded to events in %.0f ms (%.1f M samples/s)",
+            segment, summary.bytes >> 20, records, Double(samples) / 1e6, readSeconds * 1000,
+            Double(bytes) / readSeconds / 1e6, decodeSeconds * 1000, Double(samples) / decodeSeconds / 1e6))
 }
 
 /// Replays 2 M node-like samples (last 50 minutes) into a real Prometheus.

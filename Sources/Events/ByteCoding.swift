@@ -109,6 +109,18 @@ struct ByteReader {
         return String(decoding: bytes[index..<(index + length)], as: UTF8.self)
     }
 
+    /// Steps over what `labels()` would read, checking its structure but making no strings.
+    mutating func skipLabels() throws(EventDecodeError) {
+        let count = try count(limit: 1 << 16)
+        for _ in 0..<(2 * count) {
+            let length = try self.count()
+            guard index + length <= bytes.count else {
+                throw error("string of \(length) bytes runs past the payload")
+            }
+            index += length
+        }
+    }
+
     mutating func labels() throws(EventDecodeError) -> Labels {
         let count = try count(limit: 1 << 16)
         var labels: [Label] = []

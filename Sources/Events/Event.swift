@@ -5,6 +5,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case targets = 3
     case membership = 4
     case ownership = 5
+    case checkpoint = 6
 
     public var description: String {
         switch self {
@@ -13,6 +14,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .targets: "targets"
         case .membership: "membership"
         case .ownership: "ownership"
+        case .checkpoint: "checkpoint"
         }
     }
 }
@@ -24,6 +26,7 @@ public enum Event: Sendable, Equatable {
     case targets(TargetsChange)
     case membership(MembershipEvent)
     case ownership(OwnershipEvent)
+    case checkpoint(Checkpoint)
 
     public var kind: EventKind {
         switch self {
@@ -32,8 +35,20 @@ public enum Event: Sendable, Equatable {
         case .targets: .targets
         case .membership: .membership
         case .ownership: .ownership
+        case .checkpoint: .checkpoint
         }
     }
+}
+
+/// A seek point inside a segment. Every series' value chain and every target's ref
+/// list start over here, so the samples after it decode knowing only the series
+/// the segment defined before it; and every sample before it is older than
+/// `newestBefore`, so a replay from a later time can start here.
+public struct Checkpoint: Sendable, Equatable {
+    /// The newest sample timestamp (ms) in the segment before this point.
+    public var newestBefore: Int64
+
+    public init(newestBefore: Int64) { self.newestBefore = newestBefore }
 }
 
 /// A series ref and its labels, written before the ref's first sample in a segment.

@@ -92,4 +92,17 @@ enum EventCodec {
             time: time, effective: effective, target: target, labels: labels, previousOwner: previous,
             newOwner: new, cause: cause, detail: detail)
     }
+
+    static func encode(_ checkpoint: Checkpoint) -> Record {
+        var out = ByteWriter(capacity: 12)
+        out.zigzag(checkpoint.newestBefore)
+        return Record(type: EventKind.checkpoint.rawValue, payload: out.bytes)
+    }
+
+    static func decodeCheckpoint(_ payload: [UInt8]) throws(EventDecodeError) -> Checkpoint {
+        var reader = ByteReader(payload)
+        let checkpoint = Checkpoint(newestBefore: try reader.zigzag())
+        guard reader.isAtEnd else { throw reader.error("\(payload.count - reader.index) trailing bytes") }
+        return checkpoint
+    }
 }

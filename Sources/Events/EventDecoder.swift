@@ -1,82 +1,200 @@
 import WAL
 
 /// Decodes the records of the log back into events. It must see a segment's
-/// records in order from the segment's start; it resets at every new segment.
+/// records in order from the segment's start, or from a checkpoint with the
+/// series defined before it (see `EventReader.init(directory:segment:seekingTo:)`);
+/// it resets at every new segment.
+///
+/// Per-series state lives in arrays indexed by ref (refs are dense: the writer
+/// hands them out from zero), so a sample costs no hashing.
 public struct EventDecoder {
     public private(set) var segment = -1
-    private var labels: [UInt64: Labels] = [:]
-    private var previous: [UInt64: UInt64] = [:]
+    /// A ref is defined in the current segment when `definedEpoch[ref] == epoch`.
+    private var epoch: UInt32 = 1
+    private var definedEpoch: [UInt32] = []
+    /// Decoded labels; nil for a series defined lazily whose labels nobody asked for yet.
+    private var labelsByRef: [Labels?] = []
+    /// Series records read by a seek: their labels are decoded when first asked for.
+    private var lazyPayloads: [[UInt8]] = []
+    /// For a lazily defined ref: the index of its payload in `lazyPayloads` (high 24 bits)
+    /// and the offset of its labels there (low 40 bits).
+    private var lazySource: [UInt64] = []
+    /// Each defined series' previous value (bit pattern), 0.0 at its definition and at checkpoints.
+    private var previous: [UInt64] = []
     private var lastRefs: [UInt64: [UInt64]] = [:]
+
+    /// Refs at or above this are corruption: a million times more series than anyone scrapes.
+    static let refLimit: UInt64 = 1 << 28
 
     public init() {}
 
     /// The labels of `ref` as defined in the current segment.
-    public func labels(for ref: UInt64) -> Labels? { labels[ref] }
+    public mutating func labels(for ref: UInt64) -> Labels? {
+        guard isDefined(ref) else { return nil }
+        if let labels = labelsByRef[Int(ref)] { return labels }
+        let source = lazySource[Int(ref)]
+        var reader = ByteReader(lazyPayloads[Int(source >> 40)])
+        reader.index = Int(source & (1 << 40 - 1))
+        // `defineLazily` has checked the structure already; decoding the strings cannot fail.
+        let labels = try? reader.labels()
+        labelsByRef[Int(ref)] = labels
+        return labels
+    }
+
+    /// Applies what `record` does to the decoder's state without making an event: what a
+    /// reader does with the records between a seek point and the position it was asked for.
+    mutating func advance(_ record: StoredRecord) throws(EventError) {
+        switch EventKind(rawValue: record.type) {
+        case .series:
+            try defineLazily(record)
+        case .samples, .checkpoint:
+            _ = try decode(record, skippingSamplesBefore: .max)
+        default:
+            enter(segment: record.position.segment)
+        }
+    }
+
+    /// Defines the series of a `series` record without decoding their labels yet: a seek
+    /// reads every definition before its checkpoint, but a replay needs few of them soon.
+    mutating func defineLazily(_ record: StoredRecord) throws(EventError) {
+        enter(segment: record.position.segment)
+        let payloadIndex = UInt64(lazyPayloads.count)
+        var reader = ByteReader(record.payload)
+        do throws(EventDecodeError) {
+            while !reader.isAtEnd {
+                let ref = try reader.varint()
+                guard ref < Self.refLimit else { throw reader.error("series ref \(ref) is implausibly large") }
+                let offset = reader.index
+                try reader.skipLabels()
+                define(ref, nil)
+                lazySource[Int(ref)] = payloadIndex << 40 | UInt64(offset)
+            }
+        } catch {
+            throw EventError(position: record.position, kind: .series, underlying: error)
+        }
+        lazyPayloads.append(record.payload)
+    }
+
+    @inline(__always)
+    private func isDefined(_ ref: UInt64) -> Bool {
+        ref < UInt64(definedEpoch.count) && definedEpoch[Int(ref)] == epoch
+    }
 
     /// Decodes `record`; a failure names the record's position.
     public mutating func decode(_ record: StoredRecord) throws(EventError) -> Event {
-        if record.position.segment != segment {
-            segment = record.position.segment
-            labels.removeAll(keepingCapacity: true)
-            previous.removeAll(keepingCapacity: true)
-            lastRefs.removeAll(keepingCapacity: true)
-        }
+        // Without a bound nothing is skipped, so there is always an event.
+        try decode(record, skippingSamplesBefore: nil)!
+    }
+
+    /// Like `decode(_:)`, but a `samples` record whose samples are all older than `time`
+    /// only advances the decoder's state and returns nil: no arrays are built for it.
+    public mutating func decode(_ record: StoredRecord, skippingSamplesBefore time: Int64?) throws(EventError)
+        -> Event?
+    {
+        enter(segment: record.position.segment)
         do {
-            return try decode(type: record.type, payload: record.payload)
+            return try decode(type: record.type, payload: record.payload, skippingBefore: time)
         } catch {
             throw EventError(position: record.position, kind: EventKind(rawValue: record.type), underlying: error)
         }
     }
 
-    private mutating func decode(type: UInt8, payload: [UInt8]) throws(EventDecodeError) -> Event {
+    /// Forgets the state of the previous segment when `segment` is a new one.
+    mutating func enter(segment: Int) {
+        guard segment != self.segment else { return }
+        self.segment = segment
+        epoch &+= 1
+        if epoch == 0 {
+            definedEpoch = Array(repeating: 0, count: definedEpoch.count)
+            epoch = 1
+        }
+        lastRefs.removeAll(keepingCapacity: true)
+        lazyPayloads.removeAll()
+    }
+
+    private mutating func decode(type: UInt8, payload: [UInt8], skippingBefore time: Int64?)
+        throws(EventDecodeError) -> Event?
+    {
         guard let kind = EventKind(rawValue: type) else {
             throw EventDecodeError(offset: 0, message: "unknown record type \(type)")
         }
         switch kind {
         case .series:
-            var reader = ByteReader(payload)
-            var definitions: [SeriesDefinition] = []
-            while !reader.isAtEnd {
-                let ref = try reader.varint()
-                let set = try reader.labels()
-                labels[ref] = set
-                previous[ref] = 0
-                definitions.append(SeriesDefinition(ref: ref, labels: set))
-            }
-            return .series(definitions)
+            return .series(try decodeSeries(payload))
         case .samples:
-            return .samples(try decodeSamples(payload))
+            return try decodeSamples(payload, skippingBefore: time).map { .samples($0) }
         case .targets:
             return .targets(try EventCodec.decodeTargets(payload))
         case .membership:
             return .membership(try EventCodec.decodeMembership(payload))
         case .ownership:
             return .ownership(try EventCodec.decodeOwnership(payload))
+        case .checkpoint:
+            let checkpoint = try EventCodec.decodeCheckpoint(payload)
+            restartValues()
+            return .checkpoint(checkpoint)
         }
     }
 
-    private mutating func decodeSamples(_ payload: [UInt8]) throws(EventDecodeError) -> SampleBatch {
+    /// What a checkpoint does: every series' value chain and every target's ref list start over.
+    private mutating func restartValues() {
+        previous.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        lastRefs.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func decodeSeries(_ payload: [UInt8]) throws(EventDecodeError) -> [SeriesDefinition] {
+        var reader = ByteReader(payload)
+        var definitions: [SeriesDefinition] = []
+        while !reader.isAtEnd {
+            let ref = try reader.varint()
+            guard ref < Self.refLimit else { throw reader.error("series ref \(ref) is implausibly large") }
+            let set = try reader.labels()
+            define(ref, set)
+            definitions.append(SeriesDefinition(ref: ref, labels: set))
+        }
+        return definitions
+    }
+
+    private mutating func define(_ ref: UInt64, _ labels: Labels?) {
+        let index = Int(ref)
+        if index >= definedEpoch.count {
+            let grown = Swift.max(index + 1, definedEpoch.count * 2)
+            definedEpoch.append(contentsOf: repeatElement(0, count: grown - definedEpoch.count))
+            labelsByRef.append(contentsOf: repeatElement(nil, count: grown - labelsByRef.count))
+            lazySource.append(contentsOf: repeatElement(0, count: grown - lazySource.count))
+            previous.append(contentsOf: repeatElement(0, count: grown - previous.count))
+        }
+        definedEpoch[index] = epoch
+        labelsByRef[index] = labels
+        previous[index] = 0
+    }
+
+    private mutating func decodeSamples(_ payload: [UInt8], skippingBefore time: Int64?)
+        throws(EventDecodeError) -> SampleBatch?
+    {
         var reader = ByteReader(payload)
         let flags = try reader.byte()
         guard flags & ~3 == 0 else { throw reader.error("unknown samples flags \(flags)") }
         let target = try reader.uint64()
         let timestamp = try reader.zigzag()
         let count = try reader.count()
-        var refs: [UInt64]
+        let refs: [UInt64]
         if flags & 2 != 0 {
             guard let last = lastRefs[target], last.count == count else {
                 throw reader.error("samples reuse the refs of a previous record that this segment lacks")
             }
             refs = last
         } else {
-            refs = []
-            refs.reserveCapacity(count)
+            var list: [UInt64] = []
+            list.reserveCapacity(count)
             var last: UInt64 = 0
             for _ in 0..<count {
                 last = last &+ UInt64(bitPattern: try reader.zigzag())
-                refs.append(last)
+                guard isDefined(last) else { throw reader.error("sample for ref \(last) before its series") }
+                list.append(last)
             }
-            lastRefs[target] = refs
+            lastRefs[target] = list
+            refs = list
         }
         var timestamps: [Int64]?
         if flags & 1 != 0 {
@@ -85,15 +203,25 @@ public struct EventDecoder {
             for _ in 0..<count { list.append(timestamp &+ (try reader.zigzag())) }
             timestamps = list
         }
-        var values: [Double] = []
-        values.reserveCapacity(count)
-        for ref in refs {
-            guard let before = previous[ref] else { throw reader.error("sample for ref \(ref) before its series") }
-            let bits = try ValueCoding.decode(previous: before, from: &reader)
-            previous[ref] = bits
-            values.append(Double(bitPattern: bits))
+        let skip = time.map { time in (timestamps?.max() ?? timestamp) < time } ?? false
+        let start = reader.index
+        var end = start
+        let values = try [Double](unsafeUninitializedCapacity: skip ? 0 : count) {
+            (buffer, initialized) throws(EventDecodeError) in
+            end = try refs.withUnsafeBufferPointer { (refs) throws(EventDecodeError) in
+                try previous.withUnsafeMutableBufferPointer { (previous) throws(EventDecodeError) in
+                    try payload.withUnsafeBufferPointer { (bytes) throws(EventDecodeError) in
+                        try ValueCoding.decode(
+                            refs, previous: previous.baseAddress!, from: bytes, at: start,
+                            into: skip ? nil : buffer.baseAddress)
+                    }
+                }
+            }
+            initialized = skip ? 0 : count
         }
+        reader.index = end
         guard reader.isAtEnd else { throw reader.error("\(payload.count - reader.index) trailing bytes") }
+        if skip { return nil }
         return SampleBatch(target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps)
     }
 }

@@ -10,7 +10,7 @@ public final class EventLog: Sendable {
 
     private struct State {
         var registry = SeriesRegistry()
-        var encoder = SegmentEncoder()
+        var encoder: SegmentEncoder
         var segment: Int
         /// Set after a failed write: the encoder state may be ahead of the disk, so the
         /// next append starts a fresh segment.
@@ -20,11 +20,18 @@ public final class EventLog: Sendable {
     private let state: Mutex<State>
     private let queue = DispatchQueue(label: "agentd.events.append", attributes: .concurrent)
 
-    public init(directory: String, options: LogWriter.Options = .init(), logger: Logger = Logger(label: "agentd.wal"))
-        throws
-    {
+    /// The fewest bytes of encoded samples between two checkpoints (seek points) in a
+    /// segment; more when the segment defines over 52,000 series (160 bytes per series).
+    /// A replay that starts inside a segment decodes about this much before its window.
+    public static let defaultCheckpointInterval = 8 << 20
+
+    public init(
+        directory: String, options: LogWriter.Options = .init(),
+        checkpointInterval: Int = EventLog.defaultCheckpointInterval, logger: Logger = Logger(label: "agentd.wal")
+    ) throws {
         writer = try LogWriter(directory: directory, options: options, logger: logger)
-        state = Mutex(State(segment: writer.end.segment))
+        state = Mutex(
+            State(encoder: SegmentEncoder(checkpointInterval: checkpointInterval), segment: writer.end.segment))
     }
 
     /// The ref of a series, assigning one the first time its labels are seen.
@@ -53,8 +60,8 @@ public final class EventLog: Sendable {
         switch event {
         case .samples(let batch):
             return try append(batch)
-        case .series:
-            preconditionFailure("series records are written by the encoder, not appended")
+        case .series, .checkpoint:
+            preconditionFailure("series and checkpoint records are written by the encoder, not appended")
         case .targets(let change):
             return try commit { _ in [EventCodec.encode(change)] }
         case .membership(let membership):

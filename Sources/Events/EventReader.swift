@@ -1,16 +1,31 @@
 import WAL
 
-/// Reads events from a WAL directory, from a position on. To decode a position
-/// in the middle of a segment it reads that segment from its start, returning
-/// only what lies at or after the position.
+/// Reads events from a WAL directory, from a position on. A position in the
+/// middle of a segment is reached from the segment's last checkpoint before it
+/// (see `Seek`), or from the segment's start when it has none; only what lies at
+/// or after the position is returned.
 public struct EventReader {
     private var reader: LogReader
-    public private(set) var decoder = EventDecoder()
+    public private(set) var decoder: EventDecoder
     private let start: Position
 
     public init(directory: String, from start: Position = Position(segment: 0, offset: 0)) throws {
+        let seek =
+            start.offset > SegmentHeader.size
+            ? Seek(directory: directory, segment: start.segment) { position, _ in position <= start }
+            : Seek(segment: start.segment)
         self.start = start
-        reader = try LogReader(directory: directory, from: Position(segment: start.segment, offset: 0))
+        decoder = seek.decoder
+        reader = try LogReader(directory: directory, from: seek.position)
+    }
+
+    /// Reads from inside `segment`: from its last checkpoint before which every sample
+    /// is older than `time`, or from its start when there is none.
+    public init(directory: String, segment: Int, seekingTo time: Int64) throws {
+        let seek = Seek(directory: directory, segment: segment) { _, checkpoint in checkpoint.newestBefore < time }
+        start = seek.position
+        decoder = seek.decoder
+        reader = try LogReader(directory: directory, from: seek.position)
     }
 
     /// Damage found in closed segments so far (each costs the rest of its segment).
@@ -18,26 +33,41 @@ public struct EventReader {
 
     /// The next event and where it was; records that are intact but do not decode throw.
     public mutating func next() throws -> (record: StoredRecord, event: Event)? {
+        try next(skippingSamplesBefore: nil)
+    }
+
+    /// Like `next()`, but `samples` records whose samples are all older than `time` are
+    /// decoded only for their effect on the decoder and not returned.
+    public mutating func next(skippingSamplesBefore time: Int64?) throws -> (record: StoredRecord, event: Event)? {
         while let record = try reader.next() {
-            let event = try decoder.decode(record)
-            if record.position >= start { return (record, event) }
+            guard record.position >= start else {
+                try decoder.advance(record)
+                continue
+            }
+            guard let event = try decoder.decode(record, skippingSamplesBefore: time) else { continue }
+            return (record, event)
         }
         return nil
     }
 
     /// The labels of a ref, as defined in the segment being read.
-    public func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref) }
+    public mutating func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref) }
 }
 
 /// Follows a live event log, like `EventReader` but waiting for new events.
 public struct EventTailer {
     private var tailer: LiveTailer
-    public private(set) var decoder = EventDecoder()
+    public private(set) var decoder: EventDecoder
     private let start: Position
 
     public init(log: EventLog, from start: Position) {
+        let seek =
+            start.offset > SegmentHeader.size
+            ? Seek(directory: log.writer.directory, segment: start.segment) { position, _ in position <= start }
+            : Seek(segment: start.segment)
         self.start = start
-        tailer = LiveTailer(writer: log.writer, from: Position(segment: start.segment, offset: 0))
+        decoder = seek.decoder
+        tailer = LiveTailer(writer: log.writer, from: seek.position)
     }
 
     /// The position after the last record returned.
@@ -47,11 +77,14 @@ public struct EventTailer {
 
     public mutating func next() async throws -> (record: StoredRecord, event: Event)? {
         while let record = try await tailer.next() {
-            let event = try decoder.decode(record)
-            if record.position >= start { return (record, event) }
+            guard record.position >= start else {
+                try decoder.advance(record)
+                continue
+            }
+            return (record, try decoder.decode(record))
         }
         return nil
     }
 
-    public func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref) }
+    public mutating func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref) }
 }

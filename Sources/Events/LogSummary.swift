@@ -24,7 +24,7 @@ public struct SegmentStats: Sendable, Equatable {
         case .targets(let change): times = [change.time]
         case .membership(let membership): times = [membership.time]
         case .ownership(let ownership): times = [ownership.time]
-        case .series: break
+        case .series, .checkpoint: break
         }
         for time in times {
             minTimestamp = Swift.min(minTimestamp ?? time, time)

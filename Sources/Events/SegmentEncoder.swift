@@ -2,8 +2,21 @@ import WAL
 
 /// Encoding state for series and samples inside one segment: which refs the
 /// segment has defined, each series' previous value, each target's previous ref
-/// list. `reset()` at every new segment keeps segments self-contained.
+/// list. `reset()` at every new segment keeps segments self-contained; a
+/// checkpoint every so many bytes of samples lets a reader start inside a segment.
 struct SegmentEncoder {
+    /// The fewest bytes of encoded (uncompressed) samples between two checkpoints.
+    let checkpointInterval: Int
+    /// A checkpoint costs each series one value coded from scratch (a few bytes more
+    /// than a delta): keeping this many bytes per defined series between checkpoints
+    /// holds their cost near 1 % of the log however many series there are.
+    static let checkpointBytesPerSeries = 160
+    /// Series defined in the current segment.
+    private var definedCount = 0
+    /// Samples bytes since the segment's start or its last checkpoint.
+    private var sinceCheckpoint = 0
+    /// The newest sample timestamp in the segment so far.
+    private var newest: Int64?
     /// A ref is defined in the current segment when `definedEpoch[ref] == epoch`.
     private var epoch: UInt32 = 1
     private var definedEpoch: [UInt32] = []
@@ -11,7 +24,15 @@ struct SegmentEncoder {
     private var lastRefs: [UInt64: [UInt64]] = [:]
     private var scratch: [UInt8] = []
 
+    init(checkpointInterval: Int) {
+        precondition(checkpointInterval > 0, "the checkpoint interval must be positive")
+        self.checkpointInterval = checkpointInterval
+    }
+
     mutating func reset() {
+        sinceCheckpoint = 0
+        definedCount = 0
+        newest = nil
         epoch &+= 1
         if epoch == 0 {
             definedEpoch = Array(repeating: 0, count: definedEpoch.count)
@@ -20,10 +41,17 @@ struct SegmentEncoder {
         lastRefs.removeAll(keepingCapacity: true)
     }
 
-    /// The records for one scrape: a series record for refs the segment has not
-    /// defined yet (if any), then the samples record.
+    /// The records for one scrape: a checkpoint when one is due, a series record for
+    /// refs the segment has not defined yet (if any), then the samples record.
     mutating func encode(_ batch: SampleBatch, registry: SeriesRegistry) -> [Record] {
         var records: [Record] = []
+        let due = Swift.max(checkpointInterval, definedCount * Self.checkpointBytesPerSeries)
+        if sinceCheckpoint >= due, let newest {
+            records.append(EventCodec.encode(Checkpoint(newestBefore: newest)))
+            previous.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            lastRefs.removeAll(keepingCapacity: true)
+            sinceCheckpoint = 0
+        }
         let needed = registry.count
         if definedEpoch.count < needed {
             definedEpoch.append(contentsOf: repeatElement(0, count: needed - definedEpoch.count))
@@ -38,6 +66,7 @@ struct SegmentEncoder {
             series.labels(registry.labels[Int(ref)])
             defined += 1
         }
+        definedCount += defined
         if defined > 0 { records.append(Record(type: EventKind.series.rawValue, payload: series.bytes)) }
 
         scratch.removeAll(keepingCapacity: true)
@@ -73,6 +102,11 @@ struct SegmentEncoder {
             }
         }
         records.append(Record(type: EventKind.samples.rawValue, payload: scratch))
+        sinceCheckpoint += scratch.count
+        if batch.count > 0 {
+            let newestInBatch = batch.timestamps?.max() ?? batch.timestamp
+            newest = Swift.max(newest ?? newestInBatch, newestInBatch)
+        }
         return records
     }
 

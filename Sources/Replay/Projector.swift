@@ -30,6 +30,8 @@ public struct Projector {
         switch event {
         case .series:
             summary.seriesRecords += 1
+        case .checkpoint:
+            break
         case .samples(let batch):
             summary.sampleRecords += 1
             summary.sampleCount += Int64(batch.count)

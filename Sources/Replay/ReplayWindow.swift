@@ -45,9 +45,11 @@ public struct ReplayWindow: Sendable {
         var problems: [CorruptionError] = []
         var cache: [UInt64: Bool] = [:]
         for segment in try segments(walDirectory: walDirectory, store: store) {
-            var reader = try EventReader(directory: walDirectory, from: .start(of: segment))
+            var reader =
+                try since.map { try EventReader(directory: walDirectory, segment: segment, seekingTo: $0) }
+                ?? EventReader(directory: walDirectory, from: .start(of: segment))
             cache.removeAll(keepingCapacity: true)
-            while let (record, event) = try reader.next() {
+            while let (record, event) = try reader.next(skippingSamplesBefore: since) {
                 guard record.position.segment == segment else { break }
                 guard case .samples(let batch) = event else { continue }
                 for index in 0..<batch.count {

@@ -31,8 +31,15 @@ enum RecordFrame {
         case invalid(String)
     }
 
-    /// Decodes the record at the start of `bytes`.
-    static func decode(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+    enum HeaderOutcome {
+        case valid(type: UInt8, length: Int)
+        case incomplete(needed: Int)
+        case invalid(String)
+    }
+
+    /// Checks the header at the start of `bytes` (rules 1 and 2 of the format), without
+    /// looking at the payload.
+    static func header(_ bytes: UnsafeRawBufferPointer) -> HeaderOutcome {
         guard bytes.count >= headerSize else { return .incomplete(needed: headerSize) }
         let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
@@ -44,14 +51,28 @@ enum RecordFrame {
         }
         if flags & ~compressedFlag != 0 { return .invalid("unknown record flags 0x\(String(flags, radix: 16))") }
         if length > maxLength { return .invalid("record length \(length) exceeds \(maxLength)") }
-        let compressed = flags & compressedFlag != 0
-        if compressed {
+        if flags & compressedFlag != 0 {
             if rawLength <= length || rawLength > 255 * length + 16 {
                 return .invalid("compressed record lengths \(length)/\(rawLength) are inconsistent")
             }
         } else if rawLength != length {
             return .invalid("record lengths \(length)/\(rawLength) differ without compression")
         }
+        return .valid(type: type, length: length)
+    }
+
+    /// Decodes the record at the start of `bytes`.
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+        let type: UInt8
+        let length: Int
+        switch header(bytes) {
+        case .valid(let validType, let validLength): (type, length) = (validType, validLength)
+        case .incomplete(let needed): return .incomplete(needed: needed)
+        case .invalid(let reason): return .invalid(reason)
+        }
+        let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let rawLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+        let compressed = bytes[13] & compressedFlag != 0
         guard bytes.count >= headerSize + length else { return .incomplete(needed: headerSize + length) }
         let covered = UnsafeRawBufferPointer(rebasing: bytes[4..<(headerSize + length)])
         let actual = CRC32C.checksum(covered)

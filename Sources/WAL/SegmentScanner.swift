@@ -67,23 +67,50 @@ struct SegmentScanner {
         }
     }
 
+    /// Steps over the next record by its header alone, unless `read` wants its type: then
+    /// it is read and checked like `next` does. A record stepped over is neither
+    /// checksummed nor decompressed, and its payload may run past the end of the file.
+    mutating func skip(limit: Int? = nil, reading read: (UInt8) -> Bool) throws -> Step? {
+        let available = try fill(RecordFrame.headerSize, limit: limit)
+        if available == 0 { return .end(position) }
+        let header = data.withUnsafeBytes { bytes in
+            RecordFrame.header(UnsafeRawBufferPointer(rebasing: bytes[(offset - dataStart)...]))
+        }
+        switch header {
+        case .valid(let type, _) where read(type):
+            return try next(limit: limit)
+        case .valid(_, let length):
+            offset += RecordFrame.headerSize + length
+            return nil
+        case .incomplete(let needed):
+            let reason = "torn record: \(needed) bytes announced, \(available) present"
+            return .incomplete(CorruptionError(position: position, reason: reason))
+        case .invalid(let reason):
+            return .corrupt(CorruptionError(position: position, reason: reason))
+        }
+    }
+
     /// Makes at least `count` bytes from `offset` available if the file has them;
     /// returns how many are available.
     private mutating func fill(_ count: Int, limit: Int?) throws -> Int {
         let have = dataStart + data.count - offset
         if have >= count { return have }
-        if offset > dataStart {
-            data.removeFirst(offset - dataStart)
-            dataStart = offset
+        // Keep the buffered bytes from `offset` on (less than a record), drop the rest.
+        let kept = Swift.max(have, 0)
+        let keptFrom = data.count - kept
+        var want = Swift.max(count, Self.chunk) - kept
+        if let limit { want = Swift.min(want, limit - (offset + kept)) }
+        guard want > 0 else { return kept }
+        let at = offset + kept
+        // One copy of the file's bytes: from the kernel straight into the new buffer.
+        data = try [UInt8](unsafeUninitializedCapacity: kept + want) { buffer, initialized in
+            let target = UnsafeMutableRawBufferPointer(buffer)
+            data.withUnsafeBytes { old in
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: old[keptFrom...]))
+            }
+            initialized = kept + (try file.read(into: UnsafeMutableRawBufferPointer(rebasing: target[kept...]), at: at))
         }
-        var want = Swift.max(count, Self.chunk) - data.count
-        if let limit { want = Swift.min(want, limit - (dataStart + data.count)) }
-        guard want > 0 else { return data.count }
-        let at = dataStart + data.count
-        let chunk = try [UInt8](unsafeUninitializedCapacity: want) { buffer, initialized in
-            initialized = try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: at)
-        }
-        data.append(contentsOf: chunk)
+        dataStart = offset
         return data.count
     }
 }

@@ -1,10 +1,9 @@
 import Agent
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// `agentd members` and `agentd targets`: a running agent's view, as tables.
 struct MembersCommand: AsyncParsableCommand {
@@ -52,11 +51,19 @@ struct TargetsCommand: AsyncParsableCommand {
     }
 }
 
+/// GETs `url` and parses its body as JSON. AsyncHTTPClient rather than URLSession: on Linux,
+/// URLSession would link libcurl and its dependencies into every start of the binary.
 private func fetchJSON(_ url: String) async throws -> Any {
     do {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
-        return try JSONSerialization.jsonObject(with: data)
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        guard response.status == .ok else {
+            throw ValidationError("cannot read \(url): HTTP \(response.status.code)")
+        }
+        return try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+    } catch let error as ValidationError {
+        throw error
     } catch {
-        throw ValidationError("cannot read \(url): \(error.localizedDescription)")
+        throw ValidationError("cannot read \(url): \(error)")
     }
 }

@@ -78,12 +78,17 @@ private func textLine(_ sample: ReplayedSample) -> String {
 }
 
 /// Stdout with a large buffer: printing a replay line by line would cost a system call each.
+/// The first line goes out at once, so whoever waits sees the replay start.
 struct BufferedOutput {
     private var buffer: [UInt8] = []
+    private var started = false
 
     mutating func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
-        if buffer.count > 1 << 16 { flush() }
+        if buffer.count > 1 << 16 || !started {
+            started = true
+            flush()
+        }
     }
 
     mutating func flush() {

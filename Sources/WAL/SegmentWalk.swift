@@ -1,0 +1,38 @@
+/// Walks one segment's records by their headers, reading in full only the records
+/// whose type the caller asks for. This is how a reader finds the seek points and
+/// the definitions it needs inside a segment without checksumming or decompressing
+/// everything in between.
+///
+/// What the walk steps over is not verified: a reader that needs those records reads
+/// them with `LogReader`, which checks every one. Damage met on the way ends the walk.
+public struct SegmentWalk {
+    public enum Step {
+        /// A record of a type that was asked for, intact.
+        case record(StoredRecord)
+        /// The segment's records end here.
+        case end(Position)
+        /// The walk cannot go on: a bad header, a torn record or a failed checksum.
+        case damaged(CorruptionError)
+    }
+
+    private var scanner: SegmentScanner
+
+    public init(directory: String, segment: Int) throws {
+        scanner = try SegmentScanner(directory: directory, segment: segment)
+        if let reason = try scanner.headerProblem() {
+            throw CorruptionError(position: Position(segment: segment, offset: 0), reason: reason)
+        }
+    }
+
+    /// The next record whose type `read` accepts.
+    public mutating func next(reading read: (UInt8) -> Bool) throws -> Step {
+        while true {
+            guard let step = try scanner.skip(reading: read) else { continue }
+            switch step {
+            case .record(let record): return .record(record)
+            case .end(let position): return .end(position)
+            case .incomplete(let error), .corrupt(let error): return .damaged(error)
+            }
+        }
+    }
+}

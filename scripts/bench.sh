@@ -117,10 +117,12 @@ replay)
     echo "== (b) first sample on a ${REPLAY_WAL_GIB:-1} GiB WAL"
     "$bench_bin" replay --only first-sample --wal-gib "${REPLAY_WAL_GIB:-1}" --keep "$work/replay-root" \
         | tee "$work/first-sample.log"
-    since=$(sed -n 's/.*REPLAY_SINCE_5M=//p' "$work/first-sample.log")
-    echo "  agentd replay --since $since (last 5 minutes) --storage.path …, as a process:"
-    python3 bench/first_line.py --runs 5 -- "$agentd_bin" replay --since "$since" \
-        --storage.path "$work/replay-root" | sed 's/^/    /'
+    for window in 5M 1H; do
+        since=$(sed -n "s/.*REPLAY_SINCE_$window=//p" "$work/first-sample.log")
+        echo "  agentd replay --since $since (last $window) --storage.path …, as a process:"
+        python3 bench/first_line.py --runs 5 -- "$agentd_bin" replay --since "$since" \
+            --storage.path "$work/replay-root" | sed 's/^/    /'
+    done
     rm -rf "$work/replay-root"
     echo
     echo "== (c) replay into a real Prometheus"

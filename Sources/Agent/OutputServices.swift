@@ -85,10 +85,10 @@ final class OutputServices: Sendable {
         do {
             let caughtUp = try Projector.catchUp(store: store, walDirectory: paths.wal)
             var projector = try Projector(resumingFrom: store, segment: caughtUp.segment)
-            var tailer = EventTailer(log: log, from: caughtUp)
+            var tailer = LiveTailer(writer: log.writer, from: caughtUp)
             var lastFlush = ContinuousClock.now
-            while let (record, event) = try await tailer.next() {
-                projector.add(record, event)
+            while let record = try await tailer.next() {
+                try projector.add(record)
                 if ContinuousClock.now - lastFlush > .seconds(1) || projector.pending > 5_000 {
                     try projector.flush(into: store)
                     projected.withLock { $0 = record.end }

@@ -321,6 +321,8 @@ private func timeFirstSamples(root: String) throws {
     let iso = ISO8601DateFormatter()
     print("  last sample at \(iso.string(from: Date(timeIntervalSince1970: Double(lastTimestamp) / 1000)))")
     print("  REPLAY_SINCE_5M=\(iso.string(from: Date(timeIntervalSince1970: Double(lastTimestamp - 300_000) / 1000)))")
+    print(
+        "  REPLAY_SINCE_1H=\(iso.string(from: Date(timeIntervalSince1970: Double(lastTimestamp - 3_600_000) / 1000)))")
 }
 
 /// How fast one whole segment is read: records (checksums, lz4) alone, then decoded into events.

@@ -23,8 +23,9 @@ public struct EventDecoder {
     private var previous: [UInt64] = []
     private var lastRefs: [UInt64: [UInt64]] = [:]
 
-    /// Refs at or above this are corruption: a million times more series than anyone scrapes.
-    static let refLimit: UInt64 = 1 << 28
+    /// Refs at or above this (67 M series) are taken for corruption: per-ref state is sized
+    /// by the largest ref, so a damaged ref must not ask for gigabytes.
+    static let refLimit: UInt64 = 1 << 26
 
     public init() {}
 
@@ -234,5 +235,57 @@ public struct EventError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(position): \(kind.map { "\($0) record" } ?? "record"): \(underlying)"
+    }
+}
+
+/// What a record says about the log without the decoder's per-segment state: enough for
+/// the segment index and the histories, so the projector can start at any record.
+public enum RecordSummary: Sendable, Equatable {
+    case series
+    /// A samples record: how many samples and the oldest and newest of their timestamps
+    /// (nil when it holds none).
+    case samples(count: Int, oldest: Int64?, newest: Int64?)
+    case checkpoint
+    /// A targets, membership or ownership event: these carry no state between records.
+    case event(Event)
+
+    /// Summarizes `record`; a payload that does not decode throws with its position.
+    public static func of(_ record: StoredRecord) throws(EventError) -> RecordSummary {
+        do throws(EventDecodeError) {
+            switch EventKind(rawValue: record.type) {
+            case .series: return .series
+            case .checkpoint: return .checkpoint
+            case .samples: return try samples(record.payload)
+            case .targets: return .event(.targets(try EventCodec.decodeTargets(record.payload)))
+            case .membership: return .event(.membership(try EventCodec.decodeMembership(record.payload)))
+            case .ownership: return .event(.ownership(try EventCodec.decodeOwnership(record.payload)))
+            case nil: throw EventDecodeError(offset: 0, message: "unknown record type \(record.type)")
+            }
+        } catch {
+            throw EventError(position: record.position, kind: EventKind(rawValue: record.type), underlying: error)
+        }
+    }
+
+    /// The header of a samples record, and its per-sample timestamps when it has them.
+    private static func samples(_ payload: [UInt8]) throws(EventDecodeError) -> RecordSummary {
+        var reader = ByteReader(payload)
+        let flags = try reader.byte()
+        guard flags & ~3 == 0 else { throw reader.error("unknown samples flags \(flags)") }
+        _ = try reader.uint64()
+        let timestamp = try reader.zigzag()
+        let count = try reader.count()
+        guard count > 0 else { return .samples(count: 0, oldest: nil, newest: nil) }
+        guard flags & 1 != 0 else { return .samples(count: count, oldest: timestamp, newest: timestamp) }
+        if flags & 2 == 0 {
+            for _ in 0..<count { _ = try reader.zigzag() }
+        }
+        var oldest = Int64.max
+        var newest = Int64.min
+        for _ in 0..<count {
+            let own = timestamp &+ (try reader.zigzag())
+            oldest = Swift.min(oldest, own)
+            newest = Swift.max(newest, own)
+        }
+        return .samples(count: count, oldest: oldest, newest: newest)
     }
 }

@@ -8,6 +8,8 @@ public struct EventReader {
     private var reader: LogReader
     public private(set) var decoder: EventDecoder
     private let start: Position
+    /// Where decoding began: a segment's start, or the checkpoint a seek chose.
+    public let decodingStart: Position
 
     public init(directory: String, from start: Position = Position(segment: 0, offset: 0)) throws {
         let seek =
@@ -15,6 +17,7 @@ public struct EventReader {
             ? Seek(directory: directory, segment: start.segment) { position, _ in position <= start }
             : Seek(segment: start.segment)
         self.start = start
+        decodingStart = seek.position
         decoder = seek.decoder
         reader = try LogReader(directory: directory, from: seek.position)
     }
@@ -24,6 +27,7 @@ public struct EventReader {
     public init(directory: String, segment: Int, seekingTo time: Int64) throws {
         let seek = Seek(directory: directory, segment: segment) { _, checkpoint in checkpoint.newestBefore < time }
         start = seek.position
+        decodingStart = seek.position
         decoder = seek.decoder
         reader = try LogReader(directory: directory, from: seek.position)
     }

@@ -10,8 +10,10 @@ import WAL
 /// samples it steps over are neither checksummed, decompressed nor decoded, and the
 /// series' labels are decoded only when asked for.
 ///
-/// When the walk meets damage or finds no checkpoint, decoding starts at the
-/// segment's start, where a reader reports damage as usual.
+/// Damage ends the walk: decoding starts at the last checkpoint taken before it, or
+/// at the segment's start, and the reader reports the damage when it gets there.
+/// (Damage inside a samples record the walk steps over goes unseen: that record is
+/// not read.)
 struct Seek {
     var position: Position
     var decoder = EventDecoder()

@@ -1,9 +1,11 @@
 import Events
 import WAL
 
-/// Turns WAL events into the SQLite projections: the segment index, membership
+/// Turns WAL records into the SQLite projections: the segment index, membership
 /// history and ownership history. The same code serves the incremental catch-up
-/// and a full rebuild, so both produce the same rows.
+/// and a full rebuild, so both produce the same rows. It reads no sample values
+/// and no labels of series, so it starts at any record without decoding what came
+/// before it.
 public struct Projector {
     private var segments: [Int64: SegmentSummary] = [:]
     private var membership: [MembershipEventRecord] = []
@@ -21,25 +23,27 @@ public struct Projector {
 
     public var pending: Int { membership.count + ownership.count + segments.count }
 
-    public mutating func add(_ record: StoredRecord, _ event: Event) {
+    /// Adds one record. It needs no other record to be understood (`RecordSummary`), so
+    /// projecting can start at any record of the log.
+    public mutating func add(_ record: StoredRecord) throws {
         let position = RecordPosition(segment: Int64(record.position.segment), offset: Int64(record.position.offset))
         let segment = Int64(record.position.segment)
         var summary = segments[segment] ?? SegmentSummary(segment: segment)
         summary.bytes = Int64(record.end.offset)
         var times: [Int64] = []
-        switch event {
+        switch try RecordSummary.of(record) {
         case .series:
             summary.seriesRecords += 1
         case .checkpoint:
             break
-        case .samples(let batch):
+        case .samples(let count, let oldest, let newest):
             summary.sampleRecords += 1
-            summary.sampleCount += Int64(batch.count)
-            if batch.count > 0 { times = batch.timestamps.map { [$0.min()!, $0.max()!] } ?? [batch.timestamp] }
-        case .targets(let change):
+            summary.sampleCount += Int64(count)
+            if let oldest, let newest { times = [oldest, newest] }
+        case .event(.targets(let change)):
             summary.targetRecords += 1
             times = [change.time]
-        case .membership(let event):
+        case .event(.membership(let event)):
             summary.membershipRecords += 1
             times = [event.time]
             membership.append(
@@ -49,7 +53,7 @@ public struct Projector {
                     state: MembershipEventRecord.State(rawValue: event.state.rawValue) ?? .joined,
                     incarnation: Int64(bitPattern: event.incarnation), reportedBy: event.reportedBy, position: position)
             )
-        case .ownership(let event):
+        case .event(.ownership(let event)):
             summary.ownershipRecords += 1
             times = [event.time]
             ownership.append(
@@ -60,6 +64,8 @@ public struct Projector {
                     newOwner: event.newOwner.isEmpty ? nil : event.newOwner,
                     causeKind: OwnershipEventRecord.CauseKind(rawValue: event.cause.rawValue) ?? .initial,
                     causeDetail: event.detail, position: position))
+        case .event:
+            break
         }
         for time in times {
             summary.firstTimestamp = min(summary.firstTimestamp ?? time, time)
@@ -89,10 +95,10 @@ public struct Projector {
             consumed.map { Position(segment: Int($0.segment), offset: Int($0.offset)) }
             ?? Position(segment: 0, offset: 0)
         var projector = try Projector(resumingFrom: store, segment: start.segment)
-        var reader = try EventReader(directory: walDirectory, from: start)
+        var reader = try LogReader(directory: walDirectory, from: start)
         var end = start
-        while let (record, event) = try reader.next() {
-            projector.add(record, event)
+        while let record = try reader.next() {
+            try projector.add(record)
             end = record.end
             if projector.pending > 5_000 { try projector.flush(into: store) }
         }

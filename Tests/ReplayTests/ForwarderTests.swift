@@ -82,16 +82,24 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
         #expect(try SegmentName.list(in: dir.sub("wal")).count > 3)
     }
 
-    @Test func aReplayWindowReturnsExactlyTheSamplesInsideItAcrossSegments() throws {
+    /// Tiny segments without checkpoints, then larger ones with a checkpoint every few scrapes.
+    @Test(arguments: [(256, EventLog.defaultCheckpointInterval), (4096, 1)])
+    func aReplayWindowReturnsExactlyTheSamplesInsideItAcrossSegments(segmentSize: Int, checkpointInterval: Int) throws {
         let dir = TemporaryDirectory()
-        let log = try EventLog(directory: dir.sub("wal"), options: .init(segmentSize: 256, sync: .never))
-        let batches = try appendScrapes(log, count: 300, first: 1_000_000)
+        let log = try EventLog(
+            directory: dir.sub("wal"), options: .init(segmentSize: segmentSize, sync: .never),
+            checkpointInterval: checkpointInterval)
+        let batches = try appendScrapes(log, count: 1000, first: 1_000_000)
         try log.close()
-        #expect(try SegmentName.list(in: dir.sub("wal")).count > 10)
+        #expect(try SegmentName.list(in: dir.sub("wal")).count > 3)
+        let checkpoints = try LogSummary.read(directory: dir.sub("wal")).segments.reduce(0) {
+            $0 + ($1.records[.checkpoint] ?? 0)
+        }
+        #expect((checkpoints > 10) == (checkpointInterval == 1))
         let store = try ProjectionStore.open(path: dir.sub("index.sqlite"))
         try Projector.catchUp(store: store, walDirectory: dir.sub("wal"))
-        let since: Int64 = 1_000_000 + 120 * 1000
-        let until: Int64 = 1_000_000 + 180 * 1000
+        let since: Int64 = 1_000_000 + 420 * 1000
+        let until: Int64 = 1_000_000 + 580 * 1000
         let expected = batches.filter { $0.timestamp >= since && $0.timestamp <= until }.count * 3
         for index in [store, nil] as [ProjectionStore?] {
             let window = ReplayWindow(

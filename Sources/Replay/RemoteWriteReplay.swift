@@ -3,6 +3,7 @@ import Events
 import Foundation
 import Logging
 import NIOCore
+import WAL
 
 /// `agentd replay --to URL`: sends a window of the log to a remote-write receiver
 /// in requests of up to 2,000 samples, and reports what the receiver refused.
@@ -13,6 +14,8 @@ public enum RemoteWriteReplay {
         public var requests = 0
         /// The receiver's messages for refused requests, with how many samples each covered.
         public var rejections: [String: Int] = [:]
+        /// Damage met in the WAL while reading the window (each costs the rest of its segment).
+        public var problems: [CorruptionError] = []
 
         public var summary: String {
             var lines = [
@@ -21,6 +24,7 @@ public enum RemoteWriteReplay {
             for (message, count) in rejections.sorted(by: { $0.value > $1.value }) {
                 lines.append("  \(count) samples rejected: \(message)")
             }
+            for problem in problems { lines.append("  WAL damage at \(problem)") }
             return lines.joined(separator: "\n")
         }
     }
@@ -49,26 +53,27 @@ public enum RemoteWriteReplay {
         let client = try RemoteWriteClient(
             endpoint: RemoteWriteEndpoint(name: "replay", url: url, userAgent: "agentd/0.1.0"), httpClient: httpClient,
             logger: logger)
-        var pending: [ReplayedSample] = []
-        _ = try window.forEachSample(walDirectory: walDirectory, store: store) { pending.append($0) }
+        var samples = try window.samples(walDirectory: walDirectory, store: store)
         var report = Report()
         var encoder = WriteRequestEncoder()
-        var labelSets: [Labels: RemoteWriteLabelSet] = [:]
-        var start = 0
-        while start < pending.count {
-            let slice = pending[start..<min(start + batchSize, pending.count)]
-            var batch = RemoteWriteBatch(capacity: slice.count)
-            for sample in slice {
+        var labelSets: [Int: RemoteWriteLabelSet] = [:]
+        while true {
+            // One request's worth at a time: the window is never held in memory.
+            var batch = RemoteWriteBatch(capacity: batchSize)
+            var count = 0
+            while count < batchSize, let sample = try samples.next() {
                 let set =
-                    labelSets[sample.labels]
+                    labelSets[sample.series]
                     ?? {
                         let made = RemoteWriteLabelSet(
                             sample.labels.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
-                        labelSets[sample.labels] = made
+                        labelSets[sample.series] = made
                         return made
                     }()
                 batch.append(set, timestamp: sample.timestamp, value: sample.value)
+                count += 1
             }
+            guard count > 0 else { break }
             encoder.encode(batch)
             var body = ByteBuffer()
             encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
@@ -76,13 +81,13 @@ public enum RemoteWriteReplay {
             report.requests += 1
             switch outcome {
             case .sent:
-                report.sentSamples += slice.count
+                report.sentSamples += count
             case .dropped(let drop):
-                report.rejectedSamples += slice.count
-                report.rejections["HTTP \(drop.status): \(drop.message)", default: 0] += slice.count
+                report.rejectedSamples += count
+                report.rejections["HTTP \(drop.status): \(drop.message)", default: 0] += count
             }
-            start += batchSize
         }
+        report.problems = samples.problems
         return report
     }
 }

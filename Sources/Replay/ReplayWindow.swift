@@ -6,6 +6,10 @@ public struct ReplayedSample: Sendable {
     public var labels: Labels
     public var timestamp: Int64
     public var value: Double
+    /// Names the sample's series within one replay: samples with the same number have the
+    /// same labels (a series gets a new number in each segment), so a caller can keep
+    /// per-series work, such as the formatted labels, by it.
+    public var series: Int
 }
 
 /// Reads the samples of a time window from the WAL, seeking with the segment
@@ -38,38 +42,94 @@ public struct ReplayWindow: Sendable {
         (since.map { timestamp >= $0 } ?? true) && (until.map { timestamp <= $0 } ?? true)
     }
 
-    /// Calls `body` for every sample in the window, in log order.
+    /// Calls `body` for every sample in the window, in log order; returns the damage met.
     public func forEachSample(
         walDirectory: String, store: ProjectionStore?, _ body: (ReplayedSample) throws -> Void
     ) throws -> [CorruptionError] {
-        var problems: [CorruptionError] = []
-        var cache: [UInt64: Bool] = [:]
-        for segment in try segments(walDirectory: walDirectory, store: store) {
-            var reader =
-                try since.map { try EventReader(directory: walDirectory, segment: segment, seekingTo: $0) }
-                ?? EventReader(directory: walDirectory, from: .start(of: segment))
-            cache.removeAll(keepingCapacity: true)
-            while let (record, event) = try reader.next(skippingSamplesBefore: since) {
-                guard record.position.segment == segment else { break }
-                guard case .samples(let batch) = event else { continue }
-                for index in 0..<batch.count {
-                    let timestamp = batch.timestamp(at: index)
-                    guard contains(timestamp), let labels = reader.labels(for: batch.refs[index]) else { continue }
-                    let ref = batch.refs[index]
-                    let wanted =
-                        cache[ref]
-                        ?? {
-                            let match = selectors.isEmpty || selectors.contains { $0.matches(labels) }
-                            cache[ref] = match
-                            return match
-                        }()
-                    if wanted {
-                        try body(ReplayedSample(labels: labels, timestamp: timestamp, value: batch.values[index]))
-                    }
-                }
-            }
-            problems += reader.corruptions
+        var samples = try self.samples(walDirectory: walDirectory, store: store)
+        while let sample = try samples.next() { try body(sample) }
+        return samples.problems
+    }
+
+    /// The window's samples one at a time, in log order, for a caller that awaits
+    /// between them (sending to a receiver): nothing is gathered in memory.
+    public func samples(walDirectory: String, store: ProjectionStore?) throws -> Samples {
+        Samples(
+            window: self, walDirectory: walDirectory, segments: try segments(walDirectory: walDirectory, store: store))
+    }
+
+    /// A cursor over a window's samples; see `samples(walDirectory:store:)`.
+    public struct Samples {
+        private let window: ReplayWindow
+        private let walDirectory: String
+        private let segments: [Int]
+        private var segmentIndex = -1
+        private var reader: EventReader?
+        private var batch: SampleBatch?
+        private var index = 0
+        /// Per ref of the current segment: 0 not decided yet, 1 left out by the selectors, 2 wanted.
+        private var wanted: [UInt8] = []
+        /// Damage met in the segments read so far.
+        public private(set) var problems: [CorruptionError] = []
+
+        init(window: ReplayWindow, walDirectory: String, segments: [Int]) {
+            self.window = window
+            self.walDirectory = walDirectory
+            self.segments = segments
         }
-        return problems
+
+        /// The next sample of the window, or nil after the last.
+        public mutating func next() throws -> ReplayedSample? {
+            while true {
+                if let batch, index < batch.count {
+                    let position = index
+                    index += 1
+                    let timestamp = batch.timestamp(at: position)
+                    guard window.contains(timestamp) else { continue }
+                    let ref = batch.refs[position]
+                    guard let labels = try wantedLabels(ref) else { continue }
+                    return ReplayedSample(
+                        labels: labels, timestamp: timestamp, value: batch.values[position],
+                        series: segmentIndex << 32 | Int(ref))
+                }
+                batch = nil
+                index = 0
+                if reader != nil, let (record, event) = try reader!.next(skippingSamplesBefore: window.since),
+                    record.position.segment == segments[segmentIndex]
+                {
+                    if case .samples(let next) = event { batch = next }
+                    continue
+                }
+                if let reader { problems += reader.corruptions }
+                guard try openNextSegment() else { return nil }
+            }
+        }
+
+        /// The labels of `ref` when its series is in the window's selection.
+        private mutating func wantedLabels(_ ref: UInt64) throws -> Labels? {
+            if Int(ref) >= wanted.count {
+                wanted.append(contentsOf: repeatElement(0, count: Int(ref) + 1 - wanted.count))
+            }
+            if wanted[Int(ref)] == 1 { return nil }
+            guard let labels = reader!.labels(for: ref) else { return nil }
+            if wanted[Int(ref)] == 0 {
+                let match = window.selectors.isEmpty || window.selectors.contains { $0.matches(labels) }
+                wanted[Int(ref)] = match ? 2 : 1
+                if !match { return nil }
+            }
+            return labels
+        }
+
+        private mutating func openNextSegment() throws -> Bool {
+            reader = nil
+            segmentIndex += 1
+            guard segmentIndex < segments.count else { return false }
+            let segment = segments[segmentIndex]
+            reader =
+                try window.since.map { try EventReader(directory: walDirectory, segment: segment, seekingTo: $0) }
+                ?? EventReader(directory: walDirectory, from: .start(of: segment))
+            wanted.removeAll(keepingCapacity: true)
+            return true
+        }
     }
 }

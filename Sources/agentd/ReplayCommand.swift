@@ -44,8 +44,18 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             guard format == "json" || format == "text" else { throw AgentError("--format must be json or text") }
             var output = BufferedOutput()
+            // The labels part of a line, formatted once per series.
+            var prefixes: [Int: String] = [:]
             let problems = try window.forEachSample(walDirectory: paths.wal, store: store) { sample in
-                output.write(format == "json" ? jsonLine(sample) : textLine(sample))
+                let prefix =
+                    prefixes[sample.series]
+                    ?? {
+                        let made = format == "json" ? jsonPrefix(sample.labels) : "\(sample.labels) "
+                        prefixes[sample.series] = made
+                        return made
+                    }()
+                output.write(prefix)
+                output.write(format == "json" ? jsonRest(sample) : textRest(sample))
             }
             output.flush()
             for problem in problems { FileHandle.standardError.write(Data("agentd: WAL damage at \(problem)\n".utf8)) }
@@ -66,15 +76,19 @@ private func formatValue(_ value: Double) -> String {
     return "\(value)"
 }
 
-private func jsonLine(_ sample: ReplayedSample) -> String {
-    let labels = sample.labels.map { "\(jsonString($0.name)):\(jsonString($0.value))" }.joined(separator: ",")
-    let stale = SampleBatch.isStaleMarker(sample.value) ? ",\"stale\":true" : ""
-    return
-        "{\"labels\":{\(labels)},\"timestamp\":\(sample.timestamp),\"value\":\"\(formatValue(sample.value))\"\(stale)}\n"
+/// `{"labels":{…},` — the start of a JSON line.
+private func jsonPrefix(_ labels: Labels) -> String {
+    let pairs = labels.map { "\(jsonString($0.name)):\(jsonString($0.value))" }.joined(separator: ",")
+    return "{\"labels\":{\(pairs)},"
 }
 
-private func textLine(_ sample: ReplayedSample) -> String {
-    "\(sample.labels) \(formatValue(sample.value)) \(sample.timestamp)\n"
+private func jsonRest(_ sample: ReplayedSample) -> String {
+    let stale = SampleBatch.isStaleMarker(sample.value) ? ",\"stale\":true" : ""
+    return "\"timestamp\":\(sample.timestamp),\"value\":\"\(formatValue(sample.value))\"\(stale)}\n"
+}
+
+private func textRest(_ sample: ReplayedSample) -> String {
+    "\(formatValue(sample.value)) \(sample.timestamp)\n"
 }
 
 /// Stdout with a large buffer: printing a replay line by line would cost a system call each.
@@ -85,7 +99,7 @@ struct BufferedOutput {
 
     mutating func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
-        if buffer.count > 1 << 16 || !started {
+        if buffer.count > 1 << 16 || (!started && buffer.last == UInt8(ascii: "\n")) {
             started = true
             flush()
         }

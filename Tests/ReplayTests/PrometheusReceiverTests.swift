@@ -1,8 +1,11 @@
 import AsyncHTTPClient
+import Events
 import Foundation
 import Logging
 import Replay
+import TestSupport
 import Testing
+import WAL
 
 /// End to end against a real Prometheus 2.42 remote-write receiver.
 @Suite(.serialized, .timeLimit(.minutes(2)), .enabled(if: PrometheusProcess.isInstalled))
@@ -95,6 +98,58 @@ struct PrometheusReceiverTests {
             let samples = try #require(result.first).samples
             #expect(samples.map(\.0) == (0..<count).map { start + Int64($0) * 1_000 })
             #expect(samples.map(\.1) == (0..<count).map(Double.init))
+        }
+    }
+
+    /// `agentd replay --to`: a window of a WAL (several segments, checkpoints) sent in small
+    /// requests arrives exactly; samples the receiver refuses (older than its head allows)
+    /// are counted with its message.
+    @Test func aReplayedWindowArrivesExactlyAndRefusedSamplesAreReportedWithTheReceiversMessage() async throws {
+        try await withTemporaryDirectory { directory in
+            let wal = directory.appendingPathComponent("wal").path
+            let log = try EventLog(
+                directory: wal, options: .init(segmentSize: 512, sync: .never), checkpointInterval: 1)
+            let refs = log.refs(for: (0..<3).map { Labels(["__name__": "replayed", "series": "\($0)"]) })
+            let now = Self.nowMilliseconds
+            let old = now - 4 * 3_600_000
+            let recent = now - 300_000
+            var appended: [Int64: [Double]] = [:]
+            for scrape in 0..<20 {
+                for first in [old, recent] {
+                    let timestamp = first + Int64(scrape) * 5_000
+                    let values = refs.map { Double($0) * 1000 + Double(scrape) + 0.5 }
+                    try await log.append(SampleBatch(target: 1, timestamp: timestamp, refs: refs, values: values))
+                    appended[timestamp] = values
+                }
+            }
+            try log.close()
+            #expect(try SegmentName.list(in: wal).count > 2)
+
+            let prometheus = PrometheusProcess(directory: directory, port: try await PrometheusProcess.freePort())
+            try await prometheus.start()
+            let recentWindow = ReplayWindow(since: recent, until: now)
+            let sent = try await RemoteWriteReplay.send(
+                window: recentWindow, walDirectory: wal, store: nil, to: prometheus.writeURL, batchSize: 7)
+            #expect(sent.sentSamples == 60)
+            #expect(sent.rejectedSamples == 0)
+            #expect(sent.requests == 9)  // 60 samples, 7 per request
+
+            let refused = try await RemoteWriteReplay.send(
+                window: ReplayWindow(since: old, until: old + 3_600_000), walDirectory: wal, store: nil,
+                to: prometheus.writeURL, batchSize: 7)
+            let result = try await prometheus.rawSamples("replayed", at: Self.nowMilliseconds)
+            await prometheus.stop()
+            #expect(refused.sentSamples == 0)
+            #expect(refused.rejectedSamples == 60)
+            #expect(refused.rejections.keys.contains { $0.contains("HTTP 400") && $0.contains("out of bounds") })
+            #expect(refused.summary.contains("60 rejected by the receiver"))
+
+            #expect(result.count == 3)
+            for series in result {
+                let index = Double(try #require(series.labels["series"].flatMap(Int.init)))
+                #expect(series.samples.map(\.0) == (0..<20).map { recent + Int64($0) * 5_000 })
+                #expect(series.samples.map(\.1) == (0..<20).map { index * 1000 + Double($0) + 0.5 })
+            }
         }
     }
 }

@@ -59,29 +59,36 @@ public final class Forwarder: Sendable {
     private func feed(from start: Position) async throws {
         var tailer = EventTailer(log: log, from: start)
         var segment = -1
-        var stored = Set<UInt64>()
-        var previousSegmentIDs = Set<UInt64>()
+        // The label sets of the current segment's series, by ref (refs are per segment).
+        var labelSets: [RemoteWriteLabelSet?] = []
         var samples: [RemoteWriteQueue.Sample] = []
         while let (record, event) = try await tailer.next() {
             if record.position.segment != segment {
-                // Series ids are per segment; the previous segment's are dropped one segment later,
-                // when nothing queued can still need them.
-                queue.forgetSeries(previousSegmentIDs)
-                previousSegmentIDs = stored
-                stored.removeAll(keepingCapacity: true)
+                labelSets.removeAll(keepingCapacity: true)
                 segment = record.position.segment
             }
             samples.removeAll(keepingCapacity: true)
             if case .samples(let batch) = event {
                 let base = UInt64(segment) << 40
+                samples.reserveCapacity(batch.count)
                 for index in 0..<batch.count {
                     let ref = batch.refs[index]
                     let id = base | ref
-                    if stored.insert(id).inserted, let labels = tailer.labels(for: ref) {
-                        queue.storeSeries(id, labels: labels.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+                    let timestamp = batch.timestamp(at: index)
+                    if Int(ref) >= labelSets.count {
+                        labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
                     }
-                    samples.append(
-                        .init(seriesID: id, timestamp: batch.timestamp(at: index), value: batch.values[index]))
+                    if labelSets[Int(ref)] == nil, let labels = tailer.labels(for: ref) {
+                        labelSets[Int(ref)] = queue.labelSet(
+                            labels.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+                    }
+                    if let set = labelSets[Int(ref)] {
+                        samples.append(
+                            .init(series: set, seriesID: id, timestamp: timestamp, value: batch.values[index]))
+                    } else {
+                        // No labels for the ref: the queue counts the sample as dropped.
+                        samples.append(.init(seriesID: id, timestamp: timestamp, value: batch.values[index]))
+                    }
                 }
             }
             try await queue.append(samples, position: Self.pack(record.end))

@@ -42,16 +42,28 @@ public final class RemoteWriteQueue: Sendable {
     }
 
     /// One sample of a `samples` record, by series reference.
-    public struct Sample: Sendable, Hashable {
-        /// The series reference given to ``RemoteWriteQueue/storeSeries(_:labels:)``.
+    public struct Sample: Sendable {
+        /// The series reference: it picks the shard, and names the labels given to
+        /// ``RemoteWriteQueue/storeSeries(_:labels:)`` when `series` is nil.
         public var seriesID: UInt64
+        /// The series' labels, made by ``RemoteWriteQueue/labelSet(_:)``; a caller that keeps
+        /// them itself saves the queue a lookup per sample.
+        public var series: RemoteWriteLabelSet?
         /// Milliseconds since the Unix epoch.
         public var timestamp: Int64
         /// The value, sent bit-exact.
         public var value: Double
 
-        /// Creates a sample.
+        /// Creates a sample of a series stored with ``RemoteWriteQueue/storeSeries(_:labels:)``.
         public init(seriesID: UInt64, timestamp: Int64, value: Double) {
+            self.seriesID = seriesID
+            self.timestamp = timestamp
+            self.value = value
+        }
+
+        /// Creates a sample that carries its series' labels.
+        public init(series: RemoteWriteLabelSet, seriesID: UInt64, timestamp: Int64, value: Double) {
+            self.series = series
             self.seriesID = seriesID
             self.timestamp = timestamp
             self.value = value
@@ -136,8 +148,13 @@ public final class RemoteWriteQueue: Sendable {
 
     /// Registers (or replaces) the labels of series `id`, adding the external labels.
     public func storeSeries(_ id: UInt64, labels: [RemoteWriteLabel]) {
-        let labelSet = RemoteWriteLabelSet(labels, externalLabels: self.externalLabels)
+        let labelSet = self.labelSet(labels)
         self.state.withLock { $0.series[id] = labelSet }
+    }
+
+    /// The label set this queue sends for `labels`: normalized, external labels added.
+    public func labelSet(_ labels: [RemoteWriteLabel]) -> RemoteWriteLabelSet {
+        RemoteWriteLabelSet(labels, externalLabels: self.externalLabels)
     }
 
     /// Forgets series that will not be appended to again (after a WAL checkpoint, say).
@@ -164,7 +181,7 @@ public final class RemoteWriteQueue: Sendable {
                 defer { if added > 0 { state.tracker.add(added, to: position) } }
                 while let sample = carried ?? iterator.next() {
                     carried = nil
-                    guard let series = state.series[sample.seriesID] else {
+                    guard let series = sample.series ?? state.series[sample.seriesID] else {
                         state.metrics.droppedSamplesTotal += 1
                         continue
                     }

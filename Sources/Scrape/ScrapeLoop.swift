@@ -118,8 +118,13 @@ struct ScrapeEngine {
     let log: EventLog
     let logger: Logger
     private var cache = SeriesCache()
-    /// Refs present in the previous scrape of this target by this member.
-    private var previous: Set<UInt64> = []
+    /// Marks tell scrapes apart in the cache: each scrape gets a new one.
+    private var nextMark: UInt64 = 1
+    /// The mark of the previous scrape of this target by this member (`noMark`: none, or it failed).
+    private var previousMark = noMark
+    private static let noMark = UInt64.max
+    /// The cache indexes of the series in the previous scrape, in its order.
+    private var previous: [Int] = []
     private let reportRefs: [UInt64]
 
     init(target: ScrapeTarget, settings: ScrapeSettings, log: EventLog, logger: Logger) {
@@ -135,7 +140,10 @@ struct ScrapeEngine {
             for: names.map { name in Labels(target.labels.labels + [Label("__name__", name)]) })
     }
 
-    mutating func forgetPreviousScrape() { previous.removeAll() }
+    mutating func forgetPreviousScrape() {
+        previous.removeAll()
+        previousMark = Self.noMark
+    }
 
     /// One scrape, appended to the log: the samples (or nothing, on failure),
     /// staleness markers for series that are gone, and the five report series.
@@ -145,16 +153,19 @@ struct ScrapeEngine {
         var refs: [UInt64] = []
         var values: [Double] = []
         var timestamps: [Int64] = []
+        var current: [Int] = []
         var explicitTimestamps = false
         var failure: String?
         var added = 0
+        let mark = nextMark
+        nextMark += 1
         do {
             let response = try await scraper.fetch(
                 url: target.url, timeout: settings.timeout, bodySizeLimit: settings.bodySizeLimit)
             let format = ExpositionFormat(contentType: response.contentType)
             try parse(
-                response.body, format: format, start: start, refs: &refs, values: &values, timestamps: &timestamps,
-                explicitTimestamps: &explicitTimestamps, added: &added)
+                response.body, format: format, start: start, mark: mark, refs: &refs, values: &values,
+                timestamps: &timestamps, current: &current, explicitTimestamps: &explicitTimestamps, added: &added)
         } catch let error as ScrapeError {
             failure = error.message
         } catch let error as ExpositionError {
@@ -167,15 +178,17 @@ struct ScrapeEngine {
             refs.removeAll()
             values.removeAll()
             timestamps.removeAll()
+            current.removeAll()
             added = 0
         }
-        let current = Set(refs)
-        for ref in previous where !current.contains(ref) {
-            refs.append(ref)
+        // Series of the previous scrape that this one did not expose (all of them, if it failed).
+        for index in previous where failure != nil || cache.series[index].lastSeen != mark {
+            refs.append(cache.series[index].ref)
             values.append(SampleBatch.staleMarker)
             timestamps.append(start)
         }
         previous = current
+        previousMark = failure == nil ? mark : Self.noMark
         let elapsed = ContinuousClock.now - clock
         let duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let report: [Double] = [failure == nil ? 1 : 0, duration, Double(scraped), Double(scraped), Double(added)]
@@ -201,7 +214,7 @@ struct ScrapeEngine {
     mutating func markEverythingStale() async {
         guard !previous.isEmpty else { return }
         let now = nowMilliseconds()
-        let refs = Array(previous) + reportRefs
+        let refs = previous.map { cache.series[$0].ref } + reportRefs
         let batch = SampleBatch(
             target: target.key, timestamp: now, refs: refs,
             values: Array(repeating: SampleBatch.staleMarker, count: refs.count))
@@ -211,30 +224,33 @@ struct ScrapeEngine {
             logger.error("Could not append staleness markers to the WAL", metadata: ["error": "\(error)"])
         }
         previous.removeAll()
+        previousMark = Self.noMark
     }
 
     private mutating func parse(
-        _ body: [UInt8], format: ExpositionFormat, start: Int64, refs: inout [UInt64], values: inout [Double],
-        timestamps: inout [Int64], explicitTimestamps: inout Bool, added: inout Int
+        _ body: [UInt8], format: ExpositionFormat, start: Int64, mark: UInt64, refs: inout [UInt64],
+        values: inout [Double], timestamps: inout [Int64], current: inout [Int], explicitTimestamps: inout Bool,
+        added: inout Int
     ) throws {
         var parser = ExpositionParser(format: format)
-        var seen = Set<UInt64>()
         let limit = settings.sampleLimit
         let honorTimestamps = settings.honorTimestamps
         try body.withUnsafeBytes { buffer in
             _ = try parser.parse(buffer) { sample in
                 let hash = TargetKey.hash(sample.seriesBytes)
-                let ref: UInt64
-                if let known = cache.ref(for: sample.seriesBytes, hash: hash) {
-                    ref = known
+                let index: Int
+                if let known = cache.index(for: sample.seriesBytes, hash: hash) {
+                    index = known
                 } else {
-                    ref = log.ref(for: seriesLabels(name: sample.name(), exposed: sample.labels()))
-                    cache.insert(sample.seriesBytes, hash: hash, ref: ref)
+                    let ref = log.ref(for: seriesLabels(name: sample.name(), exposed: sample.labels()))
+                    index = cache.insert(sample.seriesBytes, hash: hash, ref: ref)
                 }
+                let before = cache.mark(index, mark)
                 // A series repeated within one exposition: keep the first, as Prometheus.
-                guard seen.insert(ref).inserted else { return }
-                if !previous.contains(ref) { added += 1 }
-                refs.append(ref)
+                guard before != mark else { return }
+                if before != previousMark { added += 1 }
+                current.append(index)
+                refs.append(cache.series[index].ref)
                 values.append(sample.value)
                 if honorTimestamps, let timestamp = sample.timestamp {
                     timestamps.append(timestamp)

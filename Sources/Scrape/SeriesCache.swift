@@ -1,37 +1,68 @@
 import Events
 
-/// Maps the bytes of a series as a target writes it (`name{labels}`) to its ref,
-/// so that a known series costs a hash and a comparison, not a label parse.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One target's series, found by the bytes the target writes for them (`name{labels}`), so
+/// that a known series costs a hash and a comparison, not a label parse. Each series also
+/// carries the mark of the last scrape that exposed it, which is how the scrape loop finds
+/// repeated series, new series and vanished ones without a set per scrape.
 struct SeriesCache {
-    private struct Entry {
-        var bytes: [UInt8]
+    struct Series {
         var ref: UInt64
+        /// The mark of the last scrape that exposed the series (0: none yet).
+        var lastSeen: UInt64 = 0
     }
 
-    private var entries: [UInt64: Entry] = [:]
-    /// Series whose hash collides with another's: keyed by their full bytes.
-    private var collisions: [[UInt8]: UInt64] = [:]
+    /// One way the target writes a series (two orders of the same labels are two forms).
+    private struct Form {
+        var bytes: [UInt8]
+        var series: Int
+    }
 
-    var count: Int { entries.count + collisions.count }
+    private(set) var series: [Series] = []
+    private var forms: [Form] = []
+    private var formByHash: [UInt64: Int] = [:]
+    /// Forms whose hash collides with another's: keyed by their full bytes.
+    private var collisions: [[UInt8]: Int] = [:]
+    private var seriesByRef: [UInt64: Int] = [:]
 
-    func ref(for bytes: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
-        if let entry = entries[hash] {
-            if entry.bytes.elementsEqual(bytes) { return entry.ref }
-            return collisions[Array(bytes)]
+    var count: Int { series.count }
+
+    /// The index in `series` of the series written as `bytes`, if known.
+    func index(for bytes: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        guard let form = formByHash[hash] else { return nil }
+        let same = forms[form].bytes.withUnsafeBytes { stored in
+            stored.count == bytes.count
+                && (bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
         }
-        return nil
+        if same { return forms[form].series }
+        return collisions[Array(bytes)].map { forms[$0].series }
     }
 
-    mutating func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, ref: UInt64) {
-        if entries[hash] == nil {
-            entries[hash] = Entry(bytes: Array(bytes), ref: ref)
+    /// Records that `bytes` name the series `ref`; returns the series' index.
+    mutating func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, ref: UInt64) -> Int {
+        let index =
+            seriesByRef[ref]
+            ?? {
+                series.append(Series(ref: ref))
+                seriesByRef[ref] = series.count - 1
+                return series.count - 1
+            }()
+        forms.append(Form(bytes: Array(bytes), series: index))
+        if formByHash[hash] == nil {
+            formByHash[hash] = forms.count - 1
         } else {
-            collisions[Array(bytes)] = ref
+            collisions[Array(bytes)] = forms.count - 1
         }
+        return index
     }
 
-    mutating func removeAll() {
-        entries.removeAll()
-        collisions.removeAll()
+    /// Sets the mark of series `index`, returning the one it had.
+    mutating func mark(_ index: Int, _ mark: UInt64) -> UInt64 {
+        let before = series[index].lastSeen
+        series[index].lastSeen = mark
+        return before
     }
 }

@@ -96,4 +96,51 @@ import WAL
         #expect(removed == [targets[0].key])
         #expect(manager.board.all.isEmpty)
     }
+
+    /// The engine's bookkeeping across scrapes: a series repeated in one exposition (even with
+    /// its labels in another order) is kept once, a vanished one gets a staleness marker once,
+    /// and `scrape_series_added` counts the series the previous scrape did not have.
+    @Test(.timeLimit(.minutes(1))) func repeatedVanishedAndNewSeriesAcrossScrapes() async throws {
+        let (server, port) = try await startMisbehavingTarget()
+        defer { server.stop() }
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, options: .init(sync: .never))
+        let client = HTTPScraper.makeClient()
+        let settings = ScrapeSettings(jobName: "changing", interval: .seconds(1), timeout: .seconds(1))
+        let target = try #require(
+            ScrapeTarget(
+                discovered: ["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/changing"], settings: settings))
+        var engine = ScrapeEngine(target: target, settings: settings, log: log, logger: Logger(label: "test"))
+        var reports: [ScrapeEngine.Report] = []
+        for _ in 0..<3 { reports.append(await engine.scrape(using: HTTPScraper(client: client))) }
+        try await client.shutdown()
+        try log.close()
+        #expect(reports.map(\.error) == [nil, nil, nil])
+        #expect(reports.map(\.samples) == [4, 3, 3])
+
+        // Per scrape (by timestamp): the exposed series' values, then the report series.
+        let rows = try readSamples(dir.path)
+        let scrapes = Dictionary(grouping: rows, by: \.timestamp).sorted { $0.key < $1.key }.map(\.value)
+        #expect(scrapes.count == 3)
+        func values(_ rows: [(labels: Labels, value: Double, timestamp: Int64, target: UInt64)]) -> [String: [Double]] {
+            Dictionary(
+                grouping: rows.filter { !$0.labels.metricName.hasPrefix("scrape_") && $0.labels.metricName != "up" }
+            ) {
+                $0.labels.metricName
+            }.mapValues { $0.map(\.value) }
+        }
+        func added(_ rows: [(labels: Labels, value: Double, timestamp: Int64, target: UInt64)]) -> Double? {
+            rows.first { $0.labels.metricName == "scrape_series_added" }?.value
+        }
+        #expect(values(scrapes[0]) == ["a": [1], "b": [2], "c": [3], "d": [4]])
+        #expect(added(scrapes[0]) == 4)
+        let second = values(scrapes[1])
+        #expect(second["a"] == [1] && second["c"] == [3] && second["e"] == [6])
+        #expect(second["b"]?.count == 1 && second["b"].map { SampleBatch.isStaleMarker($0[0]) } == true)
+        #expect(
+            scrapes[1].filter { SampleBatch.isStaleMarker($0.value) }.map(\.labels.metricName).sorted() == ["b", "d"])
+        #expect(added(scrapes[1]) == 1)
+        #expect(values(scrapes[2]) == ["a": [1], "c": [3], "e": [6]])
+        #expect(added(scrapes[2]) == 0)
+    }
 }

@@ -7,6 +7,7 @@
 /garbage  not an exposition at all
 /gzip     a gzip-compressed exposition
 /status500  HTTP 500
+/changing   first request: a, b, c, a repeated, d in two label orders; then a, c, e
 """
 import gzip
 import http.server
@@ -14,6 +15,9 @@ import sys
 import time
 
 OK = b"# TYPE demo_total counter\ndemo_total 1\ndemo_gauge{a=\"b\"} 2.5\n"
+FIRST = b"a 1\nb 2\nc 3\na 9\nd{x=\"1\",y=\"2\"} 4\nd{y=\"2\",x=\"1\"} 5\n"
+LATER = b"a 1\nc 3\ne 6\n"
+changing_requests = 0
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,6 +45,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, b"this is { not = an exposition\n\x00\x01")
         elif self.path == "/gzip":
             self.send(200, gzip.compress(OK), [("Content-Encoding", "gzip")])
+        elif self.path == "/changing":
+            global changing_requests
+            changing_requests += 1
+            self.send(200, FIRST if changing_requests == 1 else LATER)
         elif self.path == "/status500":
             self.send(500, b"boom")
         else:

@@ -29,8 +29,10 @@ public struct EventDecoder {
 
     public init() {}
 
-    /// The labels of `ref` as defined in the current segment.
-    public mutating func labels(for ref: UInt64) -> Labels? {
+    /// The labels of `ref` as defined in the current segment. Labels of a series defined
+    /// lazily are decoded on the first call and kept, unless `keep` is false (for a caller
+    /// that asks once per series and keeps what it needs itself).
+    public mutating func labels(for ref: UInt64, keep: Bool = true) -> Labels? {
         guard isDefined(ref) else { return nil }
         if let labels = labelsByRef[Int(ref)] { return labels }
         let source = lazySource[Int(ref)]
@@ -38,7 +40,7 @@ public struct EventDecoder {
         reader.index = Int(source & (1 << 40 - 1))
         // `defineLazily` has checked the structure already; decoding the strings cannot fail.
         let labels = try? reader.labels()
-        labelsByRef[Int(ref)] = labels
+        if keep { labelsByRef[Int(ref)] = labels }
         return labels
     }
 

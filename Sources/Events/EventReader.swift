@@ -58,7 +58,8 @@ public struct EventReader {
     public mutating func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref) }
 }
 
-/// Follows a live event log, like `EventReader` but waiting for new events.
+/// Follows a live event log, like `EventReader` but waiting for new events. It does not
+/// return `series` records: it defines their series lazily, see `labels(for:)`.
 public struct EventTailer {
     private var tailer: LiveTailer
     public private(set) var decoder: EventDecoder
@@ -81,7 +82,9 @@ public struct EventTailer {
 
     public mutating func next() async throws -> (record: StoredRecord, event: Event)? {
         while let record = try await tailer.next() {
-            guard record.position >= start else {
+            // Series are defined lazily and not returned: a follower of the live log asks for a
+            // series' labels once, and the decoder keeps only the record's bytes.
+            guard record.position >= start, record.type != EventKind.series.rawValue else {
                 try decoder.advance(record)
                 continue
             }
@@ -90,5 +93,6 @@ public struct EventTailer {
         return nil
     }
 
-    public mutating func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref) }
+    /// The labels of a ref, decoded from the segment's series record on every call.
+    public mutating func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref, keep: false) }
 }

@@ -8,11 +8,42 @@
 ///
 /// Create one per series when its `series` record is read, and reuse it for every sample: the
 /// encoder groups samples by the identity of this object.
+///
+/// Only the encoding is kept (one per series for as long as the series is forwarded): `labels`
+/// is decoded from it when asked for.
 public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
-    /// The normalized labels, sorted by name.
-    public let labels: [RemoteWriteLabel]
     /// The protobuf encoding of `labels` as repeated `TimeSeries.labels` (field 1) entries.
     public let encoded: [UInt8]
+
+    /// The normalized labels, sorted by name (decoded from `encoded`).
+    public var labels: [RemoteWriteLabel] {
+        var labels: [RemoteWriteLabel] = []
+        var index = 0
+        func varint() -> Int {
+            var value = 0
+            var shift = 0
+            while true {
+                let byte = encoded[index]
+                index += 1
+                value |= Int(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+        }
+        func string() -> String {
+            index += 1  // the field's tag
+            let length = varint()
+            defer { index += length }
+            return String(decoding: encoded[index..<(index + length)], as: UTF8.self)
+        }
+        while index < encoded.count {
+            index += 1  // the Label message's tag
+            _ = varint()  // its length
+            let name = string()
+            labels.append(RemoteWriteLabel(name: name, value: string()))
+        }
+        return labels
+    }
 
     /// Normalizes and encodes a label set.
     public init(_ labels: [RemoteWriteLabel], externalLabels: [RemoteWriteLabel] = []) {
@@ -32,8 +63,6 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
         for label in sorted where unique.last?.name != label.name {
             unique.append(label)
         }
-        self.labels = unique
-
         var encoded: [UInt8] = []
         for label in unique {
             let nameLength = label.name.utf8.count

@@ -329,8 +329,9 @@ public final class RemoteWriteQueue: Sendable {
                     return .wait(until: deadline)
                 }
                 let taken = min(count, self.configuration.maxSamplesPerSend)
-                let shard = state.shards[index]
-                let items = Array(shard.queue[shard.head..<(shard.head + taken)])
+                // No copy of the shard here: one would make the next mutation copy its whole queue.
+                let head = state.shards[index].head
+                let items = Array(state.shards[index].queue[head..<(head + taken)])
                 state.shards[index].head += taken
                 if state.shards[index].head == state.shards[index].queue.count {
                     state.shards[index].queue.removeAll(keepingCapacity: true)

@@ -45,7 +45,7 @@ public final class EventLog: Sendable {
     }
 
     public func labels(for ref: UInt64) -> Labels? {
-        state.withLock { Int(ref) < $0.registry.count ? $0.registry.labels[Int(ref)] : nil }
+        state.withLock { $0.registry.labels(ref) }
     }
 
     /// Appends one scrape's samples; every ref must come from `ref(for:)`.

@@ -63,7 +63,7 @@ struct SegmentEncoder {
             definedEpoch[Int(ref)] = epoch
             previous[Int(ref)] = 0
             series.varint(ref)
-            series.labels(registry.labels[Int(ref)])
+            series.bytes.append(contentsOf: registry.encoded[Int(ref)])
             defined += 1
         }
         definedCount += defined

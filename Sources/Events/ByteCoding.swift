@@ -109,6 +109,16 @@ struct ByteReader {
         return String(decoding: bytes[index..<(index + length)], as: UTF8.self)
     }
 
+    /// The fixed start of a `samples` payload (docs/wal-format.md): flags, target key,
+    /// the scrape's timestamp and the sample count.
+    mutating func samplesHeader() throws(EventDecodeError) -> (
+        flags: UInt8, target: UInt64, timestamp: Int64, count: Int
+    ) {
+        let flags = try byte()
+        guard flags & ~3 == 0 else { throw error("unknown samples flags \(flags)") }
+        return (flags, try uint64(), try zigzag(), try count())
+    }
+
     /// Steps over what `labels()` would read, checking its structure but making no strings.
     mutating func skipLabels() throws(EventDecodeError) {
         let count = try count(limit: 1 << 16)

@@ -176,11 +176,7 @@ public struct EventDecoder {
         throws(EventDecodeError) -> SampleBatch?
     {
         var reader = ByteReader(payload)
-        let flags = try reader.byte()
-        guard flags & ~3 == 0 else { throw reader.error("unknown samples flags \(flags)") }
-        let target = try reader.uint64()
-        let timestamp = try reader.zigzag()
-        let count = try reader.count()
+        let (flags, target, timestamp, count) = try reader.samplesHeader()
         let refs: [UInt64]
         if flags & 2 != 0 {
             guard let last = lastRefs[target], last.count == count else {
@@ -271,11 +267,7 @@ public enum RecordSummary: Sendable, Equatable {
     /// The header of a samples record, and its per-sample timestamps when it has them.
     private static func samples(_ payload: [UInt8]) throws(EventDecodeError) -> RecordSummary {
         var reader = ByteReader(payload)
-        let flags = try reader.byte()
-        guard flags & ~3 == 0 else { throw reader.error("unknown samples flags \(flags)") }
-        _ = try reader.uint64()
-        let timestamp = try reader.zigzag()
-        let count = try reader.count()
+        let (flags, _, timestamp, count) = try reader.samplesHeader()
         guard count > 0 else { return .samples(count: 0, oldest: nil, newest: nil) }
         guard flags & 1 != 0 else { return .samples(count: count, oldest: timestamp, newest: timestamp) }
         if flags & 2 == 0 {

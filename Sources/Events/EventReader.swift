@@ -12,10 +12,7 @@ public struct EventReader {
     public let decodingStart: Position
 
     public init(directory: String, from start: Position = Position(segment: 0, offset: 0)) throws {
-        let seek =
-            start.offset > SegmentHeader.size
-            ? Seek(directory: directory, segment: start.segment) { position, _ in position <= start }
-            : Seek(segment: start.segment)
+        let seek = Seek(directory: directory, toward: start)
         self.start = start
         decodingStart = seek.position
         decoder = seek.decoder
@@ -66,10 +63,7 @@ public struct EventTailer {
     private let start: Position
 
     public init(log: EventLog, from start: Position) {
-        let seek =
-            start.offset > SegmentHeader.size
-            ? Seek(directory: log.writer.directory, segment: start.segment) { position, _ in position <= start }
-            : Seek(segment: start.segment)
+        let seek = Seek(directory: log.writer.directory, toward: start)
         self.start = start
         decoder = seek.decoder
         tailer = LiveTailer(writer: log.writer, from: seek.position)

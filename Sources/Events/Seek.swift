@@ -18,8 +18,17 @@ struct Seek {
     var position: Position
     var decoder = EventDecoder()
 
-    /// The start of `segment`, with a fresh decoder.
-    init(segment: Int) {
+    /// Where a reader asked to start at `start` begins: the last checkpoint at or before
+    /// it, or the start of its segment (at once, when `start` is there).
+    init(directory: String, toward start: Position) {
+        if start.offset > SegmentHeader.size {
+            self.init(directory: directory, segment: start.segment) { position, _ in position <= start }
+        } else {
+            self.init(startOf: start.segment)
+        }
+    }
+
+    private init(startOf segment: Int) {
         position = .start(of: segment)
     }
 

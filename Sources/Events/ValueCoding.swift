@@ -41,31 +41,6 @@ enum ValueCoding {
         }
     }
 
-    @inline(__always)
-    static func decode(previous: UInt64, from reader: inout ByteReader) throws(EventDecodeError) -> UInt64 {
-        let head = try reader.byte()
-        switch head {
-        case 0:
-            return previous
-        case 1...0x40:
-            let code = Int(head) - 1
-            let leading = code / 8
-            let trailing = code % 8
-            guard leading + trailing < 8 else { throw reader.error("bad XOR value code \(head)") }
-            var xor: UInt64 = 0
-            for _ in 0..<(8 - leading - trailing) { xor = xor << 8 | UInt64(try reader.byte()) }
-            return previous ^ (xor << UInt64(8 * trailing))
-        case 0x41, 0x80...0xFF:
-            let zigzag = head == 0x41 ? try reader.varint() : UInt64(head & 0x7F)
-            let delta = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
-            let before = Double(bitPattern: previous)
-            guard isSmallInteger(before) else { throw reader.error("integer delta against a non-integer value") }
-            return Double(Int64(before) &+ delta).bitPattern
-        default:
-            throw reader.error("unknown value code 0x\(String(head, radix: 16))")
-        }
-    }
-
     /// Decodes one value per ref from `bytes[offset...]`, each against and into `previous[ref]`,
     /// storing the values in `values` when given. Returns the offset after the last value.
     /// The refs must index `previous`. This is the replay's inner loop: raw pointers, one

@@ -23,6 +23,27 @@ func readEvents(_ directory: String, from: Position = Position(segment: 0, offse
     return out
 }
 
+/// Decodes `count` values of one series (ref 0) with the decoder's value loop: their bit
+/// patterns, and the offset after the last.
+func decodeOneSeries(_ bytes: [UInt8], count: Int) throws -> (values: [UInt64], end: Int) {
+    var previous: [UInt64] = [0]
+    var values: [UInt64] = []
+    var offset = 0
+    let ref: [UInt64] = [0]
+    for _ in 0..<count {
+        var value = 0.0
+        offset = try ref.withUnsafeBufferPointer { ref in
+            try previous.withUnsafeMutableBufferPointer { previous in
+                try bytes.withUnsafeBufferPointer { bytes in
+                    try ValueCoding.decode(ref, previous: previous.baseAddress!, from: bytes, at: offset, into: &value)
+                }
+            }
+        }
+        values.append(value.bitPattern)
+    }
+    return (values, offset)
+}
+
 @Suite struct EventCodecTests {
     @Test func everyEventKindRoundTrips() throws {
         let dir = TemporaryDirectory()
@@ -77,14 +98,9 @@ func readEvents(_ directory: String, from: Position = Position(segment: 0, offse
             ValueCoding.encode(value.bitPattern, previous: previous, into: &out)
             previous = value.bitPattern
         }
-        var reader = ByteReader(out)
-        previous = 0
-        for value in values {
-            let decoded = try ValueCoding.decode(previous: previous, from: &reader)
-            #expect(decoded == value.bitPattern)
-            previous = decoded
-        }
-        #expect(reader.isAtEnd)
+        let (decoded, end) = try decodeOneSeries(out, count: values.count)
+        for (bits, value) in zip(decoded, values) { #expect(bits == value.bitPattern) }
+        #expect(end == out.count)
     }
 
     @Test func randomValueSequencesRoundTrip() throws {
@@ -107,12 +123,8 @@ func readEvents(_ directory: String, from: Position = Position(segment: 0, offse
             ValueCoding.encode(value.bitPattern, previous: previous, into: &out)
             previous = value.bitPattern
         }
-        var reader = ByteReader(out)
-        previous = 0
-        for value in values {
-            previous = try ValueCoding.decode(previous: previous, from: &reader)
-            #expect(previous == value.bitPattern)
-        }
+        let (decoded, _) = try decodeOneSeries(out, count: values.count)
+        for (bits, value) in zip(decoded, values) { #expect(bits == value.bitPattern) }
     }
 
     @Test func samplesWithTheirOwnTimestampsRoundTrip() throws {

@@ -82,13 +82,11 @@ public final class Forwarder: Sendable {
                         labelSets[Int(ref)] = queue.labelSet(
                             labels.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
                     }
-                    if let set = labelSets[Int(ref)] {
-                        samples.append(
-                            .init(series: set, seriesID: id, timestamp: timestamp, value: batch.values[index]))
-                    } else {
-                        // No labels for the ref: the queue counts the sample as dropped.
-                        samples.append(.init(seriesID: id, timestamp: timestamp, value: batch.values[index]))
-                    }
+                    // No labels for the ref (nil): the queue counts the sample as dropped.
+                    samples.append(
+                        .init(
+                            series: labelSets[Int(ref)], seriesID: id, timestamp: timestamp, value: batch.values[index])
+                    )
                 }
             }
             try await queue.append(samples, position: Self.pack(record.end))

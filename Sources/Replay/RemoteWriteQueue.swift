@@ -4,10 +4,10 @@ import Synchronization
 
 /// Forwards samples to one endpoint through parallel shards, as Prometheus's queue manager.
 ///
-/// Input is neutral: the WAL tailer calls ``storeSeries(_:labels:)`` for every `series` record
-/// and ``append(_:position:)`` for every `samples` record (and for any other record, with no
-/// samples, so the position still advances). A sample's series is hashed to a shard, so each
-/// series is sent in order. A shard sends when it holds ``Configuration/maxSamplesPerSend``
+/// Input is neutral: the WAL tailer calls ``append(_:position:)`` for every `samples` record
+/// (and for any other record, with no samples, so the position still advances); each sample
+/// carries its series' label set, made once per series with ``labelSet(_:)``. A sample's series
+/// is hashed to a shard, so each series is sent in order. A shard sends when it holds ``Configuration/maxSamplesPerSend``
 /// samples or its oldest sample has waited ``Configuration/batchSendDeadline``.
 ///
 /// Memory is bounded: each shard holds at most ``Configuration/capacity`` samples and `append`
@@ -41,28 +41,20 @@ public final class RemoteWriteQueue: Sendable {
         }
     }
 
-    /// One sample of a `samples` record, by series reference.
+    /// One sample of a `samples` record.
     public struct Sample: Sendable {
-        /// The series reference: it picks the shard, and names the labels given to
-        /// ``RemoteWriteQueue/storeSeries(_:labels:)`` when `series` is nil.
-        public var seriesID: UInt64
-        /// The series' labels, made by ``RemoteWriteQueue/labelSet(_:)``; a caller that keeps
-        /// them itself saves the queue a lookup per sample.
+        /// The series' labels, made by ``RemoteWriteQueue/labelSet(_:)``; nil when the series'
+        /// labels are unknown: the sample is then skipped and counted as dropped.
         public var series: RemoteWriteLabelSet?
+        /// Names the series; it picks the shard, so a series' samples stay in order.
+        public var seriesID: UInt64
         /// Milliseconds since the Unix epoch.
         public var timestamp: Int64
         /// The value, sent bit-exact.
         public var value: Double
 
-        /// Creates a sample of a series stored with ``RemoteWriteQueue/storeSeries(_:labels:)``.
-        public init(seriesID: UInt64, timestamp: Int64, value: Double) {
-            self.seriesID = seriesID
-            self.timestamp = timestamp
-            self.value = value
-        }
-
-        /// Creates a sample that carries its series' labels.
-        public init(series: RemoteWriteLabelSet, seriesID: UInt64, timestamp: Int64, value: Double) {
+        /// Creates a sample.
+        public init(series: RemoteWriteLabelSet?, seriesID: UInt64, timestamp: Int64, value: Double) {
             self.series = series
             self.seriesID = seriesID
             self.timestamp = timestamp
@@ -88,7 +80,6 @@ public final class RemoteWriteQueue: Sendable {
     }
 
     private struct State: Sendable {
-        var series: [UInt64: RemoteWriteLabelSet] = [:]
         var shards: [Shard]
         var tracker: CommitTracker
         var metrics = RemoteWriteMetrics()
@@ -146,27 +137,14 @@ public final class RemoteWriteQueue: Sendable {
         }
     }
 
-    /// Registers (or replaces) the labels of series `id`, adding the external labels.
-    public func storeSeries(_ id: UInt64, labels: [RemoteWriteLabel]) {
-        let labelSet = self.labelSet(labels)
-        self.state.withLock { $0.series[id] = labelSet }
-    }
-
     /// The label set this queue sends for `labels`: normalized, external labels added.
     public func labelSet(_ labels: [RemoteWriteLabel]) -> RemoteWriteLabelSet {
         RemoteWriteLabelSet(labels, externalLabels: self.externalLabels)
     }
 
-    /// Forgets series that will not be appended to again (after a WAL checkpoint, say).
-    public func forgetSeries(_ ids: some Sequence<UInt64>) {
-        self.state.withLock { state in
-            for id in ids { state.series[id] = nil }
-        }
-    }
-
     /// Queues the samples of one input record at `position`, suspending while a shard is full.
     ///
-    /// Samples of an unknown series are skipped and counted in `droppedSamplesTotal`. If the task
+    /// Samples without a label set are skipped and counted in `droppedSamplesTotal`. If the task
     /// is cancelled mid-way, the position stays open, so ``committedPosition`` will not pass it.
     ///
     /// - Precondition: `position` is greater than every position appended before.
@@ -181,7 +159,7 @@ public final class RemoteWriteQueue: Sendable {
                 defer { if added > 0 { state.tracker.add(added, to: position) } }
                 while let sample = carried ?? iterator.next() {
                     carried = nil
-                    guard let series = sample.series ?? state.series[sample.seriesID] else {
+                    guard let series = sample.series else {
                         state.metrics.droppedSamplesTotal += 1
                         continue
                     }

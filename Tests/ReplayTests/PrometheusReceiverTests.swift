@@ -33,10 +33,8 @@ struct PrometheusReceiverTests {
             let queue = try makeQueue(prometheus.writeURL)
             let start = Self.nowMilliseconds - 60_000
             let values: [Double] = [0, -0.0, 1.5, -2.25e-300, 123_456_789.123, .infinity, -.infinity, 0.1]
-            for (id, name) in ["replay_test_a", "replay_test_b"].enumerated() {
-                queue.storeSeries(
-                    UInt64(id),
-                    labels: [.init(name: "__name__", value: name), .init(name: "instance", value: "ü:9100")])
+            let labelSets = ["replay_test_a", "replay_test_b"].map { name in
+                queue.labelSet([.init(name: "__name__", value: name), .init(name: "instance", value: "ü:9100")])
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try? await queue.run() }
@@ -44,8 +42,8 @@ struct PrometheusReceiverTests {
                     let timestamp = start + Int64(index) * 1_001
                     try await queue.append(
                         [
-                            .init(seriesID: 0, timestamp: timestamp, value: value),
-                            .init(seriesID: 1, timestamp: timestamp, value: -value),
+                            .init(series: labelSets[0], seriesID: 0, timestamp: timestamp, value: value),
+                            .init(series: labelSets[1], seriesID: 1, timestamp: timestamp, value: -value),
                         ],
                         position: UInt64(index + 1))
                 }
@@ -70,7 +68,7 @@ struct PrometheusReceiverTests {
             let prometheus = PrometheusProcess(directory: directory, port: try await PrometheusProcess.freePort())
             try await prometheus.start()
             let queue = try makeQueue(prometheus.writeURL)
-            queue.storeSeries(1, labels: [.init(name: "__name__", value: "replay_restart")])
+            let series = queue.labelSet([.init(name: "__name__", value: "replay_restart")])
             let start = Self.nowMilliseconds - 120_000
             let count = 60
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -83,7 +81,11 @@ struct PrometheusReceiverTests {
                         try await prometheus.start()
                     }
                     try await queue.append(
-                        [.init(seriesID: 1, timestamp: start + Int64(index) * 1_000, value: Double(index))],
+                        [
+                            .init(
+                                series: series, seriesID: 1, timestamp: start + Int64(index) * 1_000,
+                                value: Double(index))
+                        ],
                         position: UInt64(index + 1))
                     try await Task.sleep(for: .milliseconds(20))
                 }

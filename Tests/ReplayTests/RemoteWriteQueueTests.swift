@@ -35,13 +35,15 @@ import Testing
     @Test func everySampleArrivesInOrderPerSeriesAndTheCursorReachesTheEnd() async throws {
         try await TestReceiver.with { receiver in
             let queue = try makeQueue(receiver, external: [.init(name: "cluster", value: "c1")])
-            for id in 0..<20 as Range<UInt64> {
-                queue.storeSeries(id, labels: [.init(name: "__name__", value: "m"), .init(name: "id", value: "\(id)")])
+            let series = (0..<20 as Range<UInt64>).map { id in
+                queue.labelSet([.init(name: "__name__", value: "m"), .init(name: "id", value: "\(id)")])
             }
             try await running(queue) {
                 for scrape in 0..<30 {
                     let samples = (0..<20 as Range<UInt64>).map {
-                        RemoteWriteQueue.Sample(seriesID: $0, timestamp: Int64(scrape) * 1000, value: Double(scrape))
+                        RemoteWriteQueue.Sample(
+                            series: series[Int($0)], seriesID: $0, timestamp: Int64(scrape) * 1000,
+                            value: Double(scrape))
                     }
                     try await queue.append(samples, position: UInt64(scrape + 1))
                 }
@@ -70,12 +72,13 @@ import Testing
     @Test func aFullBacklogSuspendsAppendInsteadOfGrowing() async throws {
         try await TestReceiver.with(script: { _ in .hang }) { receiver in
             let queue = try makeQueue(receiver, shards: 1, capacity: 100, maxSamplesPerSend: 50)
-            queue.storeSeries(1, labels: [.init(name: "__name__", value: "m")])
+            let series = queue.labelSet([.init(name: "__name__", value: "m")])
             try await running(queue) {
                 let appender = Task {
                     for position in 1...10 as ClosedRange<UInt64> {
                         let samples = (0..<50).map {
-                            RemoteWriteQueue.Sample(seriesID: 1, timestamp: Int64(position) * 100 + Int64($0), value: 1)
+                            RemoteWriteQueue.Sample(
+                                series: series, seriesID: 1, timestamp: Int64(position) * 100 + Int64($0), value: 1)
                         }
                         try await queue.append(samples, position: position)
                     }
@@ -93,10 +96,10 @@ import Testing
     @Test func droppedBatchesAreCountedAndLetTheCursorAdvance() async throws {
         try await TestReceiver.with(script: { _ in .status(400, body: "bad labels") }) { receiver in
             let queue = try makeQueue(receiver, shards: 2)
-            queue.storeSeries(1, labels: [.init(name: "__name__", value: "m")])
+            let series = queue.labelSet([.init(name: "__name__", value: "m")])
             try await running(queue) {
-                try await queue.append([.init(seriesID: 1, timestamp: 1, value: 1)], position: 7)
-                try await queue.append([.init(seriesID: 99, timestamp: 1, value: 1)], position: 8)
+                try await queue.append([.init(series: series, seriesID: 1, timestamp: 1, value: 1)], position: 7)
+                try await queue.append([.init(series: nil, seriesID: 99, timestamp: 1, value: 1)], position: 8)
                 await queue.flush()
             }
             #expect(queue.committedPosition == 8)
@@ -110,11 +113,11 @@ import Testing
     @Test func theCursorStaysBeforeSamplesThatAreStillRetried() async throws {
         try await TestReceiver.with(script: { $0 < 3 ? .status(200) : .status(503) }) { receiver in
             let queue = try makeQueue(receiver, shards: 1, maxSamplesPerSend: 1, deadline: .milliseconds(1))
-            queue.storeSeries(1, labels: [.init(name: "__name__", value: "m")])
+            let series = queue.labelSet([.init(name: "__name__", value: "m")])
             try await running(queue) {
                 for position in 1...5 as ClosedRange<UInt64> {
                     try await queue.append(
-                        [.init(seriesID: 1, timestamp: Int64(position), value: 1)], position: position)
+                        [.init(series: series, seriesID: 1, timestamp: Int64(position), value: 1)], position: position)
                 }
                 await queue.waitUntilCommitted(3)
                 try await Task.sleep(for: .milliseconds(200))
@@ -140,8 +143,8 @@ import Testing
         try await TestReceiver.with { receiver in
             let queue = try makeQueue(receiver, shards: 1, deadline: .milliseconds(600))
             try await running(queue) {
-                queue.storeSeries(1, labels: [.init(name: "__name__", value: "m")])
-                try await queue.append([.init(seriesID: 1, timestamp: 1, value: 1)], position: 1)
+                let series = queue.labelSet([.init(name: "__name__", value: "m")])
+                try await queue.append([.init(series: series, seriesID: 1, timestamp: 1, value: 1)], position: 1)
                 let before = queue.wakeups
                 try await Task.sleep(for: .milliseconds(300))
                 // Waiting for the batch deadline costs a handful of wake-ups, not a busy loop.

@@ -23,15 +23,8 @@ import versus  # noqa: E402  (shares the process and measurement helpers)
 
 
 def receiver(procs, directory, port):
-    os.makedirs(directory, exist_ok=True)
-    config = os.path.join(directory, "prometheus.yml")
-    with open(config, "w") as f:
-        f.write("global:\n  scrape_interval: 15s\n")
-    process = procs.start(["prometheus", "--config.file=" + config, "--storage.tsdb.path=" + directory + "/data",
-                           "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-remote-write-receiver"],
-                          directory + "/log-%d" % int(time.time()))
-    versus.wait_http("http://127.0.0.1:%d/-/ready" % port, 60)
-    return process
+    # Restarted on the same port and data directory, so each start gets its own log.
+    return versus.start_prometheus_receiver(procs, directory, port, directory + "/log-%d" % int(time.time()))
 
 
 def main():

@@ -154,18 +154,22 @@ class Processes:
             self.stop(process, grace=5)
 
 
-def start_receiver(procs, work, name):
-    port = free_port()
-    directory = os.path.join(work, name)
+def start_prometheus_receiver(procs, directory, port, log):
+    """A Prometheus remote-write receiver on 127.0.0.1:port with its data in directory; waits until ready."""
     os.makedirs(directory, exist_ok=True)
     config = os.path.join(directory, "prometheus.yml")
     with open(config, "w") as f:
         f.write("global:\n  scrape_interval: 15s\n")
     process = procs.start(["prometheus", "--config.file=" + config, "--storage.tsdb.path=" + directory + "/data",
-                           "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-remote-write-receiver"],
-                          directory + "/log")
+                           "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-remote-write-receiver"], log)
     wait_http("http://127.0.0.1:%d/-/ready" % port, 60)
-    return process, port
+    return process
+
+
+def start_receiver(procs, work, name):
+    port = free_port()
+    directory = os.path.join(work, name)
+    return start_prometheus_receiver(procs, directory, port, directory + "/log"), port
 
 
 def start_agent(procs, args, agent, load, receiver_port, work, sync):

@@ -57,7 +57,7 @@ public struct Agent: Service {
         let log: EventLog
         do {
             log = try EventLog(
-                directory: options.storagePath + "/wal", options: .init(sync: try Self.syncPolicy(options.walSync)),
+                directory: options.storagePath + "/wal", options: .init(segmentSize: options.walSegmentSize, sync: try Self.syncPolicy(options.walSync)),
                 logger: logger)
         } catch WALError.locked(let path) {
             throw AgentError("another agentd is already using \(path) (--storage.path=\(options.storagePath))")

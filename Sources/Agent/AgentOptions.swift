@@ -10,6 +10,11 @@ public struct AgentOptions: Sendable {
     public var cluster = ClusterOptions()
     /// WAL sync policy: `batch` (default), `never`, or an interval such as `1s`.
     public var walSync = "batch"
+    /// `--storage.wal-segment-size`: bytes after which the WAL starts a new segment.
+    public var walSegmentSize = 128 << 20
+    /// `--storage.remote.flush-deadline`: how long a shutdown waits for the forwarders to send
+    /// what the WAL holds (Prometheus's flag and default).
+    public var remoteFlushDeadline: Duration = .seconds(60)
 
     public init(configPath: String) { self.configPath = configPath }
 

@@ -21,6 +21,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("storage.wal-sync"), help: "WAL sync policy: batch, never, or an interval such as 1s.")
     var walSync = "batch"
 
+    @Option(
+        name: .customLong("storage.wal-segment-size"),
+        help: "Bytes after which the WAL starts a new segment (default 128 MiB).")
+    var walSegmentSize = 128 << 20
+
+    @Option(
+        name: .customLong("storage.remote.flush-deadline"),
+        help: "How long shutdown waits for remote write to send what the WAL holds.")
+    var flushDeadline = "1m"
+
     @Option(name: .customLong("log.level"), help: "debug, info, warn or error.")
     var logLevel = "info"
 
@@ -64,6 +74,10 @@ struct RunCommand: AsyncParsableCommand {
         options.listenAddress = listenAddress
         options.storagePath = storagePath
         options.walSync = walSync
+        guard walSegmentSize >= 64 << 10 else {
+            throw ValidationError("--storage.wal-segment-size must be at least 65536 bytes")
+        }
+        options.walSegmentSize = walSegmentSize
         options.logLevel = logLevel
         options.cluster.enabled = clusterEnabled
         options.cluster.nodeName = nodeName
@@ -77,6 +91,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             options.cluster.rejoinInterval = try parseDuration(rejoinInterval, flag: "--cluster.rejoin-interval")
             options.cluster.waitTimeout = try parseDuration(waitTimeout, flag: "--cluster.wait-timeout")
+            options.remoteFlushDeadline = try parseDuration(flushDeadline, flag: "--storage.remote.flush-deadline")
             let logger = Logger(label: "agentd")
             let agent = Agent(options: options, logger: logger)
             let group = ServiceGroup(

@@ -57,7 +57,8 @@ public struct Agent: Service {
         let log: EventLog
         do {
             log = try EventLog(
-                directory: options.storagePath + "/wal", options: .init(segmentSize: options.walSegmentSize, sync: try Self.syncPolicy(options.walSync)),
+                directory: options.storagePath + "/wal",
+                options: .init(segmentSize: options.walSegmentSize, sync: try Self.syncPolicy(options.walSync)),
                 logger: logger)
         } catch WALError.locked(let path) {
             throw AgentError("another agentd is already using \(path) (--storage.path=\(options.storagePath))")
@@ -109,9 +110,13 @@ public struct Agent: Service {
         }
         // Detached: the server must not stop with the graceful shutdown, since the hand-off
         // still gossips over it; it is stopped last, below.
+        // The server runs in a service group of its own, stopped by a graceful shutdown at the
+        // end (cancelling it would log an error on every clean stop).
+        let serverGroup = ServiceGroup(
+            configuration: .init(services: [.init(service: app)], logger: Logger(label: "agentd.http")))
         let server = Task.detached {
             do {
-                try await app.run()
+                try await serverGroup.run()
             } catch {
                 logger.error(
                     "The HTTP server failed",
@@ -144,18 +149,16 @@ public struct Agent: Service {
         }
         await reloader.stop()
         await manager.stopAll()
-        try log.writer.sync()
-        // Give the forwarders a moment to deliver what is queued; the durable cursor covers the rest.
-        await withTimeLimit(.seconds(5)) {
-            for forwarder in outputs.forwarders { await forwarder.queue.flush() }
-        }
-        output.cancel()
-        await output.value
         membership.cancel()
         await membership.value
+        // Nothing appends any more: close the log (synced), and let the forwarders send what it
+        // holds, up to its end, within the flush deadline; their cursors cover the rest.
         try log.close()
         logger.info("WAL flushed and closed")
-        server.cancel()
+        await outputs.drain(within: options.remoteFlushDeadline)
+        output.cancel()
+        await output.value
+        await serverGroup.triggerGracefulShutdown()
         await server.value
         signals.cancel()
         if reason == "HTTP server failure" {

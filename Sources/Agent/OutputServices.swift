@@ -18,6 +18,8 @@ final class OutputServices: Sendable {
     private let logger: Logger
     private let projected = Mutex<Position?>(nil)
     let droppedSegments = Mutex<Int>(0)
+    /// Finished when the forwarder of the same index stops (drained, cancelled or failed).
+    private let stopped: [(stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
 
     init(config: AgentConfig, log: EventLog, paths: StoragePaths, httpClient: HTTPClient, logger: Logger) throws {
         self.log = log
@@ -33,13 +35,16 @@ final class OutputServices: Sendable {
                 let authorization: RemoteWriteEndpoint.Authorization? =
                     endpoint.bearerToken.map { .bearer(token: $0) }
                     ?? endpoint.basicAuth.map { .basic(username: $0.username, password: $0.password) }
+                let remoteLogger = Logger(label: "agentd.remote_write")
                 let client = try RemoteWriteClient(
                     endpoint: RemoteWriteEndpoint(
                         name: endpoint.name, url: endpoint.url, headers: endpoint.headers, authorization: authorization,
                         userAgent: "agentd/0.1.0", remoteTimeout: endpoint.remoteTimeout,
                         retryOnHTTP429: endpoint.queue.retryOnHTTP429, minBackoff: endpoint.queue.minBackoff,
                         maxBackoff: endpoint.queue.maxBackoff),
-                    httpClient: httpClient, logger: Logger(label: "agentd.remote_write"))
+                    httpClient: httpClient, logger: remoteLogger)
+                let cursor = try DeliveryCursorFile(
+                    path: DeliveryCursorFile.path(root: paths.root, endpoint: endpoint.name))
                 let queue = RemoteWriteQueue(
                     client: client,
                     configuration: .init(
@@ -47,22 +52,24 @@ final class OutputServices: Sendable {
                         capacity: max(endpoint.queue.capacity, endpoint.queue.maxSamplesPerSend),
                         maxSamplesPerSend: endpoint.queue.maxSamplesPerSend,
                         batchSendDeadline: endpoint.queue.batchSendDeadline),
-                    externalLabels: external, logger: Logger(label: "agentd.remote_write"))
-                forwarders.append(
-                    Forwarder(
-                        name: endpoint.name, log: log, queue: queue, store: store,
-                        logger: Logger(label: "agentd.remote_write")))
+                    externalLabels: external,
+                    resuming: Forwarder.storedProgress(
+                        file: cursor, store: store, name: endpoint.name, logger: remoteLogger),
+                    logger: remoteLogger, progressStore: cursor)
+                forwarders.append(Forwarder(name: endpoint.name, log: log, queue: queue, logger: remoteLogger))
             }
         }
         self.forwarders = forwarders
+        stopped = forwarders.map { _ in AsyncStream.makeStream(of: Void.self) }
         let wal = config.remoteWrites.first?.wal ?? .init()
         retention = Retention(minAge: wal.minKeepaliveTime, maxAge: wal.maxKeepaliveTime)
     }
 
-    /// Runs the forwarders, the projector and retention until cancelled.
+    /// Runs the forwarders, the projector and retention until cancelled. Once the log is
+    /// closed, the forwarders drain it (see `drain(within:)`) and the projector catches up.
     func run() async {
         await withTaskGroup(of: Void.self) { group in
-            for forwarder in forwarders {
+            for (index, forwarder) in forwarders.enumerated() {
                 group.addTask {
                     do {
                         try await forwarder.run()
@@ -72,12 +79,57 @@ final class OutputServices: Sendable {
                             "Remote write forwarding stopped",
                             metadata: ["remote_write.endpoint": "\(forwarder.name)", "error": "\(error)"])
                     }
-                    try? forwarder.saveCursor()
+                    self.stopped[index].continuation.finish()
                 }
             }
             group.addTask { await self.project() }
             group.addTask { await self.retain() }
         }
+    }
+
+    /// After the log was closed: waits up to `limit` for every forwarder to deliver what the
+    /// log holds, then logs what did not fit (it is sent at the next start).
+    func drain(within limit: Duration) async {
+        guard !forwarders.isEmpty else { return }
+        let end = log.writer.end
+        logger.info(
+            "Draining remote write",
+            metadata: ["wal.end": "\(end)", "remote_write.flush_deadline": "\(limit)"])
+        await withTimeLimit(limit) {
+            for entry in self.stopped {
+                for await _ in entry.stream {}
+            }
+        }
+        for forwarder in forwarders {
+            let committed = forwarder.committed
+            let pending = forwarder.queue.metrics.pendingSamples
+            guard pending > 0 || (committed.map { $0 < end } ?? true) else { continue }
+            logger.warning(
+                "remote write did not drain before the flush deadline; the rest is sent at the next start",
+                metadata: [
+                    "remote_write.endpoint": "\(forwarder.name)", "remote_write.samples_pending": "\(pending)",
+                    "remote_write.cursor": "\(committed.map { "\($0)" } ?? "none")", "wal.end": "\(end)",
+                    "remote_write.wal_backlog_bytes": "\(backlogBytes(from: committed))",
+                ])
+        }
+    }
+
+    /// WAL bytes from `position` to the end of the log: what a forwarder still has to read.
+    func backlogBytes(from position: Position?) -> Int {
+        let end = log.writer.end
+        let start = position ?? .start(of: 0)
+        guard start < end else { return 0 }
+        guard let segments = try? SegmentName.list(in: paths.wal) else { return 0 }
+        var bytes = 0
+        for segment in segments where segment >= start.segment {
+            let size =
+                segment == end.segment
+                ? end.offset
+                : ((try? FileManager.default.attributesOfItem(atPath: SegmentName.path(segment, in: paths.wal))[.size])
+                    as? Int ?? 0)
+            bytes += max(0, size - (segment == start.segment ? start.offset : SegmentHeader.size))
+        }
+        return bytes
     }
 
     /// Keeps the projections up with the live log, flushing about once a second.
@@ -87,8 +139,15 @@ final class OutputServices: Sendable {
             var projector = try Projector(resumingFrom: store, segment: caughtUp.segment)
             var tailer = LiveTailer(writer: log.writer, from: caughtUp)
             var lastFlush = ContinuousClock.now
+            var skipped = 0
             while let record = try await tailer.next() {
                 try projector.add(record)
+                for error in projector.skipped.dropFirst(skipped) {
+                    logger.warning(
+                        "The SQLite projections skipped a WAL record that does not decode",
+                        metadata: ["wal.position": "\(error.position)", "error": "\(error)"])
+                }
+                skipped = projector.skipped.count
                 if ContinuousClock.now - lastFlush > .seconds(1) || projector.pending > 5_000 {
                     try projector.flush(into: store)
                     projected.withLock { $0 = record.end }
@@ -110,6 +169,12 @@ final class OutputServices: Sendable {
             } catch {
                 return
             }
+            // SQLite's own WAL (index.sqlite-wal) is checkpointed here, so it does not grow with the agent's uptime.
+            do {
+                try store.checkpoint()
+            } catch {
+                logger.warning("Could not checkpoint the SQLite index", metadata: ["error": "\(error)"])
+            }
             var cursors = forwarders.map { $0.committed ?? .start(of: 0) }
             cursors.append(projected.withLock { $0 } ?? .start(of: 0))
             do {
@@ -124,5 +189,11 @@ final class OutputServices: Sendable {
     }
 
     /// Delivery state per endpoint, for `/metrics`.
-    var remoteWriteMetrics: [(String, RemoteWriteMetrics)] { forwarders.map { ($0.name, $0.queue.metrics) } }
+    var remoteWriteMetrics: [RemoteWriteExposition.Endpoint] {
+        forwarders.map { forwarder in
+            RemoteWriteExposition.Endpoint(
+                name: forwarder.name, url: forwarder.queue.endpointURL, metrics: forwarder.queue.metrics,
+                damage: forwarder.passedOver, backlogBytes: backlogBytes(from: forwarder.committed))
+        }
+    }
 }

@@ -121,7 +121,7 @@ struct ByteReader {
 
     /// Steps over what `labels()` would read, checking its structure but making no strings.
     mutating func skipLabels() throws(EventDecodeError) {
-        let count = try count(limit: 1 << 16)
+        let count = try count(limit: Labels.maximumCount)
         for _ in 0..<(2 * count) {
             let length = try self.count()
             guard index + length <= bytes.count else {
@@ -132,7 +132,7 @@ struct ByteReader {
     }
 
     mutating func labels() throws(EventDecodeError) -> Labels {
-        let count = try count(limit: 1 << 16)
+        let count = try count(limit: Labels.maximumCount)
         var labels: [Label] = []
         labels.reserveCapacity(count)
         for _ in 0..<count { labels.append(Label(try string(), try string())) }

@@ -22,6 +22,15 @@ public struct EventDecoder {
     /// Each defined series' previous value (bit pattern), 0.0 at its definition and at checkpoints.
     private var previous: [UInt64] = []
     private var lastRefs: [UInt64: [UInt64]] = [:]
+    /// Series whose value chain broke (a record holding their samples was lost, or they were
+    /// never defined): their samples are left out until the next checkpoint or segment.
+    private var broken: Set<UInt64> = []
+    /// Every chain broke: a record that may have held any series' samples was lost.
+    private var allBroken = false
+
+    /// Samples left out so far because their series' value chain was broken or their series
+    /// was never defined in the segment (see ``recordLost(in:)``).
+    public private(set) var lostSamples = 0
 
     /// Refs at or above this (67 M series) are taken for corruption: per-ref state is sized
     /// by the largest ref, so a damaged ref must not ask for gigabytes.
@@ -42,6 +51,16 @@ public struct EventDecoder {
         let labels = try? reader.labels()
         if keep { labelsByRef[Int(ref)] = labels }
         return labels
+    }
+
+    /// Tells the decoder that a record of `segment` before the next one it sees was lost (the
+    /// WAL skipped damage): it may have held any series' samples, a series definition or a
+    /// checkpoint, so every value chain is broken until the next checkpoint, and samples until
+    /// then are left out and counted in ``lostSamples`` rather than decoded against a wrong
+    /// previous value.
+    public mutating func recordLost(in segment: Int) {
+        enter(segment: segment)
+        allBroken = true
     }
 
     /// Applies what `record` does to the decoder's state without making an event: what a
@@ -113,6 +132,8 @@ public struct EventDecoder {
         }
         lastRefs.removeAll(keepingCapacity: true)
         lazyPayloads.removeAll()
+        broken.removeAll()
+        allBroken = false
     }
 
     private mutating func decode(type: UInt8, payload: [UInt8], skippingBefore time: Int64?)
@@ -143,6 +164,8 @@ public struct EventDecoder {
     private mutating func restartValues() {
         previous.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         lastRefs.removeAll(keepingCapacity: true)
+        broken.removeAll()
+        allBroken = false
     }
 
     private mutating func decodeSeries(_ payload: [UInt8]) throws(EventDecodeError) -> [SeriesDefinition] {
@@ -160,21 +183,42 @@ public struct EventDecoder {
 
     private mutating func define(_ ref: UInt64, _ labels: Labels?) {
         let index = Int(ref)
-        if index >= definedEpoch.count {
-            let grown = Swift.max(index + 1, definedEpoch.count * 2)
-            definedEpoch.append(contentsOf: repeatElement(0, count: grown - definedEpoch.count))
-            labelsByRef.append(contentsOf: repeatElement(nil, count: grown - labelsByRef.count))
-            lazySource.append(contentsOf: repeatElement(0, count: grown - lazySource.count))
-            previous.append(contentsOf: repeatElement(0, count: grown - previous.count))
-        }
+        makeRoom(for: index)
         definedEpoch[index] = epoch
         labelsByRef[index] = labels
         previous[index] = 0
+        // A definition starts the series' chain afresh.
+        if !broken.isEmpty { broken.remove(ref) }
     }
 
+    /// Grows the per-ref arrays to hold `index`.
+    private mutating func makeRoom(for index: Int) {
+        guard index >= definedEpoch.count else { return }
+        let grown = Swift.max(index + 1, definedEpoch.count * 2)
+        definedEpoch.append(contentsOf: repeatElement(0, count: grown - definedEpoch.count))
+        labelsByRef.append(contentsOf: repeatElement(nil, count: grown - labelsByRef.count))
+        lazySource.append(contentsOf: repeatElement(0, count: grown - lazySource.count))
+        previous.append(contentsOf: repeatElement(0, count: grown - previous.count))
+    }
+
+    /// Decodes a samples record. One that does not decode breaks the value chains it may have
+    /// touched (its series', or every series' when its ref list is unknown) before throwing;
+    /// samples of series that are broken or were never defined are left out and counted.
     private mutating func decodeSamples(_ payload: [UInt8], skippingBefore time: Int64?)
         throws(EventDecodeError) -> SampleBatch?
     {
+        var refs: [UInt64]?
+        do {
+            return try decodeSamples(payload, skippingBefore: time, refs: &refs)
+        } catch {
+            if let refs { broken.formUnion(refs) } else { allBroken = true }
+            throw error
+        }
+    }
+
+    private mutating func decodeSamples(
+        _ payload: [UInt8], skippingBefore time: Int64?, refs decodedRefs: inout [UInt64]?
+    ) throws(EventDecodeError) -> SampleBatch? {
         var reader = ByteReader(payload)
         let (flags, target, timestamp, count) = try reader.samplesHeader()
         let refs: [UInt64]
@@ -185,16 +229,22 @@ public struct EventDecoder {
             refs = last
         } else {
             var list: [UInt64] = []
-            list.reserveCapacity(count)
+            list.reserveCapacity(Swift.min(count, payload.count))
             var last: UInt64 = 0
             for _ in 0..<count {
                 last = last &+ UInt64(bitPattern: try reader.zigzag())
-                guard isDefined(last) else { throw reader.error("sample for ref \(last) before its series") }
+                guard last < Self.refLimit else { throw reader.error("sample ref \(last) is implausibly large") }
+                if !isDefined(last) {
+                    // Its definition was lost (or never written): decode past its value, leave it out.
+                    makeRoom(for: Int(last))
+                    broken.insert(last)
+                }
                 list.append(last)
             }
             lastRefs[target] = list
             refs = list
         }
+        decodedRefs = refs
         var timestamps: [Int64]?
         if flags & 1 != 0 {
             var list: [Int64] = []
@@ -220,8 +270,27 @@ public struct EventDecoder {
         }
         reader.index = end
         guard reader.isAtEnd else { throw reader.error("\(payload.count - reader.index) trailing bytes") }
+        if allBroken || !broken.isEmpty {
+            return leavingOutBroken(
+                SampleBatch(target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps),
+                skipped: skip)
+        }
         if skip { return nil }
         return SampleBatch(target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps)
+    }
+
+    /// `batch` without the samples of broken series, which are counted in `lostSamples`.
+    private mutating func leavingOutBroken(_ batch: SampleBatch, skipped: Bool) -> SampleBatch? {
+        var kept: [Int] = []
+        if !allBroken {
+            kept.reserveCapacity(batch.refs.count)
+            for index in batch.refs.indices where !broken.contains(batch.refs[index]) { kept.append(index) }
+        }
+        if skipped { return nil }
+        lostSamples += batch.refs.count - kept.count
+        return SampleBatch(
+            target: batch.target, timestamp: batch.timestamp, refs: kept.map { batch.refs[$0] },
+            values: kept.map { batch.values[$0] }, timestamps: batch.timestamps.map { list in kept.map { list[$0] } })
     }
 }
 

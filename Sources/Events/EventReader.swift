@@ -29,10 +29,17 @@ public struct EventReader {
         reader = try LogReader(directory: directory, from: seek.position)
     }
 
-    /// Damage found in closed segments so far (each costs the rest of its segment).
+    /// Damage found in the WAL so far (see docs/wal-format.md for what each costs).
     public var corruptions: [CorruptionError] { reader.corruptions }
 
-    /// The next event and where it was; records that are intact but do not decode throw.
+    /// Records that are intact on disk but did not decode: each was skipped (see `next()`).
+    public private(set) var skipped: [EventError] = []
+
+    /// Samples left out because a lost or skipped record broke their series' value chain.
+    public var lostSamples: Int { decoder.lostSamples }
+
+    /// The next event and where it was. A record that is intact but does not decode is
+    /// skipped and listed in `skipped`: one bad record never stops the reading.
     public mutating func next() throws -> (record: StoredRecord, event: Event)? {
         try next(skippingSamplesBefore: nil)
     }
@@ -40,15 +47,23 @@ public struct EventReader {
     /// Like `next()`, but `samples` records whose samples are all older than `time` are
     /// decoded only for their effect on the decoder and not returned.
     public mutating func next(skippingSamplesBefore time: Int64?) throws -> (record: StoredRecord, event: Event)? {
-        while let record = try reader.next() {
-            guard record.position >= start else {
-                try decoder.advance(record)
-                continue
+        while true {
+            let damage = reader.corruptions.count
+            guard let record = try reader.next() else { return nil }
+            if reader.corruptions.count > damage, reader.corruptions.last?.position.segment == record.position.segment {
+                decoder.recordLost(in: record.position.segment)
             }
-            guard let event = try decoder.decode(record, skippingSamplesBefore: time) else { continue }
-            return (record, event)
+            do {
+                guard record.position >= start else {
+                    try decoder.advance(record)
+                    continue
+                }
+                guard let event = try decoder.decode(record, skippingSamplesBefore: time) else { continue }
+                return (record, event)
+            } catch {
+                skipped.append(error)
+            }
         }
-        return nil
     }
 
     /// The labels of a ref, as defined in the segment being read.
@@ -74,17 +89,33 @@ public struct EventTailer {
 
     public var corruptions: [CorruptionError] { tailer.corruptions }
 
+    /// Records that are intact on disk but did not decode: each was skipped.
+    public private(set) var skipped: [EventError] = []
+
+    /// Samples left out because a lost or skipped record broke their series' value chain.
+    public var lostSamples: Int { decoder.lostSamples }
+
+    /// The next event; waits for one. Like `EventReader.next()`, a record that does not
+    /// decode is skipped and listed in `skipped`.
     public mutating func next() async throws -> (record: StoredRecord, event: Event)? {
-        while let record = try await tailer.next() {
-            // Series are defined lazily and not returned: a follower of the live log asks for a
-            // series' labels once, and the decoder keeps only the record's bytes.
-            guard record.position >= start, record.type != EventKind.series.rawValue else {
-                try decoder.advance(record)
-                continue
+        while true {
+            let damage = tailer.corruptions.count
+            guard let record = try await tailer.next() else { return nil }
+            if tailer.corruptions.count > damage, tailer.corruptions.last?.position.segment == record.position.segment {
+                decoder.recordLost(in: record.position.segment)
             }
-            return (record, try decoder.decode(record))
+            do {
+                // Series are defined lazily and not returned: a follower of the live log asks for a
+                // series' labels once, and the decoder keeps only the record's bytes.
+                guard record.position >= start, record.type != EventKind.series.rawValue else {
+                    try decoder.advance(record)
+                    continue
+                }
+                return (record, try decoder.decode(record))
+            } catch {
+                skipped.append(error)
+            }
         }
-        return nil
     }
 
     /// The labels of a ref, decoded from the segment's series record on every call.

@@ -18,6 +18,10 @@ public struct Label: Hashable, Sendable, Comparable, Codable {
 public struct Labels: Hashable, Sendable, Codable, RandomAccessCollection, CustomStringConvertible {
     public private(set) var labels: [Label]
 
+    /// The most labels one series may have: the WAL's reader refuses more, so nothing that
+    /// appends a series may accept more (one limit, checked on both sides).
+    public static let maximumCount = 1 << 16
+
     public init() { labels = [] }
 
     /// Sorts `labels`; for a repeated name the last one wins.

@@ -1,25 +1,36 @@
 import Events
 import Foundation
 import Logging
+import Synchronization
 import WAL
 
 /// Forwards the event log to one remote-write endpoint, from a durable cursor.
 ///
-/// The cursor is the position after the last record whose samples were all sent
-/// (or counted as dropped); it is saved to the projection store, so after a crash
-/// or restart forwarding resumes exactly there: nothing appended is lost.
+/// The queue reports its exact progress after every acknowledged request to the endpoint's
+/// ``DeliveryCursorFile``; after a crash or restart, forwarding resumes there, and only the
+/// requests that were in flight are sent again: nothing appended is lost. A record that does
+/// not decode is skipped, logged with its segment:offset and counted; it never stops the rest.
 public final class Forwarder: Sendable {
     public let name: String
     private let log: EventLog
     public let queue: RemoteWriteQueue
-    private let store: ProjectionStore
     private let logger: Logger
+    private let damage = Mutex(Damage())
 
-    public init(name: String, log: EventLog, queue: RemoteWriteQueue, store: ProjectionStore, logger: Logger) {
+    /// What the forwarder had to pass over in the WAL.
+    public struct Damage: Sendable, Hashable {
+        /// Records intact on disk that did not decode (`agentd_remote_storage_records_skipped_total`).
+        public var recordsSkipped = 0
+        /// Damaged stretches of the WAL stepped over.
+        public var corruptions = 0
+        /// Samples left out because a skipped or damaged record broke their series' value chain.
+        public var samplesLost = 0
+    }
+
+    public init(name: String, log: EventLog, queue: RemoteWriteQueue, logger: Logger) {
         self.name = name
         self.log = log
         self.queue = queue
-        self.store = store
         self.logger = logger
     }
 
@@ -30,11 +41,26 @@ public final class Forwarder: Sendable {
         Position(segment: Int(value >> 40), offset: Int(value & (1 << 40 - 1)))
     }
 
-    /// Where forwarding resumes: the saved cursor, or the oldest segment.
-    public func startPosition() throws -> Position {
-        if let cursor = try store.replayCursor(named: name) {
-            return Position(segment: Int(cursor.segment), offset: Int(cursor.offset))
+    /// Where an endpoint's forwarding resumes: its cursor file, else (an agent from before the
+    /// cursor files) the cursor in the index, else nothing (the oldest segment).
+    public static func storedProgress(
+        file: DeliveryCursorFile, store: ProjectionStore?, name: String, logger: Logger
+    ) -> DeliveryProgress? {
+        do {
+            if let progress = try file.load() { return progress }
+        } catch {
+            logger.warning(
+                "remote write cursor file unreadable; resuming from the index's cursor",
+                metadata: ["remote_write.endpoint": "\(name)", "error": "\(error)"])
         }
+        guard let cursor = try? store?.replayCursor(named: name) else { return nil }
+        let position = Position(segment: Int(cursor.segment), offset: Int(cursor.offset))
+        return DeliveryProgress(committed: pack(position), shards: 0, mapping: "")
+    }
+
+    /// Where forwarding starts: after the committed cursor, or the oldest segment.
+    public func startPosition() throws -> Position {
+        if let committed { return committed }
         let oldest = try SegmentName.list(in: log.writer.directory).first ?? log.writer.end.segment
         return .start(of: oldest)
     }
@@ -42,6 +68,11 @@ public final class Forwarder: Sendable {
     /// The position everything before which has been delivered.
     public var committed: Position? { queue.committedPosition.map(Self.unpack) }
 
+    /// What was passed over so far.
+    public var passedOver: Damage { damage.withLock { $0 } }
+
+    /// Forwards until cancelled, or until the log is closed and everything in it is delivered
+    /// (a drain: the caller bounds it in time).
     public func run() async throws {
         let start = try startPosition()
         logger.info(
@@ -49,8 +80,11 @@ public final class Forwarder: Sendable {
             metadata: ["remote_write.endpoint": "\(name)", "wal.position": "\(start)"])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.queue.run() }
-            group.addTask { try await self.saveCursorPeriodically() }
-            group.addTask { try await self.feed(from: start) }
+            group.addTask {
+                try await self.feed(from: start)
+                // The log is closed and read to its end: send what is queued without waiting for deadlines.
+                await self.queue.flush()
+            }
             defer { group.cancelAll() }
             try await group.next()
         }
@@ -62,19 +96,22 @@ public final class Forwarder: Sendable {
         // The label sets of the current segment's series, by ref (refs are per segment).
         var labelSets: [RemoteWriteLabelSet?] = []
         var samples: [RemoteWriteQueue.Sample] = []
+        var reported = Damage()
         while let (record, event) = try await tailer.next() {
             if record.position.segment != segment {
                 labelSets.removeAll(keepingCapacity: true)
                 segment = record.position.segment
             }
+            if tailer.skipped.count != reported.recordsSkipped || tailer.corruptions.count != reported.corruptions
+                || tailer.lostSamples != reported.samplesLost
+            {
+                report(&reported, tailer)
+            }
             samples.removeAll(keepingCapacity: true)
             if case .samples(let batch) = event {
-                let base = UInt64(segment) << 40
                 samples.reserveCapacity(batch.count)
                 for index in 0..<batch.count {
                     let ref = batch.refs[index]
-                    let id = base | ref
-                    let timestamp = batch.timestamp(at: index)
                     if Int(ref) >= labelSets.count {
                         labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
                     }
@@ -85,35 +122,35 @@ public final class Forwarder: Sendable {
                     // No labels for the ref (nil): the queue counts the sample as dropped.
                     samples.append(
                         .init(
-                            series: labelSets[Int(ref)], seriesID: id, timestamp: timestamp, value: batch.values[index])
+                            series: labelSets[Int(ref)], timestamp: batch.timestamp(at: index),
+                            value: batch.values[index])
                     )
                 }
             }
             try await queue.append(samples, position: Self.pack(record.end))
         }
+        report(&reported, tailer)
     }
 
-    private func saveCursorPeriodically() async throws {
-        var saved: UInt64?
-        while !Task.isCancelled {
-            try await Task.sleep(for: .milliseconds(500))
-            try saveCursor(ifChangedFrom: &saved)
+    /// Logs and counts the damage the tailer met since the last report.
+    private func report(_ reported: inout Damage, _ tailer: EventTailer) {
+        for error in tailer.skipped.dropFirst(reported.recordsSkipped) {
+            logger.warning(
+                "remote write skipped a WAL record that does not decode",
+                metadata: [
+                    "remote_write.endpoint": "\(name)", "wal.position": "\(error.position)", "error": "\(error)",
+                ])
         }
-    }
-
-    private func saveCursor(ifChangedFrom saved: inout UInt64?) throws {
-        guard let committed = queue.committedPosition, committed != saved else { return }
-        let position = Self.unpack(committed)
-        try store.saveReplayCursor(
-            ReplayCursor(
-                name: name, position: RecordPosition(segment: Int64(position.segment), offset: Int64(position.offset)),
-                updatedAt: Int64(Date().timeIntervalSince1970 * 1000)))
-        saved = committed
-    }
-
-    /// Saves the cursor now (on shutdown).
-    public func saveCursor() throws {
-        var saved: UInt64?
-        try saveCursor(ifChangedFrom: &saved)
+        for error in tailer.corruptions.dropFirst(reported.corruptions) {
+            logger.warning(
+                "remote write stepped over damage in the WAL",
+                metadata: [
+                    "remote_write.endpoint": "\(name)", "wal.position": "\(error.position)", "error": "\(error)",
+                ])
+        }
+        reported = Damage(
+            recordsSkipped: tailer.skipped.count, corruptions: tailer.corruptions.count,
+            samplesLost: tailer.lostSamples)
+        damage.withLock { $0 = reported }
     }
 }

@@ -80,3 +80,11 @@ extension ProjectionStore {
         }
     }
 }
+
+extension ProjectionStore {
+    /// Checkpoints SQLite's own write-ahead log (`index.sqlite-wal`) into the database and
+    /// truncates it, so it does not grow with the agent's uptime.
+    public func checkpoint() throws {
+        try self.writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+}

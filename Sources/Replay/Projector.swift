@@ -11,6 +11,8 @@ public struct Projector {
     private var membership: [MembershipEventRecord] = []
     private var ownership: [OwnershipEventRecord] = []
     private var consumed: RecordPosition?
+    /// Records intact on disk that did not decode: each was passed over, nothing else stopped.
+    public private(set) var skipped: [EventError] = []
 
     public init() {}
 
@@ -31,7 +33,16 @@ public struct Projector {
         var summary = segments[segment] ?? SegmentSummary(segment: segment)
         summary.bytes = Int64(record.end.offset)
         var times: [Int64] = []
-        switch try RecordSummary.of(record) {
+        let described: RecordSummary?
+        do {
+            described = try RecordSummary.of(record)
+        } catch {
+            skipped.append(error)
+            described = nil
+        }
+        switch described {
+        case nil:
+            break
         case .series:
             summary.seriesRecords += 1
         case .checkpoint:

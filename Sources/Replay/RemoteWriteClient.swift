@@ -14,8 +14,8 @@ import NIOHTTP1
 /// 2xx is success. 5xx, network errors and timeouts are retried with exponential backoff
 /// (``RemoteWriteEndpoint/minBackoff`` doubling up to ``RemoteWriteEndpoint/maxBackoff``), and so is
 /// 429 when ``RemoteWriteEndpoint/retryOnHTTP429`` is on; a `Retry-After` header replaces the
-/// backoff delay. Anything else is dropped: logged with the receiver's message and returned as
-/// ``RemoteWriteOutcome/dropped(_:)``. Retries go on until success, a drop, or task cancellation.
+/// backoff delay. Anything else is refused for good and returned as ``RemoteWriteOutcome/dropped(_:)``
+/// with the receiver's message, for the caller to split, count and log. Retries go on until success, a drop, or task cancellation.
 public struct RemoteWriteClient: Sendable {
     /// One failed attempt that will be retried, as reported to `onRetry`.
     public struct RetryableFailure: Sendable, CustomStringConvertible {
@@ -100,8 +100,9 @@ public struct RemoteWriteClient: Sendable {
                 let drop = RemoteWriteDrop(
                     reason: status == 429 ? .rateLimited : .rejected, status: status, message: message,
                     attempts: attempts)
-                self.logger.warning(
-                    "remote write request dropped: receiver refused it",
+                // The caller decides what a refusal means (split, count, log): only a trace here.
+                self.logger.debug(
+                    "remote write request refused",
                     metadata: [
                         "remote_write.endpoint": "\(self.endpoint.name)", "http.status": "\(status)",
                         "remote_write.message": "\(message)", "remote_write.attempts": "\(attempts)",
@@ -115,6 +116,8 @@ public struct RemoteWriteClient: Sendable {
                 failure = RetryableFailure(status: status, message: message, delay: delay)
                 backoff = min(delay * 2, self.endpoint.maxBackoff)
             }
+            // A request cut short by cancellation is no failure of the receiver's.
+            if Task.isCancelled { throw CancellationError() }
             self.logger.debug(
                 "remote write request failed, retrying",
                 metadata: [

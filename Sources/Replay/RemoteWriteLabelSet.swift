@@ -1,3 +1,5 @@
+import Events
+
 /// The label set of one series, normalized as remote write requires and encoded once.
 ///
 /// Normalization follows Prometheus's queue manager: external labels are added unless the series
@@ -14,6 +16,10 @@
 public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     /// The protobuf encoding of `labels` as repeated `TimeSeries.labels` (field 1) entries.
     public let encoded: [UInt8]
+    /// xxhash64 of `encoded`: the series' identity for sharding. It depends on the labels
+    /// alone (never on a WAL segment's refs), so a series keeps its shard across segments
+    /// and restarts, and its samples leave in order.
+    public let shardKey: UInt64
 
     /// The normalized labels, sorted by name (decoded from `encoded`).
     public var labels: [RemoteWriteLabel] {
@@ -80,6 +86,7 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
             encoded.append(contentsOf: label.value.utf8)
         }
         self.encoded = encoded
+        self.shardKey = TargetKey.hash(encoded)
     }
 
     /// The value of the label `name`, if present.

@@ -17,8 +17,14 @@ public struct RemoteWriteMetrics: Sendable, Hashable {
     public var bytesTotal: UInt64 = 0
     /// Newest sample timestamp (ms) the receiver accepted (`queue_highest_sent_timestamp_seconds` × 1000).
     public var highestSentTimestamp: Int64?
+    /// Samples the receiver refused alone, by reason (the rest of their requests was delivered).
+    public var refusedSamples: [RemoteWriteRefusal: UInt64] = [:]
+    /// Newest sample timestamp (ms) read from the WAL into the queue (`highest_timestamp_in_seconds` × 1000).
+    public var highestAppendedTimestamp: Int64?
     /// Samples waiting in the shards' queues now (`samples_pending`).
     public var pendingSamples: Int = 0
+    /// Timestamp (ms) of the oldest sample waiting in a shard's queue.
+    public var oldestPendingTimestamp: Int64?
     /// Number of shards (`shards`).
     public var shards: Int = 0
 

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Events
 import Foundation
 import Logging
-import NIOCore
 import WAL
 
 /// `agentd replay --to URL`: sends a window of the log to a remote-write receiver
@@ -55,13 +54,13 @@ public enum RemoteWriteReplay {
             logger: logger)
         var samples = try window.samples(walDirectory: walDirectory, store: store)
         var report = Report()
-        var encoder = WriteRequestEncoder()
+        var sender = RemoteWriteSender(client: client, capacity: batchSize)
         var labelSets: [Int: RemoteWriteLabelSet] = [:]
+        var entries: [RemoteWriteBatch.Entry] = []
         while true {
             // One request's worth at a time: the window is never held in memory.
-            var batch = RemoteWriteBatch(capacity: batchSize)
-            var count = 0
-            while count < batchSize, let sample = try samples.next() {
+            entries.removeAll(keepingCapacity: true)
+            while entries.count < batchSize, let sample = try samples.next() {
                 let set =
                     labelSets[sample.series]
                     ?? {
@@ -70,20 +69,20 @@ public enum RemoteWriteReplay {
                         labelSets[sample.series] = made
                         return made
                     }()
-                batch.append(set, timestamp: sample.timestamp, value: sample.value)
-                count += 1
+                entries.append(.init(series: set, timestamp: sample.timestamp, value: sample.value))
             }
-            guard count > 0 else { break }
-            encoder.encode(batch)
-            var body = ByteBuffer()
-            encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
-            let outcome = try await client.send(body)
-            report.requests += 1
-            switch outcome {
-            case .sent:
-                report.sentSamples += count
-            case .dropped(let drop):
-                report.rejectedSamples += count
+            guard !entries.isEmpty else { break }
+            // Refused samples are isolated by splitting the request: the rest is delivered.
+            let result = try await sender.deliver(entries)
+            report.requests += result.requests
+            report.sentSamples += result.accepted
+            report.rejectedSamples += result.refused.count + result.dropped
+            if let message = result.refusalMessage {
+                for (_, refusal) in result.refused {
+                    report.rejections["HTTP 400 (\(refusal)): \(message)", default: 0] += 1
+                }
+            }
+            for (drop, count) in result.drops {
                 report.rejections["HTTP \(drop.status): \(drop.message)", default: 0] += count
             }
         }

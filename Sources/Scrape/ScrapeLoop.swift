@@ -242,7 +242,14 @@ struct ScrapeEngine {
                 if let known = cache.index(for: sample.seriesBytes, hash: hash) {
                     index = known
                 } else {
-                    let ref = log.ref(for: seriesLabels(name: sample.name(), exposed: sample.labels()))
+                    let labels = seriesLabels(name: sample.name(), exposed: sample.labels())
+                    // The WAL's reader refuses a series with more labels: never append one.
+                    guard labels.count <= Labels.maximumCount else {
+                        throw ScrapeError(
+                            "series \(sample.name()) has \(labels.count) labels, more than the "
+                                + "\(Labels.maximumCount) a series may have")
+                    }
+                    let ref = log.ref(for: labels)
                     index = cache.insert(sample.seriesBytes, hash: hash, ref: ref)
                 }
                 let before = cache.mark(index, mark)

@@ -33,18 +33,19 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
 }
 
 @Suite(.serialized) struct ForwarderTests {
-    private func forward(_ log: EventLog, store: ProjectionStore, to receiver: TestReceiver, until end: Position)
+    private func forward(_ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position)
         async throws
     {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let file = try DeliveryCursorFile(path: cursor)
         let queue = RemoteWriteQueue(
             client: try RemoteWriteClient(
                 endpoint: RemoteWriteEndpoint(name: "test", url: receiver.url), httpClient: client,
                 logger: Logger(label: "test")),
             configuration: .init(
                 shards: 2, capacity: 2_000, maxSamplesPerSend: 100, batchSendDeadline: .milliseconds(50)),
-            logger: Logger(label: "test"))
-        let forwarder = Forwarder(name: "test", log: log, queue: queue, store: store, logger: Logger(label: "test"))
+            resuming: try file.load(), logger: Logger(label: "test"), progressStore: file)
+        let forwarder = Forwarder(name: "test", log: log, queue: queue, logger: Logger(label: "test"))
         let task = Task { try await forwarder.run() }
         let deadline = ContinuousClock.now + .seconds(20)
         while (forwarder.committed ?? .start(of: 0)) < end && ContinuousClock.now < deadline {
@@ -52,17 +53,16 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
         }
         task.cancel()
         _ = await task.result
-        try forwarder.saveCursor()
         try await client.shutdown()
     }
 
     @Test(.timeLimit(.minutes(1))) func forwardingResumesFromTheDurableCursorAfterARestart() async throws {
         let dir = TemporaryDirectory()
-        let store = try ProjectionStore.open(path: dir.sub("index.sqlite"))
+        let cursor = dir.sub("remote_write/test.json")
         let firstLog = try EventLog(directory: dir.sub("wal"), options: .init(segmentSize: 256, sync: .never))
         let first = try appendScrapes(firstLog, count: 60, first: 1_000_000)
         let firstRun = try await TestReceiver.with { receiver in
-            try await forward(firstLog, store: store, to: receiver, until: firstLog.writer.end)
+            try await forward(firstLog, cursor: cursor, to: receiver, until: firstLog.writer.end)
             return try received(receiver)
         }
         try firstLog.close()
@@ -72,7 +72,7 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
         let log = try EventLog(directory: dir.sub("wal"), options: .init(segmentSize: 256, sync: .never))
         let second = try appendScrapes(log, count: 40, first: 2_000_000)
         let secondRun = try await TestReceiver.with { receiver in
-            try await forward(log, store: store, to: receiver, until: log.writer.end)
+            try await forward(log, cursor: cursor, to: receiver, until: log.writer.end)
             return try received(receiver)
         }
         try log.close()

@@ -42,8 +42,8 @@ struct PrometheusReceiverTests {
                     let timestamp = start + Int64(index) * 1_001
                     try await queue.append(
                         [
-                            .init(series: labelSets[0], seriesID: 0, timestamp: timestamp, value: value),
-                            .init(series: labelSets[1], seriesID: 1, timestamp: timestamp, value: -value),
+                            .init(series: labelSets[0], timestamp: timestamp, value: value),
+                            .init(series: labelSets[1], timestamp: timestamp, value: -value),
                         ],
                         position: UInt64(index + 1))
                 }
@@ -83,7 +83,7 @@ struct PrometheusReceiverTests {
                     try await queue.append(
                         [
                             .init(
-                                series: series, seriesID: 1, timestamp: start + Int64(index) * 1_000,
+                                series: series, timestamp: start + Int64(index) * 1_000,
                                 value: Double(index))
                         ],
                         position: UInt64(index + 1))

@@ -42,7 +42,7 @@ import Testing
                 for scrape in 0..<30 {
                     let samples = (0..<20 as Range<UInt64>).map {
                         RemoteWriteQueue.Sample(
-                            series: series[Int($0)], seriesID: $0, timestamp: Int64(scrape) * 1000,
+                            series: series[Int($0)], timestamp: Int64(scrape) * 1000,
                             value: Double(scrape))
                     }
                     try await queue.append(samples, position: UInt64(scrape + 1))
@@ -78,7 +78,7 @@ import Testing
                     for position in 1...10 as ClosedRange<UInt64> {
                         let samples = (0..<50).map {
                             RemoteWriteQueue.Sample(
-                                series: series, seriesID: 1, timestamp: Int64(position) * 100 + Int64($0), value: 1)
+                                series: series, timestamp: Int64(position) * 100 + Int64($0), value: 1)
                         }
                         try await queue.append(samples, position: position)
                     }
@@ -98,8 +98,8 @@ import Testing
             let queue = try makeQueue(receiver, shards: 2)
             let series = queue.labelSet([.init(name: "__name__", value: "m")])
             try await running(queue) {
-                try await queue.append([.init(series: series, seriesID: 1, timestamp: 1, value: 1)], position: 7)
-                try await queue.append([.init(series: nil, seriesID: 99, timestamp: 1, value: 1)], position: 8)
+                try await queue.append([.init(series: series, timestamp: 1, value: 1)], position: 7)
+                try await queue.append([.init(series: nil, timestamp: 1, value: 1)], position: 8)
                 await queue.flush()
             }
             #expect(queue.committedPosition == 8)
@@ -117,7 +117,7 @@ import Testing
             try await running(queue) {
                 for position in 1...5 as ClosedRange<UInt64> {
                     try await queue.append(
-                        [.init(series: series, seriesID: 1, timestamp: Int64(position), value: 1)], position: position)
+                        [.init(series: series, timestamp: Int64(position), value: 1)], position: position)
                 }
                 await queue.waitUntilCommitted(3)
                 try await Task.sleep(for: .milliseconds(200))
@@ -144,7 +144,7 @@ import Testing
             let queue = try makeQueue(receiver, shards: 1, deadline: .milliseconds(600))
             try await running(queue) {
                 let series = queue.labelSet([.init(name: "__name__", value: "m")])
-                try await queue.append([.init(series: series, seriesID: 1, timestamp: 1, value: 1)], position: 1)
+                try await queue.append([.init(series: series, timestamp: 1, value: 1)], position: 1)
                 let before = queue.wakeups
                 try await Task.sleep(for: .milliseconds(300))
                 // Waiting for the batch deadline costs a handful of wake-ups, not a busy loop.

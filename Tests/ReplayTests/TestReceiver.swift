@@ -4,6 +4,8 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
+@testable import Replay
+
 /// A request as the test receiver saw it.
 struct RecordedRequest: Sendable {
     var method: HTTPMethod
@@ -26,10 +28,10 @@ final class TestReceiver: Sendable {
     /// A client for this receiver alone: a pooled connection to an earlier receiver that
     /// happened to use the same port would fail its first request.
     let httpClient: HTTPClient
-    private let script: @Sendable (Int) -> ScriptedResponse
+    private let script: @Sendable (Int, RecordedRequest) -> ScriptedResponse
     private let recorded = Mutex<[RecordedRequest]>([])
 
-    private init(port: Int, script: @escaping @Sendable (Int) -> ScriptedResponse) {
+    private init(port: Int, script: @escaping @Sendable (Int, RecordedRequest) -> ScriptedResponse) {
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         self.port = port
         self.script = script
@@ -42,6 +44,14 @@ final class TestReceiver: Sendable {
     /// Runs `body` with a receiver that is stopped when `body` returns.
     static func with<Result: Sendable>(
         script: @escaping @Sendable (Int) -> ScriptedResponse = { _ in .status(204) },
+        _ body: @Sendable (TestReceiver) async throws -> Result
+    ) async throws -> Result {
+        try await with(answering: { index, _ in script(index) }, body)
+    }
+
+    /// Runs `body` with a receiver that answers each request by its number and content.
+    static func with<Result: Sendable>(
+        answering script: @escaping @Sendable (Int, RecordedRequest) -> ScriptedResponse,
         _ body: @Sendable (TestReceiver) async throws -> Result
     ) async throws -> Result {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -95,7 +105,7 @@ final class TestReceiver: Sendable {
                         requests.append(request)
                         return requests.count - 1
                     }
-                    switch self.script(index) {
+                    switch self.script(index, request) {
                     case .hang:
                         try await Task.sleep(for: .seconds(3600))
                     case .status(let code, let extraHeaders, let text):
@@ -109,6 +119,44 @@ final class TestReceiver: Sendable {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A receiver stub that appends like Prometheus's TSDB head: per series, a sample older than
+/// the newest one it holds is out of order, one at the same time with another value a
+/// duplicate; the first such sample refuses the whole request (400, Prometheus's message) and
+/// nothing of it is kept. A sample identical to the newest one is accepted and not stored twice.
+final class TSDBLikeStore: Sendable {
+    private let series = Mutex<[String: [RemoteWriteSample]]>([:])
+    /// Samples whose value has this bit pattern are refused as out of bounds.
+    static let outOfBoundsBits = Double(-12345).bitPattern
+
+    /// Every series' samples, in the order stored.
+    var stored: [String: [RemoteWriteSample]] { self.series.withLock { $0 } }
+
+    func answer(_ request: RecordedRequest) -> ScriptedResponse {
+        guard let decoded = try? WriteRequestDecoder.decode(snappyCompressed: request.body) else {
+            return .status(400, body: "snappy or protobuf decode error")
+        }
+        return self.series.withLock { stored in
+            var staged = stored
+            for timeSeries in decoded {
+                let key = timeSeries.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+                for sample in timeSeries.samples {
+                    if sample.value.bitPattern == Self.outOfBoundsBits { return .status(400, body: "out of bounds") }
+                    if let newest = staged[key]?.last {
+                        if sample.timestamp < newest.timestamp { return .status(400, body: "out of order sample") }
+                        if sample.timestamp == newest.timestamp {
+                            if sample == newest { continue }
+                            return .status(400, body: "duplicate sample for timestamp")
+                        }
+                    }
+                    staged[key, default: []].append(sample)
+                }
+            }
+            stored = staged
+            return .status(204)
         }
     }
 }

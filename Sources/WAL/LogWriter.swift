@@ -148,6 +148,7 @@ public final class LogWriter: Sendable {
         var relative: [Int] = []
         relative.reserveCapacity(records.count)
         for record in records {
+            precondition(record.type != RecordFrame.paddingType, "record type 255 is reserved for padding")
             if record.payload.count > RecordFrame.maxLength {
                 throw WALError.recordTooLarge(size: record.payload.count, limit: RecordFrame.maxLength)
             }

@@ -90,6 +90,68 @@ struct SegmentScanner {
         }
     }
 
+    /// Called with `offset` at a record that is not valid (after `next` returned
+    /// `.corrupt` or `.incomplete`): moves `offset` to the next valid record of the
+    /// segment and returns true, or to the end of the segment's bytes (`limit`, else
+    /// the file's size) and returns false when no valid record follows.
+    ///
+    /// The next valid record is the first offset after the damaged one where a record
+    /// passes the header rules, fits before the end, matches its CRC32C and, when
+    /// compressed, decompresses to its `rawLength`. When the damage spared the header
+    /// (a checksum, payload or lz4 failure) that is where the header says its record
+    /// ends; the offsets before it are tried too, because a bit flip in a compressed
+    /// record's length can leave a plausible length that points past the next record,
+    /// and trusting it would throw intact records away. The header test is a few
+    /// comparisons and only the rare candidate that passes it is checksummed, so a
+    /// resync costs about one pass over the damaged bytes.
+    mutating func resync(limit: Int? = nil) throws -> Bool {
+        let end = try limit ?? file.size()
+        let damaged = offset
+        offset = damaged + 1
+        while offset + RecordFrame.headerSize <= end {
+            guard try fill(RecordFrame.headerSize, limit: end) >= RecordFrame.headerSize else { break }
+            // The first offset in the buffer whose header is plausible for a record that fits.
+            let (candidate, checked) = data.withUnsafeBytes { bytes -> (Int?, Int) in
+                let last = bytes.count - RecordFrame.headerSize
+                var at = offset - dataStart
+                while at <= last {
+                    let header = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + RecordFrame.headerSize)])
+                    if let size = RecordFrame.plausibleSize(header), dataStart + at + size <= end {
+                        return (dataStart + at, at)
+                    }
+                    at += 1
+                }
+                return (nil, at)
+            }
+            guard let candidate else {
+                offset = dataStart + checked
+                continue
+            }
+            offset = candidate
+            if try isValidRecord(end: end) { return true }
+            offset += 1
+        }
+        offset = Swift.max(end, damaged)
+        return false
+    }
+
+    /// True when a complete, valid record starts at `offset` and ends at or before `end`.
+    private mutating func isValidRecord(end: Int) throws -> Bool {
+        guard try fill(RecordFrame.headerSize, limit: end) >= RecordFrame.headerSize else { return false }
+        let size = data.withUnsafeBytes { bytes in
+            RecordFrame.plausibleSize(UnsafeRawBufferPointer(rebasing: bytes[(offset - dataStart)...]))
+        }
+        guard let size, offset + size <= end, try fill(size, limit: end) >= size else { return false }
+        return data.withUnsafeBytes { bytes in
+            let frame = UnsafeRawBufferPointer(rebasing: bytes[(offset - dataStart)..<(offset - dataStart + size)])
+            if case .record = RecordFrame.decode(frame) { return true }
+            return false
+        }
+    }
+
+    /// The size of the segment file now.
+    func size() throws -> Int { try file.size() }
+
     /// Makes at least `count` bytes from `offset` available if the file has them;
     /// returns how many are available.
     private mutating func fill(_ count: Int, limit: Int?) throws -> Int {

@@ -4,7 +4,14 @@
 /// everything in between.
 ///
 /// What the walk steps over is not verified: a reader that needs those records reads
-/// them with `LogReader`, which checks every one. Damage met on the way ends the walk.
+/// them with `LogReader`, which checks every one. Damage met on the way ends the walk
+/// without a resync: a header that fails the format's rules (the walk cannot know where
+/// its record ends), a record that runs past the end of the file, or a record of a type
+/// asked for whose checksum or lz4 block is bad. The walk reports `.damaged` there and
+/// goes no further; a reader started from a point before it meets the same damage,
+/// reports it and resyncs. Damage inside a record that is stepped over goes unnoticed.
+/// Padding records (what `Repair` writes over damage) are valid records: the walk steps
+/// over them and never returns them, whatever `read` says.
 public struct SegmentWalk {
     public enum Step {
         /// A record of a type that was asked for, intact.
@@ -27,7 +34,9 @@ public struct SegmentWalk {
     /// The next record whose type `read` accepts.
     public mutating func next(reading read: (UInt8) -> Bool) throws -> Step {
         while true {
-            guard let step = try scanner.skip(reading: read) else { continue }
+            guard let step = try scanner.skip(reading: { $0 != RecordFrame.paddingType && read($0) }) else {
+                continue
+            }
             switch step {
             case .record(let record): return .record(record)
             case .end(let position): return .end(position)

@@ -2,17 +2,25 @@
     import Glibc
 #endif
 
-/// Where and why a record could not be read.
+/// Where and why a record could not be read, and how much of the segment it cost.
 public struct CorruptionError: Error, Sendable, Equatable, CustomStringConvertible {
     public var position: Position
     public var reason: String
+    /// How many bytes from `position` on were given up: up to the next valid record of
+    /// the segment, or to the end of the segment when none follows. 0 when reading
+    /// stopped there without stepping over anything (the end of the newest segment).
+    public var skipped: Int
 
-    public init(position: Position, reason: String) {
+    public init(position: Position, reason: String, skipped: Int = 0) {
         self.position = position
         self.reason = reason
+        self.skipped = skipped
     }
 
-    public var description: String { "\(position): \(reason)" }
+    /// `segment:offset: reason`, followed by `(N bytes skipped)` when bytes were skipped.
+    public var description: String {
+        skipped > 0 ? "\(position): \(reason) (\(skipped) bytes skipped)" : "\(position): \(reason)"
+    }
 }
 
 public enum WALError: Error, Sendable, Equatable, CustomStringConvertible {

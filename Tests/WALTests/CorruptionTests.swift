@@ -56,9 +56,9 @@ import Testing
         #expect(try readAll(dir.path).0.map(\.record) == records)
     }
 
-    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8]) func randomBitFlipsInAClosedSegmentLoseAtMostTheRestOfIt(seed: Int)
-        throws
-    {
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8]) func aRandomBitFlipInAClosedSegmentCostsExactlyTheRecordItHits(
+        seed: Int
+    ) throws {
         let dir = TemporaryDirectory()
         var generator = SeededGenerator(seed: UInt64(seed))
         let writer = try LogWriter(directory: dir.path, options: .init(segmentSize: 2048, sync: .never))
@@ -70,29 +70,37 @@ import Testing
         }
         try writer.close()
         let (intact, _) = try readAll(dir.path)
+        #expect(intact.map(\.record) == written)
         let segments = Set(intact.map(\.position.segment)).sorted()
         #expect(segments.count >= 4)
         let victim = segments[1]
         let path = SegmentName.path(victim, in: dir.path)
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var bytes = try contents(path)
         let flip = Int.random(in: SegmentHeader.size..<bytes.count, using: &generator)
         bytes[flip] ^= 1 << UInt8.random(in: 0..<8, using: &generator)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let hit = try #require(intact.first { $0.position.segment == victim && $0.end.offset > flip })
 
-        let (read, problems) = try readAll(dir.path)
+        let (read, lost, problems) = try readWithLosses(dir.path)
         #expect(problems.count == 1)
         let problem = try #require(problems.first)
-        #expect(problem.position.segment == victim)
-        #expect(problem.position.offset <= flip)
+        #expect(problem.position == hit.position)
+        #expect(problem.skipped == hit.end.offset - hit.position.offset)
         #expect("\(problem)".hasPrefix(SegmentName.format(victim) + ":"))
-        // Everything outside the damaged segment is intact, and nothing past the damage is returned.
-        let expected = intact.filter { $0.position.segment != victim || $0.end.offset <= problem.position.offset }
+        // Every other record, of this segment and the others, is read, in order.
+        let expected = intact.filter { $0 != hit }
         #expect(read == expected)
+        // The record after the lost one (if in the same segment) says so.
+        let next = intact.first { $0.position == hit.end }
+        #expect(lost == (next.map { [$0.position] } ?? []))
         #expect(try Repair.verify(directory: dir.path) == [problem])
-        // Repair truncates that segment only.
+        // Repair cuts that record out (or truncates the segment when it was the last).
         #expect(try Repair.repair(directory: dir.path) == [problem])
         #expect(try Repair.verify(directory: dir.path).isEmpty)
-        #expect(try readAll(dir.path).0 == expected)
+        let repaired = try readWithLosses(dir.path)
+        #expect(repaired.records == expected)
+        #expect(repaired.lost == lost)
+        #expect(repaired.corruptions.isEmpty)
     }
 
     @Test func verifyReportsMissingSegments() throws {

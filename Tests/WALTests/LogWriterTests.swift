@@ -35,7 +35,7 @@ import Testing
         let writer = try LogWriter(directory: dir.path, options: .init(sync: .never))
         var generator = SeededGenerator(seed: 9)
         let large = Record(type: 3, payload: (0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let records = [Record(type: 1, payload: []), large, Record(type: 255, payload: [1])]
+        let records = [Record(type: 1, payload: []), large, Record(type: 254, payload: [1])]
         try writer.append(records)
         try writer.close()
         #expect(try readAll(dir.path).0.map(\.record) == records)

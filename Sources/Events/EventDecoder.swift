@@ -224,6 +224,12 @@ public struct EventDecoder {
         let refs: [UInt64]
         if flags & 2 != 0 {
             guard let last = lastRefs[target], last.count == count else {
+                if allBroken {
+                    // The record that listed these refs was lost with the chains: no error of this one.
+                    if let time, timestamp < time, flags & 1 == 0 { return nil }  // Before the window anyway.
+                    lostSamples += count
+                    return SampleBatch(target: target, timestamp: timestamp, refs: [], values: [])
+                }
                 throw reader.error("samples reuse the refs of a previous record that this segment lacks")
             }
             refs = last

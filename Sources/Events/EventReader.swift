@@ -48,11 +48,8 @@ public struct EventReader {
     /// decoded only for their effect on the decoder and not returned.
     public mutating func next(skippingSamplesBefore time: Int64?) throws -> (record: StoredRecord, event: Event)? {
         while true {
-            let damage = reader.corruptions.count
             guard let record = try reader.next() else { return nil }
-            if reader.corruptions.count > damage, reader.corruptions.last?.position.segment == record.position.segment {
-                decoder.recordLost(in: record.position.segment)
-            }
+            if reader.lostSinceLastRecord { decoder.recordLost(in: record.position.segment) }
             do {
                 guard record.position >= start else {
                     try decoder.advance(record)
@@ -99,11 +96,8 @@ public struct EventTailer {
     /// decode is skipped and listed in `skipped`.
     public mutating func next() async throws -> (record: StoredRecord, event: Event)? {
         while true {
-            let damage = tailer.corruptions.count
             guard let record = try await tailer.next() else { return nil }
-            if tailer.corruptions.count > damage, tailer.corruptions.last?.position.segment == record.position.segment {
-                decoder.recordLost(in: record.position.segment)
-            }
+            if tailer.lostSinceLastRecord { decoder.recordLost(in: record.position.segment) }
             do {
                 // Series are defined lazily and not returned: a follower of the live log asks for a
                 // series' labels once, and the decoder keeps only the record's bytes.

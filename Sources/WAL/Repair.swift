@@ -168,6 +168,27 @@ public enum Repair {
         return cuts
     }
 
+    /// Replaces the intact record at `position` with padding of the same length, so later
+    /// records keep their offsets: for a record the WAL reads but the event decoder refuses.
+    /// Readers then report a lost record there, as for any cut-out damage. Must not run
+    /// while a writer has the directory open.
+    @discardableResult
+    public static func cutOut(directory: String, record position: Position) throws -> Cut {
+        var scanner = try SegmentScanner(directory: directory, segment: position.segment, offset: position.offset)
+        guard case .record(let record) = try scanner.next() else {
+            throw WALError.corruption(CorruptionError(position: position, reason: "no intact record starts here"))
+        }
+        let span = position.offset..<record.end.offset
+        let file = try SegmentFile(path: SegmentName.path(position.segment, in: directory), flags: O_WRONLY)
+        var offset = span.lowerBound
+        for size in RecordFrame.paddingSizes(covering: span.count) {
+            try RecordFrame.writePadding(size: size, at: offset, to: file)
+            offset += size
+        }
+        try file.sync()
+        return Cut(segment: position.segment, offsets: span, action: .padded, problems: [])
+    }
+
     /// `cutDamage`, returning just the problems it cut out: what `verify` reported.
     public static func repair(directory: String) throws -> [CorruptionError] {
         try cutDamage(directory: directory).flatMap(\.problems)

@@ -57,16 +57,13 @@ struct WALCommand: ParsableCommand {
 
         func run() throws {
             let path = WALCommand.resolve(directory)
-            var problems = try WAL.Repair.verify(directory: path).map(\.description)
-            // Records that are intact on disk must also decode as events.
+            let report = try WAL.Repair.report(directory: path)
+            for cut in report.cutOut { print(cut) }
+            var problems = report.problems.map(\.description)
+            // Records that are intact on disk must also decode as events: readers skip those that do not.
             var reader = try EventReader(directory: path)
-            while true {
-                do {
-                    guard try reader.next() != nil else { break }
-                } catch {
-                    problems.append("\(error)")
-                }
-            }
+            while try reader.next() != nil {}
+            problems += reader.skipped.map { "\($0) (readers skip this record; `agentd wal repair` cuts it out)" }
             if problems.isEmpty {
                 print("\(path): OK")
                 return
@@ -78,15 +75,25 @@ struct WALCommand: ParsableCommand {
 
     struct Repair: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Truncate every damaged segment at its first bad record; later segments are kept.")
+            abstract:
+                "Cut damaged and undecodable records out of closed segments in place (padding) and truncate "
+                + "the newest segment's torn tail; later records and segments are kept.")
 
         @Argument(help: "The WAL directory, or the agent's --storage.path. The agent must be stopped.")
         var directory: String = "data-agentd"
 
         func run() throws {
-            let repaired = try WAL.Repair.repair(directory: WALCommand.resolve(directory))
-            for problem in repaired { print("truncated \(problem)") }
-            if repaired.isEmpty { print("nothing to repair") }
+            let path = WALCommand.resolve(directory)
+            var cuts = try WAL.Repair.cutDamage(directory: path).map(\.description)
+            // Records intact on disk that do not decode: replaced by padding too, so verify is clean.
+            var reader = try EventReader(directory: path)
+            while try reader.next() != nil {}
+            for error in reader.skipped {
+                try WAL.Repair.cutOut(directory: path, record: error.position)
+                cuts.append("\(error.position): cut out a record that does not decode (\(error.underlying))")
+            }
+            for cut in cuts { print(cut) }
+            if cuts.isEmpty { print("nothing to repair") }
         }
     }
 }

@@ -33,8 +33,9 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
 }
 
 @Suite(.serialized) struct ForwarderTests {
+    @discardableResult
     private func forward(_ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position)
-        async throws
+        async throws -> Forwarder.Damage
     {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let file = try DeliveryCursorFile(path: cursor)
@@ -54,6 +55,39 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
         task.cancel()
         _ = await task.result
         try await client.shutdown()
+        return forwarder.passedOver
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aRecordThatDoesNotDecodeIsSkippedCountedAndForwardingGoesOn() async throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.sub("wal"), options: .init(sync: .never))
+        let before = try appendScrapes(log, count: 10, first: 1_000_000)
+        func varint(_ value: Int) -> [UInt8] {
+            var value = value
+            var bytes: [UInt8] = []
+            while value >= 0x80 {
+                bytes.append(UInt8(value & 0x7F) | 0x80)
+                value >>= 7
+            }
+            return bytes + [UInt8(value)]
+        }
+        // A series record announcing 100,004 labels (more than a reader takes): intact on disk,
+        // it used to stop forwarding for every target. Then a sample of that series.
+        _ = try log.writer.write([Record(type: EventKind.series.rawValue, payload: varint(500) + varint(100_004))])
+        var samples: [UInt8] = [0] + [UInt8](repeating: 7, count: 8) + varint(2_000_000 << 1) + varint(1)
+        samples += varint(500 << 1) + [0x00]
+        _ = try log.writer.write([Record(type: EventKind.samples.rawValue, payload: samples)])
+        let after = try appendScrapes(log, count: 10, first: 1_010_000)
+        let (damage, got) = try await TestReceiver.with { receiver in
+            let damage = try await forward(log, cursor: dir.sub("cursor.json"), to: receiver, until: log.writer.end)
+            return (damage, try received(receiver))
+        }
+        try log.close()
+        for series in ["0", "1", "2"] {
+            #expect(got[series] == (before + after).map(\.timestamp), "series \(series)")
+        }
+        #expect(damage.recordsSkipped == 1)
+        #expect(damage.samplesLost == 1)
     }
 
     @Test(.timeLimit(.minutes(1))) func forwardingResumesFromTheDurableCursorAfterARestart() async throws {

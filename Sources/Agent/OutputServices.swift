@@ -20,6 +20,8 @@ final class OutputServices: Sendable {
     let droppedSegments = Mutex<Int>(0)
     /// Finished when the forwarder of the same index stops (drained, cancelled or failed).
     private let stopped: [(stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
+    /// By forwarder: whether it delivered the closed log to its end.
+    private let drained: Mutex<[Bool]>
 
     init(config: AgentConfig, log: EventLog, paths: StoragePaths, httpClient: HTTPClient, logger: Logger) throws {
         self.log = log
@@ -61,6 +63,7 @@ final class OutputServices: Sendable {
         }
         self.forwarders = forwarders
         stopped = forwarders.map { _ in AsyncStream.makeStream(of: Void.self) }
+        drained = Mutex(forwarders.map { _ in false })
         let wal = config.remoteWrites.first?.wal ?? .init()
         retention = Retention(minAge: wal.minKeepaliveTime, maxAge: wal.maxKeepaliveTime)
     }
@@ -73,6 +76,8 @@ final class OutputServices: Sendable {
                 group.addTask {
                     do {
                         try await forwarder.run()
+                        // It returns by itself only once the closed log is delivered to its end.
+                        if !Task.isCancelled { self.drained.withLock { $0[index] = true } }
                     } catch is CancellationError {
                     } catch {
                         self.logger.error(
@@ -100,10 +105,16 @@ final class OutputServices: Sendable {
                 for await _ in entry.stream {}
             }
         }
-        for forwarder in forwarders {
+        let done = drained.withLock { $0 }
+        for (index, forwarder) in forwarders.enumerated() {
             let committed = forwarder.committed
             let pending = forwarder.queue.metrics.pendingSamples
-            guard pending > 0 || (committed.map { $0 < end } ?? true) else { continue }
+            guard !done[index] else {
+                logger.info(
+                    "Remote write drained",
+                    metadata: ["remote_write.endpoint": "\(forwarder.name)", "remote_write.cursor": "\(end)"])
+                continue
+            }
             logger.warning(
                 "remote write did not drain before the flush deadline; the rest is sent at the next start",
                 metadata: [

@@ -13,7 +13,7 @@ Per run, between t0 (after --warmup) and t1 (--duration later):
   samples        the receiver's prometheus_tsdb_head_samples_appended_total delta
   CPU            agent utime+stime from /proc/PID/stat, delta, per million samples
   peak RSS       VmHWM at t1; RSS/series = VmHWM / series at the receiver
-  disk B/sample  growth of the agent's WAL / buffer directory (file sizes) / samples
+  disk B/sample  growth of the agent's storage directory (agentd: WAL, index, cursors; file sizes) / samples
   RW B/sample    the agent's own counter of remote-write bytes sent (delta) / samples
   series         distinct data series (not up/scrape_*) the receiver holds at t1 vs expected
 """
@@ -192,7 +192,8 @@ def start_agent(procs, args, agent, load, receiver_port, work, sync):
             f.write('prometheus.remote_write "default" {\n  endpoint {\n    url = "%s"\n  }\n}\n' % url)
         process = procs.start([args.agentd, "run", config, "--server.http.listen-addr=127.0.0.1:%d" % port,
                                "--storage.path=" + data, "--storage.wal-sync=" + sync], directory + "/log")
-        return process, port, os.path.join(data, "wal"), data, "http://127.0.0.1:%d/metrics" % port
+        # The whole storage folder: the WAL, the SQLite index and its own -wal file, the cursors.
+        return process, port, data, data, "http://127.0.0.1:%d/metrics" % port
     scrape = ("global:\n  scrape_interval: %s\n  scrape_timeout: %s\nscrape_configs:\n  - job_name: %s\n"
               "    static_configs:\n      - targets: [%s]\n"
               % (interval, timeout, load["job"], ", ".join('"%s"' % t for t in targets)))

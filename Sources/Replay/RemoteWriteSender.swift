@@ -80,12 +80,37 @@ public struct RemoteWriteSender {
         let start = entries.startIndex
         // A stack of index ranges (offsets from `start`); its top is sent next, so ranges leave in order.
         var pending: [Range<Int>] = [0..<entries.count]
+        // The newest timestamp refused as out of bounds in this delivery. A receiver's bound
+        // only moves forward (it keeps a window up to its newest data), so a sample no newer is
+        // counted as refused without being sent: after a long outage a whole backlog can be too
+        // old, and splitting it down to single samples would cost two requests per sample.
+        var outOfBoundsAtOrBefore: Int64?
         while let range = pending.popLast() {
             guard !range.isEmpty else { continue }
             self.batch.removeAll()
+            var sending: [Int] = []
             for offset in range {
                 let entry = entries[entries.index(start, offsetBy: offset)]
+                if let bound = outOfBoundsAtOrBefore, entry.timestamp <= bound {
+                    result.refused.append((offset, .outOfBounds))
+                    continue
+                }
+                sending.append(offset)
                 self.batch.append(entry.series, timestamp: entry.timestamp, value: entry.value)
+            }
+            guard sending.count == range.count else {
+                // Some were refused unsent: send the others as runs of what is left.
+                var runs: [Range<Int>] = []
+                for offset in sending {
+                    if let last = runs.last, last.upperBound == offset {
+                        runs[runs.count - 1] = last.lowerBound..<(offset + 1)
+                    } else {
+                        runs.append(offset..<(offset + 1))
+                    }
+                }
+                // Keep the order: the stack's top is sent next.
+                pending.append(contentsOf: runs.reversed())
+                continue
             }
             self.encoder.encode(self.batch)
             var body = ByteBuffer()
@@ -108,6 +133,10 @@ public struct RemoteWriteSender {
                 if result.refusalMessage == nil { result.refusalMessage = drop.message }
                 if range.count == 1 {
                     result.refused.append((range.lowerBound, refusal))
+                    if refusal == .outOfBounds {
+                        let timestamp = entries[entries.index(start, offsetBy: range.lowerBound)].timestamp
+                        outOfBoundsAtOrBefore = max(outOfBoundsAtOrBefore ?? timestamp, timestamp)
+                    }
                 } else {
                     let middle = range.lowerBound + range.count / 2
                     pending.append(middle..<range.upperBound)

@@ -129,8 +129,10 @@ final class TestReceiver: Sendable {
 /// nothing of it is kept. A sample identical to the newest one is accepted and not stored twice.
 final class TSDBLikeStore: Sendable {
     private let series = Mutex<[String: [RemoteWriteSample]]>([:])
-    /// Samples whose value has this bit pattern are refused as out of bounds.
-    static let outOfBoundsBits = Double(-12345).bitPattern
+    /// Samples older than this are refused as out of bounds (Prometheus's head keeps a window).
+    let minValidTime: Int64
+
+    init(minValidTime: Int64 = .min) { self.minValidTime = minValidTime }
 
     /// Every series' samples, in the order stored.
     var stored: [String: [RemoteWriteSample]] { self.series.withLock { $0 } }
@@ -144,7 +146,7 @@ final class TSDBLikeStore: Sendable {
             for timeSeries in decoded {
                 let key = timeSeries.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
                 for sample in timeSeries.samples {
-                    if sample.value.bitPattern == Self.outOfBoundsBits { return .status(400, body: "out of bounds") }
+                    if sample.timestamp < self.minValidTime { return .status(400, body: "out of bounds") }
                     if let newest = staged[key]?.last {
                         if sample.timestamp < newest.timestamp { return .status(400, body: "out of order sample") }
                         if sample.timestamp == newest.timestamp {

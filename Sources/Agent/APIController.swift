@@ -32,10 +32,16 @@ struct APIController: Sendable {
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("/-/healthy") { _, _ in "agentd is healthy.\n" }
         router.get("/-/ready") { _, _ -> Response in
-            state.isReady && (cluster?.hasJoined ?? true)
-                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "agentd is ready.\n")))
-                : Response(
+            guard state.isReady && (cluster?.hasJoined ?? true) else {
+                return Response(
                     status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "agentd is not ready.\n")))
+            }
+            // Scrapes that cannot be stored are lost: not ready while the WAL refuses appends.
+            if let failing = log.health.failing {
+                let text = "agentd is not ready: WAL appends failing (\(failing.reason)): \(failing.error)\n"
+                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "agentd is ready.\n")))
         }
         router.get("/metrics") { _, _ -> Response in
             metrics.targets.set(Double(board.all.filter(\.scrapedHere).count))
@@ -45,11 +51,20 @@ struct APIController: Sendable {
             body += RemoteWriteExposition.render(outputs.remoteWriteMetrics)
             if let cluster { body += ClusterExposition.render(cluster) }
             let dropped = outputs.droppedSegments.withLock { $0 }
+            let health = log.health
+            let failures = ["disk_full", "record_too_large", "io"].map {
+                "agentd_wal_append_failures_total{reason=\"\($0)\"} \(health.failures[$0] ?? 0)\n"
+            }.joined()
             body += Array(
                 """
                 # HELP agentd_wal_segments_dropped_total WAL segments deleted by a maximum age or size before every reader had passed them.
                 # TYPE agentd_wal_segments_dropped_total counter
                 agentd_wal_segments_dropped_total \(dropped)
+                # HELP agentd_wal_append_failures_total Appends the WAL refused (their scrapes were not stored), by reason.
+                # TYPE agentd_wal_append_failures_total counter
+                \(failures)# HELP agentd_wal_appends_failing Whether WAL appends are failing now (1) or succeed (0).
+                # TYPE agentd_wal_appends_failing gauge
+                agentd_wal_appends_failing \(health.failing == nil ? 0 : 1)
 
                 """.utf8)
             return Response(

@@ -145,31 +145,53 @@ final class OutputServices: Sendable {
 
     /// Keeps the projections up with the live log, flushing about once a second.
     private func project() async {
-        do {
-            let caughtUp = try Projector.catchUp(store: store, walDirectory: paths.wal)
-            var projector = try Projector(resumingFrom: store, segment: caughtUp.segment)
-            var tailer = LiveTailer(writer: log.writer, from: caughtUp)
-            var lastFlush = ContinuousClock.now
-            var skipped = 0
-            while let record = try await tailer.next() {
-                try projector.add(record)
-                for error in projector.skipped.dropFirst(skipped) {
-                    logger.warning(
-                        "The SQLite projections skipped a WAL record that does not decode",
-                        metadata: ["wal.position": "\(error.position)", "error": "\(error)"])
+        var failingSince: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            do {
+                try await followLog()
+                return
+            } catch is CancellationError {
+                return
+            } catch {
+                // A full disk, say: SQLite cannot write. Try again from where the index stopped.
+                if failingSince == nil {
+                    failingSince = .now
+                    logger.error(
+                        "The SQLite projections cannot follow the WAL; retrying every 5 s",
+                        metadata: ["error": "\(error)"])
                 }
-                skipped = projector.skipped.count
-                if ContinuousClock.now - lastFlush > .seconds(1) || projector.pending > 5_000 {
-                    try projector.flush(into: store)
-                    projected.withLock { $0 = record.end }
-                    lastFlush = .now
+                do {
+                    try await Task.sleep(for: .seconds(5))
+                } catch {
+                    return
                 }
             }
-            try projector.flush(into: store)
-        } catch is CancellationError {
-        } catch {
-            logger.error("The SQLite projections stopped following the WAL", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Catches the projections up with the log and follows it until the log is closed.
+    private func followLog() async throws {
+        let caughtUp = try Projector.catchUp(store: store, walDirectory: paths.wal)
+        projected.withLock { $0 = caughtUp }
+        var projector = try Projector(resumingFrom: store, segment: caughtUp.segment)
+        var tailer = LiveTailer(writer: log.writer, from: caughtUp)
+        var lastFlush = ContinuousClock.now
+        var skipped = 0
+        while let record = try await tailer.next() {
+            try projector.add(record)
+            for error in projector.skipped.dropFirst(skipped) {
+                logger.warning(
+                    "The SQLite projections skipped a WAL record that does not decode",
+                    metadata: ["wal.position": "\(error.position)", "error": "\(error)"])
+            }
+            skipped = projector.skipped.count
+            if ContinuousClock.now - lastFlush > .seconds(1) || projector.pending > 5_000 {
+                try projector.flush(into: store)
+                projected.withLock { $0 = record.end }
+                lastFlush = .now
+            }
+        }
+        try projector.flush(into: store)
     }
 
     /// Deletes segments every reader has passed (and, past the maximum age, those it has not, counted).

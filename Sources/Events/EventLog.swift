@@ -7,15 +7,36 @@ import WAL
 /// every segment self-contained (it defines the series its samples use).
 public final class EventLog: Sendable {
     public let writer: LogWriter
+    private let logger: Logger
 
     private struct State {
         var registry = SeriesRegistry()
         var encoder: SegmentEncoder
         var segment: Int
         /// Set after a failed write: the encoder state may be ahead of the disk, so the
-        /// next append starts a fresh segment.
+        /// next append starts afresh (a new segment, or the same one if it holds no record).
         var mustRotate = false
+        var health = AppendHealth()
+        var lastReport: ContinuousClock.Instant?
     }
+
+    /// Whether appends succeed, and how often they failed, by reason.
+    public struct AppendHealth: Sendable, Hashable {
+        /// Failed appends by reason: `disk_full`, `record_too_large`, `io`.
+        public var failures: [String: UInt64] = [:]
+        /// Set while appends fail: since when, how often, and the last error.
+        public var failing: Failing?
+
+        public struct Failing: Sendable, Hashable {
+            public var since: ContinuousClock.Instant
+            public var count: Int
+            public var reason: String
+            public var error: String
+        }
+    }
+
+    /// How often a WAL that keeps failing is reported again.
+    static let failureReportInterval: Duration = .seconds(60)
 
     private let state: Mutex<State>
     private let queue = DispatchQueue(label: "agentd.events.append", attributes: .concurrent)
@@ -30,6 +51,7 @@ public final class EventLog: Sendable {
         checkpointInterval: Int = EventLog.defaultCheckpointInterval, logger: Logger = Logger(label: "agentd.wal")
     ) throws {
         writer = try LogWriter(directory: directory, options: options, logger: logger)
+        self.logger = logger
         state = Mutex(
             State(encoder: SegmentEncoder(checkpointInterval: checkpointInterval), segment: writer.end.segment))
     }
@@ -91,10 +113,73 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Whether appends succeed now, and the failures so far.
+    public var health: AppendHealth { state.withLock { $0.health } }
+
     private func commit(_ encode: (inout State) -> [Record]) throws -> LogWriter.Appended {
+        do {
+            let appended = try write(encode)
+            let recovered = state.withLock { state -> AppendHealth.Failing? in
+                defer { state.health.failing = nil }
+                return state.health.failing
+            }
+            if let recovered {
+                logger.info(
+                    "WAL appends resumed",
+                    metadata: [
+                        "wal.failed_appends": "\(recovered.count)",
+                        "wal.failing_for": "\(ContinuousClock.now - recovered.since)",
+                    ])
+            }
+            return appended
+        } catch {
+            fail(error)
+            throw error
+        }
+    }
+
+    /// Counts a failed append; logs when appends start failing and then once a minute.
+    private func fail(_ error: any Error) {
+        let reason: String
+        switch error as? WALError {
+        case .some(let error) where error.isOutOfSpace: reason = "disk_full"
+        case .recordTooLarge: reason = "record_too_large"
+        case .closed: return  // Shutting down: nothing more is appended, by design.
+        default: reason = "io"
+        }
+        let now = ContinuousClock.now
+        let report = state.withLock { state -> AppendHealth.Failing? in
+            state.health.failures[reason, default: 0] += 1
+            var failing = state.health.failing ?? .init(since: now, count: 0, reason: reason, error: "")
+            failing.count += 1
+            failing.reason = reason
+            failing.error = "\(error)"
+            state.health.failing = failing
+            if let last = state.lastReport, failing.count > 1, now - last < Self.failureReportInterval { return nil }
+            state.lastReport = now
+            return failing
+        }
+        guard let report else { return }
+        let metadata: Logger.Metadata = [
+            "wal.reason": "\(reason)", "error": "\(error)", "wal.failed_appends": "\(report.count)",
+            "wal.failing_for": "\(now - report.since)",
+        ]
+        if report.count == 1 {
+            logger.error("WAL appends are failing; scrapes are not stored until this clears", metadata: metadata)
+        } else {
+            logger.error("WAL appends still failing", metadata: metadata)
+        }
+    }
+
+    private func write(_ encode: (inout State) -> [Record]) throws -> LogWriter.Appended {
         let appended = try state.withLock { state in
             if state.mustRotate {
-                try writer.rotate()
+                if writer.end.offset > SegmentHeader.size {
+                    try writer.rotate()
+                } else {
+                    // Nothing of the failed write is on disk and the segment holds no record.
+                    state.encoder.reset()
+                }
                 state.mustRotate = false
             }
             if writer.end.segment != state.segment {
@@ -102,16 +187,17 @@ public final class EventLog: Sendable {
                 state.segment = writer.end.segment
             }
             var records = encode(&state)
-            let bound = records.reduce(0) { $0 + 14 + $1.payload.count }
-            if writer.wouldRotate(forBytes: bound) {
-                try writer.rotate()
-                state.encoder.reset()
-                state.segment = writer.end.segment
-                records = encode(&state)
-            }
             do {
+                let bound = records.reduce(0) { $0 + 14 + $1.payload.count }
+                if writer.wouldRotate(forBytes: bound) {
+                    try writer.rotate()
+                    state.encoder.reset()
+                    state.segment = writer.end.segment
+                    records = encode(&state)
+                }
                 return try writer.write(records)
             } catch {
+                // The encoder has moved on (values, defined series) but the disk has not.
                 state.mustRotate = true
                 throw error
             }

@@ -96,16 +96,43 @@ public final class Forwarder: Sendable {
         // The label sets of the current segment's series, by ref (refs are per segment).
         var labelSets: [RemoteWriteLabelSet?] = []
         var samples: [RemoteWriteQueue.Sample] = []
+        // What earlier tailers (before a read error) and this one reported.
+        var earlier = Damage()
         var reported = Damage()
-        while let (record, event) = try await tailer.next() {
+        var readFailures = 0
+        while true {
+            let next: (record: StoredRecord, event: Event)?
+            do {
+                next = try await tailer.next()
+                readFailures = 0
+            } catch {
+                // An I/O error reading a segment: try again from the same place, never give up.
+                if readFailures == 0 {
+                    logger.error(
+                        "remote write cannot read the WAL; retrying every 5 s",
+                        metadata: [
+                            "remote_write.endpoint": "\(name)", "wal.position": "\(tailer.position)",
+                            "error": "\(error)",
+                        ])
+                }
+                readFailures += 1
+                try await Task.sleep(for: .seconds(5))
+                report(&reported, tailer, earlier: earlier)
+                earlier = reported
+                tailer = EventTailer(log: log, from: tailer.position)
+                segment = -1
+                continue
+            }
+            guard let (record, event) = next else { break }
             if record.position.segment != segment {
                 labelSets.removeAll(keepingCapacity: true)
                 segment = record.position.segment
             }
-            if tailer.skipped.count != reported.recordsSkipped || tailer.corruptions.count != reported.corruptions
-                || tailer.lostSamples != reported.samplesLost
+            if tailer.skipped.count + earlier.recordsSkipped != reported.recordsSkipped
+                || tailer.corruptions.count + earlier.corruptions != reported.corruptions
+                || tailer.lostSamples + earlier.samplesLost != reported.samplesLost
             {
-                report(&reported, tailer)
+                report(&reported, tailer, earlier: earlier)
             }
             samples.removeAll(keepingCapacity: true)
             if case .samples(let batch) = event {
@@ -129,19 +156,20 @@ public final class Forwarder: Sendable {
             }
             try await queue.append(samples, position: Self.pack(record.end))
         }
-        report(&reported, tailer)
+        report(&reported, tailer, earlier: earlier)
     }
 
-    /// Logs and counts the damage the tailer met since the last report.
-    private func report(_ reported: inout Damage, _ tailer: EventTailer) {
-        for error in tailer.skipped.dropFirst(reported.recordsSkipped) {
+    /// Logs and counts the damage the tailer met since the last report; `earlier` is what
+    /// the tailers before it met.
+    private func report(_ reported: inout Damage, _ tailer: EventTailer, earlier: Damage) {
+        for error in tailer.skipped.dropFirst(reported.recordsSkipped - earlier.recordsSkipped) {
             logger.warning(
                 "remote write skipped a WAL record that does not decode",
                 metadata: [
                     "remote_write.endpoint": "\(name)", "wal.position": "\(error.position)", "error": "\(error)",
                 ])
         }
-        for error in tailer.corruptions.dropFirst(reported.corruptions) {
+        for error in tailer.corruptions.dropFirst(reported.corruptions - earlier.corruptions) {
             logger.warning(
                 "remote write stepped over damage in the WAL",
                 metadata: [
@@ -149,8 +177,9 @@ public final class Forwarder: Sendable {
                 ])
         }
         reported = Damage(
-            recordsSkipped: tailer.skipped.count, corruptions: tailer.corruptions.count,
-            samplesLost: tailer.lostSamples)
+            recordsSkipped: earlier.recordsSkipped + tailer.skipped.count,
+            corruptions: earlier.corruptions + tailer.corruptions.count,
+            samplesLost: earlier.samplesLost + tailer.lostSamples)
         damage.withLock { $0 = reported }
     }
 }

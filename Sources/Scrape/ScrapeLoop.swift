@@ -201,7 +201,8 @@ struct ScrapeEngine {
         do {
             try await log.append(batch)
         } catch {
-            logger.error("Could not append a scrape to the WAL", metadata: ["error": "\(error)"])
+            // Counted and logged (once a minute) by the event log; the target shows the reason.
+            logger.debug("Could not append a scrape to the WAL", metadata: ["error": "\(error)"])
             return Report(timestamp: start, duration: duration, samples: scraped, error: "WAL append failed: \(error)")
         }
         if let failure {

@@ -85,7 +85,9 @@ public final class LogWriter: Sendable {
                 metadata: ["wal.position": "\(repair.position)", "wal.reason": "\(repair.reason)"])
         }
         openRepairs = repairs
-        let first = (segments.last ?? -1) + 1
+        // Listed again: the repair removes a newest segment too short for its header (a crash
+        // while creating it), and its number is taken again so that no gap is left.
+        let first = ((try SegmentName.list(in: directory)).last ?? -1) + 1
         let file = try Self.createSegment(first, in: directory, sync: options.sync != .never)
         state = Mutex(State(file: file, segment: first, offset: SegmentHeader.size, goodOffset: SegmentHeader.size))
         if case .interval(let every) = options.sync { startSyncTimer(every: every) }
@@ -171,12 +173,6 @@ public final class LogWriter: Sendable {
             } catch {
                 state.tailDirty = true
             }
-            logger.error(
-                "WAL write failed",
-                metadata: [
-                    "wal.segment": "\(SegmentName.format(state.segment))", "wal.offset": "\(start)",
-                    "error": "\(error)",
-                ])
             throw error
         }
         state.offset += state.frameBuffer.count
@@ -272,10 +268,16 @@ public final class LogWriter: Sendable {
     {
         let path = SegmentName.path(segment, in: directory)
         let file = try SegmentFile(path: path, flags: O_WRONLY | O_CREAT | O_EXCL)
-        try SegmentHeader.bytes.withUnsafeBytes { (bytes) throws in try file.write(bytes, at: 0) }
-        if sync {
-            try file.sync()
-            try SegmentFile.syncDirectory(directory)
+        do {
+            try SegmentHeader.bytes.withUnsafeBytes { (bytes) throws in try file.write(bytes, at: 0) }
+            if sync {
+                try file.sync()
+                try SegmentFile.syncDirectory(directory)
+            }
+        } catch {
+            // A full disk: leave no half-made segment behind, so the next attempt can make it.
+            unlink(path)
+            throw error
         }
         return file
     }

@@ -5,27 +5,14 @@ import Testing
 @testable import WAL
 
 @Suite struct FullDiskTests {
-    private func run(_ command: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command)
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
     @Test(.timeLimit(.minutes(1))) func aFullDiskFailsAppendsCleanlyAndAppendingResumesWhenSpaceReturns() throws {
         let dir = TemporaryDirectory()
-        let mount = dir.sub("small-disk")
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        // A 512 KiB tmpfs is the full disk. Mounting needs root, which the test environment has.
-        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mount])
-        try #require(mounted == 0, "could not mount a tmpfs at \(mount): this test needs root")
-        defer { _ = try? run("/bin/umount", [mount]) }
+        try withSmallDisk(at: dir.sub("small-disk"), size: "512k") { disk in try fillAndFree(disk) }
+    }
 
-        let filler = mount + "/filler"
-        try #require(FileManager.default.createFile(atPath: filler, contents: Data(count: 128 << 10)))
+    private func fillAndFree(_ disk: SmallDisk) throws {
+        let mount = disk.path
+        let filler = disk.fill("filler", bytes: 128 << 10)
         let wal = mount + "/wal"
         let writer = try LogWriter(directory: wal, options: .init(segmentSize: 4 << 20, sync: .batch))
         var written: [Record] = []

@@ -155,6 +155,7 @@ struct TargetJSON: Decodable {
     var discoveredLabels: [String: String]
     var owner: String?
     var scrapedHere: Bool
+    var lastError: String?
 }
 
 struct TargetsJSON: Decodable {

@@ -24,6 +24,19 @@ public struct SmallDisk: Sendable {
         return file
     }
 
+    /// Fills what is left of the disk with a file at `name` (written until the disk refuses
+    /// more); returns its path.
+    @discardableResult
+    public func fillUp(_ name: String) -> String {
+        let file = path + "/" + name
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { return file }
+        defer { close(fd) }
+        let chunk = [UInt8](repeating: 0, count: 16 << 10)
+        while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        return file
+    }
+
     private static func run(_ command: String, _ arguments: [String]) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command)

@@ -2,6 +2,7 @@ import Cluster
 import Events
 import Foundation
 import Hummingbird
+import NIOCore
 import Prometheus
 import Scrape
 import Synchronization
@@ -29,7 +30,7 @@ struct APIController: Sendable {
         var targets: [TargetStatus]
     }
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addRoutes(to router: Router<some RemoteAddressRequestContext>) {
         router.get("/-/healthy") { _, _ in "agentd is healthy.\n" }
         router.get("/-/ready") { _, _ -> Response in
             guard state.isReady && (cluster?.hasJoined ?? true) else {
@@ -97,16 +98,24 @@ struct APIController: Sendable {
                 return Response(
                     status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "clustering is disabled\n")))
             }
-            let body = try await request.body.collect(upTo: 1 << 20)
-            let peer = request.headers[.init("X-Agentd-Sender")!] ?? "unknown"
-            guard let rejection = await cluster.receive(Array(buffer: body), from: peer) else {
-                return Response(status: .noContent)
+            // The TCP peer, not a header: a client cannot vary it for free.
+            let peer = GossipPeer(
+                address: context.remoteAddress, claimed: request.headers[.init("X-Agentd-Sender")!])
+            let rejection: MessageRejection
+            do {
+                let body = try await request.body.collect(upTo: ClusterService.maximumBodySize)
+                guard let refused = await cluster.receive(Array(buffer: body), from: peer) else {
+                    return Response(status: .noContent)
+                }
+                rejection = refused
+            } catch is NIOTooManyBytesError {
+                rejection = cluster.rejectOversized(from: peer)
             }
             let status: HTTPResponse.Status =
                 switch rejection {
                 case .authenticationFailed, .clusterMismatch: .forbidden
                 case .oversized: .contentTooLarge
-                case .replayed, .stale: .conflict
+                case .replayed, .stale, .fromSelf: .conflict
                 case .malformed: .badRequest
                 }
             return Response(status: status, body: .init(byteBuffer: ByteBuffer(string: "\(rejection)\n")))

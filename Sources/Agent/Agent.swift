@@ -90,7 +90,7 @@ public struct Agent: Service {
             state: state, board: manager.board, metrics: metrics, log: log, outputs: outputs, cluster: cluster,
             oracle: oracle, reloader: reloader)
         let (host, port) = try Self.split(options.listenAddress)
-        let router = Router()
+        let router = Router(context: AgentRequestContext.self)
         api.addRoutes(to: router)
         WebUIController(
             state: state, board: manager.board, throughput: manager.throughput, cluster: cluster, oracle: oracle,

@@ -29,11 +29,11 @@ enum ClusterExposition {
             # HELP cluster_transport_tx_failures_total Gossip messages that could not be delivered.
             # TYPE cluster_transport_tx_failures_total counter
             cluster_transport_tx_failures_total \(counters.sendFailures)
-            # HELP cluster_transport_rejected_messages_total Messages refused: wrong cluster, bad authenticator, malformed, oversized, replayed.
+            # HELP cluster_transport_rejected_messages_total Messages refused: wrong cluster, bad authenticator, malformed, oversized, replayed, stale, or a node's own.
             # TYPE cluster_transport_rejected_messages_total counter
 
             """
-        for reason in ["malformed", "oversized", "cluster_mismatch", "authentication", "replayed", "stale"] {
+        for reason in ["malformed", "oversized", "cluster_mismatch", "authentication", "replayed", "stale", "self"] {
             text +=
                 "cluster_transport_rejected_messages_total{reason=\"\(reason)\"} \(counters.rejected[reason] ?? 0)\n"
         }

@@ -138,9 +138,37 @@ final class ClusterService: Sendable, OwnershipOracle {
     /// Each peer's clock offset from this member's, measured from ping round trips.
     var clockSkew: [String: Duration] { state.withLock { $0.membership.clockSkew } }
 
+    /// The largest gossip request body read; a larger one is refused unread (413), counted
+    /// as `oversized`.
+    static let maximumBodySize = 1 << 20
+
+    /// A gossip request whose body is over ``maximumBodySize``: counted and logged like any rejection.
+    func rejectOversized(from peer: GossipPeer) -> MessageRejection {
+        let rejection = MessageRejection.oversized(size: Self.maximumBodySize + 1, limit: Self.maximumBodySize)
+        state.withLock { $0.counters.rejected[rejection.label, default: 0] += 1 }
+        logRejection(rejection, from: peer, now: ClusterTime.wallClock)
+        return rejection
+    }
+
+    /// Logs a rejection at most once a minute per peer address and reason: the address is the
+    /// TCP peer's, which a client cannot vary for free (a header it sends, it can).
+    private func logRejection(_ rejection: MessageRejection, from peer: GossipPeer, now: ClusterTime) {
+        let shouldLog = state.withLock { state in
+            let key = "\(peer.host)/\(rejection.label)"
+            if let last = state.loggedRejections[key], now - last < .seconds(60) { return false }
+            if state.loggedRejections.count >= 4_096 { state.loggedRejections.removeAll() }
+            state.loggedRejections[key] = now
+            return true
+        }
+        guard shouldLog else { return }
+        var metadata: Logger.Metadata = ["cluster.peer_address": "\(peer.address)", "cluster.reason": "\(rejection)"]
+        if let claimed = peer.claimed { metadata["cluster.claimed_sender"] = "\(claimed)" }
+        logger.warning("Rejected a cluster message", metadata: metadata)
+    }
+
     /// An incoming gossip message (the body of `POST /api/v1/cluster/message`).
     /// Returns nil when accepted, or the rejection (answered with a 4xx).
-    func receive(_ bytes: [UInt8], from peer: String) async -> MessageRejection? {
+    func receive(_ bytes: [UInt8], from peer: GossipPeer) async -> MessageRejection? {
         let now = ClusterTime.wallClock
         let result: Result<[Directive], MessageRejection> = state.withLock { state in
             state.counters.rxBytes += bytes.count
@@ -156,17 +184,7 @@ final class ClusterService: Sendable, OwnershipOracle {
             await execute(directives)
             return nil
         case .failure(let rejection):
-            let shouldLog = state.withLock { state in
-                let key = "\(peer)/\(rejection.label)"
-                if let last = state.loggedRejections[key], now - last < .seconds(60) { return false }
-                state.loggedRejections[key] = now
-                return true
-            }
-            if shouldLog {
-                logger.warning(
-                    "Rejected a cluster message",
-                    metadata: ["cluster.peer": "\(peer)", "cluster.reason": "\(rejection)"])
-            }
+            logRejection(rejection, from: peer, now: now)
             return rejection
         }
     }
@@ -384,4 +402,18 @@ extension ClusterTime {
     static var wallClock: ClusterTime { ClusterTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) }
 
     var milliseconds: Int64 { nanoseconds / 1_000_000 }
+}
+
+/// Who sent a gossip request: the TCP peer's address, and the sender its header claims.
+struct GossipPeer: Sendable {
+    var address: String
+    /// The host part alone: what rejections are rate-limited by (a port is free to change).
+    var host: String
+    var claimed: String?
+
+    init(address: SocketAddress?, claimed: String?) {
+        self.address = address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        self.host = address?.ipAddress ?? "unknown"
+        self.claimed = claimed
+    }
 }

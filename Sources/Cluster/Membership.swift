@@ -182,6 +182,7 @@ public struct Membership: Sendable {
 
     /// Handles a decoded message after the replay and clock checks.
     public mutating func onMessage(_ message: Message, now: ClusterTime) throws(MessageRejection) -> [Directive] {
+        guard message.sender.name != self.myself.name else { throw .fromSelf(sequence: message.sequence) }
         let skew = message.sentAt - now
         guard abs(skew.nanoseconds) <= self.settings.maximumClockSkew.nanoseconds else {
             throw .stale(sender: message.sender.name, skew: skew)

@@ -14,6 +14,8 @@ public enum MessageRejection: Error, Sendable, Hashable, CustomStringConvertible
     case replayed(sender: String, sequence: UInt64)
     /// The message's timestamp is too far from this node's clock.
     case stale(sender: String, skew: Duration)
+    /// The message names this node as its sender: one of its own, played back to it.
+    case fromSelf(sequence: UInt64)
 
     /// A short label for metrics (`reason="…"`).
     public var label: String {
@@ -24,6 +26,7 @@ public enum MessageRejection: Error, Sendable, Hashable, CustomStringConvertible
         case .authenticationFailed: "authentication"
         case .replayed: "replayed"
         case .stale: "stale"
+        case .fromSelf: "self"
         }
     }
 
@@ -36,6 +39,7 @@ public enum MessageRejection: Error, Sendable, Hashable, CustomStringConvertible
         case .authenticationFailed(let sender): "authentication failed for message from \(sender ?? "unknown sender")"
         case .replayed(let sender, let sequence): "replayed message \(sequence) from \(sender)"
         case .stale(let sender, let skew): "message from \(sender) is \(skew) away from the local clock"
+        case .fromSelf(let sequence): "message \(sequence) names this node as its sender (its own message, played back)"
         }
     }
 }

@@ -311,4 +311,16 @@ struct Trio {
             try trio.members["a"]!.receive(Trio.codec.encode(old), now: trio.now)
         }
     }
+
+    @Test func aNodesOwnMessagePlayedBackToItIsRejectedAndChangesNothing() throws {
+        var trio = Trio()
+        // What "a" itself sent (captured on the wire), played back to it.
+        let own = Message(sender: Node(name: "a", address: "a:1"), sequence: 5, sentAt: trio.now, body: .ack(probe: 1))
+        let before = trio.members["a"]!.members
+        #expect(throws: MessageRejection.fromSelf(sequence: 5)) {
+            try trio.members["a"]!.receive(Trio.codec.encode(own), now: trio.now)
+        }
+        #expect(trio.members["a"]!.members == before)
+        #expect(MessageRejection.fromSelf(sequence: 5).label == "self")
+    }
 }

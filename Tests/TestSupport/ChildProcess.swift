@@ -23,7 +23,7 @@ public final class ChildProcess: @unchecked Sendable {
             FileManager.default.temporaryDirectory.appendingPathComponent(
                 "agentd-test-\(name)-\(UUID().uuidString.prefix(8)).log"
             ).path
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         output = FileHandle(forWritingAtPath: logPath)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -98,12 +98,13 @@ public func httpPost(_ url: String, body: String = "", timeout: TimeInterval = 1
 }
 
 /// One HTTP exchange, synchronously: the status and the body as text.
-public func httpRequest(_ method: String, _ url: String, body: Data? = nil, timeout: TimeInterval) -> (
-    status: Int, body: String
-)? {
+public func httpRequest(
+    _ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval
+) -> (status: Int, body: String)? {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
     request.httpBody = body
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     request.timeoutInterval = timeout
     let result = LockedBox<(Int, String)?>(nil)
     let done = DispatchSemaphore(value: 0)

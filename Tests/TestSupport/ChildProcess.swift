@@ -23,7 +23,7 @@ public final class ChildProcess: @unchecked Sendable {
             FileManager.default.temporaryDirectory.appendingPathComponent(
                 "agentd-test-\(name)-\(UUID().uuidString.prefix(8)).log"
             ).path
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         output = FileHandle(forWritingAtPath: logPath)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -155,6 +155,8 @@ struct TargetJSON: Decodable {
     var discoveredLabels: [String: String]
     var owner: String?
     var scrapedHere: Bool
+    /// Start of the last scrape, in milliseconds since the epoch: the timestamp of its samples.
+    var lastScrape: Int64?
 }
 
 struct TargetsJSON: Decodable {

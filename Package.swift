@@ -162,7 +162,12 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"], swiftSettings: testSettings),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["agentd", "TestSupport", "Events", "WAL", "Cluster"],
+            dependencies: [
+                "agentd", "TestSupport", "Events", "WAL", "Cluster", "Replay",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: testSettings
         ),
         .testTarget(

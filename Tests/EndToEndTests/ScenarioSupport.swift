@@ -156,6 +156,8 @@ struct TargetJSON: Decodable {
     var owner: String?
     var scrapedHere: Bool
     var lastError: String?
+    /// Start of the last scrape, in milliseconds since the epoch: the timestamp of its samples.
+    var lastScrape: Int64?
 }
 
 struct TargetsJSON: Decodable {

@@ -62,29 +62,52 @@ public final class AgentProcess: @unchecked Sendable {
 }
 
 /// A Prometheus 2.42 with its remote-write receiver, on a free 127.0.0.1 port and a temporary directory.
+///
+/// It can be stopped (SIGTERM) and started again on the same data directory and port, as a
+/// receiver outage.
 public final class PrometheusReceiver: @unchecked Sendable {
     public let port: Int
-    public let process: ChildProcess
+    public let directory: String
+    public private(set) var process: ChildProcess
     public var url: String { "http://127.0.0.1:\(port)" }
     public var writeURL: String { url + "/api/v1/write" }
 
     public init(directory: String, port: Int? = nil) throws {
         let port = port ?? freePort()
         self.port = port
+        self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let config = directory + "/prometheus.yml"
-        try "global:\n  scrape_interval: 15s\n".write(toFile: config, atomically: true, encoding: .utf8)
-        process = try ChildProcess(
+        try "global:\n  scrape_interval: 15s\n".write(
+            toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        process = try Self.launch(directory: directory, port: port)
+        try waitUntilReady()
+    }
+
+    private static func launch(directory: String, port: Int) throws -> ChildProcess {
+        try ChildProcess(
             "/usr/bin/prometheus",
             [
-                "--config.file=\(config)", "--storage.tsdb.path=\(directory)/data",
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
                 "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
                 "--storage.tsdb.retention.time=1d",
             ], name: "prometheus")
+    }
+
+    private func waitUntilReady() throws {
         guard eventually(within: .seconds(30), { httpGet(url + "/-/ready")?.status == 200 }) else {
             process.stop()
             throw TestSupportError("Prometheus did not become ready: \(process.log)")
         }
+    }
+
+    /// Stops Prometheus by PID with SIGTERM (SIGKILL after `grace`); its data stays for ``restart()``.
+    @discardableResult
+    public func stop(grace: Duration = .seconds(10)) -> Int32 { process.stop(grace: grace) }
+
+    /// Starts Prometheus again on the same data directory and port, and waits until it is ready.
+    public func restart() throws {
+        process = try Self.launch(directory: directory, port: port)
+        try waitUntilReady()
     }
 
     /// Raw samples of a range selector (e.g. `up{job="x"}[5m]`) at `time`: (labels, [(ms, value)]).

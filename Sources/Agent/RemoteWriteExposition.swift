@@ -1,3 +1,4 @@
+import Events
 import Replay
 
 /// The remote-write self-metrics under Prometheus's names (agentd's own under `agentd_`),
@@ -16,7 +17,7 @@ enum RemoteWriteExposition {
         guard !endpoints.isEmpty else { return [] }
         var text = ""
         func labels(_ endpoint: Endpoint) -> String {
-            "remote_name=\"\(escape(endpoint.name))\",url=\"\(escape(endpoint.url))\""
+            "remote_name=\"\(Labels.escape(endpoint.name))\",url=\"\(Labels.escape(endpoint.url))\""
         }
         func family(_ name: String, _ type: String, _ help: String, _ value: (Endpoint) -> Double?) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -85,19 +86,5 @@ enum RemoteWriteExposition {
             "Samples left out because a skipped or damaged record broke their series' value chain."
         ) { Double($0.damage.samplesLost) }
         return Array(text.utf8)
-    }
-
-    /// A label value as the text format escapes it.
-    private static func escape(_ value: String) -> String {
-        var out = ""
-        for character in value {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

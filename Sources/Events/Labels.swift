@@ -64,12 +64,13 @@ public struct Labels: Hashable, Sendable, Codable, RandomAccessCollection, Custo
     /// `name{a="b", …}` as PromQL prints a series.
     public var description: String {
         let rest = labels.filter { $0.name != "__name__" }
-        let inner = rest.map { "\($0.name)=\"\(escape($0.value))\"" }.joined(separator: ", ")
+        let inner = rest.map { "\($0.name)=\"\(Self.escape($0.value))\"" }.joined(separator: ", ")
         let name = metricName
         return rest.isEmpty && !name.isEmpty ? name : "\(name){\(inner)}"
     }
 
-    private func escape(_ value: String) -> String {
+    /// A label value as the Prometheus text format writes it: `\\`, `\"` and `\n` escaped.
+    public static func escape(_ value: String) -> String {
         var out = ""
         for character in value {
             switch character {

@@ -176,14 +176,4 @@ private final class MemoryProgressStore: DeliveryProgressStore {
         #expect(DeliveryCursorFile.path(root: "/s", endpoint: "default") == "/s/remote_write/default.json")
     }
 
-    /// Runs the queue beside `body`, cancelling it afterwards.
-    private func running<Result: Sendable>(
-        _ queue: RemoteWriteQueue, _ body: @Sendable () async throws -> Result
-    ) async throws -> Result {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try? await queue.run() }
-            defer { group.cancelAll() }
-            return try await body()
-        }
-    }
 }

@@ -21,17 +21,6 @@ import Testing
             externalLabels: external, logger: Logger(label: "test"))
     }
 
-    /// Runs the queue beside `body`, cancelling it afterwards.
-    private func running<Result: Sendable>(
-        _ queue: RemoteWriteQueue, _ body: @Sendable () async throws -> Result
-    ) async throws -> Result {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try? await queue.run() }
-            defer { group.cancelAll() }
-            return try await body()
-        }
-    }
-
     @Test func everySampleArrivesInOrderPerSeriesAndTheCursorReachesTheEnd() async throws {
         try await TestReceiver.with { receiver in
             let queue = try makeQueue(receiver, external: [.init(name: "cluster", value: "c1")])

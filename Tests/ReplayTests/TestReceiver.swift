@@ -162,3 +162,14 @@ final class TSDBLikeStore: Sendable {
         }
     }
 }
+
+/// Runs `queue` beside `body`, cancelling it afterwards.
+func running<Result: Sendable>(
+    _ queue: RemoteWriteQueue, _ body: @Sendable () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try? await queue.run() }
+        defer { group.cancelAll() }
+        return try await body()
+    }
+}

@@ -115,7 +115,6 @@ public final class RemoteWriteQueue: Sendable {
         var since: ContinuousClock.Instant?
         var failures = 0
         var lastReport: ContinuousClock.Instant?
-        var lastError = ""
     }
 
     /// The settings in force.
@@ -432,7 +431,6 @@ public final class RemoteWriteQueue: Sendable {
             state -> (first: Bool, failures: Int, since: Duration, pending: Int, oldest: Int64?)? in
             state.metrics.retriedSamplesTotal += UInt64(samples)
             state.outage.failures += 1
-            state.outage.lastError = failure.description
             let first = state.outage.since == nil
             if first { state.outage.since = now }
             if !first, let last = state.outage.lastReport, now - last < Self.outageReportInterval { return nil }

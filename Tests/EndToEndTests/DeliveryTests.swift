@@ -118,6 +118,12 @@ extension EndToEnd {
                         }
                     }
                 }
+                if kill % 7 == 3 {
+                    // The SQLite index is a projection: deleting it must neither resend nor skip anything.
+                    for suffix in ["", "-wal", "-shm"] {
+                        try? FileManager.default.removeItem(atPath: agent.storage + "/index.sqlite" + suffix)
+                    }
+                }
                 try agent.restart()
                 logs.add(agent.process)
                 lives.append(Life(number: lives.count + 1, start: wallClock(), outage: !receiverUp))

@@ -7,6 +7,7 @@
 #   bash scripts/bench.sh replay    remote-write encode/send, first sample on a 1 GiB WAL, replay into Prometheus
 #   bash scripts/bench.sh versus    agentd vs Prometheus agent mode vs vmagent (see bench/versus.py --help)
 #   bash scripts/bench.sh outage    agentd's memory during a 10-minute receiver outage at 100,000 samples/s
+#   bash scripts/bench.sh delivery  the cursor file's cost per million samples; a 2-minute outage's recovery time
 #
 # Release binaries are built in .build-release (never the shared debug .build). Every process
 # started here listens on a free 127.0.0.1 port, lives in a temporary directory, and is stopped
@@ -106,6 +107,11 @@ wal)
 cluster)
     build agentd-bench
     "$bench_bin" cluster "$@"
+    ;;
+delivery)
+    build agentd-bench agentd
+    "$bench_bin" delivery
+    python3 bench/outage.py --agentd "$agentd_bin" --outage "${DELIVERY_OUTAGE:-120}" --after "${DELIVERY_AFTER:-240}" --step 30
     ;;
 replay)
     build agentd-bench agentd

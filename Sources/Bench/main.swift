@@ -6,7 +6,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let which = arguments.first else {
-    print("usage: agentd-bench wal|parse|cluster|replay [options]")
+    print("usage: agentd-bench wal|parse|cluster|replay|delivery [options]")
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
@@ -19,6 +19,8 @@ case "cluster":
     runClusterBenchmark(arguments: rest)
 case "replay":
     try await runReplayBenchmark(arguments: rest)
+case "delivery":
+    try runDeliveryBenchmark(arguments: rest)
 default:
     print("unknown benchmark \(which)")
     exit(2)

@@ -81,23 +81,43 @@ public final class DeliveryCursorFile: DeliveryProgressStore {
     }
 
     public func store(_ progress: DeliveryProgress) throws {
-        func point(_ mark: DeliveryProgress.Mark?) -> Stored.Point? {
-            mark.map {
-                let position = Forwarder.unpack($0.position)
-                return .init(segment: position.segment, offset: position.offset, samples: $0.samples)
+        // Written by hand, not with JSONEncoder: this runs twice per request (it was 10 % of the
+        // agent's CPU at 100,000 samples/s). Same shape as `Stored`, keys sorted.
+        var text = "{\"committed\":"
+        func point(_ position: UInt64, samples: Int?) {
+            let unpacked = Forwarder.unpack(position)
+            text += "{\"offset\":\(unpacked.offset),"
+            if let samples { text += "\"samples\":\(samples)," }
+            text += "\"segment\":\(unpacked.segment)}"
+        }
+        func mark(_ mark: DeliveryProgress.Mark?) {
+            if let mark { point(mark.position, samples: mark.samples) } else { text += "null" }
+        }
+        if let committed = progress.committed { point(committed, samples: nil) } else { text += "null" }
+        text += ",\"mapping\":\"" + Self.escape(progress.mapping) + "\",\"shards\":["
+        for (index, (acknowledged, sent)) in zip(progress.acknowledged, progress.sent).enumerated() {
+            text += index == 0 ? "{\"acknowledged\":" : ",{\"acknowledged\":"
+            mark(acknowledged)
+            text += ",\"sent\":"
+            mark(sent)
+            text += "}"
+        }
+        text += "],\"version\":1}"
+        try scratch.withLock { _ in try Self.replace(path, with: Data(text.utf8)) }
+    }
+
+    /// A string as a JSON string's contents.
+    private static func escape(_ value: String) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
             }
         }
-        let stored = Stored(
-            version: 1, mapping: progress.mapping,
-            committed: progress.committed.map {
-                let position = Forwarder.unpack($0)
-                return .init(segment: position.segment, offset: position.offset)
-            },
-            shards: zip(progress.acknowledged, progress.sent).map { .init(acknowledged: point($0), sent: point($1)) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(stored)
-        try scratch.withLock { _ in try Self.replace(path, with: data) }
+        return out
     }
 
     /// Writes `data` to `path + ".tmp"` and renames it over `path`.

@@ -3,26 +3,43 @@ import Foundation
 import Synchronization
 import WAL
 
-/// The durable cursor of one remote-write endpoint: a small JSON file beside the WAL
-/// (`remote_write/NAME.json` under the storage path), written to a temporary file and renamed
-/// over the old one after every acknowledged request, so it is always whole.
+/// The durable cursor of one remote-write endpoint: a small file beside the WAL
+/// (`remote_write/NAME.cursor` under the storage path), written after every acknowledged
+/// request and before every send.
+///
+/// The file holds two slots of 4 KiB; each store overwrites the older one in place with one
+/// `pwrite`: a length, a CRC32C, a sequence number and the progress as JSON (readable with
+/// `strings`). Reading takes the valid slot with the higher sequence, so a torn write (a power
+/// loss mid-write) costs one step back, never the cursor. One system call per store keeps
+/// exact resume cheap (a write-and-rename cost 20 times as much here).
 ///
 /// It is the source of truth for where forwarding resumes: the SQLite index may be deleted
-/// and rebuilt without anything being sent twice or skipped. It is not fsynced on every write:
+/// and rebuilt without anything being sent twice or skipped. It is not fsynced on every store:
 /// a process crash (kill -9) loses nothing written, and a power loss can only leave it at an
 /// older state, which costs samples sent again (refused by the receiver as already delivered
 /// and counted), never samples lost.
 public final class DeliveryCursorFile: DeliveryProgressStore {
     /// The file's path.
     public let path: String
-    private let scratch = Mutex<Data>(Data())
+    private let fd: Int32
+    /// The sequence number of the last store.
+    private let sequence = Mutex<UInt64>(0)
 
-    /// A cursor file at `path`; its directory is created when missing.
+    /// Bytes per slot: a 16-byte slot header and the JSON (under 1 KiB for 4 shards).
+    static let slotSize = 4096
+    private static let slotHeader = 16
+
+    /// A cursor file at `path`, created (with its directory) when missing.
     public init(path: String) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DeliveryCursorError(path: path, errno: errno) }
+        sequence.withLock { $0 = (try? self.newestSlot())?.sequence ?? 0 }
     }
+
+    deinit { close(fd) }
 
     /// The file for endpoint `name` under the storage path `root`. Names are kept readable;
     /// characters a file name must not have are replaced, and a hash keeps replaced names apart.
@@ -33,7 +50,7 @@ public final class DeliveryCursorFile: DeliveryProgressStore {
             let key = TargetKey.hash(Array(name.utf8))
             safe = "_" + safe + "-" + String(key, radix: 16)
         }
-        return root + "/remote_write/" + safe + ".json"
+        return root + "/remote_write/" + safe + ".cursor"
     }
 
     private struct Stored: Codable {
@@ -52,15 +69,43 @@ public final class DeliveryCursorFile: DeliveryProgressStore {
         var shards: [Shard]
     }
 
-    /// The stored progress; nil when there is no file yet.
+    /// The valid slot with the higher sequence: its sequence and JSON, or nil when neither is valid.
+    private func newestSlot() throws -> (sequence: UInt64, json: [UInt8])? {
+        var best: (sequence: UInt64, json: [UInt8])?
+        for slot in 0..<2 {
+            var bytes = [UInt8](repeating: 0, count: Self.slotSize)
+            let read = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(slot * Self.slotSize)) }
+            guard read >= 0 else { throw DeliveryCursorError(path: path, errno: errno) }
+            guard read >= Self.slotHeader else { continue }
+            func uint(_ at: Int, _ count: Int) -> UInt64 {
+                (0..<count).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
+            }
+            let length = Int(uint(0, 4))
+            guard length > 0, Self.slotHeader + length <= read else { continue }
+            let checksum = UInt32(uint(4, 4))
+            guard CRC32C.checksum(Array(bytes[8..<(Self.slotHeader + length)])) == checksum else { continue }
+            let sequence = uint(8, 8)
+            if sequence >= best?.sequence ?? 0 {
+                best = (sequence, Array(bytes[Self.slotHeader..<(Self.slotHeader + length)]))
+            }
+        }
+        return best
+    }
+
+    /// The stored progress; nil when nothing was stored yet.
     ///
-    /// - Throws: when the file exists but cannot be read or does not parse.
+    /// - Throws: when the file cannot be read, or holds slots but none that parses.
     public func load() throws -> DeliveryProgress? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let newest = try newestSlot() else {
+            var status = stat()
+            if fstat(fd, &status) == 0, status.st_size > 0 {
+                throw DeliveryCursorError(path: path, message: "neither slot is intact")
+            }
+            return nil
+        }
         let stored: Stored
         do {
-            stored = try JSONDecoder().decode(Stored.self, from: data)
+            stored = try JSONDecoder().decode(Stored.self, from: Data(newest.json))
         } catch {
             throw DeliveryCursorError(path: path, message: "does not parse: \(error)")
         }
@@ -103,7 +148,27 @@ public final class DeliveryCursorFile: DeliveryProgressStore {
             text += "}"
         }
         text += "],\"version\":1}"
-        try scratch.withLock { _ in try Self.replace(path, with: Data(text.utf8)) }
+        let json = Array(text.utf8)
+        guard Self.slotHeader + json.count <= Self.slotSize else {
+            throw DeliveryCursorError(path: path, message: "progress of \(json.count) bytes does not fit a slot")
+        }
+        try sequence.withLock { sequence in
+            sequence += 1
+            var slot = [UInt8](repeating: 0, count: Self.slotHeader)
+            slot.reserveCapacity(Self.slotHeader + json.count)
+            func put(_ value: UInt64, at offset: Int, _ count: Int) {
+                for byte in 0..<count { slot[offset + byte] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(byte))) }
+            }
+            put(UInt64(json.count), at: 0, 4)
+            put(sequence, at: 8, 8)
+            slot += json
+            put(UInt64(CRC32C.checksum(Array(slot[8...]))), at: 4, 4)
+            let offset = off_t(Int(sequence % 2) * Self.slotSize)
+            let written = slot.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, offset) }
+            guard written == slot.count else {
+                throw DeliveryCursorError(path: path, errno: written < 0 ? errno : ENOSPC)
+            }
+        }
     }
 
     /// A string as a JSON string's contents.
@@ -118,19 +183,6 @@ public final class DeliveryCursorFile: DeliveryProgressStore {
             }
         }
         return out
-    }
-
-    /// Writes `data` to `path + ".tmp"` and renames it over `path`.
-    private static func replace(_ path: String, with data: Data) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DeliveryCursorError(path: temporary, errno: errno) }
-        defer { close(fd) }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count else {
-            throw DeliveryCursorError(path: temporary, errno: written < 0 ? errno : ENOSPC)
-        }
-        guard rename(temporary, path) == 0 else { throw DeliveryCursorError(path: path, errno: errno) }
     }
 }
 

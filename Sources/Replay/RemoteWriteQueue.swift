@@ -1,3 +1,4 @@
+import Events
 import Logging
 import NIOCore
 import Synchronization
@@ -157,7 +158,8 @@ public final class RemoteWriteQueue: Sendable {
         self.progressStore = progressStore
         self.wallClock = wallClock
         let external = externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
-        self.mapping = "shards=\(configuration.shards);xxh64(labels);external={\(external)}"
+        let externalKey = String(TargetKey.hash(Array(external.utf8)), radix: 16)
+        self.mapping = "shards=\(configuration.shards);xxh64(labels);external=\(externalKey)"
         let none = [DeliveryProgress.Mark?](repeating: nil, count: configuration.shards)
         var state = State(
             shards: Array(repeating: Shard(), count: configuration.shards),

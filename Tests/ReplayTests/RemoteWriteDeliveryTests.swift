@@ -173,7 +173,18 @@ private final class MemoryProgressStore: DeliveryProgressStore {
         #expect(try file.load() == progress)
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: file.path))
         #expect(throws: DeliveryCursorError.self) { try file.load() }
-        #expect(DeliveryCursorFile.path(root: "/s", endpoint: "default") == "/s/remote_write/default.json")
+        #expect(DeliveryCursorFile.path(root: "/s", endpoint: "default") == "/s/remote_write/default.cursor")
+        // A torn slot (a power loss mid-write) costs one step back, not the cursor.
+        let again = try DeliveryCursorFile(path: file.path + "2")
+        var older = progress
+        older.committed = Forwarder.pack(.init(segment: 3, offset: 1000))
+        try again.store(older)
+        try again.store(progress)
+        let handle = try #require(FileHandle(forUpdatingAtPath: again.path))
+        try handle.seek(toOffset: 20)  // the newer store (sequence 2) is in slot 0
+        try handle.write(contentsOf: Data([0xFF, 0xFF]))
+        try handle.close()
+        #expect(try again.load() == older)
     }
 
 }

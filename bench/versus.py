@@ -20,6 +20,7 @@ Per run, between t0 (after --warmup) and t1 (--duration later):
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -362,6 +363,9 @@ def main():
     parser.add_argument("--series", type=int, default=2000)
     args = parser.parse_args()
     work = os.path.join(args.work, "versus")
+    # A fresh folder each time: a stale targets.ready or agent data directory from an earlier
+    # run would start the measurement early or on an old WAL.
+    shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
     procs = Processes()
     results = []

@@ -1,6 +1,6 @@
 # agentd in a container, for people who have Docker. Not exercised by the test suite.
 FROM swift:6.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends liblz4-dev libsnappy-dev libxxhash-dev libsqlite3-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends liblz4-dev libsnappy-dev libxxhash-dev libsqlite3-dev zlib1g-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./

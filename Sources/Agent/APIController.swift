@@ -49,6 +49,7 @@ struct APIController: Sendable {
             let segments = (try? SegmentNameList.count(in: log.writer.directory)) ?? 0
             metrics.walSegments.set(Double(segments))
             var body = metrics.exposition()
+            body += board.limitCounters.exposition()
             body += RemoteWriteExposition.render(outputs.remoteWriteMetrics)
             if let cluster { body += ClusterExposition.render(cluster) }
             let dropped = outputs.droppedSegments.withLock { $0 }

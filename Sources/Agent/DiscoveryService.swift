@@ -19,7 +19,9 @@ struct DiscoveryService: Sendable {
             jobName: component.jobName, interval: component.scrapeInterval, timeout: component.scrapeTimeout,
             metricsPath: component.metricsPath, scheme: component.scheme, params: component.params,
             honorLabels: component.honorLabels, honorTimestamps: component.honorTimestamps,
-            sampleLimit: component.sampleLimit, bodySizeLimit: Int(component.bodySizeLimit))
+            sampleLimit: component.sampleLimit, bodySizeLimit: Int(component.bodySizeLimit),
+            labelLimit: component.labelLimit, labelNameLengthLimit: component.labelNameLengthLimit,
+            labelValueLengthLimit: component.labelValueLengthLimit)
     }
 
     func run() async {

@@ -133,6 +133,8 @@ struct BlockDecoder {
         switch value {
         case .int(let int) where int >= 0:
             return Int64(int)
+        case .int(let int):
+            throw error("attribute \"\(name)\" of \(title) must not be negative, got \(int)", at: position)
         case .string(let text):
             guard let size = AlloyDuration.parseBytes(text) else {
                 throw error(

@@ -17,8 +17,16 @@ public struct ScrapeComponent: Sendable, Hashable {
     public var honorTimestamps = true
     /// Most samples per scrape; 0 means no limit.
     public var sampleLimit = 0
-    /// Largest uncompressed body in bytes; 0 means no limit.
+    /// Largest uncompressed body in bytes; 0 (unset) means agentd's default,
+    /// `ScrapeSettings.defaultBodySizeLimit` (16 MiB), where Alloy has no limit.
     public var bodySizeLimit: Int64 = 0
+    /// Most labels per series, the metric name and the target's labels included; 0 means no
+    /// limit (agentd's ceiling of 65,536 labels per series holds whatever the setting).
+    public var labelLimit = 0
+    /// Longest label name in bytes; 0 means no limit.
+    public var labelNameLengthLimit = 0
+    /// Longest label value in bytes; 0 means no limit.
+    public var labelValueLengthLimit = 0
     /// `clustering { enabled = true }`: share the targets among the cluster's members.
     public var clusteringEnabled = false
 
@@ -32,7 +40,8 @@ public struct ScrapeComponent: Sendable, Hashable {
     static let schema = BlockSchema(
         attributes: [
             "targets", "forward_to", "job_name", "scrape_interval", "scrape_timeout", "metrics_path", "scheme",
-            "params", "honor_labels", "honor_timestamps", "sample_limit", "body_size_limit",
+            "params", "honor_labels", "honor_timestamps", "sample_limit", "body_size_limit", "label_limit",
+            "label_name_length_limit", "label_value_length_limit",
         ],
         blocks: ["clustering"],
         required: ["targets", "forward_to"],
@@ -40,7 +49,7 @@ public struct ScrapeComponent: Sendable, Hashable {
             "extra_metrics", "enable_protobuf_negotiation", "scrape_protocols", "scrape_classic_histograms",
             "scrape_native_histograms", "native_histogram_bucket_limit", "native_histogram_min_bucket_factor",
             "convert_classic_histograms_to_nhcb", "enable_compression", "track_timestamps_staleness", "target_limit",
-            "label_limit", "label_name_length_limit", "label_value_length_limit", "bearer_token", "bearer_token_file",
+            "bearer_token", "bearer_token_file",
             "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header", "follow_redirects",
             "enable_http2", "metric_name_validation_scheme", "metric_name_escaping_scheme",
             "scrape_fallback_protocol", "honor_metadata", "enable_type_and_unit_labels",
@@ -62,6 +71,9 @@ public struct ScrapeComponent: Sendable, Hashable {
         honorTimestamps = try decoder.bool("honor_timestamps", default: honorTimestamps)
         sampleLimit = try decoder.int("sample_limit", default: sampleLimit)
         bodySizeLimit = try decoder.bytes("body_size_limit", default: bodySizeLimit)
+        labelLimit = try decoder.int("label_limit", default: labelLimit)
+        labelNameLengthLimit = try decoder.int("label_name_length_limit", default: labelNameLengthLimit)
+        labelValueLengthLimit = try decoder.int("label_value_length_limit", default: labelValueLengthLimit)
         if let (value, position) = try decoder.value("params") {
             params = try Self.params(value, position: position, decoder: decoder)
         }

@@ -67,6 +67,41 @@ enum ExpositionBytes {
         return i
     }
 
+    /// Offset of the first byte in `p[start..<end]` that does not start a valid UTF-8 sequence
+    /// (or starts one that is cut short, overlong, a surrogate or above U+10FFFF), or `nil` when
+    /// the bytes are valid UTF-8, as Go's `utf8.Valid` decides. ASCII is skipped eight bytes at a time.
+    static func firstInvalidUTF8(in p: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = start
+        while i < end {
+            while i + 8 <= end, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & highs == 0 { i += 8 }
+            guard i < end else { return nil }
+            let lead = p[i]
+            if lead < 0x80 {
+                i += 1
+                continue
+            }
+            var length = 0
+            var lower: UInt8 = 0x80
+            var upper: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: (length, lower) = (3, 0xA0)
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: (length, upper) = (3, 0x9F)
+            case 0xF0: (length, lower) = (4, 0x90)
+            case 0xF1...0xF3: length = 4
+            case 0xF4: (length, upper) = (4, 0x8F)
+            default: return i
+            }
+            guard i + length <= end, p[i + 1] >= lower, p[i + 1] <= upper else { return i }
+            if length > 2 && p[i + 2] & 0xC0 != 0x80 { return i }
+            if length > 3 && p[i + 3] & 0xC0 != 0x80 { return i }
+            i += length
+        }
+        return nil
+    }
+
     @inline(__always)
     static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)

@@ -1,7 +1,9 @@
 /// Validates a whole exposition (as `agentd check-metrics` does): `nil` when valid, else the
 /// first problem with its line and column.
-public func checkMetrics(_ bytes: [UInt8], format: ExpositionFormat) -> ExpositionError? {
-    var parser = ExpositionParser(format: format)
+public func checkMetrics(
+    _ bytes: [UInt8], format: ExpositionFormat, limits: ExpositionLimits = .none
+) -> ExpositionError? {
+    var parser = ExpositionParser(format: format, limits: limits)
     do {
         try bytes.withUnsafeBytes { body in
             _ = try parser.parse(body) { _ in }

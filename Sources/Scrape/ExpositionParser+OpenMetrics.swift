@@ -46,6 +46,9 @@ extension ExpositionParser {
         }
         let textOffset = nameEnd + 1
         if isHelp {
+            if let invalid = ExpositionBytes.firstInvalidUTF8(in: p, from: textOffset, to: n) {
+                throw failure(at: invalid, "invalid UTF-8 in the HELP text of \(ExpositionBytes.quoted(name))")
+            }
             guard !family.hasHelp else { throw failure(at: 0, "second HELP for \(ExpositionBytes.quoted(name))") }
             family.hasHelp = true
         } else if isType {

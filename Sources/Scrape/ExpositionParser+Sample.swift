@@ -23,13 +23,20 @@ extension ExpositionParser {
         onSample: (ExpositionSample) throws -> Void
     ) throws {
         let openMetrics = format == .openMetrics
+        if limits.samples > 0 && sampleCount >= limits.samples {
+            throw failure(
+                at: start, "sample limit exceeded: more than \(limits.samples) samples", kind: .sampleLimit)
+        }
         var i = start
         guard i < n, ExpositionBytes.isMetricNameStart(p[i]) else {
-            throw failure(at: i, "expected a metric name")
+            throw nameFailure(
+                p, count: n, at: i, in: "metric name", pattern: Self.metricNamePattern,
+                otherwise: "expected a metric name")
         }
         i += 1
         while i < n, ExpositionBytes.isMetricNameCharacter(p[i]) { i += 1 }
         let name = UnsafeRawBufferPointer(start: p + start, count: i - start)
+        try checkNameLimits(name, at: start)
         let role: ExpositionSampleRole
         if openMetrics {
             role = try openMetricsRole(of: name)
@@ -45,22 +52,27 @@ extension ExpositionParser {
         let hasLabels = brace < n && p[brace] == ExpositionBytes.openBrace
         if hasLabels {
             i = brace
-            labels = try parseLabelSet(p, count: n, at: &i, special: openMetrics ? role.specialLabel : .none)
+            labels = try parseLabelSet(
+                p, count: n, at: &i, special: openMetrics ? role.specialLabel : .none, metricName: name)
         }
         let series = UnsafeRawBufferPointer(start: p + start, count: i - start)
 
         if openMetrics {
             guard i < n, p[i] == ExpositionBytes.space else {
-                let message =
-                    i == n
-                    ? "expected a value"
-                    : hasLabels ? "expected a space before the value" : "invalid character in metric name"
-                throw failure(at: i, message)
+                if i < n && !hasLabels {
+                    throw nameFailure(
+                        p, count: n, at: i, in: "metric name", pattern: Self.metricNamePattern,
+                        otherwise: "invalid character in metric name")
+                }
+                throw failure(at: i, i == n ? "expected a value" : "expected a space before the value")
             }
             i += 1
         } else {
             guard i < n, hasLabels || ExpositionBytes.isBlank(p[i]) else {
-                throw failure(at: i, i < n ? "invalid character in metric name" : "expected a value")
+                if i == n { throw failure(at: i, "expected a value") }
+                throw nameFailure(
+                    p, count: n, at: i, in: "metric name", pattern: Self.metricNamePattern,
+                    otherwise: "invalid character in metric name")
             }
             while i < n, ExpositionBytes.isBlank(p[i]) { i += 1 }
         }
@@ -102,21 +114,45 @@ extension ExpositionParser {
         sampleCount += 1
         try onSample(
             ExpositionSample(
-                seriesBytes: series, value: value, timestamp: timestamp, type: role.type, nameLength: name.count))
+                seriesBytes: series, value: value, timestamp: timestamp, type: role.type, line: lineNumber,
+                nameLength: name.count))
+    }
+
+    /// The length limits on a metric name, which Prometheus holds as the value of the label
+    /// `__name__` (8 bytes of name).
+    private func checkNameLimits(_ name: UnsafeRawBufferPointer, at start: Int) throws {
+        if limits.labelValueLength > 0 && name.count > limits.labelValueLength {
+            throw failure(
+                at: start,
+                "label value length limit exceeded: metric name \(ExpositionBytes.quoted(name)) is \(name.count) "
+                    + "bytes, more than \(limits.labelValueLength)",
+                kind: .labelValueLengthLimit)
+        }
+        if limits.labelNameLength > 0 && 8 > limits.labelNameLength {
+            throw failure(
+                at: start,
+                "label name length limit exceeded: \"__name__\" is 8 bytes, more than \(limits.labelNameLength)",
+                kind: .labelNameLengthLimit)
+        }
     }
 
     /// Parses `{name="value",…}` from the `{` at `i`, leaving `i` after the `}`. Rejects invalid
-    /// and duplicate names; the text format allows blanks between tokens and a trailing comma.
+    /// and duplicate names and values that are not UTF-8; the text format allows blanks between
+    /// tokens and a trailing comma. The label limits apply to a series' labels (`metricName`
+    /// given), not to an exemplar's.
     mutating func parseLabelSet(
         _ p: UnsafePointer<UInt8>,
         count n: Int,
         at i: inout Int,
         special: ExpositionSpecialLabel,
+        metricName: UnsafeRawBufferPointer? = nil,
         isExemplar: Bool = false
     ) throws -> ExpositionLabelSummary {
         let openMetrics = format == .openMetrics
         var summary = ExpositionLabelSummary()
-        labelNameBounds.removeAll(keepingCapacity: true)
+        labelNames.reset()
+        // Labels with a value so far, the metric name included.
+        var counted = 1
         i += 1
         @inline(__always) func skipBlanks() {
             if !openMetrics {
@@ -131,15 +167,26 @@ extension ExpositionParser {
         while true {
             let nameStart = i
             guard i < n, ExpositionBytes.isLabelNameStart(p[i]) else {
-                throw failure(at: i, i < n ? "expected a label name" : "unexpected end of line in label set")
+                throw nameFailure(
+                    p, count: n, at: i, in: "label name", pattern: Self.labelNamePattern,
+                    otherwise: i < n ? "expected a label name" : "unexpected end of line in label set")
             }
             i += 1
             while i < n, ExpositionBytes.isLabelNameCharacter(p[i]) { i += 1 }
             let nameEnd = i
             let labelName = UnsafeRawBufferPointer(start: p + nameStart, count: nameEnd - nameStart)
+            if metricName != nil && limits.labelNameLength > 0 && labelName.count > limits.labelNameLength {
+                throw failure(
+                    at: nameStart,
+                    "label name length limit exceeded: \(ExpositionBytes.quoted(labelName)) is \(labelName.count) "
+                        + "bytes, more than \(limits.labelNameLength)",
+                    kind: .labelNameLengthLimit)
+            }
             skipBlanks()
             guard i < n, p[i] == ExpositionBytes.equals else {
-                throw failure(at: i, "expected '=' after label name \(ExpositionBytes.quoted(labelName))")
+                throw nameFailure(
+                    p, count: n, at: i, in: "label name", pattern: Self.labelNamePattern,
+                    otherwise: "expected '=' after label name \(ExpositionBytes.quoted(labelName))")
             }
             i += 1
             skipBlanks()
@@ -164,20 +211,32 @@ extension ExpositionParser {
             }
             let valueEnd = i
             i += 1
-
-            for index in stride(from: 0, to: labelNameBounds.count, by: 2) {
-                let otherStart = labelNameBounds[index]
-                guard labelNameBounds[index + 1] - otherStart == labelName.count, p[otherStart] == p[nameStart] else {
-                    continue
+            if let invalid = ExpositionBytes.firstInvalidUTF8(in: p, from: valueStart, to: valueEnd) {
+                throw failure(at: invalid, "invalid UTF-8 in the value of label \(ExpositionBytes.quoted(labelName))")
+            }
+            guard labelNames.insert(p, start: nameStart, length: labelName.count) else {
+                throw failure(at: nameStart, "duplicate label name \(ExpositionBytes.quoted(labelName))")
+            }
+            if let metricName {
+                let length = valueEnd - valueStart - escapes
+                if length > 0 {
+                    counted += 1
+                    if limits.labels > 0 && counted > limits.labels {
+                        throw failure(
+                            at: nameStart,
+                            "label limit exceeded: \(ExpositionBytes.quoted(metricName)) has more than "
+                                + "\(limits.labels) labels (the metric name included)",
+                            kind: .labelLimit)
+                    }
                 }
-                if ExpositionBytes.equal(
-                    UnsafeRawBufferPointer(start: p + otherStart, count: labelName.count), labelName)
-                {
-                    throw failure(at: nameStart, "duplicate label name \(ExpositionBytes.quoted(labelName))")
+                if limits.labelValueLength > 0 && length > limits.labelValueLength {
+                    throw failure(
+                        at: valueStart,
+                        "label value length limit exceeded: the value of \(ExpositionBytes.quoted(labelName)) is "
+                            + "\(length) bytes, more than \(limits.labelValueLength)",
+                        kind: .labelValueLengthLimit)
                 }
             }
-            labelNameBounds.append(nameStart)
-            labelNameBounds.append(nameEnd)
 
             if isExemplar {
                 summary.characters += Self.characterCount(labelName)

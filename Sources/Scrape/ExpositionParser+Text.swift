@@ -21,15 +21,23 @@ extension ExpositionParser {
         while i < n, ExpositionBytes.isBlank(p[i]) { i += 1 }
         let nameStart = i
         guard i < n, ExpositionBytes.isMetricNameStart(p[i]) else {
-            throw failure(at: i, "expected a metric name after \(isHelp ? "HELP" : "TYPE")")
+            throw nameFailure(
+                p, count: n, at: i, in: "metric name", pattern: Self.metricNamePattern,
+                otherwise: "expected a metric name after \(isHelp ? "HELP" : "TYPE")")
         }
         while i < n, ExpositionBytes.isMetricNameCharacter(p[i]) { i += 1 }
         guard i == n || ExpositionBytes.isBlank(p[i]) else {
-            throw failure(at: i, "invalid character in metric name")
+            throw nameFailure(
+                p, count: n, at: i, in: "metric name", pattern: Self.metricNamePattern,
+                otherwise: "invalid character in metric name")
         }
         let name = UnsafeRawBufferPointer(start: p + nameStart, count: i - nameStart)
         var type: ExpositionMetricType?
-        if !isHelp {
+        if isHelp {
+            if let invalid = ExpositionBytes.firstInvalidUTF8(in: p, from: i, to: n) {
+                throw failure(at: invalid, "invalid UTF-8 in the HELP text of \(ExpositionBytes.quoted(name))")
+            }
+        } else {
             while i < n, ExpositionBytes.isBlank(p[i]) { i += 1 }
             let typeStart = i
             while i < n, !ExpositionBytes.isBlank(p[i]) { i += 1 }

@@ -4,9 +4,17 @@
 /// callback as an ``ExpositionSample`` viewing the input. The first problem ends parsing with an
 /// ``ExpositionError`` carrying its line and column. In OpenMetrics every rule of the
 /// specification that a parser can check is enforced (metadata placement, `# EOF`, suffixes,
-/// bucket order, exemplars, …).
+/// bucket order, exemplars, …). Label values and HELP texts must be valid UTF-8, as in Prometheus.
+///
+/// Time is linear in the input: a label set is checked for repeated names with a hash table once
+/// it is large, so a line with 100,000 labels costs no more per label than a short one.
 public struct ExpositionParser {
     public let format: ExpositionFormat
+    /// Limits checked while parsing: the first line past one ends parsing.
+    public var limits: ExpositionLimits
+    /// When set, parsing still going at this instant stops with a ``ExpositionError/Kind/timedOut``
+    /// error (checked at the first line and every 1,024 lines after it).
+    public var deadline: ContinuousClock.Instant?
 
     /// The 1-based number of the line being parsed.
     var lineNumber = 0
@@ -17,13 +25,15 @@ public struct ExpositionParser {
     /// Text format: flags per metric name (typed, helped, has samples). OpenMetrics: every
     /// sample name used by a finished family, to reject clashes.
     var names = ExpositionNameTable()
-    /// Scratch: start and end offsets of the label names of the label set being parsed.
-    var labelNameBounds: [Int] = []
+    /// Scratch: the label names of the label set being parsed.
+    var labelNames = ExpositionLabelNames()
     /// Scratch for building names.
     var scratch: [UInt8] = []
 
-    public init(format: ExpositionFormat) {
+    public init(format: ExpositionFormat, limits: ExpositionLimits = .none, deadline: ContinuousClock.Instant? = nil) {
         self.format = format
+        self.limits = limits
+        self.deadline = deadline
     }
 
     /// Parses a whole body; calls `onSample` per sample; throws the first error.
@@ -63,6 +73,9 @@ public struct ExpositionParser {
     /// Parses one line (without its newline).
     mutating func parseLine(_ line: UnsafeRawBufferPointer, onSample: (ExpositionSample) throws -> Void) throws {
         lineNumber += 1
+        if let deadline, lineNumber & 1023 == 1, ContinuousClock.now >= deadline {
+            throw failure(at: 0, "parsing ran past its deadline", kind: .timedOut)
+        }
         switch format {
         case .prometheusText:
             var i = 0
@@ -101,7 +114,22 @@ public struct ExpositionParser {
     }
 
     /// An error at byte offset `offset` of the current line.
-    func failure(at offset: Int, _ message: String) -> ExpositionError {
-        ExpositionError(line: lineNumber, column: offset + 1, message: message)
+    func failure(at offset: Int, _ message: String, kind: ExpositionError.Kind = .syntax) -> ExpositionError {
+        ExpositionError(line: lineNumber, column: offset + 1, message: message, kind: kind)
     }
+
+    /// The error for byte `i` of a line where a name was expected to start or go on: a
+    /// non-ASCII byte is named as such (invalid UTF-8, or a character names cannot hold).
+    func nameFailure(
+        _ p: UnsafePointer<UInt8>, count n: Int, at i: Int, in what: String, pattern: String, otherwise message: String
+    ) -> ExpositionError {
+        guard i < n, p[i] >= 0x80 else { return failure(at: i, message) }
+        if ExpositionBytes.firstInvalidUTF8(in: p, from: i, to: min(n, i + 4)) == i {
+            return failure(at: i, "invalid UTF-8 in \(what)")
+        }
+        return failure(at: i, "non-ASCII character in \(what) (names are \(pattern))")
+    }
+
+    static let metricNamePattern = "[a-zA-Z_:][a-zA-Z0-9_:]*"
+    static let labelNamePattern = "[a-zA-Z_][a-zA-Z0-9_]*"
 }

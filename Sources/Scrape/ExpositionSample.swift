@@ -9,6 +9,8 @@ public struct ExpositionSample {
     public var timestamp: Int64?
     /// The type of the family the sample belongs to.
     public var type: ExpositionMetricType
+    /// The 1-based number of the sample's line.
+    public var line: Int
     /// Length of the metric name at the start of `seriesBytes`.
     var nameLength: Int
 

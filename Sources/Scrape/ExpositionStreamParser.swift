@@ -6,8 +6,8 @@ public struct ExpositionStreamParser {
     private var parser: ExpositionParser
     private var pending: [UInt8] = []
 
-    public init(format: ExpositionFormat) {
-        parser = ExpositionParser(format: format)
+    public init(format: ExpositionFormat, limits: ExpositionLimits = .none) {
+        parser = ExpositionParser(format: format, limits: limits)
     }
 
     /// Number of samples parsed so far.

@@ -5,16 +5,37 @@ import NIOHTTPCompression
 
 /// Why a scrape failed. The message is what the target status and the logs show.
 public struct ScrapeError: Error, Sendable, CustomStringConvertible {
-    public var message: String
+    /// The failures that have a counter of their own, as in Prometheus.
+    public enum Kind: Sendable, Hashable {
+        case failed
+        case timedOut
+        /// The body passed `body_size_limit` (after gzip decoding).
+        case bodySizeLimit
+        /// More samples than `sample_limit`.
+        case sampleLimit
+        /// A series past `label_limit`, `label_name_length_limit`, `label_value_length_limit` or
+        /// agentd's ceiling of labels per series.
+        case labelLimits
+        /// The scrape would not fit in one WAL record.
+        case tooLargeForWAL
+    }
 
-    public init(_ message: String) { self.message = message }
+    public var message: String
+    public var kind: Kind
+
+    public init(_ message: String, kind: Kind = .failed) {
+        self.message = message
+        self.kind = kind
+    }
 
     public var description: String { message }
 }
 
 /// Fetches a target's exposition over HTTP, as Prometheus does: connection reuse,
 /// an `Accept` header preferring OpenMetrics, gzip, the scrape timeout header, a
-/// deadline on the whole exchange and a limit on the decoded body.
+/// deadline on the whole exchange and a limit on the decoded body. gzip is decoded here
+/// rather than by the HTTP client, so that the limit is the target's own and holds while
+/// decoding (see ``GzipDecoder``).
 public struct HTTPScraper: Sendable {
     /// Prometheus's `Accept` header for scrapes (OpenMetrics first, then text 0.0.4).
     public static let acceptHeader =
@@ -25,10 +46,10 @@ public struct HTTPScraper: Sendable {
 
     public init(client: HTTPClient) { self.client = client }
 
-    /// A client configured for scraping: gzip decoded, connections kept alive.
+    /// A client configured for scraping: connections kept alive; gzip is left to ``fetch``.
     public static func makeClient() -> HTTPClient {
         var configuration = HTTPClient.Configuration()
-        configuration.decompression = .enabled(limit: .none)
+        configuration.decompression = .disabled
         configuration.connectionPool.idleTimeout = .seconds(120)
         // A refused connection fails the scrape at once with its reason, instead of retrying until the timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -41,6 +62,7 @@ public struct HTTPScraper: Sendable {
         public var contentType: String?
     }
 
+    /// The body of `url`, decoded; `bodySizeLimit` (0: none) bounds the decoded bytes.
     public func fetch(url: String, timeout: Duration, bodySizeLimit: Int) async throws(ScrapeError) -> Response {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: Self.acceptHeader)
@@ -57,33 +79,39 @@ public struct HTTPScraper: Sendable {
                     throw ScrapeError(
                         "server returned HTTP status \(response.status.code) \(response.status.reasonPhrase)")
                 }
-                var body: [UInt8] = []
-                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init) {
-                    body.reserveCapacity(bodySizeLimit > 0 ? min(length, bodySizeLimit) : length)
-                }
-                for try await chunk in response.body {
-                    if bodySizeLimit > 0 && body.count + chunk.readableBytes > bodySizeLimit {
-                        throw ScrapeError("body size limit exceeded: more than \(bodySizeLimit) bytes (decoded)")
+                let encoding = response.headers.first(name: "Content-Encoding")?.lowercased()
+                if encoding == "gzip" || encoding == "x-gzip" {
+                    // Content-Length counts compressed bytes: no use for sizing the decoded body.
+                    var body = ScrapeBody(limit: bodySizeLimit)
+                    let decoder = try GzipDecoder()
+                    for try await chunk in response.body {
+                        try chunk.withUnsafeReadableBytes { try decoder.decode($0, into: &body) }
                     }
-                    body.append(contentsOf: chunk.readableBytesView)
+                    try decoder.finish()
+                    return Response(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
                 }
-                return Response(body: body, contentType: response.headers.first(name: "Content-Type"))
+                let length = response.headers.first(name: "Content-Length").flatMap(Int.init)
+                var body = ScrapeBody(limit: bodySizeLimit, expectedLength: length)
+                for try await chunk in response.body {
+                    try body.append(chunk.readableBytesView)
+                }
+                return Response(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
             }
         } catch let error as ScrapeError {
             throw error
         } catch {
-            throw ScrapeError(describe(error))
+            throw describe(error)
         }
     }
 
-    private func describe(_ error: any Error) -> String {
+    private func describe(_ error: any Error) -> ScrapeError {
         if let error = error as? HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-                return "scrape timed out: \(error)"
+                return ScrapeError("scrape timed out: \(error)", kind: .timedOut)
             }
-            return "HTTP error: \(error)"
+            return ScrapeError("HTTP error: \(error)")
         }
-        return "\(error)"
+        return ScrapeError("\(error)")
     }
 }
 
@@ -97,7 +125,7 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable ()
         }
         defer { group.cancelAll() }
         guard let first = try await group.next(), let result = first else {
-            throw ScrapeError("scrape timed out after \(limit)")
+            throw ScrapeError("scrape timed out after \(limit)", kind: .timedOut)
         }
         return result
     }

@@ -68,6 +68,7 @@ final class ScrapeLoop: Sendable {
             if oracle.owns(target.key, atSlot: slot) {
                 let report = await engine.scrape(using: scraper)
                 throughput.record(report.appended)
+                if let kind = report.failureKind { board.limitCounters.count(kind) }
                 board.update(target.key) { status in
                     status.health = report.error == nil ? .up : .down
                     status.lastScrape = report.timestamp
@@ -109,9 +110,18 @@ struct ScrapeEngine {
         var duration: Double
         var samples: Int
         var error: String?
+        /// What kind of failure `error` is.
+        var failureKind: ScrapeError.Kind?
         /// Samples written to the log, report series and staleness markers included.
         var appended = 0
     }
+
+    /// The most bytes a WAL record may hold (`RecordFrame.maxLength` in the WAL module).
+    static let walRecordLimit = 64 << 20
+    /// The most bytes a sample may take in a samples record: a ref delta and a timestamp delta
+    /// (varints, 10 bytes each at most) and a value (9 bytes at most). The record's own header
+    /// takes at most 29 more.
+    static let sampleRecordBound = 29
 
     let target: ScrapeTarget
     let settings: ScrapeSettings
@@ -126,6 +136,12 @@ struct ScrapeEngine {
     /// The cache indexes of the series in the previous scrape, in its order.
     private var previous: [Int] = []
     private let reportRefs: [UInt64]
+    /// What a scrape's series and samples may take in WAL records: the WAL's limit less what the
+    /// report series take. Counted as if none of the series were defined in the current segment
+    /// yet (the first scrape in a new segment defines them all in one `series` record), staleness
+    /// markers included. A scrape that could pass it is refused before anything is appended.
+    /// (Tests lower it, to reach it with fewer series.)
+    var recordBudget: Int
 
     init(target: ScrapeTarget, settings: ScrapeSettings, log: EventLog, logger: Logger) {
         self.target = target
@@ -136,8 +152,10 @@ struct ScrapeEngine {
             "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
             "scrape_series_added",
         ]
-        reportRefs = log.refs(
-            for: names.map { name in Labels(target.labels.labels + [Label("__name__", name)]) })
+        let reportLabels = names.map { name in Labels(target.labels.labels + [Label("__name__", name)]) }
+        reportRefs = log.refs(for: reportLabels)
+        let reportBytes = reportLabels.reduce(29) { $0 + SeriesCache.recordBytes($1) + Self.sampleRecordBound }
+        recordBudget = Self.walRecordLimit - reportBytes
     }
 
     mutating func forgetPreviousScrape() {
@@ -146,32 +164,44 @@ struct ScrapeEngine {
     }
 
     /// One scrape, appended to the log: the samples (or nothing, on failure),
-    /// staleness markers for series that are gone, and the five report series.
+    /// staleness markers for series that are gone, and the five report series. The scrape
+    /// timeout bounds the request and the parsing together.
     mutating func scrape(using scraper: HTTPScraper) async -> Report {
         let start = nowMilliseconds()
         let clock = ContinuousClock.now
+        let deadline = clock + settings.timeout
         var refs: [UInt64] = []
         var values: [Double] = []
         var timestamps: [Int64] = []
         var current: [Int] = []
         var explicitTimestamps = false
         var failure: String?
+        var failureKind: ScrapeError.Kind?
         var added = 0
         let mark = nextMark
         nextMark += 1
         do {
             let response = try await scraper.fetch(
-                url: target.url, timeout: settings.timeout, bodySizeLimit: settings.bodySizeLimit)
+                url: target.url, timeout: settings.timeout, bodySizeLimit: settings.effectiveBodySizeLimit)
             let format = ExpositionFormat(contentType: response.contentType)
-            try parse(
-                response.body, format: format, start: start, mark: mark, refs: &refs, values: &values,
-                timestamps: &timestamps, current: &current, explicitTimestamps: &explicitTimestamps, added: &added)
+            let seriesBytes = try parse(
+                response.body, format: format, start: start, deadline: deadline, mark: mark, refs: &refs,
+                values: &values, timestamps: &timestamps, current: &current, explicitTimestamps: &explicitTimestamps,
+                added: &added)
+            try checkRecordSize(seriesBytes: seriesBytes, samples: refs.count, mark: mark)
         } catch let error as ScrapeError {
             failure = error.message
+            failureKind = error.kind
+            if error.kind == .bodySizeLimit && settings.bodySizeLimit == 0 {
+                failure! += " (agentd's default body_size_limit; set body_size_limit to raise it)"
+            }
         } catch let error as ExpositionError {
-            failure = "invalid exposition at \(error)"
+            let refused = describe(error)
+            failure = refused.message
+            failureKind = refused.kind
         } catch {
             failure = "\(error)"
+            failureKind = .failed
         }
         let scraped = failure == nil ? refs.count : 0
         if failure != nil {
@@ -208,7 +238,56 @@ struct ScrapeEngine {
         if let failure {
             logger.debug("Scrape failed", metadata: ["scrape.error": "\(failure)"])
         }
-        return Report(timestamp: start, duration: duration, samples: scraped, error: failure, appended: batch.count)
+        return Report(
+            timestamp: start, duration: duration, samples: scraped, error: failure, failureKind: failureKind,
+            appended: batch.count)
+    }
+
+    /// The reason a scrape gives for an exposition the parser refused.
+    func describe(_ error: ExpositionError) -> ScrapeError {
+        let place = "(line \(error.line), column \(error.column))"
+        switch error.kind {
+        case .syntax:
+            return ScrapeError("invalid exposition at \(error)")
+        case .timedOut:
+            return ScrapeError(
+                "scrape timed out after \(settings.timeout) while parsing, at line \(error.line)", kind: .timedOut)
+        case .sampleLimit:
+            return ScrapeError("\(error.message) \(place)", kind: .sampleLimit)
+        case .labelLimit where settings.labelLimit == 0 || settings.labelLimit > Labels.maximumCount:
+            return ScrapeError(
+                "\(error.message) (line \(error.line), column \(error.column); agentd's ceiling of labels per series)",
+                kind: .labelLimits)
+        case .labelLimit, .labelNameLengthLimit, .labelValueLengthLimit:
+            return ScrapeError("\(error.message) \(place)", kind: .labelLimits)
+        }
+    }
+
+    /// Why the labels of a new series (the target's included) break a label limit, if they do.
+    func labelLimitProblem(_ labels: Labels) -> String? {
+        // The WAL's reader refuses a series with more labels: never append one.
+        if labels.count > Labels.maximumCount {
+            return "series \(labels.metricName) has \(labels.count) labels, more than the "
+                + "\(Labels.maximumCount) a series may have"
+        }
+        if settings.labelLimit > 0 && labels.count > settings.labelLimit {
+            return "label limit exceeded: series \(labels.metricName) has \(labels.count) labels with the "
+                + "target's, more than \(settings.labelLimit)"
+        }
+        let nameLimit = settings.labelNameLengthLimit
+        let valueLimit = settings.labelValueLengthLimit
+        guard nameLimit > 0 || valueLimit > 0 else { return nil }
+        for label in labels {
+            if nameLimit > 0 && label.name.utf8.count > nameLimit {
+                return "label name length limit exceeded: \"\(label.name)\" of series \(labels.metricName) is "
+                    + "\(label.name.utf8.count) bytes, more than \(nameLimit)"
+            }
+            if valueLimit > 0 && label.value.utf8.count > valueLimit {
+                return "label value length limit exceeded: the value of \"\(label.name)\" of series "
+                    + "\(labels.metricName) is \(label.value.utf8.count) bytes, more than \(valueLimit)"
+            }
+        }
+        return nil
     }
 
     /// Staleness markers for every series of the last scrape (target removed).
@@ -228,14 +307,39 @@ struct ScrapeEngine {
         previousMark = Self.noMark
     }
 
+    /// Refuses a scrape whose series and samples, with the staleness markers of the previous
+    /// scrape's series that it no longer exposes, could pass ``recordBudget``. (When it is refused,
+    /// the previous scrape's series all get markers instead: that scrape fitted, so they do.)
+    private func checkRecordSize(seriesBytes: Int, samples: Int, mark: UInt64) throws(ScrapeError) {
+        var stale = 0
+        var staleBytes = 0
+        for index in previous where cache.series[index].lastSeen != mark {
+            stale += 1
+            staleBytes += cache.series[index].recordBytes
+        }
+        if seriesBytes + staleBytes > recordBudget || (samples + stale) * Self.sampleRecordBound > recordBudget {
+            throw ScrapeError(
+                "exposition too large for one WAL record: its series and the \(stale) series of the previous "
+                    + "scrape that go stale could take more than \(recordBudget) bytes",
+                kind: .tooLargeForWAL)
+        }
+    }
+
+    /// Parses `body` into the scrape's samples, with the job's limits and the scrape's deadline
+    /// checked as it goes: the first line past one ends the scrape, as does the first series that
+    /// takes the scrape past ``recordBudget``.
+    /// - Returns: the most bytes the scrape's series may take in a `series` record.
     private mutating func parse(
-        _ body: [UInt8], format: ExpositionFormat, start: Int64, mark: UInt64, refs: inout [UInt64],
-        values: inout [Double], timestamps: inout [Int64], current: inout [Int], explicitTimestamps: inout Bool,
-        added: inout Int
-    ) throws {
-        var parser = ExpositionParser(format: format)
-        let limit = settings.sampleLimit
+        _ body: [UInt8], format: ExpositionFormat, start: Int64, deadline: ContinuousClock.Instant, mark: UInt64,
+        refs: inout [UInt64], values: inout [Double], timestamps: inout [Int64], current: inout [Int],
+        explicitTimestamps: inout Bool, added: inout Int
+    ) throws -> Int {
+        var parser = ExpositionParser(format: format, limits: settings.expositionLimits, deadline: deadline)
         let honorTimestamps = settings.honorTimestamps
+        let budget = recordBudget
+        // Upper bounds of what the scrape's series and samples records will take.
+        var seriesRecordBytes = 0
+        var samplesRecordBytes = 0
         try body.withUnsafeBytes { buffer in
             _ = try parser.parse(buffer) { sample in
                 let hash = TargetKey.hash(sample.seriesBytes)
@@ -244,18 +348,24 @@ struct ScrapeEngine {
                     index = known
                 } else {
                     let labels = seriesLabels(name: sample.name(), exposed: sample.labels())
-                    // The WAL's reader refuses a series with more labels: never append one.
-                    guard labels.count <= Labels.maximumCount else {
-                        throw ScrapeError(
-                            "series \(sample.name()) has \(labels.count) labels, more than the "
-                                + "\(Labels.maximumCount) a series may have")
+                    if let problem = labelLimitProblem(labels) {
+                        throw ScrapeError("\(problem) (line \(sample.line))", kind: .labelLimits)
                     }
                     let ref = log.ref(for: labels)
-                    index = cache.insert(sample.seriesBytes, hash: hash, ref: ref)
+                    index = cache.insert(
+                        sample.seriesBytes, hash: hash, ref: ref, recordBytes: SeriesCache.recordBytes(labels))
                 }
                 let before = cache.mark(index, mark)
                 // A series repeated within one exposition: keep the first, as Prometheus.
                 guard before != mark else { return }
+                seriesRecordBytes += cache.series[index].recordBytes
+                samplesRecordBytes += Self.sampleRecordBound
+                if seriesRecordBytes > budget || samplesRecordBytes > budget {
+                    throw ScrapeError(
+                        "exposition too large for one WAL record: its series could take more than \(budget) bytes "
+                            + "by line \(sample.line) (a WAL record holds at most \(Self.walRecordLimit))",
+                        kind: .tooLargeForWAL)
+                }
                 if before != previousMark { added += 1 }
                 current.append(index)
                 refs.append(cache.series[index].ref)
@@ -266,11 +376,9 @@ struct ScrapeEngine {
                 } else {
                     timestamps.append(start)
                 }
-                if limit > 0 && refs.count > limit {
-                    throw ScrapeError("sample limit exceeded: more than \(limit) samples")
-                }
             }
         }
+        return seriesRecordBytes
     }
 
     /// A series' labels: the exposed ones and the target's, with Prometheus's

@@ -1,22 +1,40 @@
+import Events
+
 /// How one scrape job scrapes its targets (a `prometheus.scrape` component).
 public struct ScrapeSettings: Sendable, Equatable {
     public var jobName: String
     public var interval: Duration
+    /// Bounds the whole scrape: the request, the body and its parsing.
     public var timeout: Duration
     public var metricsPath: String
     public var scheme: String
     public var params: [String: [String]]
     public var honorLabels: Bool
     public var honorTimestamps: Bool
-    /// 0: no limit. A scrape with more samples fails as a whole.
+    /// 0: no limit. A scrape with more sample lines fails as a whole, at the first line past it.
     public var sampleLimit: Int
-    /// 0: no limit. Applies to the decoded body.
+    /// The most bytes of body, counted after gzip decoding. 0: agentd's default,
+    /// ``defaultBodySizeLimit``.
     public var bodySizeLimit: Int
+    /// 0: no limit. The most labels a series may have, its metric name and the target's labels
+    /// included. agentd's own ceiling, `Labels.maximumCount`, applies whatever the setting.
+    public var labelLimit: Int
+    /// 0: no limit. The longest label name, in bytes.
+    public var labelNameLengthLimit: Int
+    /// 0: no limit. The longest label value (the metric name included), in bytes.
+    public var labelValueLengthLimit: Int
+
+    /// The body size limit when a job sets none: 16 MiB, vmagent's default
+    /// (`-promscrape.maxScrapeSize`); 50 to 250 times a node exporter's body. A bigger body is
+    /// refused before it is parsed, a gzip body as soon as its decoded size passes it. See the
+    /// README's "Scrape limits".
+    public static let defaultBodySizeLimit = 16 << 20
 
     public init(
         jobName: String, interval: Duration = .seconds(60), timeout: Duration = .seconds(10),
         metricsPath: String = "/metrics", scheme: String = "http", params: [String: [String]] = [:],
-        honorLabels: Bool = false, honorTimestamps: Bool = true, sampleLimit: Int = 0, bodySizeLimit: Int = 0
+        honorLabels: Bool = false, honorTimestamps: Bool = true, sampleLimit: Int = 0, bodySizeLimit: Int = 0,
+        labelLimit: Int = 0, labelNameLengthLimit: Int = 0, labelValueLengthLimit: Int = 0
     ) {
         self.jobName = jobName
         self.interval = interval
@@ -28,6 +46,24 @@ public struct ScrapeSettings: Sendable, Equatable {
         self.honorTimestamps = honorTimestamps
         self.sampleLimit = sampleLimit
         self.bodySizeLimit = bodySizeLimit
+        self.labelLimit = labelLimit
+        self.labelNameLengthLimit = labelNameLengthLimit
+        self.labelValueLengthLimit = labelValueLengthLimit
+    }
+
+    /// The body size limit in force: the job's, or the default.
+    public var effectiveBodySizeLimit: Int { bodySizeLimit > 0 ? bodySizeLimit : Self.defaultBodySizeLimit }
+
+    /// The label limit in force: the job's, never above agentd's ceiling.
+    public var effectiveLabelLimit: Int {
+        labelLimit > 0 ? min(labelLimit, Labels.maximumCount) : Labels.maximumCount
+    }
+
+    /// What the parser checks while it reads a body.
+    var expositionLimits: ExpositionLimits {
+        ExpositionLimits(
+            samples: sampleLimit, labels: effectiveLabelLimit, labelNameLength: labelNameLengthLimit,
+            labelValueLength: labelValueLengthLimit)
     }
 
     var intervalNanoseconds: Int64 {

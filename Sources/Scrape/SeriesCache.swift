@@ -11,6 +11,8 @@ import Events
 struct SeriesCache {
     struct Series {
         var ref: UInt64
+        /// The most bytes the series takes in a `series` record (``recordBytes(_:)``).
+        var recordBytes: Int
         /// The mark of the last scrape that exposed the series (0: none yet).
         var lastSeen: UInt64 = 0
     }
@@ -42,11 +44,11 @@ struct SeriesCache {
     }
 
     /// Records that `bytes` name the series `ref`; returns the series' index.
-    mutating func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, ref: UInt64) -> Int {
+    mutating func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, ref: UInt64, recordBytes: Int) -> Int {
         let index =
             seriesByRef[ref]
             ?? {
-                series.append(Series(ref: ref))
+                series.append(Series(ref: ref, recordBytes: recordBytes))
                 seriesByRef[ref] = series.count - 1
                 return series.count - 1
             }()
@@ -57,6 +59,21 @@ struct SeriesCache {
             collisions[Array(bytes)] = forms.count - 1
         }
         return index
+    }
+
+    /// The most bytes `labels` take in a `series` record: the ref (a varint of 10 bytes at most),
+    /// then the label count, names and values, each length a varint (docs/wal-format.md).
+    static func recordBytes(_ labels: Labels) -> Int {
+        func varint(_ value: Int) -> Int {
+            value < 1 << 7 ? 1 : value < 1 << 14 ? 2 : value < 1 << 21 ? 3 : value < 1 << 28 ? 4 : 10
+        }
+        var size = 10 + varint(labels.count)
+        for label in labels {
+            let name = label.name.utf8.count
+            let value = label.value.utf8.count
+            size += varint(name) + name + varint(value) + value
+        }
+        return size
     }
 
     /// Sets the mark of series `index`, returning the one it had.

@@ -25,6 +25,8 @@ public struct TargetStatus: Sendable, Codable, Equatable {
 /// The status of every target of every job, shared between the scrape loops and the API.
 public final class TargetStatusBoard: Sendable {
     private let statuses = Mutex<[UInt64: TargetStatus]>([:])
+    /// Scrapes that failed on a limit, for `/metrics`.
+    public let limitCounters = ScrapeLimitCounters()
 
     public init() {}
 

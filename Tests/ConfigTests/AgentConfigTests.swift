@@ -43,6 +43,7 @@ struct AgentConfigTests {
         #expect(scrape.honorTimestamps)
         #expect(scrape.sampleLimit == 0)
         #expect(scrape.bodySizeLimit == 0)
+        #expect(scrape.labelLimit == 0 && scrape.labelNameLengthLimit == 0 && scrape.labelValueLengthLimit == 0)
         #expect(!scrape.clusteringEnabled)
         #expect(scrape.targets == .static([["__address__": "127.0.0.1:9100"]]))
     }
@@ -63,6 +64,9 @@ struct AgentConfigTests {
                 	honor_timestamps = false
                 	sample_limit     = 5000
                 	body_size_limit  = "10MiB"
+                	label_limit      = 30
+                	label_name_length_limit  = 100
+                	label_value_length_limit = 2048
                 	clustering {
                 		enabled = true
                 	}
@@ -78,6 +82,9 @@ struct AgentConfigTests {
         #expect(scrape.honorLabels && !scrape.honorTimestamps)
         #expect(scrape.sampleLimit == 5000)
         #expect(scrape.bodySizeLimit == 10 * 1024 * 1024)
+        #expect(scrape.labelLimit == 30)
+        #expect(scrape.labelNameLengthLimit == 100)
+        #expect(scrape.labelValueLengthLimit == 2048)
         #expect(scrape.clusteringEnabled)
     }
 
@@ -240,6 +247,22 @@ struct AgentConfigTests {
     }
 
     @Test(arguments: [
+        (
+            "prometheus.scrape \"s\" {\n\ttargets = []\n\tforward_to = []\n\tlabel_limit = -1\n}",
+            "4:16: attribute \"label_limit\" of prometheus.scrape \"s\" must be at least 0, got -1"
+        ),
+        (
+            "prometheus.scrape \"s\" {\n\ttargets = []\n\tforward_to = []\n\tlabel_value_length_limit = \"2KiB\"\n}",
+            "4:29: attribute \"label_value_length_limit\" of prometheus.scrape \"s\" must be an integer, not a string"
+        ),
+        (
+            "prometheus.scrape \"s\" {\n\ttargets = []\n\tforward_to = []\n\tbody_size_limit = -5\n}",
+            "4:20: attribute \"body_size_limit\" of prometheus.scrape \"s\" must not be negative, got -5"
+        ),
+        (
+            "prometheus.scrape \"s\" {\n\ttargets = []\n\tforward_to = []\n\tlabel_name_length_limit = 1.5\n}",
+            "4:28: attribute \"label_name_length_limit\" of prometheus.scrape \"s\" must be an integer, not a number"
+        ),
         (
             "prometheus.scrap \"x\" {}",
             "1:1: unknown component \"prometheus.scrap\"; supported: discovery.file, discovery.relabel, prometheus.remote_write, prometheus.scrape"

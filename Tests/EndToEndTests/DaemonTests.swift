@@ -141,6 +141,11 @@ extension EndToEnd {
             #expect(output.hasPrefix("2:"), "\(output)")
             let (omStatus, omOutput) = try check(fixture, "openmetrics")
             #expect(omStatus == 1, "a text exposition lacks OpenMetrics' # EOF: \(omOutput)")
+            let notUTF8 = dir.sub("latin1.prom")
+            try Data("a 1\nb{c=\"caf".utf8 + [0xE9] + "\"} 2\n".utf8).write(to: URL(fileURLWithPath: notUTF8))
+            let (utf8Status, utf8Output) = try check(notUTF8, "text")
+            #expect(utf8Status == 1)
+            #expect(utf8Output.hasPrefix("2:9: invalid UTF-8 in the value of label \"c\""), "\(utf8Output)")
         }
     }
 }

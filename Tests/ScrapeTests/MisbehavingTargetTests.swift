@@ -65,6 +65,152 @@ import WAL
         #expect(Set(ups.compactMap { $0.labels["path"] }) == Set(paths + ["refused"]))
     }
 
+    /// Hostile targets next to a normal one, with agentd's default limits (and a few jobs that set
+    /// their own): each hostile target is refused with its reason, within its scrape timeout, in
+    /// bounded memory, while the normal target stays up in the same rounds of scrapes.
+    @Test(.timeLimit(.minutes(4))) func hostileTargetsAreRefusedWithinTheirTimeoutAndBoundedMemory() async throws {
+        let (server, port) = try await startMisbehavingTarget()
+        defer { server.stop() }
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, options: .init(sync: .never))
+        let client = HTTPScraper.makeClient()
+        let manager = ScrapeManager(log: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"))
+        func targets(_ paths: [String], _ settings: ScrapeSettings, labels: [String: String] = [:]) -> [ScrapeTarget] {
+            let discovered = paths.map {
+                labels.merging(
+                    [
+                        "__address__": "127.0.0.1:\(port)", "__metrics_path__": "/\($0)",
+                        "path": "\(settings.jobName)/\($0)",
+                    ],
+                    uniquingKeysWith: { a, _ in a })
+            }
+            return ScrapeManager.targets(discovered: discovered, settings: settings)
+        }
+        // Debug builds parse an order of magnitude slower than release ones: generous timeouts.
+        let hostile = ScrapeSettings(jobName: "hostile", interval: .seconds(3), timeout: .seconds(3))
+        let sampleLimited = ScrapeSettings(
+            jobName: "samples", interval: .seconds(3), timeout: .seconds(3), sampleLimit: 1)
+        // demo_total with job, instance and path is four labels.
+        let labelLimited = ScrapeSettings(jobName: "labels", interval: .seconds(3), timeout: .seconds(3), labelLimit: 3)
+
+        PeakMemory.reset()
+        let residentBefore = PeakMemory.current()
+        await manager.update(
+            job: "hostile", settings: hostile,
+            targets: targets(["ok", "gzipbomb", "manylabels", "bigbody", "badutf8"], hostile))
+        await manager.update(job: "samples", settings: sampleLimited, targets: targets(["ok"], sampleLimited))
+        await manager.update(job: "labels", settings: labelLimited, targets: targets(["ok"], labelLimited))
+
+        // Two rounds: every target scraped, then every target scraped again.
+        func lastScrapes() -> [String: Int64] {
+            Dictionary(
+                manager.board.all.compactMap { status in status.lastScrape.map { (status.labels["path"]!, $0) } },
+                uniquingKeysWith: { a, _ in a })
+        }
+        #expect(await waitUntil(within: .seconds(90)) { lastScrapes().count == 7 }, "\(lastScrapes())")
+        let first = lastScrapes()
+        #expect(
+            await waitUntil(within: .seconds(90)) {
+                let now = lastScrapes()
+                return first.allSatisfy { path, time in (now[path] ?? 0) > time }
+            })
+        let statuses = Dictionary(manager.board.all.map { ($0.labels["path"]!, $0) }, uniquingKeysWith: { a, _ in a })
+        let counters = manager.board.limitCounters
+        await manager.stopAll()
+        let peak = PeakMemory.peak()
+        try await client.shutdown()
+        try log.close()
+
+        // Measured: peak RSS about 110–160 MB in a debug build, 40–60 MB resident before.
+        print("hostile targets: resident \(residentBefore >> 20) MiB before, peak \(peak >> 20) MiB during the scrapes")
+        #expect(peak < 300 << 20, "peak resident memory \(peak >> 20) MiB")
+
+        #expect(statuses["hostile/ok"]?.health == .up)
+        #expect(statuses["hostile/ok"]?.lastSamples == 2)
+        let reasons: [String: [String]] = [
+            "hostile/gzipbomb": ["body size limit exceeded: more than 16777216 bytes (decoded)", "agentd's default"],
+            "hostile/manylabels": [
+                "label limit exceeded: \"many_labels\" has more than 65536 labels", "(line 1, column ",
+                "agentd's ceiling",
+            ],
+            "hostile/bigbody": ["body size limit exceeded: more than 16777216 bytes"],
+            "hostile/badutf8": ["invalid exposition at 3:", "invalid UTF-8 in the value of label \"a\""],
+            "samples/ok": ["sample limit exceeded: more than 1 samples (line 3, column 1)"],
+            "labels/ok": [
+                "label limit exceeded: series demo_total has 4 labels with the target's, more than 3 (line 2)"
+            ],
+        ]
+        for (path, expected) in reasons {
+            let status = try #require(statuses[path], "no status for \(path)")
+            let reason = status.lastError ?? "no error"
+            #expect(status.health == .down, "\(path)")
+            for part in expected { #expect(reason.contains(part), "\(path): \(reason)") }
+            // Refused by its limit, not by running out of time.
+            #expect(!reason.contains("timed out"), "\(path): \(reason)")
+        }
+        #expect(counters.bodySizeLimitExceeded >= 4)  // gzipbomb and bigbody, twice each
+        #expect(counters.sampleLimitExceeded >= 2)
+        #expect(counters.labelLimitsExceeded >= 4)  // manylabels and labels/ok, twice each
+        let exposition = String(decoding: counters.exposition(), as: UTF8.self)
+        #expect(
+            exposition.contains(
+                "prometheus_target_scrapes_exceeded_body_size_limit_total \(counters.bodySizeLimitExceeded)\n"))
+
+        // In the WAL: the normal target is up in every scrape, the hostile ones down in every scrape.
+        let ups = try readSamples(dir.path).filter { $0.labels.metricName == "up" }
+        let okUps = ups.filter { $0.labels["path"] == "hostile/ok" }
+        #expect(okUps.count >= 2 && okUps.allSatisfy { $0.value == 1 }, "\(okUps.map(\.value))")
+        for path in reasons.keys {
+            let values = ups.filter { $0.labels["path"] == path }.map(\.value)
+            #expect(values.count >= 2 && values.allSatisfy { $0 == 0 }, "\(path): \(values)")
+        }
+    }
+
+    /// A scrape whose series (with the staleness markers it adds) could pass what one WAL record
+    /// holds is refused before anything is appended; the markers of the previous scrape still are.
+    /// The budget is lowered to 2 MB here so that 1,000 series of about 1 KB reach it (at the real
+    /// 64 MiB, a debug build would spend most of a minute creating the series).
+    @Test(.timeLimit(.minutes(1))) func aScrapeThatCouldPassAWALRecordIsRefusedBeforeAppending() async throws {
+        let (server, port) = try await startMisbehavingTarget()
+        defer { server.stop() }
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, options: .init(sync: .never))
+        let client = HTTPScraper.makeClient()
+        let settings = ScrapeSettings(jobName: "alternating", interval: .seconds(10), timeout: .seconds(10))
+        let target = try #require(
+            ScrapeTarget(
+                discovered: ["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/alternating"], settings: settings
+            ))
+        var engine = ScrapeEngine(target: target, settings: settings, log: log, logger: Logger(label: "test"))
+        #expect(engine.recordBudget > 64 << 20 - 4096)
+        engine.recordBudget = 2_000_000
+        // a_…: fits. b_…: fits alone, not with a_…'s staleness markers. a_… again: fits.
+        var reports: [ScrapeEngine.Report] = []
+        for _ in 0..<3 { reports.append(await engine.scrape(using: HTTPScraper(client: client))) }
+        engine.recordBudget = 1_000_000
+        reports.append(await engine.scrape(using: HTTPScraper(client: client)))
+        try await client.shutdown()
+        try log.close()
+
+        #expect(reports[0].error == nil && reports[0].samples == 1000)
+        #expect(
+            reports[1].error?.hasPrefix(
+                "exposition too large for one WAL record: its series and the 1000 series of the previous scrape that go "
+                    + "stale could take more than 2000000 bytes") == true, "\(reports[1].error ?? "-")")
+        #expect(reports[1].failureKind == .tooLargeForWAL)
+        #expect(reports[2].error == nil && reports[2].samples == 1000)
+        #expect(
+            reports[3].error?.hasPrefix("exposition too large for one WAL record: its series could take more than")
+                == true,
+            "\(reports[3].error ?? "-")")
+        // Nothing failed to append: each scrape wrote its up sample (1, 0, 1, 0) and the markers.
+        let rows = try readSamples(dir.path)
+        #expect(rows.filter { $0.labels.metricName == "up" }.map(\.value) == [1, 0, 1, 0])
+        let stale = rows.filter { SampleBatch.isStaleMarker($0.value) }
+        #expect(stale.filter { $0.labels.metricName == "a_metric" }.count == 2000)
+        #expect(stale.filter { $0.labels.metricName == "b_metric" }.isEmpty)
+    }
+
     @Test(.timeLimit(.minutes(1))) func aTargetRemovedFromDiscoveryGetsStalenessMarkersAndATargetsEvent() async throws {
         let (server, port) = try await startMisbehavingTarget()
         defer { server.stop() }
@@ -142,5 +288,26 @@ import WAL
         #expect(added(scrapes[1]) == 1)
         #expect(values(scrapes[2]) == ["a": [1], "c": [3], "e": [6]])
         #expect(added(scrapes[2]) == 0)
+    }
+}
+
+/// The resident memory of this process, from `/proc/self/status`.
+enum PeakMemory {
+    /// Resets the peak (VmHWM) to the current resident size (Linux: `5` to `clear_refs`).
+    static func reset() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    /// VmRSS in bytes.
+    static func current() -> Int { field("VmRSS:") }
+
+    /// VmHWM in bytes: the most resident memory since start or the last ``reset()``.
+    static func peak() -> Int { field("VmHWM:") }
+
+    private static func field(_ name: String) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
+        let kilobytes = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first
+        return (kilobytes.flatMap { Int($0) } ?? 0) * 1024
     }
 }

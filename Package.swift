@@ -9,8 +9,16 @@ let testSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// `scripts/fuzz.sh` sets AGENTD_FUZZ=1: the libraries that decode outside input are then optimized (as
+/// in a release, about ten times the executions of -Onone) and instrumented for libFuzzer and
+/// AddressSanitizer, and the fuzz targets under `Fuzz/` join the package. The normal build never sees either.
+let fuzz = Context.environment["AGENTD_FUZZ"] == "1"
+let fuzzFlags: [SwiftSetting] = fuzz ? [.unsafeFlags(["-sanitize=fuzzer,address", "-O"])] : []
+
 /// Test targets are left out: Swift Testing's macro expansions warn under Swift 6.3.
 let swiftSettings: [SwiftSetting] = testSettings + (strict ? [.unsafeFlags(["-warnings-as-errors"])] : [])
+/// The libraries a fuzz target runs.
+let fuzzedSettings = swiftSettings + fuzzFlags
 
 let package = Package(
     name: "agentd",
@@ -40,12 +48,12 @@ let package = Package(
         .target(
             name: "WAL",
             dependencies: ["CLZ4", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
+            swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Events",
             dependencies: ["WAL", "CXXHash"],
-            swiftSettings: swiftSettings
+            swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Scrape",
@@ -58,17 +66,17 @@ let package = Package(
                 .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Config",
             dependencies: ["Scrape"],
-            swiftSettings: swiftSettings
+            swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Cluster",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings
+            swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Replay",
@@ -178,3 +186,33 @@ let package = Package(
         ),
     ]
 )
+
+/// The fuzz targets: one executable per decoder of outside bytes, each running libFuzzer
+/// (`scripts/fuzz.sh`, `docs/fuzzing.md`).
+if fuzz {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-exposition", ["Scrape"]),
+        ("fuzz-config", ["Config", "Scrape"]),
+        ("fuzz-gossip", ["Cluster"]),
+        ("fuzz-wal", ["WAL", "Events", "FuzzEventLog"]),
+        ("fuzz-events", ["Events", "WAL", "FuzzEventLog"]),
+    ]
+    package.targets.append(.systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"))
+    package.targets.append(
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings))
+    package.targets.append(
+        .target(
+            name: "FuzzEventLog", dependencies: ["Events", "WAL"], path: "Fuzz/FuzzEventLog",
+            swiftSettings: swiftSettings))
+    for target in fuzzTargets {
+        package.products.append(.executable(name: target.name, targets: [target.name]))
+        package.targets.append(
+            .executableTarget(
+                name: target.name,
+                dependencies: target.dependencies + ["FuzzSupport"],
+                path: "Fuzz/Targets/\(target.name)",
+                swiftSettings: fuzzedSettings,
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+            ))
+    }
+}

@@ -4,9 +4,16 @@
 /// newlines are free, elements are separated by commas, and, as in Alloy, a newline before
 /// the closing bracket needs a trailing comma.
 struct Parser {
+    /// How deep blocks and expressions may nest (each block, bracket, parenthesis, call,
+    /// prefix operator and `^` is a level): far beyond any real configuration, and shallow
+    /// enough that this recursive descent, and the evaluator after it, stay well within a
+    /// thread's stack whatever the input.
+    static let maximumDepth = 100
+
     private let tokens: [Token]
     private let filename: String
     private var index = 0
+    private var depth = 0
 
     /// Parses a whole file.
     static func parse(source: String, filename: String) throws(Diagnostic) -> SyntaxFile {
@@ -30,6 +37,14 @@ struct Parser {
 
     private func error(_ message: String, at position: SourcePosition? = nil) -> Diagnostic {
         Diagnostic(filename: filename, position: position ?? current.position, message: message)
+    }
+
+    /// Enters one more level of nesting; the caller leaves it with `depth -= 1`.
+    private mutating func descend() throws(Diagnostic) {
+        guard depth < Self.maximumDepth else {
+            throw error("blocks and expressions nest more than \(Self.maximumDepth) levels deep here")
+        }
+        depth += 1
     }
 
     private mutating func expect(_ kind: Token.Kind, _ context: String) throws(Diagnostic) -> Token {
@@ -88,7 +103,9 @@ struct Parser {
                 throw error("expected \(expected) after \(what), found \(current.kind)")
             }
             _ = advance()
+            try descend()
             let body = try body(closedBy: .rightBrace)
+            depth -= 1
             let end = advance().position
             return .block(
                 Block(name: name, position: start, label: label, labelPosition: labelPosition, body: body, end: end))
@@ -100,7 +117,9 @@ struct Parser {
     // MARK: Expressions
 
     mutating func expression() throws(Diagnostic) -> Expression {
-        try binary(minimumPrecedence: 1)
+        try descend()
+        defer { depth -= 1 }
+        return try binary(minimumPrecedence: 1)
     }
 
     private var binaryOperator: BinaryOperator? {
@@ -128,23 +147,25 @@ struct Parser {
         while let op = binaryOperator, op.precedence >= minimumPrecedence {
             let position = advance().position
             // `^` is right-associative, the others left-associative.
+            try descend()
             let right = try binary(minimumPrecedence: op == .power ? op.precedence : op.precedence + 1)
+            depth -= 1
             left = .binary(op, left, right, position)
         }
         return left
     }
 
     private mutating func unary() throws(Diagnostic) -> Expression {
+        let op: UnaryOperator
         switch current.kind {
-        case .not:
-            let position = advance().position
-            return .unary(.not, try unary(), position)
-        case .minus:
-            let position = advance().position
-            return .unary(.negate, try unary(), position)
-        default:
-            return try postfix()
+        case .not: op = .not
+        case .minus: op = .negate
+        default: return try postfix()
         }
+        let position = advance().position
+        try descend()
+        defer { depth -= 1 }
+        return .unary(op, try unary(), position)
     }
 
     private mutating func postfix() throws(Diagnostic) -> Expression {

@@ -81,6 +81,9 @@ public struct EventDecoder {
     mutating func defineLazily(_ record: StoredRecord) throws(EventError) {
         enter(segment: record.position.segment)
         let payloadIndex = UInt64(lazyPayloads.count)
+        // Kept before the definitions are read: when one fails, the series defined before it
+        // stay defined (as `decode` leaves them), and their labels are in this payload.
+        lazyPayloads.append(record.payload)
         var reader = ByteReader(record.payload)
         do throws(EventDecodeError) {
             while !reader.isAtEnd {
@@ -94,7 +97,6 @@ public struct EventDecoder {
         } catch {
             throw EventError(position: record.position, kind: .series, underlying: error)
         }
-        lazyPayloads.append(record.payload)
     }
 
     @inline(__always)
@@ -276,23 +278,20 @@ public struct EventDecoder {
         }
         reader.index = end
         guard reader.isAtEnd else { throw reader.error("\(payload.count - reader.index) trailing bytes") }
-        if allBroken || !broken.isEmpty {
-            return leavingOutBroken(
-                SampleBatch(target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps),
-                skipped: skip)
-        }
+        // Skipped: no values were decoded (and no batch can be made), whatever chains are broken.
         if skip { return nil }
-        return SampleBatch(target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps)
+        let batch = SampleBatch(
+            target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps)
+        return allBroken || !broken.isEmpty ? leavingOutBroken(batch) : batch
     }
 
     /// `batch` without the samples of broken series, which are counted in `lostSamples`.
-    private mutating func leavingOutBroken(_ batch: SampleBatch, skipped: Bool) -> SampleBatch? {
+    private mutating func leavingOutBroken(_ batch: SampleBatch) -> SampleBatch {
         var kept: [Int] = []
         if !allBroken {
             kept.reserveCapacity(batch.refs.count)
             for index in batch.refs.indices where !broken.contains(batch.refs[index]) { kept.append(index) }
         }
-        if skipped { return nil }
         lostSamples += batch.refs.count - kept.count
         return SampleBatch(
             target: batch.target, timestamp: batch.timestamp, refs: kept.map { batch.refs[$0] },

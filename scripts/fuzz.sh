@@ -8,7 +8,8 @@
 #   compiled again, instrumented).
 # The corpus a run grows is kept in .fuzz/corpus/TARGET (the committed seeds, Fuzz/Corpus/TARGET,
 # are only read); a crash, hang or out-of-memory input lands in .fuzz/crashes/TARGET/ and makes
-# the script exit 1. Replay one with: .build-fuzz/debug/fuzz-TARGET FILE. See docs/fuzzing.md.
+# the script exit 1. Replay one with: SWIFT_BACKTRACE=enable=no .build-fuzz/debug/fuzz-TARGET FILE
+# (docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -94,7 +95,7 @@ for target in "${targets[@]}"; do
         echo "fuzz-$target: FAILED (exit $status); the end of $log:" >&2
         grep -v "Cannot export local symbol" "$log" | tail -40 >&2
         sed 's/^/  input: /' <<< "$new" >&2
-        echo "  replay: $bin/fuzz-$target INPUT" >&2
+        echo "  replay: SWIFT_BACKTRACE=enable=no $bin/fuzz-$target INPUT" >&2
     fi
 done
 exit "$failed"

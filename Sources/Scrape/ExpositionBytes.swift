@@ -49,13 +49,18 @@ enum ExpositionBytes {
     }
 
     /// Offset of the first `"` or `\\` at or after `start`, or `count`; eight bytes at a time.
+    /// ORs the bytes it reads into `seen` (and perhaps a few after the match): `seen & 0x80 == 0`
+    /// means they were all ASCII.
     @inline(__always)
-    static func firstQuoteOrBackslash(in p: UnsafePointer<UInt8>, from start: Int, count n: Int) -> Int {
+    static func firstQuoteOrBackslash(
+        in p: UnsafePointer<UInt8>, from start: Int, count n: Int, seen: inout UInt64
+    ) -> Int {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         var i = start
         while i + 8 <= n {
             let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            seen |= word
             let quotes = word ^ (ones &* UInt64(quote))
             let backslashes = word ^ (ones &* UInt64(backslash))
             // A zero byte in either marks a match; the lowest flagged byte is always a true one.
@@ -63,17 +68,33 @@ enum ExpositionBytes {
             if found != 0 { return i + found.littleEndian.trailingZeroBitCount / 8 }
             i += 8
         }
-        while i < n, p[i] != quote, p[i] != backslash { i += 1 }
+        while i < n, p[i] != quote, p[i] != backslash {
+            seen |= UInt64(p[i])
+            i += 1
+        }
         return i
     }
 
+    /// Whether any byte ORed into `seen` (by ``firstQuoteOrBackslash(in:from:count:seen:)``) was not ASCII.
+    @inline(__always)
+    static func hasNonASCII(_ seen: UInt64) -> Bool { seen & 0x8080_8080_8080_8080 != 0 }
+
     /// Offset of the first byte in `p[start..<end]` that does not start a valid UTF-8 sequence
     /// (or starts one that is cut short, overlong, a surrogate or above U+10FFFF), or `nil` when
-    /// the bytes are valid UTF-8, as Go's `utf8.Valid` decides. ASCII is skipped eight bytes at a time.
+    /// the bytes are valid UTF-8, as Go's `utf8.Valid` decides. ASCII is skipped 32 bytes at a time.
     static func firstInvalidUTF8(in p: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
         let highs: UInt64 = 0x8080_8080_8080_8080
         var i = start
         while i < end {
+            while i + 32 <= end {
+                let raw = UnsafeRawPointer(p + i)
+                let words =
+                    raw.loadUnaligned(as: UInt64.self) | raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                guard words & highs == 0 else { break }
+                i += 32
+            }
             while i + 8 <= end, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & highs == 0 { i += 8 }
             guard i < end else { return nil }
             let lead = p[i]

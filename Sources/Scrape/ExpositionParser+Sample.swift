@@ -120,19 +120,54 @@ extension ExpositionParser {
 
     /// The length limits on a metric name, which Prometheus holds as the value of the label
     /// `__name__` (8 bytes of name).
+    @inline(__always)
     private func checkNameLimits(_ name: UnsafeRawBufferPointer, at start: Int) throws {
+        if limits.labelValueLength > 0 && name.count > limits.labelValueLength
+            || limits.labelNameLength > 0 && 8 > limits.labelNameLength
+        {
+            throw nameLimitFailure(name, at: start)
+        }
+    }
+
+    @inline(never)
+    private func nameLimitFailure(_ name: UnsafeRawBufferPointer, at start: Int) -> ExpositionError {
         if limits.labelValueLength > 0 && name.count > limits.labelValueLength {
-            throw failure(
+            return failure(
                 at: start,
                 "label value length limit exceeded: metric name \(ExpositionBytes.quoted(name)) is \(name.count) "
                     + "bytes, more than \(limits.labelValueLength)",
                 kind: .labelValueLengthLimit)
         }
-        if limits.labelNameLength > 0 && 8 > limits.labelNameLength {
-            throw failure(
-                at: start,
-                "label name length limit exceeded: \"__name__\" is 8 bytes, more than \(limits.labelNameLength)",
-                kind: .labelNameLengthLimit)
+        return failure(
+            at: start, "label name length limit exceeded: \"__name__\" is 8 bytes, more than \(limits.labelNameLength)",
+            kind: .labelNameLengthLimit)
+    }
+
+    /// The error for a label past a limit (`length`: of its name or unescaped value). Never inlined.
+    @inline(never)
+    private func labelLimitFailure(
+        _ kind: ExpositionError.Kind, at offset: Int, label: UnsafeRawBufferPointer, length: Int,
+        metricName: UnsafeRawBufferPointer
+    ) -> ExpositionError {
+        switch kind {
+        case .labelLimit:
+            return failure(
+                at: offset,
+                "label limit exceeded: \(ExpositionBytes.quoted(metricName)) has more than \(limits.labels) labels "
+                    + "(the metric name included)",
+                kind: kind)
+        case .labelNameLengthLimit:
+            return failure(
+                at: offset,
+                "label name length limit exceeded: \(ExpositionBytes.quoted(label)) is \(length) bytes, more than "
+                    + "\(limits.labelNameLength)",
+                kind: kind)
+        default:
+            return failure(
+                at: offset,
+                "label value length limit exceeded: the value of \(ExpositionBytes.quoted(label)) is \(length) bytes, "
+                    + "more than \(limits.labelValueLength)",
+                kind: kind)
         }
     }
 
@@ -175,12 +210,10 @@ extension ExpositionParser {
             while i < n, ExpositionBytes.isLabelNameCharacter(p[i]) { i += 1 }
             let nameEnd = i
             let labelName = UnsafeRawBufferPointer(start: p + nameStart, count: nameEnd - nameStart)
-            if metricName != nil && limits.labelNameLength > 0 && labelName.count > limits.labelNameLength {
-                throw failure(
-                    at: nameStart,
-                    "label name length limit exceeded: \(ExpositionBytes.quoted(labelName)) is \(labelName.count) "
-                        + "bytes, more than \(limits.labelNameLength)",
-                    kind: .labelNameLengthLimit)
+            if let metricName, limits.labelNameLength > 0 && labelName.count > limits.labelNameLength {
+                throw labelLimitFailure(
+                    .labelNameLengthLimit, at: nameStart, label: labelName, length: labelName.count,
+                    metricName: metricName)
             }
             skipBlanks()
             guard i < n, p[i] == ExpositionBytes.equals else {
@@ -196,14 +229,16 @@ extension ExpositionParser {
             i += 1
             let valueStart = i
             var escapes = 0
+            var seen: UInt64 = 0
             while true {
-                i = ExpositionBytes.firstQuoteOrBackslash(in: p, from: i, count: n)
+                i = ExpositionBytes.firstQuoteOrBackslash(in: p, from: i, count: n, seen: &seen)
                 guard i < n, p[i] == ExpositionBytes.backslash else { break }
                 i += 1
                 guard i < n else { break }
                 if p[i] == ExpositionBytes.backslash || p[i] == ExpositionBytes.quote || p[i] == 0x6E {
                     escapes += 1
                 }
+                seen |= UInt64(p[i])
                 i += 1
             }
             guard i < n else {
@@ -211,7 +246,9 @@ extension ExpositionParser {
             }
             let valueEnd = i
             i += 1
-            if let invalid = ExpositionBytes.firstInvalidUTF8(in: p, from: valueStart, to: valueEnd) {
+            if ExpositionBytes.hasNonASCII(seen),
+                let invalid = ExpositionBytes.firstInvalidUTF8(in: p, from: valueStart, to: valueEnd)
+            {
                 throw failure(at: invalid, "invalid UTF-8 in the value of label \(ExpositionBytes.quoted(labelName))")
             }
             guard labelNames.insert(p, start: nameStart, length: labelName.count) else {
@@ -222,19 +259,14 @@ extension ExpositionParser {
                 if length > 0 {
                     counted += 1
                     if limits.labels > 0 && counted > limits.labels {
-                        throw failure(
-                            at: nameStart,
-                            "label limit exceeded: \(ExpositionBytes.quoted(metricName)) has more than "
-                                + "\(limits.labels) labels (the metric name included)",
-                            kind: .labelLimit)
+                        throw labelLimitFailure(
+                            .labelLimit, at: nameStart, label: labelName, length: length, metricName: metricName)
                     }
                 }
                 if limits.labelValueLength > 0 && length > limits.labelValueLength {
-                    throw failure(
-                        at: valueStart,
-                        "label value length limit exceeded: the value of \(ExpositionBytes.quoted(labelName)) is "
-                            + "\(length) bytes, more than \(limits.labelValueLength)",
-                        kind: .labelValueLengthLimit)
+                    throw labelLimitFailure(
+                        .labelValueLengthLimit, at: valueStart, label: labelName, length: length, metricName: metricName
+                    )
                 }
             }
 

@@ -12,9 +12,6 @@ public struct ExpositionParser {
     public let format: ExpositionFormat
     /// Limits checked while parsing: the first line past one ends parsing.
     public var limits: ExpositionLimits
-    /// When set, parsing still going at this instant stops with a ``ExpositionError/Kind/timedOut``
-    /// error (checked at the first line and every 1,024 lines after it).
-    public var deadline: ContinuousClock.Instant?
 
     /// The 1-based number of the line being parsed.
     var lineNumber = 0
@@ -30,17 +27,19 @@ public struct ExpositionParser {
     /// Scratch for building names.
     var scratch: [UInt8] = []
 
-    public init(format: ExpositionFormat, limits: ExpositionLimits = .none, deadline: ContinuousClock.Instant? = nil) {
+    public init(format: ExpositionFormat, limits: ExpositionLimits = .none) {
         self.format = format
         self.limits = limits
-        self.deadline = deadline
     }
 
-    /// Parses a whole body; calls `onSample` per sample; throws the first error.
+    /// Parses a whole body; calls `onSample` per sample; throws the first error. Parsing still
+    /// going at `deadline` stops with a ``ExpositionError/Kind/timedOut`` error (checked before
+    /// the first line and every 1,024 lines after it).
     /// - Returns: the number of samples.
     @discardableResult
     public mutating func parse(
         _ body: UnsafeRawBufferPointer,
+        deadline: ContinuousClock.Instant? = nil,
         onSample: (ExpositionSample) throws -> Void
     ) throws -> Int {
         reset()
@@ -48,6 +47,12 @@ public struct ExpositionParser {
             let bytes = base.assumingMemoryBound(to: UInt8.self)
             var start = 0
             while start < body.count {
+                // (The deadline is not kept in `self`: ContinuousClock.Instant is resilient, and a
+                // stored one slows every line down.)
+                if lineNumber & 1023 == 0, let deadline, ContinuousClock.now >= deadline {
+                    throw ExpositionError(
+                        line: lineNumber + 1, column: 1, message: "parsing ran past its deadline", kind: .timedOut)
+                }
                 let end =
                     start
                     + ExpositionBytes.firstIndex(
@@ -73,9 +78,6 @@ public struct ExpositionParser {
     /// Parses one line (without its newline).
     mutating func parseLine(_ line: UnsafeRawBufferPointer, onSample: (ExpositionSample) throws -> Void) throws {
         lineNumber += 1
-        if let deadline, lineNumber & 1023 == 1, ContinuousClock.now >= deadline {
-            throw failure(at: 0, "parsing ran past its deadline", kind: .timedOut)
-        }
         switch format {
         case .prometheusText:
             var i = 0
@@ -119,7 +121,9 @@ public struct ExpositionParser {
     }
 
     /// The error for byte `i` of a line where a name was expected to start or go on: a
-    /// non-ASCII byte is named as such (invalid UTF-8, or a character names cannot hold).
+    /// non-ASCII byte is named as such (invalid UTF-8, or a character names cannot hold). Never
+    /// inlined: error paths stay out of the hot loops.
+    @inline(never)
     func nameFailure(
         _ p: UnsafePointer<UInt8>, count n: Int, at i: Int, in what: String, pattern: String, otherwise message: String
     ) -> ExpositionError {

@@ -5,7 +5,7 @@ import NIOHTTPCompression
 
 /// Why a scrape failed. The message is what the target status and the logs show.
 public struct ScrapeError: Error, Sendable, CustomStringConvertible {
-    /// The failures that have a counter of their own, as in Prometheus.
+    /// What kind of failure it is; the limits have a counter each, as in Prometheus.
     public enum Kind: Sendable, Hashable {
         case failed
         case timedOut

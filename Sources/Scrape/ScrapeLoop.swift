@@ -158,6 +158,9 @@ struct ScrapeEngine {
         recordBudget = Self.walRecordLimit - reportBytes
     }
 
+    /// Series in the target's cache: every series of every accepted scrape.
+    var knownSeries: Int { cache.count }
+
     mutating func forgetPreviousScrape() {
         previous.removeAll()
         previousMark = Self.noMark
@@ -184,11 +187,14 @@ struct ScrapeEngine {
             let response = try await scraper.fetch(
                 url: target.url, timeout: settings.timeout, bodySizeLimit: settings.effectiveBodySizeLimit)
             let format = ExpositionFormat(contentType: response.contentType)
-            let seriesBytes = try parse(
+            let parsed = try parse(
                 response.body, format: format, start: start, deadline: deadline, mark: mark, refs: &refs,
                 values: &values, timestamps: &timestamps, current: &current, explicitTimestamps: &explicitTimestamps,
                 added: &added)
-            try checkRecordSize(seriesBytes: seriesBytes, samples: refs.count, mark: mark)
+            try checkRecordSize(seriesBytes: parsed.seriesBytes, samples: refs.count, mark: mark)
+            register(
+                parsed.newSeries, mark: mark, refs: &refs, values: &values, timestamps: &timestamps,
+                current: &current, added: &added)
         } catch let error as ScrapeError {
             failure = error.message
             failureKind = error.kind
@@ -325,40 +331,62 @@ struct ScrapeEngine {
         }
     }
 
+    /// A series the target exposed for the first time in this scrape (in this written form).
+    struct NewSeries {
+        var form: [UInt8]
+        var hash: UInt64
+        var labels: Labels
+        var recordBytes: Int
+    }
+
     /// Parses `body` into the scrape's samples, with the job's limits and the scrape's deadline
     /// checked as it goes: the first line past one ends the scrape, as does the first series that
     /// takes the scrape past ``recordBudget``.
-    /// - Returns: the most bytes the scrape's series may take in a `series` record.
+    ///
+    /// Series not in the cache are collected, not registered: a sample of the `k`th new series
+    /// has `current == -(k + 1)` until ``register(_:mark:refs:values:timestamps:current:added:)``
+    /// gives them refs, once the scrape is accepted. A refused scrape leaves no series behind.
+    /// - Returns: the most bytes the scrape's series may take in a `series` record, and the new series.
     private mutating func parse(
         _ body: [UInt8], format: ExpositionFormat, start: Int64, deadline: ContinuousClock.Instant, mark: UInt64,
         refs: inout [UInt64], values: inout [Double], timestamps: inout [Int64], current: inout [Int],
         explicitTimestamps: inout Bool, added: inout Int
-    ) throws -> Int {
-        var parser = ExpositionParser(format: format, limits: settings.expositionLimits, deadline: deadline)
+    ) throws -> (seriesBytes: Int, newSeries: [NewSeries]) {
+        var parser = ExpositionParser(format: format, limits: settings.expositionLimits)
         let honorTimestamps = settings.honorTimestamps
         let budget = recordBudget
         // Upper bounds of what the scrape's series and samples records will take.
         var seriesRecordBytes = 0
         var samplesRecordBytes = 0
+        var newSeries: [NewSeries] = []
+        var newByLabels: [Labels: Int] = [:]
         try body.withUnsafeBytes { buffer in
-            _ = try parser.parse(buffer) { sample in
+            _ = try parser.parse(buffer, deadline: deadline) { sample in
                 let hash = TargetKey.hash(sample.seriesBytes)
                 let index: Int
+                let recordBytes: Int
                 if let known = cache.index(for: sample.seriesBytes, hash: hash) {
+                    let before = cache.mark(known, mark)
+                    // A series repeated within one exposition: keep the first, as Prometheus.
+                    guard before != mark else { return }
+                    if before != previousMark { added += 1 }
                     index = known
+                    recordBytes = cache.series[known].recordBytes
                 } else {
                     let labels = seriesLabels(name: sample.name(), exposed: sample.labels())
                     if let problem = labelLimitProblem(labels) {
                         throw ScrapeError("\(problem) (line \(sample.line))", kind: .labelLimits)
                     }
-                    let ref = log.ref(for: labels)
-                    index = cache.insert(
-                        sample.seriesBytes, hash: hash, ref: ref, recordBytes: SeriesCache.recordBytes(labels))
+                    // Repeated (perhaps with its labels in another order): keep the first.
+                    guard newByLabels[labels] == nil else { return }
+                    recordBytes = SeriesCache.recordBytes(labels)
+                    newByLabels[labels] = newSeries.count
+                    newSeries.append(
+                        NewSeries(form: Array(sample.seriesBytes), hash: hash, labels: labels, recordBytes: recordBytes)
+                    )
+                    index = -newSeries.count
                 }
-                let before = cache.mark(index, mark)
-                // A series repeated within one exposition: keep the first, as Prometheus.
-                guard before != mark else { return }
-                seriesRecordBytes += cache.series[index].recordBytes
+                seriesRecordBytes += recordBytes
                 samplesRecordBytes += Self.sampleRecordBound
                 if seriesRecordBytes > budget || samplesRecordBytes > budget {
                     throw ScrapeError(
@@ -366,9 +394,8 @@ struct ScrapeEngine {
                             + "by line \(sample.line) (a WAL record holds at most \(Self.walRecordLimit))",
                         kind: .tooLargeForWAL)
                 }
-                if before != previousMark { added += 1 }
                 current.append(index)
-                refs.append(cache.series[index].ref)
+                refs.append(index >= 0 ? cache.series[index].ref : 0)
                 values.append(sample.value)
                 if honorTimestamps, let timestamp = sample.timestamp {
                     timestamps.append(timestamp)
@@ -378,7 +405,45 @@ struct ScrapeEngine {
                 }
             }
         }
-        return seriesRecordBytes
+        return (seriesRecordBytes, newSeries)
+    }
+
+    /// Gives the new series of an accepted scrape their refs and cache entries, and their
+    /// samples those refs. A new written form of a series the scrape also exposed in a known
+    /// form is a repeat: its sample is dropped.
+    private mutating func register(
+        _ newSeries: [NewSeries], mark: UInt64, refs: inout [UInt64], values: inout [Double],
+        timestamps: inout [Int64], current: inout [Int], added: inout Int
+    ) {
+        guard !newSeries.isEmpty else { return }
+        let newRefs = log.refs(for: newSeries.map(\.labels))
+        var indexes: [Int] = []
+        indexes.reserveCapacity(newSeries.count)
+        for (series, ref) in zip(newSeries, newRefs) {
+            indexes.append(cache.insert(series.form, hash: series.hash, ref: ref, recordBytes: series.recordBytes))
+        }
+        var kept = 0
+        for position in current.indices {
+            var index = current[position]
+            if index < 0 {
+                index = indexes[-index - 1]
+                let before = cache.mark(index, mark)
+                guard before != mark else { continue }
+                if before != previousMark { added += 1 }
+            }
+            current[kept] = index
+            refs[kept] = cache.series[index].ref
+            values[kept] = values[position]
+            timestamps[kept] = timestamps[position]
+            kept += 1
+        }
+        let dropped = current.count - kept
+        if dropped > 0 {
+            current.removeLast(dropped)
+            refs.removeLast(dropped)
+            values.removeLast(dropped)
+            timestamps.removeLast(dropped)
+        }
     }
 
     /// A series' labels: the exposed ones and the target's, with Prometheus's

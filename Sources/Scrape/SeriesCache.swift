@@ -44,7 +44,7 @@ struct SeriesCache {
     }
 
     /// Records that `bytes` name the series `ref`; returns the series' index.
-    mutating func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, ref: UInt64, recordBytes: Int) -> Int {
+    mutating func insert(_ bytes: [UInt8], hash: UInt64, ref: UInt64, recordBytes: Int) -> Int {
         let index =
             seriesByRef[ref]
             ?? {
@@ -52,11 +52,11 @@ struct SeriesCache {
                 seriesByRef[ref] = series.count - 1
                 return series.count - 1
             }()
-        forms.append(Form(bytes: Array(bytes), series: index))
+        forms.append(Form(bytes: bytes, series: index))
         if formByHash[hash] == nil {
             formByHash[hash] = forms.count - 1
         } else {
-            collisions[Array(bytes)] = forms.count - 1
+            collisions[bytes] = forms.count - 1
         }
         return index
     }

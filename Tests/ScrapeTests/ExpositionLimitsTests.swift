@@ -102,14 +102,13 @@ private func manyLabels(_ count: Int, extra: String = "") -> String {
     }
 
     @Test func aDeadlineThatHasPassedStopsParsingAtTheFirstLine() throws {
-        var late = ExpositionParser(format: .prometheusText, deadline: .now - .seconds(1))
+        var parser = ExpositionParser(format: .prometheusText)
         let exposition = bytes("a 1\nb 2\n")
         #expect(throws: ExpositionError(line: 1, column: 1, message: "parsing ran past its deadline", kind: .timedOut))
         {
-            try exposition.withUnsafeBytes { try late.parse($0) { _ in } }
+            try exposition.withUnsafeBytes { try parser.parse($0, deadline: .now - .seconds(1)) { _ in } }
         }
-        var early = ExpositionParser(format: .prometheusText, deadline: .now + .seconds(3600))
-        #expect(try exposition.withUnsafeBytes { try early.parse($0) { _ in } } == 2)
+        #expect(try exposition.withUnsafeBytes { try parser.parse($0, deadline: .now + .seconds(3600)) { _ in } } == 2)
     }
 }
 

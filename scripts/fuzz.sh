@@ -71,11 +71,11 @@ for target in "${targets[@]}"; do
     status=0
     # -timeout: an input that takes longer is a hang; -rss_limit_mb also bounds one malloc.
     # The WAL and event decoders size their per-series state by the largest series ref a
-    # record names, up to 2^26 (EventDecoder.refLimit): about 2 GB and seconds of zeroing for
-    # one such input, by design (docs/fuzzing.md).
+    # record names, up to 2^26 (EventDecoder.refLimit): by design about 2 GB per decoder (the
+    # targets run two) and seconds of zeroing for one such input (docs/fuzzing.md).
     rss=2048
     timeout=10
-    case "$target" in wal|events) rss=4096 timeout=60 ;; esac
+    case "$target" in wal|events) rss=8192 timeout=60 ;; esac
     TIMEFORMAT='%U %S'
     { time "$bin/fuzz-$target" "$corpus" "Fuzz/Corpus/$target" "${dict[@]}" \
         -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" -print_final_stats=1 \

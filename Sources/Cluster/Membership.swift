@@ -183,7 +183,8 @@ public struct Membership: Sendable {
     /// Handles a decoded message after the replay and clock checks.
     public mutating func onMessage(_ message: Message, now: ClusterTime) throws(MessageRejection) -> [Directive] {
         let skew = message.sentAt - now
-        guard abs(skew.nanoseconds) <= self.settings.maximumClockSkew.nanoseconds else {
+        // `magnitude`, not `abs`: a sent time about 2^63 ns from now makes the skew Int64.min.
+        guard skew.nanoseconds.magnitude <= self.settings.maximumClockSkew.nanoseconds.magnitude else {
             throw .stale(sender: message.sender.name, skew: skew)
         }
         try self.checkReplay(message)

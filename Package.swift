@@ -10,7 +10,7 @@ let testSettings: [SwiftSetting] = [
 ]
 
 /// `scripts/fuzz.sh` sets AGENTD_FUZZ=1: the libraries that decode outside input are then optimized (as
-/// in a release, about ten times the executions of -Onone) and instrumented for libFuzzer and
+/// in a release: about four times the executions of -Onone) and instrumented for libFuzzer and
 /// AddressSanitizer, and the fuzz targets under `Fuzz/` join the package. The normal build never sees either.
 let fuzz = Context.environment["AGENTD_FUZZ"] == "1"
 let fuzzFlags: [SwiftSetting] = fuzz ? [.unsafeFlags(["-sanitize=fuzzer,address", "-O"])] : []

@@ -71,15 +71,19 @@ for target in "${targets[@]}"; do
     status=0
     # -timeout: an input that takes longer is a hang; -rss_limit_mb also bounds one malloc.
     # The WAL and event decoders size their per-series state by the largest series ref a
-    # record names, up to 2^26 (EventDecoder.refLimit): about 2 GB and seconds of zeroing for
-    # one such input, by design (docs/fuzzing.md).
+    # record names, up to 2^26 (EventDecoder.refLimit): by design about 2 GB per decoder (the
+    # targets run two) and seconds of zeroing for one such input (docs/fuzzing.md).
     rss=2048
     timeout=10
-    case "$target" in wal|events) rss=4096 timeout=60 ;; esac
+    case "$target" in wal|events) rss=8192 timeout=60 ;; esac
+    # The WAL target's files, removed below even when the target died (it removes them itself
+    # only when it exits normally).
+    scratch_files=$(mktemp -d /dev/shm/agentd-fuzz.XXXXXX 2> /dev/null || mktemp -d)
     TIMEFORMAT='%U %S'
-    { time "$bin/fuzz-$target" "$corpus" "Fuzz/Corpus/$target" "${dict[@]}" \
+    { time TMPDIR="$scratch_files" "$bin/fuzz-$target" "$corpus" "Fuzz/Corpus/$target" "${dict[@]}" \
         -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" -print_final_stats=1 \
         -artifact_prefix="$crashes/" "${extra[@]}" > "$log" 2>&1 || status=$?; } 2> ".fuzz/$target.cpu"
+    rm -rf "$scratch_files"
     cpu=$(awk '{ printf "%.0f", $1 + $2 }' ".fuzz/$target.cpu")
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)

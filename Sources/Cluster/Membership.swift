@@ -184,7 +184,8 @@ public struct Membership: Sendable {
     public mutating func onMessage(_ message: Message, now: ClusterTime) throws(MessageRejection) -> [Directive] {
         guard message.sender.name != self.myself.name else { throw .fromSelf(sequence: message.sequence) }
         let skew = message.sentAt - now
-        guard abs(skew.nanoseconds) <= self.settings.maximumClockSkew.nanoseconds else {
+        // `magnitude`, not `abs`: a sent time about 2^63 ns from now makes the skew Int64.min.
+        guard skew.nanoseconds.magnitude <= self.settings.maximumClockSkew.nanoseconds.magnitude else {
             throw .stale(sender: message.sender.name, skew: skew)
         }
         try self.checkReplay(message)

@@ -112,6 +112,15 @@ func seeds() -> [FuzzDriver.Seed] {
         FuzzDriver.Seed(
             "leave",
             join([message(.gossip, gossip: [member(sender, incarnation: 2, liveness: .left, role: .terminating)])])),
+        // Sent 2^63 ns away from the receiver's clock: trapped in the skew check once.
+        FuzzDriver.Seed(
+            "sent-time-far-away",
+            join([
+                plain.encode(
+                    Message(
+                        sender: sender, sequence: 1, sentAt: ClusterTime(nanoseconds: start.nanoseconds &+ Int64.min),
+                        body: .ack(probe: 1)))
+            ])),
         FuzzDriver.Seed(
             "tagged",
             join([

@@ -16,8 +16,11 @@ private func stored(_ kind: EventKind, _ payload: [UInt8], at offset: Int = Segm
         record: Record(type: kind.rawValue, payload: payload))
 }
 
-/// A `samples` payload: no per-sample timestamps, the refs listed, every value coded from 0.
-private func samplesPayload(target: UInt64, timestamp: Int64, refs: [UInt64], values: [Double]) -> [UInt8] {
+/// A hand-made `samples` payload: no per-sample timestamps, the refs listed, every value coded
+/// from 0, then `trailing` bytes (shared by the decoder tests of this target).
+func samplesPayload(
+    target: UInt64, timestamp: Int64, refs: [UInt64], values: [Double], trailing: [UInt8] = []
+) -> [UInt8] {
     var writer = ByteWriter()
     writer.bytes.append(0)
     writer.uint64(target)
@@ -29,7 +32,7 @@ private func samplesPayload(target: UInt64, timestamp: Int64, refs: [UInt64], va
         last = ref
     }
     for value in values { ValueCoding.encode(value.bitPattern, previous: 0, into: &writer.bytes) }
-    return writer.bytes
+    return writer.bytes + trailing
 }
 
 /// Inputs `fuzz-events` and `fuzz-wal` found (docs/fuzzing.md): each one trapped the decoder.

@@ -4,21 +4,11 @@ import WAL
 
 @testable import Events
 
-/// A hand-made `samples` record for `target`: the refs as listed, every value coded from 0.
+/// A hand-made `samples` record for `target` at 1,000 ms: the refs as listed, every value coded from 0.
 private func samplesRecord(target: UInt64, refs: [UInt64], values: [Double], trailing: [UInt8] = []) -> Record {
-    var writer = ByteWriter()
-    writer.bytes.append(0)
-    writer.uint64(target)
-    writer.zigzag(1_000)
-    writer.varint(refs.count)
-    var last: UInt64 = 0
-    for ref in refs {
-        writer.zigzag(Int64(bitPattern: ref &- last))
-        last = ref
-    }
-    for value in values { ValueCoding.encode(value.bitPattern, previous: 0, into: &writer.bytes) }
-    writer.bytes += trailing
-    return Record(type: EventKind.samples.rawValue, payload: writer.bytes)
+    Record(
+        type: EventKind.samples.rawValue,
+        payload: samplesPayload(target: target, timestamp: 1_000, refs: refs, values: values, trailing: trailing))
 }
 
 /// Every sample read back: (ref's labels, timestamp, value bits).

@@ -46,19 +46,24 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(
+            name: "Primitives",
+            dependencies: ["CXXHash"],
+            swiftSettings: fuzzedSettings
+        ),
+        .target(
             name: "WAL",
-            dependencies: ["CLZ4", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLZ4", "Primitives", .product(name: "Logging", package: "swift-log")],
             swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Events",
-            dependencies: ["WAL", "CXXHash"],
+            dependencies: ["WAL", "Primitives"],
             swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Scrape",
             dependencies: [
-                "Events", "WAL", "CZlib",
+                "Events", "WAL", "Primitives", "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -75,13 +80,13 @@ let package = Package(
         ),
         .target(
             name: "Cluster",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Primitives", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: fuzzedSettings
         ),
         .target(
             name: "Replay",
             dependencies: [
-                "CSnappy", "WAL", "Events",
+                "CSnappy", "WAL", "Events", "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,7 +98,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "WAL", "Events", "Scrape", "Config", "Replay", "Cluster",
+                "WAL", "Events", "Scrape", "Config", "Replay", "Cluster", "Primitives",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -126,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "agentd-bench",
             dependencies: [
-                "WAL", "Events", "Scrape", "Cluster", "Replay",
+                "WAL", "Events", "Scrape", "Cluster", "Replay", "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -142,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "ScrapeTests",
             dependencies: [
-                "Scrape", "Events", "WAL", "TestSupport",
+                "Scrape", "Events", "WAL", "Primitives", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -168,7 +173,7 @@ let package = Package(
             ],
             swiftSettings: testSettings
         ),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"], swiftSettings: testSettings),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Primitives"], swiftSettings: testSettings),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import Cluster
+import Primitives
 
 /// The clustering self-metrics under Alloy's names, rendered from the cluster service.
 enum ClusterExposition {

@@ -1,4 +1,5 @@
 import Cluster
+import Primitives
 
 /// Prints the cluster figures: failure detection, dissemination, message cost, ring balance,
 /// moved fractions and lookup time. Arguments: `--quick` runs fewer seeds.

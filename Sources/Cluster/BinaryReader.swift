@@ -1,3 +1,5 @@
+import Primitives
+
 /// Reads the codec's primitive types from a byte array, throwing ``MessageRejection/malformed(offset:reason:)``
 /// with the offset of the first byte that does not fit. Never traps on any input.
 struct BinaryReader {
@@ -40,7 +42,7 @@ struct BinaryReader {
 
     mutating func readSignedVarint(_ field: String) throws(MessageRejection) -> Int64 {
         let raw = try self.readVarint(field)
-        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+        return Varint.unzigzag(raw)
     }
 
     /// A varint length (at most `maximumLength`) and that many bytes of valid UTF-8.

@@ -1,3 +1,5 @@
+import Primitives
+
 /// Appends the codec's primitive types to a byte array.
 struct BinaryWriter {
     var bytes: [UInt8]
@@ -13,17 +15,12 @@ struct BinaryWriter {
 
     /// LEB128 unsigned varint.
     mutating func writeVarint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            self.bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        self.bytes.append(UInt8(value))
+        Varint.append(value, to: &self.bytes)
     }
 
     /// Zig-zag signed varint.
     mutating func writeSignedVarint(_ value: Int64) {
-        self.writeVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        self.writeVarint(Varint.zigzag(value))
     }
 
     /// A varint byte length followed by the UTF-8 bytes.

@@ -1,3 +1,5 @@
+import Primitives
+
 /// A wall-clock instant, in nanoseconds since the Unix epoch.
 ///
 /// Membership runs on the wall clock because effective times of planned changes travel between
@@ -44,20 +46,6 @@ public struct ClusterTime: Sendable, Hashable, Comparable, CustomStringConvertib
 }
 
 extension Duration {
-    /// The duration in whole nanoseconds (saturating).
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product &+ attoseconds / 1_000_000_000
-    }
-
-    /// The duration in seconds as a floating-point number.
-    public var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
     /// This duration multiplied by a floating-point factor, to the nanosecond.
     public func scaled(by factor: Double) -> Duration {
         .nanoseconds(Int64((Double(self.nanoseconds) * factor).rounded()))

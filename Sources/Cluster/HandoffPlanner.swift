@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 
 /// Chooses the effective time of a planned change (join, graceful leave): `eff = now + H`,
 /// rounded up to the slot grid, where the hand-off delay `H` comfortably exceeds the time gossip

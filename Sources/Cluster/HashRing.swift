@@ -1,3 +1,5 @@
+import Primitives
+
 /// A consistent hash ring: each participant owns `tokensPerMember` tokens derived from its name
 /// (`xxh64("name/i")`), and a key belongs to the owner of the first token at or after it,
 /// wrapping around. Lookups are a binary search over the sorted tokens.

@@ -1,3 +1,5 @@
+import Primitives
+
 /// The gossip membership of one node as a pure, clock-injected state machine: SWIM with
 /// suspicion and incarnation numbers, Lifeguard's local health, piggybacked dissemination and
 /// periodic push-pull (as hashicorp/memberlist), plus grafana/ckit's roles with Lamport times.

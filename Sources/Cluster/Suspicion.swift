@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 
 /// A running suspicion with Lifeguard's dynamic timeout: it starts at `maximum` and shrinks
 /// towards `minimum` as independent members confirm it (memberlist's `suspicion`):

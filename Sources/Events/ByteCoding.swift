@@ -1,3 +1,5 @@
+import Primitives
+
 /// LEB128 varints, zig-zag, fixed-width little-endian integers and length-prefixed
 /// strings: the primitives of the event codec.
 struct ByteWriter {
@@ -9,21 +11,14 @@ struct ByteWriter {
     }
 
     @inline(__always)
-    mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-    }
+    mutating func varint(_ value: UInt64) { Varint.append(value, to: &bytes) }
 
     @inline(__always)
     mutating func varint(_ value: Int) { varint(UInt64(value)) }
 
     @inline(__always)
     mutating func zigzag(_ value: Int64) {
-        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        varint(Varint.zigzag(value))
     }
 
     mutating func uint64(_ value: UInt64) {
@@ -91,7 +86,7 @@ struct ByteReader {
     @inline(__always)
     mutating func zigzag() throws(EventDecodeError) -> Int64 {
         let value = try varint()
-        return Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
+        return Varint.unzigzag(value)
     }
 
     mutating func uint64() throws(EventDecodeError) -> UInt64 {

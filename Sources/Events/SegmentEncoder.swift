@@ -1,3 +1,4 @@
+import Primitives
 import WAL
 
 /// Encoding state for series and samples inside one segment: which refs the
@@ -112,16 +113,11 @@ struct SegmentEncoder {
 
     @inline(__always)
     private mutating func appendVarint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            scratch.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        scratch.append(UInt8(value))
+        Varint.append(value, to: &scratch)
     }
 
     @inline(__always)
     private mutating func appendZigzag(_ value: Int64) {
-        appendVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        appendVarint(Varint.zigzag(value))
     }
 }

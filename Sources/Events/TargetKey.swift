@@ -1,4 +1,4 @@
-import CXXHash
+import Primitives
 
 /// The 64-bit identity of a scrape target: xxhash64 of its labels sorted by name,
 /// excluding the `__meta_*` labels that discovery attaches. Every member computes
@@ -25,7 +25,7 @@ public enum TargetKey {
     }
 
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        UInt64(XXH64(bytes.baseAddress, bytes.count, 0))
+        XXH64.hash(bytes)
     }
 
     /// The key as 16 hex digits, as the CLI and API print it.

@@ -12,22 +12,6 @@ enum ProtobufWire {
         field << 3 | wireType.rawValue
     }
 
-    @inline(__always)
-    static func varintSize(_ value: UInt64) -> Int {
-        // 1 byte per started group of 7 bits; 0 takes one byte.
-        let bits = 64 - (value | 1).leadingZeroBitCount
-        return (bits + 6) / 7
-    }
-
-    static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-    }
-
     /// Writes a varint at `pointer` and returns the position after it.
     @inline(__always)
     static func writeVarint(_ value: UInt64, at pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {

@@ -1,4 +1,5 @@
 import Events
+import Primitives
 
 /// The label set of one series, normalized as remote write requires and encoded once.
 ///
@@ -74,15 +75,15 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
             let nameLength = label.name.utf8.count
             let valueLength = label.value.utf8.count
             let messageLength =
-                1 + ProtobufWire.varintSize(UInt64(nameLength)) + nameLength
-                + 1 + ProtobufWire.varintSize(UInt64(valueLength)) + valueLength
+                1 + Varint.size(of: UInt64(nameLength)) + nameLength
+                + 1 + Varint.size(of: UInt64(valueLength)) + valueLength
             encoded.append(ProtobufWire.tag(field: 1, wireType: .lengthDelimited))
-            ProtobufWire.appendVarint(UInt64(messageLength), to: &encoded)
+            Varint.append(UInt64(messageLength), to: &encoded)
             encoded.append(ProtobufWire.tag(field: 1, wireType: .lengthDelimited))
-            ProtobufWire.appendVarint(UInt64(nameLength), to: &encoded)
+            Varint.append(UInt64(nameLength), to: &encoded)
             encoded.append(contentsOf: label.name.utf8)
             encoded.append(ProtobufWire.tag(field: 2, wireType: .lengthDelimited))
-            ProtobufWire.appendVarint(UInt64(valueLength), to: &encoded)
+            Varint.append(UInt64(valueLength), to: &encoded)
             encoded.append(contentsOf: label.value.utf8)
         }
         self.encoded = encoded

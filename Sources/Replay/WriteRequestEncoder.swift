@@ -1,3 +1,5 @@
+import Primitives
+
 /// Encodes `prometheus.WriteRequest` messages (remote write 1.0) into a reused byte buffer.
 ///
 /// The encoder computes every nested length before writing, so each message is written once,
@@ -78,7 +80,7 @@ public struct WriteRequestEncoder: Sendable {
         for slot in self.slotSeries.indices {
             let length = self.timeSeriesLength(slot: slot, entries: entries)
             self.slotLength.append(length)
-            total += 1 + ProtobufWire.varintSize(UInt64(length)) + length
+            total += 1 + Varint.size(of: UInt64(length)) + length
         }
         if self.buffer.count < total {
             self.buffer = [UInt8](repeating: 0, count: max(total, self.buffer.count * 2))
@@ -160,7 +162,7 @@ public struct WriteRequestEncoder: Sendable {
     @inline(__always)
     private static func sampleBodyLength(value: Double, timestamp: Int64) -> Int {
         let valueLength = value.bitPattern == 0 ? 0 : 9
-        let timestampLength = timestamp == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(bitPattern: timestamp))
+        let timestampLength = timestamp == 0 ? 0 : 1 + Varint.size(of: UInt64(bitPattern: timestamp))
         return valueLength + timestampLength
     }
 

@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Logging
+import Primitives
 import Synchronization
 
 /// Scrapes one target at its slots and appends every scrape to the event log.
@@ -44,18 +45,11 @@ final class ScrapeLoop: Sendable {
 
     func setStopReason(_ reason: StopReason) { stopReason.withLock { $0 = reason } }
 
-    /// The target's first slot at or after `time`, in nanoseconds since the epoch: the
-    /// phase is the key modulo the interval, exactly as the cluster computes it.
-    static func slot(atOrAfter time: Int64, key: UInt64, interval: Int64) -> Int64 {
-        let phase = Int64(key % UInt64(interval))
-        let (quotient, remainder) = (time - phase).quotientAndRemainder(dividingBy: interval)
-        return phase + (remainder > 0 ? quotient + 1 : quotient) * interval
-    }
-
     func run() async {
         let interval = settings.intervalNanoseconds
         var engine = ScrapeEngine(target: target, settings: settings, log: log, logger: logger)
-        var slot = Self.slot(atOrAfter: nowNanoseconds(), key: target.key, interval: interval)
+        let slots = ScrapeSlots(key: target.key, interval: interval)
+        var slot = slots.slot(atOrAfter: nowNanoseconds())
         while !Task.isCancelled {
             let wait = slot - nowNanoseconds()
             if wait > 0 {
@@ -88,7 +82,7 @@ final class ScrapeLoop: Sendable {
                 logger.warning(
                     "Scrape loop fell behind; skipping missed slots",
                     metadata: ["scrape.behind_ms": "\((now - slot) / 1_000_000)"])
-                slot = Self.slot(atOrAfter: now, key: target.key, interval: interval)
+                slot = slots.slot(atOrAfter: now)
             }
         }
         if stopReason.withLock({ $0 }) == .removed {

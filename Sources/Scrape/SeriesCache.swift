@@ -1,4 +1,5 @@
 import Events
+import Primitives
 
 #if canImport(Glibc)
     import Glibc
@@ -64,9 +65,7 @@ struct SeriesCache {
     /// The most bytes `labels` take in a `series` record: the ref (a varint of 10 bytes at most),
     /// then the label count, names and values, each length a varint (docs/wal-format.md).
     static func recordBytes(_ labels: Labels) -> Int {
-        func varint(_ value: Int) -> Int {
-            value < 1 << 7 ? 1 : value < 1 << 14 ? 2 : value < 1 << 21 ? 3 : value < 1 << 28 ? 4 : 10
-        }
+        func varint(_ value: Int) -> Int { Varint.size(of: UInt64(value)) }
         var size = 10 + varint(labels.count)
         for label in labels {
             let name = label.name.utf8.count

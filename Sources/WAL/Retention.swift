@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Primitives
 
 #if canImport(Glibc)
     import Glibc
@@ -70,12 +71,5 @@ public struct Retention: Sendable {
         }
         if !outcome.deleted.isEmpty || !outcome.dropped.isEmpty { try SegmentFile.syncDirectory(directory) }
         return outcome
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

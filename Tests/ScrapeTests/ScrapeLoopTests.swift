@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Events
 import Foundation
 import Logging
+import Primitives
 import TestSupport
 import Testing
 import WAL
@@ -27,11 +28,11 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         let interval: Int64 = 15_000_000_000
         let key: UInt64 = 0xDEAD_BEEF_1234_5678
         let now: Int64 = 1_700_000_000_123_456_789
-        let slot = ScrapeLoop.slot(atOrAfter: now, key: key, interval: interval)
+        let slot = ScrapeSlots(key: key, interval: interval).slot(atOrAfter: now)
         #expect(slot >= now && slot < now + interval)
         #expect((slot - Int64(key % UInt64(interval))) % interval == 0)
-        #expect(ScrapeLoop.slot(atOrAfter: slot, key: key, interval: interval) == slot)
-        #expect(ScrapeLoop.slot(atOrAfter: slot + 1, key: key, interval: interval) == slot + interval)
+        #expect(ScrapeSlots(key: key, interval: interval).slot(atOrAfter: slot) == slot)
+        #expect(ScrapeSlots(key: key, interval: interval).slot(atOrAfter: slot + 1) == slot + interval)
     }
 
     @Test func targetsGetJobInstanceAndURLFromTheirLabels() throws {

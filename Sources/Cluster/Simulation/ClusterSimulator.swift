@@ -1,3 +1,5 @@
+import Primitives
+
 /// A deterministic, in-process simulation of a cluster running the real ``Membership`` state
 /// machine over a virtual clock and a seeded, lossy network: messages are encoded and decoded
 /// with the real codec, delayed, dropped, or cut by partitions; members can crash, be slow,

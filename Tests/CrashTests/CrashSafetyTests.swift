@@ -5,7 +5,7 @@ import Testing
 import WAL
 
 @Suite struct CrashSafetyTests {
-    @Test(.timeLimit(.minutes(3))) func everyAcknowledgedBatchSurvivesSIGKILL() throws {
+    @Test(.timeLimit(.minutes(3))) func everyAcknowledgedBatchSurvivesSIGKILL() async throws {
         let helper = productsDirectory().appendingPathComponent("WALCrashHelper")
         try #require(FileManager.default.isExecutableFile(atPath: helper.path), "build WALCrashHelper first")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agentd-crash-\(UUID().uuidString)")
@@ -14,19 +14,15 @@ import WAL
         var next = 0
         var generator = SystemRandomNumberGenerator()
         for round in 0..<20 {
-            let process = Process()
-            process.executableURL = helper
-            process.arguments = [dir.path, String(next)]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.4, using: &generator))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal, "round \(round): the helper exited on its own")
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            for line in text.split(separator: "\n") where line.hasPrefix("ack ") {
+            let child = try ChildProcess(helper.path, [dir.path, String(next)], name: "wal-crash-helper")
+            defer { try? FileManager.default.removeItem(atPath: child.logPath) }
+            // The workload, not a synchronization: how long the helper appends before the kill
+            // decides where in a write the kill lands. `Task.sleep` holds no thread meanwhile.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...400, using: &generator)))
+            await child.kill9()
+            #expect(
+                child.process.terminationReason == .uncaughtSignal, "round \(round): the helper exited on its own")
+            for line in child.log.split(separator: "\n") where line.hasPrefix("ack ") {
                 acknowledged.insert(Int(line.dropFirst(4))!)
             }
 

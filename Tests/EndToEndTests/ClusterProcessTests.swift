@@ -7,19 +7,25 @@ extension EndToEnd {
     /// Three real members on 127.0.0.1: a graceful leave, a crash, a rejoin, and
     /// outsiders (another cluster name, another secret) that never get in.
     @Suite(.serialized) struct ClusterProcessTests {
-        private func participants(_ agent: AgentProcess) -> Set<String> {
+        private func participants(_ agent: AgentProcess) async -> Set<String> {
             Set(
-                (agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).filter { $0.state == "participant" }.map(
-                    \.name))
+                (await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).filter { $0.state == "participant" }
+                    .map(\.name))
         }
 
-        private func owners(_ agent: AgentProcess) -> Set<String> {
-            Set((agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap(\.owner))
+        private func owners(_ agent: AgentProcess) async -> Set<String> {
+            Set((await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap(\.owner))
         }
 
-        @Test(.timeLimit(.minutes(5))) func membersFormAClusterLeaveDieRejoinAndKeepOutsidersOut() throws {
+        /// Whether `check` holds for every agent in `agents`.
+        private func all(_ agents: some Sequence<AgentProcess>, _ check: (AgentProcess) async -> Bool) async -> Bool {
+            for agent in agents where !(await check(agent)) { return false }
+            return true
+        }
+
+        @Test(.timeLimit(.minutes(5))) func membersFormAClusterLeaveDieRejoinAndKeepOutsidersOut() async throws {
             let members = ["agentd-1", "agentd-2", "agentd-3"]
-            let scenario = try Scenario(exporters: 6, members: members)
+            let scenario = try await Scenario(exporters: 6, members: members)
             defer { scenario.stop() }
             let secret = scenario.directory.sub("secret")
             try "correct horse battery staple\n".write(toFile: secret, atomically: true, encoding: .utf8)
@@ -31,9 +37,10 @@ extension EndToEnd {
                     join: join, extra: ["--cluster.name=scenario", "--cluster.secret-file=\(secret)"])
             }
             defer { for agent in agents { agent.process.stop() } }
-            for agent in agents { try agent.waitUntilReady() }
-            #expect(eventually(within: .seconds(20)) { agents.allSatisfy { participants($0) == Set(members) } })
-            #expect(eventually(within: .seconds(10)) { agents.allSatisfy { owners($0) == Set(members) } })
+            for agent in agents { try await agent.waitUntilReady() }
+            #expect(
+                await waitUntil(within: .seconds(20)) { await all(agents) { await participants($0) == Set(members) } })
+            #expect(await waitUntil(within: .seconds(10)) { await all(agents) { await owners($0) == Set(members) } })
 
             // Outsiders: another cluster name, and the right name with another secret.
             let wrongSecret = scenario.directory.sub("wrong-secret")
@@ -49,51 +56,61 @@ extension EndToEnd {
                     extra: ["--cluster.name=scenario", "--cluster.secret-file=\(wrongSecret)"]),
             ]
             defer { for outsider in outsiders { outsider.process.stop() } }
-            for outsider in outsiders { try outsider.waitUntilReady() }
-            Thread.sleep(forTimeInterval: 4)
+            for outsider in outsiders { try await outsider.waitUntilReady() }
+            // Both outsiders have knocked (they join agentd-1) and been turned away.
+            var metrics = ""
+            let refused = await waitUntil(within: .seconds(20)) {
+                metrics = await httpGet(agents[0].url + "/metrics")?.body ?? ""
+                return ["cluster_mismatch", "authentication"].allSatisfy {
+                    (metric(metrics, "cluster_transport_rejected_messages_total{reason=\"\($0)\"}") ?? 0) > 0
+                }
+            }
+            #expect(refused, "\(metrics)")
             for agent in agents {
-                let names = Set((agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).map(\.name))
+                let names = Set((await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).map(\.name))
                 #expect(names == Set(members), "\(agent.name) sees \(names)")
             }
             for outsider in outsiders {
-                let names = Set((outsider.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).map(\.name))
+                let names = Set((await outsider.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).map(\.name))
                 #expect(names == [outsider.name], "\(outsider.name) sees \(names)")
             }
-            let metrics = httpGet(agents[0].url + "/metrics")?.body ?? ""
             #expect(
                 !metrics.contains("cluster_transport_rejected_messages_total{reason=\"cluster_mismatch\"} 0"),
                 "\(metrics)")
             #expect(!metrics.contains("cluster_transport_rejected_messages_total{reason=\"authentication\"} 0"))
 
             // SIGTERM agentd-3: the others see it leave and share its targets.
-            #expect(agents[2].process.stop(grace: .seconds(20)) == 0)
+            #expect(await agents[2].process.terminate(grace: .seconds(20)) == 0)
             #expect(
-                eventually(within: .seconds(10)) {
-                    agents[0..<2].allSatisfy {
-                        participants($0) == ["agentd-1", "agentd-2"] && owners($0) == ["agentd-1", "agentd-2"]
+                await waitUntil(within: .seconds(10)) {
+                    await all(agents[0..<2]) {
+                        let (participants, owners) = (await participants($0), await owners($0))
+                        return participants == ["agentd-1", "agentd-2"] && owners == ["agentd-1", "agentd-2"]
                     }
                 })
 
             // SIGKILL agentd-2: agentd-1 declares it dead (in under 3 s on this machine's loopback) and takes everything.
             let killed = ContinuousClock.now
-            agents[1].process.kill9()
-            #expect(eventually(within: .seconds(15), every: .milliseconds(50)) { owners(agents[0]) == ["agentd-1"] })
+            await agents[1].process.kill9()
+            #expect(
+                await waitUntil(within: .seconds(15), every: .milliseconds(50)) {
+                    await owners(agents[0]) == ["agentd-1"]
+                })
             let takeover = ContinuousClock.now - killed
             #expect(takeover < .seconds(6), "takeover took \(takeover)")
             print("SIGKILL takeover observed through the API after \(takeover)")
-            let (_, history) = try AgentProcess.run([
+            let (_, history) = try await AgentProcess.run([
                 "ownership-history", "--storage.path=\(agents[0].storage)", "--member=agentd-2",
             ])
             #expect(history.contains("agentd-2 declared dead"), "\(history)")
 
             // Restart agentd-2: it rejoins with a higher incarnation and gets its share back.
             try agents[1].restart()
-            try agents[1].waitUntilReady()
+            try await agents[1].waitUntilReady()
             #expect(
-                eventually(within: .seconds(20)) {
-                    participants(agents[0]) == ["agentd-1", "agentd-2"]
-                        && owners(agents[0]) == ["agentd-1", "agentd-2"]
-                        && owners(agents[1]) == ["agentd-1", "agentd-2"]
+                await waitUntil(within: .seconds(20)) {
+                    let seen = [await participants(agents[0]), await owners(agents[0]), await owners(agents[1])]
+                    return seen.allSatisfy { $0 == ["agentd-1", "agentd-2"] }
                 })
         }
     }

@@ -11,31 +11,33 @@ extension EndToEnd {
                 toFile: path, atomically: true, encoding: .utf8)
         }
 
-        @Test(.timeLimit(.minutes(3))) func servesItsAPIScrapesAndShutsDownCleanlyOnSIGTERM() throws {
+        @Test(.timeLimit(.minutes(3))) func servesItsAPIScrapesAndShutsDownCleanlyOnSIGTERM() async throws {
             let dir = TemporaryDirectory()
-            let (exporter, port) = try startNodeExporter()
+            let (exporter, port) = try await startNodeExporter()
             defer { exporter.stop() }
-            let receiver = try PrometheusReceiver(directory: dir.sub("prometheus"))
+            let receiver = try await PrometheusReceiver(directory: dir.sub("prometheus"))
             defer { receiver.process.stop() }
             try writeConfig(dir.sub("config.alloy"), ports: [port], receiver: receiver.writeURL)
             let agent = try AgentProcess(
                 name: "solo", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
             defer { agent.process.stop() }
-            try agent.waitUntilReady()
+            try await agent.waitUntilReady()
 
-            #expect(httpGet(agent.url + "/-/healthy")?.status == 200)
-            let peers = agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []
+            #expect(await httpGet(agent.url + "/-/healthy")?.status == 200)
+            let peers = await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []
             #expect(peers.count == 1)
             #expect(peers.first?.name == "solo" && peers.first?.isSelf == true && peers.first?.state == "participant")
             #expect(
-                eventually(within: .seconds(15)) {
-                    (agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).contains { $0.scrapedHere }
+                await waitUntil(within: .seconds(15)) {
+                    (await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).contains {
+                        $0.scrapedHere
+                    }
                 })
             #expect(
-                eventually(within: .seconds(20)) {
-                    !receiver.rawSamples("up{scraped_by=\"solo\"}[1m]").isEmpty
+                await waitUntil(within: .seconds(20)) {
+                    !(await receiver.rawSamples("up{scraped_by=\"solo\"}[1m]").isEmpty)
                 })
-            let metrics = httpGet(agent.url + "/metrics")?.body ?? ""
+            let metrics = await httpGet(agent.url + "/metrics")?.body ?? ""
             for name in [
                 "agentd_build_info", "prometheus_scrape_targets_gauge", "agentd_wal_segments",
                 "prometheus_remote_storage_samples_total{remote_name=",
@@ -44,106 +46,115 @@ extension EndToEnd {
                 #expect(metrics.contains(name), "/metrics lacks \(name)")
             }
 
-            let status = agent.process.stop(grace: .seconds(20))
+            let status = await agent.process.terminate(grace: .seconds(20))
             #expect(status == 0, "exit status \(status): \(agent.process.log.suffix(2000))")
-            let (code, output) = try AgentProcess.run(["wal", "verify", agent.storage])
+            let (code, output) = try await AgentProcess.run(["wal", "verify", agent.storage])
             #expect(code == 0, "\(output)")
         }
 
-        @Test(.timeLimit(.minutes(2))) func aSecondAgentOnTheSameStoragePathIsRefused() throws {
+        @Test(.timeLimit(.minutes(2))) func aSecondAgentOnTheSameStoragePathIsRefused() async throws {
             let dir = TemporaryDirectory()
             try writeConfig(
                 dir.sub("config.alloy"), ports: [freePort()], receiver: "http://127.0.0.1:\(freePort())/api/v1/write")
             let first = try AgentProcess(
                 name: "first", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
             defer { first.process.stop() }
-            try first.waitUntilReady()
+            try await first.waitUntilReady()
             let second = try AgentProcess(
                 name: "second", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
-            let status = second.process.waitForExit(within: .seconds(20))
+            let status = await second.process.waitForExit(within: .seconds(20))
             #expect(status == 1)
             #expect(second.process.log.contains("another agentd is already using"), "\(second.process.log)")
-            #expect(httpGet(first.url + "/-/ready")?.status == 200)
+            #expect(await httpGet(first.url + "/-/ready")?.status == 200)
         }
 
-        @Test(.timeLimit(.minutes(3))) func aBrokenReloadKeepsTheRunningConfigurationAndAGoodOneReplacesIt() throws {
+        @Test(.timeLimit(.minutes(3))) func aBrokenReloadKeepsTheRunningConfigurationAndAGoodOneReplacesIt()
+            async throws
+        {
             let dir = TemporaryDirectory()
-            let (exporterA, portA) = try startNodeExporter(name: "exporter-a")
+            let (exporterA, portA) = try await startNodeExporter(name: "exporter-a")
             defer { exporterA.stop() }
-            let (exporterB, portB) = try startNodeExporter(name: "exporter-b")
+            let (exporterB, portB) = try await startNodeExporter(name: "exporter-b")
             defer { exporterB.stop() }
             let receiver = "http://127.0.0.1:\(freePort())/api/v1/write"
             let config = dir.sub("config.alloy")
             try writeConfig(config, ports: [portA], receiver: receiver)
             let agent = try AgentProcess(name: "reloader", port: freePort(), config: config, storage: dir.sub("data"))
             defer { agent.process.stop() }
-            try agent.waitUntilReady()
-            func addresses() -> Set<String> {
+            try await agent.waitUntilReady()
+            func addresses() async -> Set<String> {
                 Set(
-                    (agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap {
+                    (await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap {
                         $0.discoveredLabels["__address__"]
                     })
             }
-            #expect(eventually(within: .seconds(10)) { addresses() == ["127.0.0.1:\(portA)"] })
+            func failedReloads() -> Int { agent.process.log.components(separatedBy: "Reload failed").count - 1 }
+            #expect(await waitUntil(within: .seconds(10)) { await addresses() == ["127.0.0.1:\(portA)"] })
 
-            // Broken: a syntax error. The reload fails with file:line:column and nothing changes.
+            // Broken: a syntax error. The reload fails with file:line:column and nothing changes. The
+            // answer comes once the reload has failed: there is nothing left to wait for.
             try "prometheus.scrape \"x\" {\n  targets = [\n".write(toFile: config, atomically: true, encoding: .utf8)
-            let broken = httpPost(agent.url + "/-/reload")
+            let broken = await httpPost(agent.url + "/-/reload")
             #expect(broken?.status == 400)
             #expect(broken?.body.contains("config.alloy:") == true, "\(broken?.body ?? "")")
-            Thread.sleep(forTimeInterval: 1.5)
-            #expect(addresses() == ["127.0.0.1:\(portA)"])
-            #expect(httpGet(agent.url + "/-/ready")?.status == 200)
+            #expect(await addresses() == ["127.0.0.1:\(portA)"])
+            #expect(await httpGet(agent.url + "/-/ready")?.status == 200)
 
             // Good: the target set follows the new file.
             try writeConfig(config, ports: [portB], receiver: receiver)
-            #expect(httpPost(agent.url + "/-/reload")?.status == 200)
-            #expect(eventually(within: .seconds(10)) { addresses() == ["127.0.0.1:\(portB)"] })
+            #expect(await httpPost(agent.url + "/-/reload")?.status == 200)
+            #expect(await waitUntil(within: .seconds(10)) { await addresses() == ["127.0.0.1:\(portB)"] })
 
-            // SIGHUP reloads too, and a broken file is again refused.
+            // SIGHUP reloads too, and a broken file is again refused: wait for the log line of
+            // this second failure.
+            let failedBefore = failedReloads()
             try "discovery.docker \"x\" {}\n".write(toFile: config, atomically: true, encoding: .utf8)
             agent.process.signal(SIGHUP)
-            Thread.sleep(forTimeInterval: 1.5)
+            #expect(
+                await waitUntil(within: .seconds(10)) { failedReloads() > failedBefore },
+                "\(agent.process.log.suffix(1500))")
             #expect(agent.process.isRunning)
-            #expect(addresses() == ["127.0.0.1:\(portB)"])
+            #expect(await addresses() == ["127.0.0.1:\(portB)"])
             #expect(agent.process.log.contains("Reload failed"), "\(agent.process.log.suffix(1500))")
         }
 
-        @Test(.timeLimit(.minutes(1))) func theUpstreamConfigIsRefusedNamingDiscoveryDockerAndWhereItIs() throws {
+        @Test(.timeLimit(.minutes(1))) func theUpstreamConfigIsRefusedNamingDiscoveryDockerAndWhereItIs() async throws {
             let dir = TemporaryDirectory()
             let upstream =
                 String(#filePath.dropLast("Tests/EndToEndTests/DaemonTests.swift".count))
                 + "../shared/scenario/upstream-config.alloy"
             let agent = try AgentProcess(name: "upstream", port: freePort(), config: upstream, storage: dir.sub("data"))
-            let status = agent.process.waitForExit(within: .seconds(20))
+            let status = await agent.process.waitForExit(within: .seconds(20))
             #expect(status == 1)
             #expect(agent.process.log.contains("upstream-config.alloy:"), "\(agent.process.log)")
             #expect(agent.process.log.contains("discovery.docker"), "\(agent.process.log)")
         }
 
-        @Test(.timeLimit(.minutes(1))) func checkMetricsExitsZeroForAValidExpositionAndOneWithLineAndColumn() throws {
+        @Test(.timeLimit(.minutes(1))) func checkMetricsExitsZeroForAValidExpositionAndOneWithLineAndColumn()
+            async throws
+        {
             let dir = TemporaryDirectory()
             let fixture =
                 String(#filePath.dropLast("EndToEndTests/DaemonTests.swift".count))
                 + "ScrapeTests/Fixtures/node_exporter.prom"
             let bad = dir.sub("bad.prom")
             try "# TYPE up gauge\nup{job=\"x\" 1\n".write(toFile: bad, atomically: true, encoding: .utf8)
-            func check(_ file: String, _ format: String) throws -> (Int32, String) {
+            func check(_ file: String, _ format: String) async throws -> (Int32, String) {
                 let shell = try ChildProcess(
                     "/bin/sh", ["-c", "exec '\(AgentProcess.binary)' check-metrics --format \(format) < '\(file)'"],
                     name: "check-metrics")
-                let status = shell.waitForExit(within: .seconds(30)) ?? -1
+                let status = await shell.waitForExit(within: .seconds(30)) ?? -1
                 return (status, shell.log)
             }
-            #expect(try check(fixture, "text").0 == 0)
-            let (status, output) = try check(bad, "text")
+            #expect(try await check(fixture, "text").0 == 0)
+            let (status, output) = try await check(bad, "text")
             #expect(status == 1)
             #expect(output.hasPrefix("2:"), "\(output)")
-            let (omStatus, omOutput) = try check(fixture, "openmetrics")
+            let (omStatus, omOutput) = try await check(fixture, "openmetrics")
             #expect(omStatus == 1, "a text exposition lacks OpenMetrics' # EOF: \(omOutput)")
             let notUTF8 = dir.sub("latin1.prom")
             try Data("a 1\nb{c=\"caf".utf8 + [0xE9] + "\"} 2\n".utf8).write(to: URL(fileURLWithPath: notUTF8))
-            let (utf8Status, utf8Output) = try check(notUTF8, "text")
+            let (utf8Status, utf8Output) = try await check(notUTF8, "text")
             #expect(utf8Status == 1)
             #expect(utf8Output.hasPrefix("2:9: invalid UTF-8 in the value of label \"c\""), "\(utf8Output)")
         }

@@ -21,7 +21,7 @@ extension EndToEnd {
         static let outages = 4
 
         @Test(.timeLimit(.minutes(5)))
-        func everySampleInTheWALReachesTheReceiverAcrossKillsAndOutages() throws {
+        func everySampleInTheWALReachesTheReceiverAcrossKillsAndOutages() async throws {
             let seed =
                 ProcessInfo.processInfo.environment["AGENTD_DELIVERY_SEED"].flatMap { UInt64($0) }
                 ?? UInt64.random(in: 0 ... .max)
@@ -37,12 +37,12 @@ extension EndToEnd {
                 withExtendedLifetime(dir) {}
             }
 
-            let targets = try SyntheticTargets(
+            let targets = try await SyntheticTargets(
                 count: Self.targetCount, series: Self.seriesPerTarget, directory: dir.path)
-            defer { targets.stop() }
-            let receiver = try PrometheusReceiver(directory: dir.sub("prometheus"))
+            defer { targets.process.stop(grace: .zero) }
+            let receiver = try await PrometheusReceiver(directory: dir.sub("prometheus"))
             logs.add(receiver.process)
-            defer { receiver.stop() }
+            defer { receiver.process.stop() }
             let config = dir.sub("config.alloy")
             try Self.config(targets: targets.ports, receiver: receiver.writeURL).write(
                 toFile: config, atomically: true, encoding: .utf8)
@@ -51,9 +51,9 @@ extension EndToEnd {
                 extra: ["--storage.wal-segment-size=65536", "--storage.remote.flush-deadline=10s"])
             logs.add(agent.process)
             defer { agent.process.stop() }
-            try agent.waitUntilReady()
+            try await agent.waitUntilReady()
             var lives = [Life(number: 1, start: wallClock())]
-            try waitForScrapes(2, of: agent)
+            try await waitForScrapes(2, of: agent)
 
             // The schedule: which kills an outage starts before, and for how many kills the
             // receiver stays down (0: it is back before that same kill). One outage in each of
@@ -72,14 +72,14 @@ extension EndToEnd {
             var killsUntilReceiverReturns = 0
             for kill in 1...Self.kills {
                 if let length = outageLengths[kill] {
-                    receiver.stop()
+                    await receiver.terminate()
                     receiverUp = false
                     outages += 1
                     lives[lives.count - 1].outage = true
                     if length == 0 {
                         // Down while agentd runs on, and back before the kill.
-                        try waitForScrapes(Int.random(in: 1...3, using: &random), of: agent)
-                        try receiver.restart()
+                        try await waitForScrapes(Int.random(in: 1...3, using: &random), of: agent)
+                        try await receiver.restart()
                         logs.add(receiver.process)
                         receiverUp = true
                     } else {
@@ -88,18 +88,18 @@ extension EndToEnd {
                 }
                 if kill == targetOutage {
                     // After a scrape that succeeded: the failures then mark its series stale.
-                    try waitForScrapes(1, of: agent)
-                    targets.stop()
+                    try await waitForScrapes(1, of: agent)
+                    await targets.stop()
                     lives[lives.count - 1].targetsDown = true
-                    try waitForScrapes(Int.random(in: 1...2, using: &random), of: agent)
-                    try targets.restart()
+                    try await waitForScrapes(Int.random(in: 1...2, using: &random), of: agent)
+                    try await targets.restart()
                 }
                 // Pace by progress: kill after a random number (0 to 3) of further scrape cycles of
                 // every target, at a random moment within the next second.
                 let cycles = Int.random(in: 0...3, using: &random)
-                try waitForScrapes(cycles, of: agent)
-                randomMoment(milliseconds: Int.random(in: 0..<1000, using: &random))
-                agent.process.kill9()
+                try await waitForScrapes(cycles, of: agent)
+                try await randomMoment(milliseconds: Int.random(in: 0..<1000, using: &random))
+                await agent.process.kill9()
                 lives[lives.count - 1].end = wallClock()
                 lives[lives.count - 1].ending = "SIGKILL #\(kill) after \(cycles) scrape cycles"
                 lives[lives.count - 1].read(agent.process.log)
@@ -110,7 +110,7 @@ extension EndToEnd {
                     if killsUntilReceiverReturns == 0 {
                         // Back either while agentd is down or once it runs again.
                         if Bool.random(using: &random) {
-                            try receiver.restart()
+                            try await receiver.restart()
                             logs.add(receiver.process)
                             receiverUp = true
                         } else {
@@ -127,28 +127,28 @@ extension EndToEnd {
                 try agent.restart()
                 logs.add(agent.process)
                 lives.append(Life(number: lives.count + 1, start: wallClock(), outage: !receiverUp))
-                try agent.waitUntilReady()
+                try await agent.waitUntilReady()
                 if receiverReturnsAfterRestart {
-                    try receiver.restart()
+                    try await receiver.restart()
                     logs.add(receiver.process)
                     receiverUp = true
                 }
             }
             if !receiverUp {
-                try receiver.restart()
+                try await receiver.restart()
                 logs.add(receiver.process)
                 receiverUp = true
             }
 
             // The last life delivers everything: nothing pending, and the newest sample sent is
             // at least as new as the newest appended when the wait began.
-            try waitForScrapes(1, of: agent)
+            try await waitForScrapes(1, of: agent)
             let newest =
-                (agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap(\.lastScrape)
+                (await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap(\.lastScrape)
                 .max() ?? 0
             let deliveryBegan = ContinuousClock.now
-            let settled = eventually(within: .seconds(90), every: .milliseconds(200)) {
-                let metrics = httpGet(agent.url + "/metrics")?.body ?? ""
+            let settled = await waitUntil(within: .seconds(90), every: .milliseconds(200)) {
+                let metrics = await httpGet(agent.url + "/metrics")?.body ?? ""
                 return metric(metrics, "prometheus_remote_storage_samples_pending") == 0
                     && (metric(metrics, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds") ?? 0) * 1000
                         >= Double(newest)
@@ -156,7 +156,7 @@ extension EndToEnd {
             print(
                 "DeliveryTests: the last agentd \(settled ? "caught up" : "did NOT catch up") in "
                     + "\(ContinuousClock.now - deliveryBegan) (nothing pending, newest sent ≥ \(clock(newest)))")
-            let status = agent.process.stop(grace: .seconds(30))
+            let status = await agent.process.terminate(grace: .seconds(30))
             lives[lives.count - 1].end = wallClock()
             lives[lives.count - 1].ending = "SIGTERM, exit status \(status)"
             lives[lives.count - 1].read(agent.process.log)
@@ -169,8 +169,8 @@ extension EndToEnd {
                 AgentProcess.binary,
                 ["replay", "--since", "1h", "--format", "json", "--storage.path=\(agent.storage)"], name: "replay")
             logs.add(replay)
-            guard let replayStatus = replay.waitForExit(within: .seconds(60)) else {
-                replay.kill9()
+            guard let replayStatus = await replay.waitForExit(within: .seconds(60)) else {
+                await replay.kill9()
                 throw TestSupportError("agentd replay did not finish within 60 s")
             }
             let wal = try SampleSet(replayJSON: replay.log)
@@ -180,7 +180,7 @@ extension EndToEnd {
             let appended = try sampleCount(walDirectory: agent.storage + "/wal")
             #expect(wal.lines == appended, "agentd replay printed \(wal.lines) samples; the WAL holds \(appended)")
             // Remote read, not the query API: a range selector leaves StaleNaN markers out.
-            let received = SampleSet(try receiver.remoteRead(from: beganAt - 60_000, to: wallClock() + 60_000))
+            let received = SampleSet(try await receiver.remoteRead(from: beganAt - 60_000, to: wallClock() + 60_000))
 
             let missing = wal.subtracting(received)
             let invented = received.subtracting(wal)
@@ -251,11 +251,11 @@ extension EndToEnd {
 
         /// Waits until every target has finished `cycles` more scrapes: its last scrape started at
         /// least `cycles - 1` intervals after now.
-        private func waitForScrapes(_ cycles: Int, of agent: AgentProcess) throws {
+        private func waitForScrapes(_ cycles: Int, of agent: AgentProcess) async throws {
             guard cycles > 0 else { return }
             let since = wallClock() + Int64(cycles - 1) * 1000
-            let done = eventually(within: .seconds(cycles + 15), every: .milliseconds(50)) {
-                let targets = agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []
+            let done = await waitUntil(within: .seconds(cycles + 15), every: .milliseconds(50)) {
+                let targets = await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []
                 return targets.count == Self.targetCount && targets.allSatisfy { ($0.lastScrape ?? 0) >= since }
             }
             guard done else {
@@ -354,8 +354,9 @@ func metric(_ exposition: String, _ name: String) -> Double? {
     return nil
 }
 
-/// Lets a random number of milliseconds pass before a kill. This picks the moment within a scrape
-/// cycle the kill lands at; it waits for nothing (the pacing itself polls for progress).
-func randomMoment(milliseconds: Int) {
-    Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+/// Lets a random number of milliseconds pass before a kill. This sleep is the chaos test's
+/// workload, not a synchronization: it picks the moment within a scrape cycle the kill lands at,
+/// and waits for nothing (the pacing itself polls for progress). `Task.sleep` holds no thread.
+func randomMoment(milliseconds: Int) async throws {
+    try await Task.sleep(for: .milliseconds(milliseconds))
 }

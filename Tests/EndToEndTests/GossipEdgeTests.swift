@@ -7,10 +7,10 @@ extension EndToEnd {
     /// What a hostile client can send to the gossip endpoint of a real agent.
     @Suite(.serialized) struct GossipEdgeTests {
         @Test(.timeLimit(.minutes(2))) func oversizedForgedAndPlayedBackMessagesAreRefusedCountedAndLoggedByAddress()
-            throws
+            async throws
         {
             let dir = TemporaryDirectory()
-            let (exporter, port) = try startNodeExporter()
+            let (exporter, port) = try await startNodeExporter()
             defer { exporter.stop() }
             try Scenario.configText(exporters: [port], receiver: nil).write(
                 toFile: dir.sub("config.alloy"), atomically: true, encoding: .utf8)
@@ -21,10 +21,10 @@ extension EndToEnd {
                 join: ["127.0.0.1:\(agentPort)"],
                 extra: ["--cluster.name=edges", "--cluster.secret-file=\(dir.sub("secret"))"])
             defer { agent.process.stop() }
-            try agent.waitUntilReady()
+            try await agent.waitUntilReady()
             let url = agent.url + "/api/v1/cluster/message"
-            func rejected(_ reason: String) -> Int {
-                let body = httpGet(agent.url + "/metrics")?.body ?? ""
+            func rejected(_ reason: String) async -> Int {
+                let body = await httpGet(agent.url + "/metrics")?.body ?? ""
                 let line = body.split(separator: "\n").first {
                     $0.hasPrefix("cluster_transport_rejected_messages_total{reason=\"\(reason)\"}")
                 }
@@ -33,28 +33,31 @@ extension EndToEnd {
 
             // Bodies over 1 MiB: 413, counted as oversized.
             for size in [(1 << 20) + 1, 2 << 20] {
-                let answer = httpRequest("POST", url, body: Data(count: size), timeout: 10)
+                let answer = await httpRequest("POST", url, body: Data(count: size), timeout: 10)
                 #expect(answer?.status == 413, "\(size) bytes: \(String(describing: answer))")
             }
-            #expect(rejected("oversized") == 2)
+            #expect(await rejected("oversized") == 2)
 
             // 300 forged senders with garbage: every one refused, one log line for the address.
             for index in 0..<300 {
-                let answer = httpRequest(
+                let answer = await httpRequest(
                     "POST", url, body: Data("garbage \(index)".utf8), headers: ["X-Agentd-Sender": "forged-\(index):1"],
                     timeout: 5)
                 #expect(answer.map { (400..<500).contains($0.status) } == true)
             }
-            #expect(rejected("malformed") + rejected("cluster_mismatch") + rejected("authentication") >= 300)
+            let refusals = [
+                await rejected("malformed"), await rejected("cluster_mismatch"), await rejected("authentication"),
+            ]
+            #expect(refusals.reduce(0, +) >= 300)
 
             // The node's own message, authenticated as it would be on the wire, played back to it.
             let codec = MessageCodec(clusterName: "edges", secret: Array("s3cret".utf8))
             let own = Message(
                 sender: Node(name: "edge", address: agent.address), sequence: 1,
                 sentAt: ClusterTime(seconds: Date().timeIntervalSince1970), body: .ack(probe: 1))
-            let answer = httpRequest("POST", url, body: Data(codec.encode(own)), timeout: 5)
+            let answer = await httpRequest("POST", url, body: Data(codec.encode(own)), timeout: 5)
             #expect(answer?.status == 409, "\(String(describing: answer))")
-            #expect(rejected("self") == 1)
+            #expect(await rejected("self") == 1)
 
             let log = agent.process.log
             let warnings = log.split(separator: "\n").filter { $0.contains("Rejected a cluster message") }
@@ -63,7 +66,7 @@ extension EndToEnd {
             #expect(warnings.allSatisfy { $0.contains("cluster.peer_address=127.0.0.1:") })
             #expect(warnings.contains { $0.contains("oversized") || $0.contains("exceeds the limit") })
             #expect(warnings.contains { $0.contains("names this node as its sender") })
-            #expect(httpGet(agent.url + "/-/ready")?.status == 200)
+            #expect(await httpGet(agent.url + "/-/ready")?.status == 200)
         }
     }
 }

@@ -13,7 +13,7 @@ import TestSupport
 /// refuses the `Content-Encoding: snappy` that Prometheus answers with.
 extension PrometheusReceiver {
     /// Every series whose name matches `nameRegex`, with its samples between `from` and `to` (ms).
-    func remoteRead(nameRegex: String = ".+", from: Int64, to: Int64) throws -> [RemoteWriteSeries] {
+    func remoteRead(nameRegex: String = ".+", from: Int64, to: Int64) async throws -> [RemoteWriteSeries] {
         var matcher: [UInt8] = []
         ProtobufField.varint(1, 2, into: &matcher)  // type: RE
         ProtobufField.bytes(2, Array("__name__".utf8), into: &matcher)
@@ -31,11 +31,11 @@ extension PrometheusReceiver {
         headers.add(name: "Content-Type", value: "application/x-protobuf")
         headers.add(name: "Content-Encoding", value: "snappy")
         headers.add(name: "X-Prometheus-Remote-Read-Version", value: "0.1.0")
-        let response = try HTTPClient.shared.execute(
+        let response = try await HTTPClient.shared.execute(
             request: HTTPClient.Request(
                 url: url + "/api/v1/read", method: .POST, headers: headers, body: .bytes(body)),
             deadline: .now() + .seconds(60)
-        ).wait()
+        ).get()
         let bytes = response.body.map { Array($0.readableBytesView) } ?? []
         guard response.status == .ok else {
             throw TestSupportError(

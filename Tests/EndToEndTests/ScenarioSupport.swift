@@ -18,11 +18,11 @@ struct Scenario {
     static func instance(_ index: Int) -> String { "node-exporter-\(index)" }
 
     /// Starts `count` exporters whose targets split between `members` (each owns at least one).
-    init(exporters count: Int, members: [String], name: String = #function) throws {
+    init(exporters count: Int, members: [String], name: String = #function) async throws {
         directory = TemporaryDirectory(name)
-        let exporters = try Self.startSplitExporters(count: count, members: members)
+        let exporters = try await Self.startSplitExporters(count: count, members: members)
         self.exporters = exporters
-        receiver = try PrometheusReceiver(directory: directory.sub("prometheus"))
+        receiver = try await PrometheusReceiver(directory: directory.sub("prometheus"))
         config = directory.sub("config.alloy")
         try Self.configText(exporters: exporters.map(\.1), receiver: receiver.writeURL)
             .write(toFile: config, atomically: true, encoding: .utf8)
@@ -30,16 +30,17 @@ struct Scenario {
 
     /// Starts `count` node exporters whose targets the ring splits between `members`, so that
     /// each owns at least one (ports are random; up to 20 tries).
-    static func startSplitExporters(count: Int, members: [String]) throws -> [(ChildProcess, Int)] {
+    static func startSplitExporters(count: Int, members: [String]) async throws -> [(ChildProcess, Int)] {
         let ring = HashRing(members: members)
         var exporters: [(ChildProcess, Int)] = []
         for attempt in 0..<20 {
-            exporters = try (1...count).map { try startNodeExporter(name: "node-exporter-\($0)") }
+            exporters = []
+            for index in 1...count { exporters.append(try await startNodeExporter(name: "node-exporter-\(index)")) }
             let owners = Set(
                 exporters.enumerated().map { index, exporter in ring.owner(of: key(port: exporter.1, index: index + 1))
                 })
             if owners.count == members.count || attempt == 19 { break }
-            for exporter in exporters { exporter.0.stop() }
+            for exporter in exporters { await exporter.0.terminate() }
         }
         return exporters
     }
@@ -109,6 +110,7 @@ struct Scenario {
         """
     }
 
+    /// Stops the exporters and the receiver (blocking: for `defer`).
     func stop() {
         for exporter in exporters { exporter.0.stop() }
         receiver.process.stop()
@@ -120,9 +122,9 @@ struct Scenario {
     }
 
     /// Every `up` sample Prometheus holds for exporter `index`, oldest first.
-    func upSamples(_ index: Int) -> [UpSample] {
+    func upSamples(_ index: Int) async -> [UpSample] {
         let now = Date().timeIntervalSince1970
-        return receiver.rawSamples("up{instance=\"\(Self.instance(index))\"}[10m]", at: now)
+        return await receiver.rawSamples("up{instance=\"\(Self.instance(index))\"}[10m]", at: now)
             .flatMap { metric, values in values.map { UpSample(timestamp: $0.0, scrapedBy: metric["scraped_by"] ?? "") }
             }
             .sorted { $0.timestamp < $1.timestamp }

@@ -13,10 +13,10 @@ extension EndToEnd {
         private func expectOneSamplePerSlot(
             _ scenario: Scenario, _ index: Int, from: Int64, to: Int64, allowGap: Int64 = 0,
             sourceLocation: SourceLocation = #_sourceLocation
-        ) {
+        ) async {
             let key = scenario.key(index)
             var counts: [Int64: Int] = [:]
-            for sample in scenario.upSamples(index) {
+            for sample in await scenario.upSamples(index) {
                 counts[Scenario.slot(of: sample.timestamp, key: key), default: 0] += 1
             }
             let duplicates = counts.filter { $0.key >= from && $0.key <= to && $0.value > 1 }.keys.sorted()
@@ -30,17 +30,42 @@ extension EndToEnd {
                 sourceLocation: sourceLocation)
         }
 
-        private func owners(_ agent: AgentProcess) -> [String: String] {
-            let targets = agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []
+        private func owners(_ agent: AgentProcess) async -> [String: String] {
+            let targets = await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []
             return Dictionary(
                 targets.map { ($0.labels["instance"] ?? "", $0.owner ?? "") }, uniquingKeysWith: { a, _ in a })
         }
 
         private func nowSlot() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) / Scenario.interval }
 
-        @Test(.timeLimit(.minutes(6))) func twoAgentsShareEightExportersAndHandOffWithoutGapOrDuplicate() throws {
+        /// Waits until Prometheus holds an `up` sample of every exporter from slot `slot` on (scraped
+        /// by `member` when given): the slots before it have been scraped and delivered.
+        private func waitForDelivery(
+            _ scenario: Scenario, through slot: Int64, by member: String? = nil,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) async {
+            var late: [String] = []
+            let delivered = await waitUntil(within: .seconds(30), every: .milliseconds(250)) {
+                late = []
+                for index in 1...scenario.exporters.count {
+                    let samples = await scenario.upSamples(index)
+                    if !samples.contains(where: {
+                        Scenario.slot(of: $0.timestamp, key: scenario.key(index)) >= slot
+                            && (member == nil || $0.scrapedBy == member)
+                    }) {
+                        late.append(Scenario.instance(index))
+                    }
+                }
+                return late.isEmpty
+            }
+            #expect(
+                delivered, "no sample from slot \(slot)\(member.map { " by \($0)" } ?? "") of \(late)",
+                sourceLocation: sourceLocation)
+        }
+
+        @Test(.timeLimit(.minutes(6))) func twoAgentsShareEightExportersAndHandOffWithoutGapOrDuplicate() async throws {
             let members = ["agentd-1", "agentd-2"]
-            let scenario = try Scenario(exporters: 8, members: members)
+            let scenario = try await Scenario(exporters: 8, members: members)
             defer { scenario.stop() }
             let ports = [freePort(), freePort()]
             let join = ports.map { "127.0.0.1:\($0)" }
@@ -50,42 +75,47 @@ extension EndToEnd {
                     storage: scenario.directory.sub("data-\(name)"), join: join)
             }
             defer { for agent in agents { agent.process.stop() } }
-            for agent in agents { try agent.waitUntilReady() }
+            for agent in agents { try await agent.waitUntilReady() }
 
             // 1. Both members are participants, and the split is the ring's.
             let ring = HashRing(members: members)
             let expected = Dictionary(
                 uniqueKeysWithValues: (1...8).map { (Scenario.instance($0), ring.owner(of: scenario.key($0))!) })
-            let agreed = eventually(within: .seconds(20)) {
-                agents.allSatisfy { owners($0) == expected }
-                    && agents.allSatisfy { agent in
-                        (agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).filter {
-                            $0.state == "participant"
-                        }
-                        .count == 2
-                    }
+            let agreed = await waitUntil(within: .seconds(20)) {
+                for agent in agents {
+                    guard await owners(agent) == expected else { return false }
+                    let peers = await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []
+                    guard peers.filter({ $0.state == "participant" }).count == 2 else { return false }
+                }
+                return true
             }
-            #expect(agreed, "owners: \(agents.map { owners($0) }), expected \(expected)")
+            var agreedOwners: [[String: String]] = []
+            for agent in agents { agreedOwners.append(await owners(agent)) }
+            #expect(agreed, "owners: \(agreedOwners), expected \(expected)")
             #expect(Set(expected.values) == Set(members))
-            Thread.sleep(forTimeInterval: 4)
-            let start = nowSlot() - 3
+            // Checked from the slot after the one in which they agreed, once its samples are in.
+            let start = nowSlot() + 1
+            await waitForDelivery(scenario, through: start + 2)
 
             // 2. SIGTERM agentd-1: agentd-2 scrapes all eight from the hand-off slot; no gap, no duplicate.
-            let status = agents[0].process.stop(grace: .seconds(20))
+            let status = await agents[0].process.terminate(grace: .seconds(20))
             #expect(status == 0, "agentd-1 exit status \(status): \(agents[0].process.log.suffix(2000))")
-            #expect(eventually(within: .seconds(10)) { owners(agents[1]).values.allSatisfy { $0 == "agentd-2" } })
-            Thread.sleep(forTimeInterval: 4)
-            let afterLeave = nowSlot() - 2
-            for index in 1...8 { expectOneSamplePerSlot(scenario, index, from: start, to: afterLeave) }
+            #expect(
+                await waitUntil(within: .seconds(10)) {
+                    await owners(agents[1]).values.allSatisfy { $0 == "agentd-2" }
+                })
+            let afterLeave = nowSlot() + 2
+            await waitForDelivery(scenario, through: afterLeave, by: "agentd-2")
+            for index in 1...8 { await expectOneSamplePerSlot(scenario, index, from: start, to: afterLeave) }
             for index in 1...8 {
-                let last = scenario.upSamples(index).last
+                let last = await scenario.upSamples(index).last
                 #expect(
                     last?.scrapedBy == "agentd-2",
                     "\(Scenario.instance(index)) last scraped by \(last?.scrapedBy ?? "nobody")")
             }
 
             // 3. ownership-history on agentd-2 names the leave, at the slot the samples switched.
-            let (code, output) = try AgentProcess.run([
+            let (code, output) = try await AgentProcess.run([
                 "ownership-history", "--storage.path=\(agents[1].storage)", "--member=agentd-1", "--format=json",
             ])
             #expect(code == 0, "\(output)")
@@ -98,7 +128,7 @@ extension EndToEnd {
                     leave?["detail"] as? String == "agentd-1 left gracefully", "\(Scenario.instance(index)): \(history)"
                 )
                 let effective = leave?["effectiveMs"] as? Int64 ?? 0
-                let samples = scenario.upSamples(index)
+                let samples = await scenario.upSamples(index)
                 let firstBySurvivor = samples.first { $0.scrapedBy == "agentd-2" && $0.timestamp >= effective - 500 }
                 let lastByLeaver = samples.last { $0.scrapedBy == "agentd-1" }
                 #expect(
@@ -111,25 +141,32 @@ extension EndToEnd {
 
             // 4. Restart agentd-1: it rejoins and gets its share back, again with no gap and no duplicate.
             try agents[0].restart()
-            try agents[0].waitUntilReady()
-            #expect(
-                eventually(within: .seconds(20)) { agents.allSatisfy { owners($0) == expected } },
-                "\(agents.map { owners($0) })")
-            Thread.sleep(forTimeInterval: 4)
-            let afterRejoin = nowSlot() - 2
-            for index in 1...8 { expectOneSamplePerSlot(scenario, index, from: start, to: afterRejoin) }
+            try await agents[0].waitUntilReady()
+            var rejoinedOwners: [[String: String]] = []
+            let rejoined = await waitUntil(within: .seconds(20)) {
+                rejoinedOwners = []
+                for agent in agents { rejoinedOwners.append(await owners(agent)) }
+                return rejoinedOwners.allSatisfy { $0 == expected }
+            }
+            #expect(rejoined, "\(rejoinedOwners)")
+            let afterRejoin = nowSlot() + 2
+            await waitForDelivery(scenario, through: afterRejoin)
+            for index in 1...8 { await expectOneSamplePerSlot(scenario, index, from: start, to: afterRejoin) }
 
             // 5. SIGKILL agentd-1: agentd-2 declares it dead and takes over; the gap is at most the detection time.
             let killedAt = nowSlot()
-            agents[0].process.kill9()
-            #expect(eventually(within: .seconds(15)) { owners(agents[1]).values.allSatisfy { $0 == "agentd-2" } })
-            Thread.sleep(forTimeInterval: 3)
-            let afterKill = nowSlot() - 2
+            await agents[0].process.kill9()
+            #expect(
+                await waitUntil(within: .seconds(15)) {
+                    await owners(agents[1]).values.allSatisfy { $0 == "agentd-2" }
+                })
+            let afterKill = nowSlot() + 1
+            await waitForDelivery(scenario, through: afterKill, by: "agentd-2")
             for index in 1...8 {
                 // Detection takes about 2 s (docs/cluster.md); allow 4 missed slots at 1 s.
-                expectOneSamplePerSlot(scenario, index, from: killedAt - 2, to: afterKill, allowGap: 4)
+                await expectOneSamplePerSlot(scenario, index, from: killedAt - 2, to: afterKill, allowGap: 4)
             }
-            let (_, deadOutput) = try AgentProcess.run([
+            let (_, deadOutput) = try await AgentProcess.run([
                 "ownership-history", "--storage.path=\(agents[1].storage)", "--member=agentd-1",
             ])
             #expect(deadOutput.contains("agentd-1 declared dead"), "\(deadOutput)")
@@ -137,15 +174,31 @@ extension EndToEnd {
             // 6. Restart agentd-1 once more so it forwards what it appended before the kill; then every
             //    `up` sample in either WAL is in Prometheus.
             try agents[0].restart()
-            try agents[0].waitUntilReady()
-            Thread.sleep(forTimeInterval: 4)
+            let restartedAt = Double(Date().timeIntervalSince1970)
+            try await agents[0].waitUntilReady()
+            // Each agent has sent everything appended up to the restart: its queue has gone past it
+            // and holds nothing.
+            var queues: [String] = []
+            let caughtUp = await waitUntil(within: .seconds(30), every: .milliseconds(250)) {
+                queues = []
+                for agent in agents {
+                    let metrics = await httpGet(agent.url + "/metrics")?.body ?? ""
+                    let pending = metric(metrics, "prometheus_remote_storage_samples_pending")
+                    let sent = metric(metrics, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds")
+                    if pending != 0 || (sent ?? 0) < restartedAt {
+                        queues.append("\(agent.name): \(pending ?? -1) pending, newest sent \(sent ?? 0)")
+                    }
+                }
+                return queues.isEmpty
+            }
+            #expect(caughtUp, "not caught up since \(restartedAt): \(queues)")
             for agent in agents {
-                agent.process.stop(grace: .seconds(20))
+                await agent.process.terminate(grace: .seconds(20))
                 let wal = try walSamples(agent.storage)
                 #expect(!wal.isEmpty)
                 for (instance, timestamps) in wal {
                     guard let index = (1...8).first(where: { Scenario.instance($0) == instance }) else { continue }
-                    let received = Set(scenario.upSamples(index).map(\.timestamp))
+                    let received = Set(await scenario.upSamples(index).map(\.timestamp))
                     let lost = timestamps.subtracting(received)
                     #expect(
                         lost.isEmpty, "\(agent.name): \(lost.count) up samples of \(instance) never reached Prometheus")

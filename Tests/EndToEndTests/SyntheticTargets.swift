@@ -16,14 +16,14 @@ final class SyntheticTargets: @unchecked Sendable {
 
     /// Starts the targets and waits until every port serves; retries on other ports when a
     /// port of the range turns out to be taken (up to 10 tries).
-    init(count: Int, series: Int, directory: String) throws {
+    init(count: Int, series: Int, directory: String) async throws {
         self.series = series
         self.directory = directory
         var failure = ""
         for _ in 0..<10 {
             let base = freePort()
             let ports = Array(base..<(base + count))
-            switch try Self.start(ports: ports, series: series, ready: "\(directory)/targets-\(base)") {
+            switch try await Self.start(ports: ports, series: series, ready: "\(directory)/targets-\(base)") {
             case .success(let process):
                 self.process = process
                 self.ports = ports
@@ -38,35 +38,37 @@ final class SyntheticTargets: @unchecked Sendable {
     /// Stops the targets by PID: every scrape fails until ``restart()``. With SIGKILL: a child of
     /// the test process starts with SIGTERM blocked (Foundation's `Process` passes the spawning
     /// thread's signal mask on), and Python, unlike Go or agentd, never unblocks it.
-    func stop() {
-        process.kill9()
+    func stop() async {
+        await process.kill9()
         try? FileManager.default.removeItem(atPath: process.logPath)
     }
 
     /// Starts the targets again on the same ports.
-    func restart() throws {
+    func restart() async throws {
         starts += 1
-        process = try Self.start(ports: ports, series: series, ready: "\(directory)/targets-\(ports[0])-\(starts)")
-            .get()
+        process = try await Self.start(
+            ports: ports, series: series, ready: "\(directory)/targets-\(ports[0])-\(starts)"
+        ).get()
     }
 
-    private static func start(ports: [Int], series: Int, ready: String) throws -> Result<ChildProcess, TestSupportError>
-    {
+    private static func start(ports: [Int], series: Int, ready: String) async throws -> Result<
+        ChildProcess, TestSupportError
+    > {
         let process = try ChildProcess(
             "/usr/bin/env",
             [
                 "python3", script, "--port", "\(ports[0])", "--targets", "\(ports.count)", "--series", "\(series)",
                 "--ready-file", ready,
             ], name: "targets")
-        let started = eventually(within: .seconds(20)) {
+        let started = await waitUntil(within: .seconds(20)) {
             FileManager.default.fileExists(atPath: ready) || !process.isRunning
         }
-        if started && process.isRunning
-            && ports.allSatisfy({ httpGet("http://127.0.0.1:\($0)/metrics")?.status == 200 })
-        {
-            return .success(process)
+        var serving = started && process.isRunning
+        for port in ports where serving {
+            serving = await httpGet("http://127.0.0.1:\(port)/metrics")?.status == 200
         }
-        process.stop()
+        if serving { return .success(process) }
+        await process.terminate()
         let log = process.log
         try? FileManager.default.removeItem(atPath: process.logPath)
         return .failure(TestSupportError("on ports \(ports.first!)…\(ports.last!): \(log.suffix(1500))"))

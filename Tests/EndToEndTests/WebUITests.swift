@@ -16,10 +16,10 @@ extension EndToEnd {
                 if: Chromium.binary != nil,
                 "no Chromium binary (/usr/bin/chromium): install the Debian package chromium to run the web UI test")
         )
-        func pageShowsBothMembersThenTheSurvivorOwningEveryTarget() throws {
+        func pageShowsBothMembersThenTheSurvivorOwningEveryTarget() async throws {
             let chromium = try #require(Chromium.binary)
             let directory = TemporaryDirectory()
-            let exporters = try Scenario.startSplitExporters(count: 4, members: Self.members)
+            let exporters = try await Scenario.startSplitExporters(count: 4, members: Self.members)
             defer { for exporter in exporters { exporter.0.stop() } }
             let config = directory.sub("config.alloy")
             try Scenario.configText(exporters: exporters.map(\.1), receiver: nil).write(
@@ -31,24 +31,25 @@ extension EndToEnd {
                     name: name, port: ports[index], config: config, storage: directory.sub("data-\(name)"), join: join)
             }
             defer { for agent in agents { agent.process.stop() } }
-            for agent in agents { try agent.waitUntilReady() }
+            for agent in agents { try await agent.waitUntilReady() }
             let instances = Set((1...exporters.count).map { "node-exporter-\($0)" })
 
             // Both members participate and every target is up, as its owner reports it.
-            let settled = eventually(within: .seconds(30)) {
-                agents.allSatisfy { agent in
-                    (agent.json("/api/v0/web/peers", as: [WebPeer].self) ?? []).filter { $0.state == "participant" }
-                        .count == 2
-                } && Self.upOnOwner(agents) == instances
+            let settled = await waitUntil(within: .seconds(30)) {
+                for agent in agents {
+                    let peers = await agent.json("/api/v0/web/peers", as: [WebPeer].self) ?? []
+                    guard peers.filter({ $0.state == "participant" }).count == 2 else { return false }
+                }
+                return await Self.upOnOwner(agents) == instances
             }
             #expect(settled, "cluster did not settle: \(agents.map { $0.process.log.suffix(1500) })")
-            let apiOwners = Self.owners(agents[0])
+            let apiOwners = await Self.owners(agents[0])
 
             // 1. The page, served by web-1, shows both members, every target with its owner, the throughput
             // of both members and an ownership timeline per target.
             var page = Page(dom: "")
-            let rendered = eventually(within: .seconds(30), every: .milliseconds(500)) {
-                page = Chromium.render(chromium, agents[0].url + "/")
+            let rendered = await waitUntil(within: .seconds(30), every: .milliseconds(500)) {
+                page = await Chromium.render(chromium, agents[0].url + "/")
                 return page.targets.count == instances.count && page.targets.allSatisfy { $0["data-health"] == "up" }
                     && page.series.count >= 2
             }
@@ -71,19 +72,19 @@ extension EndToEnd {
                 #expect(row["data-current-owner"] == apiOwners[instance], "timeline of \(instance): \(row)")
             }
             if let path = ProcessInfo.processInfo.environment["AGENTD_UI_SCREENSHOT"] {
-                Chromium.screenshot(chromium, agents[0].url + "/", to: path)
+                await Chromium.screenshot(chromium, agents[0].url + "/", to: path)
             }
 
             // 2. SIGTERM web-2; once web-1 sees it gone, the page shows web-1 owning (and scraping) every target.
-            let status = agents[1].process.stop(grace: .seconds(20))
+            let status = await agents[1].process.terminate(grace: .seconds(20))
             #expect(status == 0, "web-2 exit status \(status): \(agents[1].process.log.suffix(2000))")
-            let gone = eventually(within: .seconds(20)) {
-                let peers = agents[0].json("/api/v0/web/peers", as: [WebPeer].self) ?? []
+            let gone = await waitUntil(within: .seconds(20)) {
+                let peers = await agents[0].json("/api/v0/web/peers", as: [WebPeer].self) ?? []
                 return !peers.contains { $0.name == "web-2" && $0.state != "left" && $0.state != "dead" }
             }
             #expect(gone, "web-1 still lists web-2 as a member")
-            let survivorOwnsAll = eventually(within: .seconds(30), every: .milliseconds(500)) {
-                page = Chromium.render(chromium, agents[0].url + "/")
+            let survivorOwnsAll = await waitUntil(within: .seconds(30), every: .milliseconds(500)) {
+                page = await Chromium.render(chromium, agents[0].url + "/")
                 return page.targets.count == instances.count
                     && page.targets.allSatisfy { $0["data-owner"] == "web-1" && $0["data-health"] == "up" }
                     && page.timelineRows.allSatisfy { $0["data-current-owner"] == "web-1" }
@@ -99,16 +100,16 @@ extension EndToEnd {
         // MARK: The cluster
 
         /// instance → owner, as a member's API says.
-        static func owners(_ agent: AgentProcess) -> [String: String] {
-            let targets = agent.json("/api/v0/web/targets", as: WebTargets.self)?.targets ?? []
+        static func owners(_ agent: AgentProcess) async -> [String: String] {
+            let targets = await agent.json("/api/v0/web/targets", as: WebTargets.self)?.targets ?? []
             return Dictionary(targets.map { ($0.labels["instance"] ?? "", $0.owner ?? "") }) { first, _ in first }
         }
 
         /// The instances that their owner reports up.
-        static func upOnOwner(_ agents: [AgentProcess]) -> Set<String> {
+        static func upOnOwner(_ agents: [AgentProcess]) async -> Set<String> {
             var up: Set<String> = []
             for agent in agents {
-                for target in agent.json("/api/v0/web/targets", as: WebTargets.self)?.targets ?? []
+                for target in await agent.json("/api/v0/web/targets", as: WebTargets.self)?.targets ?? []
                 where target.owner == agent.name && target.health == "up" {
                     up.insert(target.labels["instance"] ?? "")
                 }
@@ -174,18 +175,18 @@ enum Chromium {
     }
 
     /// The DOM after the page's script has polled a few times (virtual time runs the timers).
-    static func render(_ binary: String, _ url: String) -> Page {
-        Page(dom: run(binary, ["--virtual-time-budget=5000", "--dump-dom", url]))
+    static func render(_ binary: String, _ url: String) async -> Page {
+        Page(dom: await run(binary, ["--virtual-time-budget=5000", "--dump-dom", url]))
     }
 
-    static func screenshot(_ binary: String, _ url: String, to path: String) {
-        _ = run(
+    static func screenshot(_ binary: String, _ url: String, to path: String) async {
+        _ = await run(
             binary,
             ["--virtual-time-budget=1500", "--hide-scrollbars", "--window-size=1280,900", "--screenshot=\(path)", url])
     }
 
     /// Runs Chromium headless with a throw-away profile; its standard output, or "" after a minute.
-    static func run(_ binary: String, _ arguments: [String]) -> String {
+    static func run(_ binary: String, _ arguments: [String]) async -> String {
         let profile = TemporaryDirectory("chromium")
         let output = profile.sub("stdout.html")
         _ = FileManager.default.createFile(atPath: output, contents: nil)
@@ -199,9 +200,7 @@ enum Chromium {
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { return "" }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning && ContinuousClock.now < deadline { usleep(50_000) }
-        if process.isRunning {
+        if !(await waitUntil(within: .seconds(60), every: .milliseconds(50)) { !process.isRunning }) {
             process.terminate()
             process.waitUntilExit()
         }

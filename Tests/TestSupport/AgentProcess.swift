@@ -33,8 +33,8 @@ public final class AgentProcess: @unchecked Sendable {
     public static var binary: String { productsDirectory().appendingPathComponent("agentd").path }
 
     /// Waits until `/-/ready` answers 200.
-    public func waitUntilReady(within limit: Duration = .seconds(30)) throws {
-        guard eventually(within: limit, { httpGet(url + "/-/ready")?.status == 200 }) else {
+    public func waitUntilReady(within limit: Duration = .seconds(30)) async throws {
+        guard await waitUntil(within: limit, { await httpGet(url + "/-/ready")?.status == 200 }) else {
             throw TestSupportError("\(name) did not become ready: \(process.log)")
         }
     }
@@ -45,18 +45,18 @@ public final class AgentProcess: @unchecked Sendable {
     }
 
     /// Runs `agentd` with `arguments` to completion and returns its exit status and output.
-    public static func run(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> (Int32, String) {
+    public static func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (Int32, String) {
         let child = try ChildProcess(binary, arguments, name: "agentd-cli")
-        guard let status = child.waitForExit(within: timeout) else {
-            child.kill9()
+        guard let status = await child.waitForExit(within: timeout) else {
+            await child.kill9()
             throw TestSupportError("agentd \(arguments.joined(separator: " ")) did not finish")
         }
         return (status, child.log)
     }
 
     /// GET a JSON API path and decode it.
-    public func json<T: Decodable>(_ path: String, as type: T.Type = T.self) -> T? {
-        guard let (status, body) = httpGet(url + path), status == 200 else { return nil }
+    public func json<T: Decodable>(_ path: String, as type: T.Type = T.self) async -> T? {
+        guard let (status, body) = await httpGet(url + path), status == 200 else { return nil }
         return try? JSONDecoder().decode(T.self, from: Data(body.utf8))
     }
 }
@@ -72,7 +72,7 @@ public final class PrometheusReceiver: @unchecked Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
     public var writeURL: String { url + "/api/v1/write" }
 
-    public init(directory: String, port: Int? = nil) throws {
+    public init(directory: String, port: Int? = nil) async throws {
         let port = port ?? freePort()
         self.port = port
         self.directory = directory
@@ -80,7 +80,7 @@ public final class PrometheusReceiver: @unchecked Sendable {
         try "global:\n  scrape_interval: 15s\n".write(
             toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         process = try Self.launch(directory: directory, port: port)
-        try waitUntilReady()
+        try await waitUntilReady()
     }
 
     private static func launch(directory: String, port: Int) throws -> ChildProcess {
@@ -93,29 +93,30 @@ public final class PrometheusReceiver: @unchecked Sendable {
             ], name: "prometheus")
     }
 
-    private func waitUntilReady() throws {
-        guard eventually(within: .seconds(30), { httpGet(url + "/-/ready")?.status == 200 }) else {
-            process.stop()
+    private func waitUntilReady() async throws {
+        guard await waitUntil(within: .seconds(30), { await httpGet(url + "/-/ready")?.status == 200 }) else {
+            await process.terminate()
             throw TestSupportError("Prometheus did not become ready: \(process.log)")
         }
     }
 
     /// Stops Prometheus by PID with SIGTERM (SIGKILL after `grace`); its data stays for ``restart()``.
     @discardableResult
-    public func stop(grace: Duration = .seconds(10)) -> Int32 { process.stop(grace: grace) }
+    public func terminate(grace: Duration = .seconds(10)) async -> Int32 { await process.terminate(grace: grace) }
 
     /// Starts Prometheus again on the same data directory and port, and waits until it is ready.
-    public func restart() throws {
+    public func restart() async throws {
         process = try Self.launch(directory: directory, port: port)
-        try waitUntilReady()
+        try await waitUntilReady()
     }
 
     /// Raw samples of a range selector (e.g. `up{job="x"}[5m]`) at `time`: (labels, [(ms, value)]).
-    public func rawSamples(_ selector: String, at time: Double? = nil) -> [([String: String], [(Int64, String)])] {
+    public func rawSamples(_ selector: String, at time: Double? = nil) async -> [([String: String], [(Int64, String)])]
+    {
         var components = URLComponents(string: url + "/api/v1/query")!
         components.queryItems = [URLQueryItem(name: "query", value: selector)]
         if let time { components.queryItems!.append(URLQueryItem(name: "time", value: String(time))) }
-        guard let (status, body) = httpGet(components.url!.absoluteString, timeout: 10), status == 200,
+        guard let (status, body) = await httpGet(components.url!.absoluteString, timeout: 10), status == 200,
             let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
             let data = object["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
         else { return [] }

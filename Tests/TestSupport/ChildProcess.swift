@@ -13,6 +13,8 @@ public final class ChildProcess: @unchecked Sendable {
     public let process = Process()
     public let name: String
     private let output: FileHandle?
+    /// Signalled by Foundation once the process has exited: what the blocking ``stop(grace:)`` waits on.
+    private let exited = DispatchSemaphore(value: 0)
     public let logPath: String
 
     /// Starts `executable` with `arguments`; its output goes to a log file that failures can show.
@@ -30,6 +32,7 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         if let environment { process.environment = environment }
+        process.terminationHandler = { [exited] _ in exited.signal() }
         try process.run()
     }
 
@@ -38,32 +41,44 @@ public final class ChildProcess: @unchecked Sendable {
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
-    /// SIGTERM, then SIGKILL after `grace`. Returns the exit status (or signal).
+    /// SIGTERM, then SIGKILL after `grace`, awaiting the exit. Returns the exit status (or signal).
+    @discardableResult
+    public func terminate(grace: Duration = .seconds(10)) async -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(pid, SIGTERM)
+        if let status = await waitForExit(within: grace) { return status }
+        kill(pid, SIGKILL)
+        return await waitForExit(within: .seconds(30)) ?? SIGKILL
+    }
+
+    /// SIGKILL, awaiting the exit.
+    public func kill9() async {
+        guard process.isRunning else { return }
+        kill(pid, SIGKILL)
+        _ = await waitForExit(within: .seconds(30))
+    }
+
+    /// The blocking form of ``terminate(grace:)``, for `defer` and `deinit`, which cannot await:
+    /// waits on the exit itself (no polling). In a test's flow, `await terminate(grace:)`.
     @discardableResult
     public func stop(grace: Duration = .seconds(10)) -> Int32 {
         guard process.isRunning else { return process.terminationStatus }
         kill(pid, SIGTERM)
-        return waitForExit(within: grace)
-            ?? {
-                kill(pid, SIGKILL)
-                process.waitUntilExit()
-                return process.terminationStatus
-            }()
-    }
-
-    public func kill9() {
-        guard process.isRunning else { return }
-        kill(pid, SIGKILL)
+        if exited.wait(timeout: .now() + .nanoseconds(Int(grace / .nanoseconds(1)))) == .timedOut {
+            kill(pid, SIGKILL)
+        } else {
+            exited.signal()  // Stays signalled for any later wait.
+        }
         process.waitUntilExit()
+        return process.terminationStatus
     }
 
     public func signal(_ number: Int32) { kill(pid, number) }
 
     /// Waits for the process to exit on its own; nil if it is still running after `limit`.
-    public func waitForExit(within limit: Duration) -> Int32? {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
+    public func waitForExit(within limit: Duration) async -> Int32? {
+        await waitUntil(within: limit, every: .milliseconds(20)) { !process.isRunning }
+            ? process.terminationStatus : nil
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -88,91 +103,42 @@ public func freePort() -> Int {
 }
 
 /// GETs a URL; nil when it cannot connect.
-public func httpGet(_ url: String, timeout: TimeInterval = 2) -> (status: Int, body: String)? {
-    httpRequest("GET", url, timeout: timeout)
+public func httpGet(_ url: String, timeout: TimeInterval = 2) async -> (status: Int, body: String)? {
+    await httpRequest("GET", url, timeout: timeout)
+}
+
+/// ``httpGet(_:timeout:)`` under its former name.
+public func httpGetAsync(_ url: String, timeout: TimeInterval = 2) async -> (status: Int, body: String)? {
+    await httpGet(url, timeout: timeout)
 }
 
 /// POSTs `body` to a URL; nil when it cannot connect.
-public func httpPost(_ url: String, body: String = "", timeout: TimeInterval = 10) -> (status: Int, body: String)? {
-    httpRequest("POST", url, body: Data(body.utf8), timeout: timeout)
+public func httpPost(_ url: String, body: String = "", timeout: TimeInterval = 10) async -> (
+    status: Int, body: String
+)? {
+    await httpRequest("POST", url, body: Data(body.utf8), timeout: timeout)
 }
 
-/// One HTTP exchange, synchronously: the status and the body as text.
+/// One HTTP exchange: the status and the body as text. No thread waits for the answer.
 public func httpRequest(
     _ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval
-) -> (status: Int, body: String)? {
+) async -> (status: Int, body: String)? {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
     request.httpBody = body
     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     request.timeoutInterval = timeout
-    let result = LockedBox<(Int, String)?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    URLSession.shared.dataTask(with: request) { data, response, _ in
-        if let response = response as? HTTPURLResponse {
-            result.value = (response.statusCode, String(decoding: data ?? Data(), as: UTF8.self))
-        }
-        done.signal()
-    }.resume()
-    done.wait()
-    return result.value
-}
-
-/// Polls `condition` until it holds or `limit` passes.
-public func eventually(within limit: Duration, every step: Duration = .milliseconds(100), _ condition: () -> Bool)
-    -> Bool
-{
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        Thread.sleep(forTimeInterval: Double(step.components.attoseconds) / 1e18 + Double(step.components.seconds))
-    }
-    return condition()
-}
-
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
+    return await withCheckedContinuation { continuation in
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            guard let response = response as? HTTPURLResponse else { return continuation.resume(returning: nil) }
+            continuation.resume(returning: (response.statusCode, String(decoding: data ?? Data(), as: UTF8.self)))
+        }.resume()
     }
 }
 
-/// The directory holding the test binary, where SwiftPM also puts the package's executables.
-public func productsDirectory() -> URL {
-    URL(
-        fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
-    ).deletingLastPathComponent()
-}
-
-/// Starts a real `prometheus-node-exporter` on a free 127.0.0.1 port and waits until it serves.
-public func startNodeExporter(name: String = "node-exporter") throws -> (ChildProcess, Int) {
-    let port = freePort()
-    let exporter = try ChildProcess(
-        "/usr/bin/prometheus-node-exporter",
-        [
-            "--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.cpu",
-            "--collector.meminfo", "--collector.loadavg", "--collector.filesystem", "--collector.netdev",
-            "--collector.stat", "--collector.time", "--collector.uname", "--collector.vmstat",
-        ],
-        name: name)
-    guard eventually(within: .seconds(10), { httpGet("http://127.0.0.1:\(port)/metrics")?.status == 200 }) else {
-        exporter.stop()
-        throw TestSupportError("node exporter did not come up on port \(port): \(exporter.log)")
-    }
-    return (exporter, port)
-}
-
-public struct TestSupportError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// `eventually` for async tests: sleeps with `Task.sleep`, so waiting never blocks a
-/// thread of the concurrency pool that the code under test needs.
+/// Polls `condition` until it holds or `limit` passes: the one way tests wait. It sleeps with
+/// `Task.sleep`, so waiting never holds a thread of the concurrency pool that the code under
+/// test (or another test running in parallel) needs.
 public func waitUntil(
     within limit: Duration, every step: Duration = .milliseconds(100), _ condition: () async -> Bool
 ) async -> Bool {
@@ -184,9 +150,34 @@ public func waitUntil(
     return await condition()
 }
 
-/// `httpGet` for async tests: the blocking exchange runs on a dispatch thread.
-public func httpGetAsync(_ url: String, timeout: TimeInterval = 2) async -> (status: Int, body: String)? {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: httpGet(url, timeout: timeout)) }
+/// The directory holding the test binary, where SwiftPM also puts the package's executables.
+public func productsDirectory() -> URL {
+    URL(
+        fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+    ).deletingLastPathComponent()
+}
+
+/// Starts a real `prometheus-node-exporter` on a free 127.0.0.1 port and waits until it serves.
+public func startNodeExporter(name: String = "node-exporter") async throws -> (ChildProcess, Int) {
+    let port = freePort()
+    let exporter = try ChildProcess(
+        "/usr/bin/prometheus-node-exporter",
+        [
+            "--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.cpu",
+            "--collector.meminfo", "--collector.loadavg", "--collector.filesystem", "--collector.netdev",
+            "--collector.stat", "--collector.time", "--collector.uname", "--collector.vmstat",
+        ],
+        name: name)
+    guard await waitUntil(within: .seconds(10), { await httpGet("http://127.0.0.1:\(port)/metrics")?.status == 200 })
+    else {
+        await exporter.terminate()
+        throw TestSupportError("node exporter did not come up on port \(port): \(exporter.log)")
     }
+    return (exporter, port)
+}
+
+public struct TestSupportError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -19,6 +19,8 @@ import Testing
             let record = sampleRecord(index, size: 50 + index % 100)
             try await writer.append([record])
             written.append(record)
+            // The workload, not a synchronization: a pause now and then lets the reader catch up
+            // with the writer, so it follows rotations live instead of reading closed segments.
             if index % 50 == 0 { try await Task.sleep(for: .milliseconds(2)) }
         }
         let seen = try await reader.value
@@ -31,13 +33,20 @@ import Testing
         let dir = TemporaryDirectory()
         let writer = try LogWriter(directory: dir.path, options: .init(sync: .never))
         try await writer.append([sampleRecord(1)])
+        let (reads, reading) = AsyncStream.makeStream(of: Int.self)
         let task = Task {
             var tailer = LiveTailer(writer: writer, from: .start(of: 0))
             var count = 0
-            while try await tailer.next() != nil { count += 1 }
+            while try await tailer.next() != nil {
+                count += 1
+                reading.yield(count)
+            }
+            reading.finish()
             return count
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // Close once the tailer has read the record and goes on to wait for the next one.
+        var iterator = reads.makeAsyncIterator()
+        #expect(await iterator.next() == 1)
         try writer.close()
         let count = try await task.value
         #expect(count == 1)

@@ -65,7 +65,7 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
     }
 
     @Test(.timeLimit(.minutes(2))) func aRealNodeExporterIsScrapedIntoTheWALAndGoesStaleWhenItStops() async throws {
-        let (exporter, port) = try startNodeExporter()
+        let (exporter, port) = try await startNodeExporter()
         defer { exporter.stop() }
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))

@@ -9,6 +9,7 @@ swift build --build-tests
 # In parallel (Swift Testing's default): no test blocks a thread of the concurrency pool
 # while it waits (every wait is TestSupport's `waitUntil`, which sleeps with `Task.sleep`,
 # and HTTP and process waits are async), so on two cores the end-to-end tests run beside the
-# in-process ones. The heavy end-to-end suites still take turns (`EndToEnd.Heavy` is
-# serialized). About 2 minutes of tests after the build; 4.5 minutes one at a time.
+# in-process ones. The end-to-end tests still take turns among themselves (the `EndToEnd`
+# suite is serialized), and their 2.5 minutes are most of the run: about 2.7 minutes of
+# tests after the build, 4.5 minutes with --no-parallel.
 swift test --skip-build

@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-extension EndToEnd.Heavy {
+extension EndToEnd {
     /// Three real members on 127.0.0.1: a graceful leave, a crash, a rejoin, and
     /// outsiders (another cluster name, another secret) that never get in.
     @Suite(.serialized) struct ClusterProcessTests {

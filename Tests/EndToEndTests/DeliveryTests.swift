@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-extension EndToEnd.Heavy {
+extension EndToEnd {
     /// "Nothing appended is ever lost", end to end: a real agentd is SIGKILLed at random moments
     /// and its real Prometheus receiver is taken down and brought back, and in the end every
     /// sample the WAL holds must be at the receiver, bit-exact, and nothing else.

@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-extension EndToEnd.Heavy {
+extension EndToEnd {
     /// The seed scenario end to end, with real node exporters, a real Prometheus
     /// receiver and two real agentd processes: hand-offs with no gap and no
     /// duplicate, a crash taken over within the detection time, the history that

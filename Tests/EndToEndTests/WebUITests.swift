@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
-extension EndToEnd.Heavy {
+extension EndToEnd {
     /// The web UI in a real browser: two clustered agents, four node exporters, the
     /// page rendered by headless Chromium, one agent stopped, the page rendered again.
     @Suite(.serialized) struct WebUITests {

@@ -4,7 +4,6 @@ import Events
 import Foundation
 import Hummingbird
 import Logging
-import Replay
 import Scrape
 import ServiceLifecycle
 import Synchronization

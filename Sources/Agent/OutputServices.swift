@@ -3,7 +3,8 @@ import Config
 import Events
 import Foundation
 import Logging
-import Replay
+import Projections
+import RemoteWrite
 import Synchronization
 import WAL
 
@@ -27,7 +28,8 @@ final class OutputServices: Sendable {
         self.log = log
         self.paths = paths
         self.logger = logger
-        store = try ProjectionStore.open(path: paths.index)
+        let store = try ProjectionStore.open(path: paths.index)
+        self.store = store
         var forwarders: [Forwarder] = []
         for component in config.remoteWrites {
             let external = component.externalLabels.sorted { $0.key < $1.key }.map {
@@ -56,7 +58,12 @@ final class OutputServices: Sendable {
                         batchSendDeadline: endpoint.queue.batchSendDeadline),
                     externalLabels: external,
                     resuming: Forwarder.storedProgress(
-                        file: cursor, store: store, name: endpoint.name, logger: remoteLogger),
+                        file: cursor,
+                        legacyCursor: {
+                            guard let cursor = try? store.replayCursor(named: endpoint.name) else { return nil }
+                            return Position(segment: Int(cursor.segment), offset: Int(cursor.offset))
+                        },
+                        name: endpoint.name, logger: remoteLogger),
                     logger: remoteLogger, progressStore: cursor)
                 forwarders.append(Forwarder(name: endpoint.name, log: log, queue: queue, logger: remoteLogger))
             }

@@ -1,5 +1,5 @@
 import Events
-import Replay
+import RemoteWrite
 
 /// The remote-write self-metrics under Prometheus's names (agentd's own under `agentd_`),
 /// rendered per endpoint with Prometheus's `remote_name` and `url` labels.

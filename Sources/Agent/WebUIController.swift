@@ -2,7 +2,7 @@ import Config
 import Events
 import Foundation
 import Hummingbird
-import Replay
+import Projections
 import Scrape
 
 /// The web UI and the JSON it reads: clustering view, targets, throughput graph

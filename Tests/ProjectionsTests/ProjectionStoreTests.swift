@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Replay
+import Projections
 import Testing
 
 @Suite struct ProjectionStoreTests {

@@ -115,6 +115,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            resources: [
+                .embedInCode("WebAssets/index.html"), .embedInCode("WebAssets/app.css"),
+                .embedInCode("WebAssets/app.js"), .embedInCode("WebAssets/icon.svg"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import GRDB
 import Projections
@@ -9,7 +10,7 @@ import Testing
     }
 
     private func ownership(
-        _ key: UInt64, at time: Int64, from previous: String?, to next: String?, cause: OwnershipEventRecord.CauseKind,
+        _ key: UInt64, at time: Int64, from previous: String?, to next: String?, cause: OwnershipEvent.Cause,
         offset: Int64, labels: [String: String]? = nil
     ) -> OwnershipEventRecord {
         OwnershipEventRecord(

@@ -14,10 +14,10 @@ struct APIController: Sendable {
     let board: TargetStatusBoard
     let metrics: AgentMetrics
     let log: EventLog
-    let outputs: OutputServices
+    let outputs: OutputService
     let cluster: ClusterService?
     let oracle: any OwnershipOracle
-    let reloader: ConfigReloader
+    let reloader: ConfigService
 
     struct Peer: Codable, ResponseEncodable {
         var name: String

@@ -40,7 +40,7 @@ public func buildApplication(options: AgentOptions, logger: Logger) throws -> Se
         path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster, logger: logger)
     let router = buildRouter(
         APIController(
-            state: state, board: scraping.board, metrics: AgentMetrics(nodeName: nodeName), log: log, outputs: outputs,
+            state: state, board: scraping.board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
             cluster: cluster, oracle: oracle, reloader: configuration),
         WebUIController(
             state: state, board: scraping.board, throughput: scraping.throughput, cluster: cluster, oracle: oracle,

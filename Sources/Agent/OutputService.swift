@@ -249,9 +249,9 @@ final class OutputService: Service, Sendable {
     }
 
     /// Delivery state per endpoint, for `/metrics`.
-    var remoteWriteMetrics: [RemoteWriteExposition.Endpoint] {
+    var remoteWriteMetrics: [SelfMetrics.RemoteWriteEndpointReading] {
         forwarders.map { forwarder in
-            RemoteWriteExposition.Endpoint(
+            SelfMetrics.RemoteWriteEndpointReading(
                 name: forwarder.name, url: forwarder.queue.endpointURL, metrics: forwarder.queue.metrics,
                 damage: forwarder.passedOver, backlogBytes: backlogBytes(from: forwarder.committed))
         }

@@ -205,6 +205,16 @@ let package = Package(
             swiftSettings: testSettings
         ),
         .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "Events", "RemoteWrite", "Scrape", "Config", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
             name: "CrashTests",
             dependencies: ["Events", "WAL", "WALCrashHelper", "TestSupport"],
             swiftSettings: testSettings

@@ -30,7 +30,7 @@ public func buildApplication(options: AgentOptions, logger: Logger) throws -> Se
         options.cluster.enabled
         ? try ClusterService(
             options: options.cluster, name: nodeName, address: advertise, log: log, client: client,
-            logger: Logger(label: "agentd.cluster"))
+            logger: Logger(label: "agentd.cluster"), listening: { _ = await listening.wait() })
         : nil
     let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
     let scraping = ScrapeManager(
@@ -50,7 +50,7 @@ public func buildApplication(options: AgentOptions, logger: Logger) throws -> Se
         HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
     ]
     services.append(ScrapeLoopsService(manager: scraping))
-    if let cluster { services.append(ClusterMembershipService(cluster: cluster, listening: listening)) }
+    if let cluster { services.append(cluster) }
     services += [
         configuration,
         ReadinessService(state: state, listening: listening, address: options.listenAddress, logger: logger),

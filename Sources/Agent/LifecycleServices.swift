@@ -117,19 +117,3 @@ struct ScrapeLoopsService: Service {
         await manager.stopAll()
     }
 }
-
-/// The member's gossip: joins once the server listens; on a graceful shutdown, leaves at the
-/// agreed slot (scraping goes on until then), within 15 s.
-struct ClusterMembershipService: Service {
-    let cluster: ClusterService
-    let listening: ListeningSignal
-
-    func run() async {
-        guard await listening.wait() else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await cluster.run() }
-            if (try? await gracefulShutdown()) != nil { await cluster.leave(limit: .seconds(15)) }
-            group.cancelAll()
-        }
-    }
-}

@@ -27,6 +27,10 @@ import Synchronization
 /// counted) and, per shard, how many samples past it are settled too. Store it after every
 /// acknowledged request (a ``DeliveryProgressStore``) and give it back as `resuming` after a restart: only
 /// the requests that were in flight are sent again.
+///
+/// Every decision is ``ShardQueue``'s, a state machine given `now`; this class is its shell: it
+/// holds the machine under a lock, makes the requests it asks for (one attempt each), sleeps
+/// exactly until the instants it names, stores the progress and logs.
 public final class RemoteWriteQueue: Sendable {
     /// Sharding and batching settings (`queue_config`).
     public struct Configuration: Sendable, Hashable {
@@ -303,10 +307,11 @@ public final class RemoteWriteQueue: Sendable {
                     if Task.isCancelled { return }
                     answer = .failed(status: status, message: message, retryAfter: retryAfter)
                 }
-                let (reply, waiters) = self.state.withLock { state in
+                let (reply, waiters) = self.state.withLock {
+                    state -> (ShardQueue.Reply, [CheckedContinuation<Void, Never>]) in
                     let reply = state.machine.answered(shard: index, answer, now: .now)
                     guard case .settled(let settlement) = reply, settlement.commitMoved else {
-                        return (reply, [CheckedContinuation<Void, Never>]())
+                        return (reply, [])
                     }
                     return (reply, Self.takeCommitWaiters(&state))
                 }

@@ -32,7 +32,7 @@ extension ShardQueue {
         let last = batch[batch.count - 1].end
         self.sent[index] = max(self.sent[index] ?? last, last)
         var isolation = RefusalIsolation(count: batch.count)
-        let run = isolation.nextRun { batch[$0].timestamp }!
+        let run = isolation.nextRun(timestamp: { batch[$0].timestamp })!
         self.shards[index].flight = Flight(
             batch: batch, isolation: isolation, run: run, phase: .sending, attempts: 1,
             backoff: RetryBackoff(self.endpoint))

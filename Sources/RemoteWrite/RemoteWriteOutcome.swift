@@ -48,6 +48,7 @@ public struct RemoteWriteDrop: Sendable, Hashable, CustomStringConvertible {
 extension RemoteWriteDrop {
     /// The drop of a request the receiver answered `status` (not retried).
     init(status: Int, message: String, attempts: Int) {
-        self.init(reason: status == 429 ? .rateLimited : .rejected, status: status, message: message, attempts: attempts)
+        self.init(
+            reason: status == 429 ? .rateLimited : .rejected, status: status, message: message, attempts: attempts)
     }
 }

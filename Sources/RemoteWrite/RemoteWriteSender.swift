@@ -34,7 +34,8 @@ public enum RemoteWriteRefusal: String, Sendable, Hashable, CaseIterable, Custom
 /// series' samples still leave in order.
 ///
 /// A request refused for another reason (a 4xx that names no sample) is dropped whole, as
-/// before: retrying or splitting it would not change the answer.
+/// before: retrying or splitting it would not change the answer. The splitting is
+/// ``RefusalIsolation``'s; this sends what it asks for, one request at a time.
 public struct RemoteWriteSender {
     /// What became of the samples given to ``deliver(_:onRetry:)``.
     public struct Result: Sendable {

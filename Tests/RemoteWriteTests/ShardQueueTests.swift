@@ -80,10 +80,14 @@ import Testing
         let a = series(1)[0]
         let enqueued = append(&queue, [(a, 1), (a, 2), (a, 3)], at: 1, now: t0)
         // The first sample wakes the shard: it has a deadline to wait for.
-        #expect(enqueued == [.queued(shard: 0, wake: true), .queued(shard: 0, wake: false), .queued(shard: 0, wake: false)])
+        #expect(
+            enqueued == [.queued(shard: 0, wake: true), .queued(shard: 0, wake: false), .queued(shard: 0, wake: false)])
         #expect(waitsUntil(queue.nextAction(shard: 0, now: t0 + .seconds(1))) == .some(t0 + .seconds(5)))
         // The fourth fills a batch: the shard is woken and sends it before the deadline.
-        #expect(append(&queue, [(a, 4), (a, 5)], at: 2, now: t0 + .seconds(2)) == [.queued(shard: 0, wake: true), .queued(shard: 0, wake: false)])
+        #expect(
+            append(&queue, [(a, 4), (a, 5)], at: 2, now: t0 + .seconds(2)) == [
+                .queued(shard: 0, wake: true), .queued(shard: 0, wake: false),
+            ])
         let full = try request(queue.nextAction(shard: 0, now: t0 + .seconds(2)))
         #expect(full.samples.map(\.timestamp) == [1, 2, 3, 4])
         #expect(full.isNewBatch && full.attempt == 1)
@@ -149,7 +153,10 @@ import Testing
         var delays: [Duration] = []
         for attempt in 1...4 {
             #expect(sent.attempt == attempt && sent.run == 0..<2)
-            guard case .retrying(let failure, _) = queue.answered(shard: 0, .failed(status: 503, message: "down", retryAfter: nil), now: now) else {
+            guard
+                case .retrying(let failure, _) = queue.answered(
+                    shard: 0, .failed(status: 503, message: "down", retryAfter: nil), now: now)
+            else {
                 Issue.record("expected a retry")
                 return
             }
@@ -177,7 +184,10 @@ import Testing
         var delays: [Duration] = []
         var now = t0
         for retryAfter in [Duration.seconds(1), .seconds(60), nil] {
-            guard case .retrying(let failure, _) = queue.answered(shard: 0, .failed(status: 429, message: "slow down", retryAfter: retryAfter), now: now) else {
+            guard
+                case .retrying(let failure, _) = queue.answered(
+                    shard: 0, .failed(status: 429, message: "slow down", retryAfter: retryAfter), now: now)
+            else {
                 Issue.record("expected a retry")
                 return
             }
@@ -197,7 +207,10 @@ import Testing
         var reports: [ShardQueue.OutageReport?] = []
         for _ in 0..<200 {
             _ = try request(queue.nextAction(shard: 0, now: now))
-            guard case .retrying(let failure, let outage) = queue.answered(shard: 0, .failed(status: nil, message: "refused", retryAfter: nil), now: now) else {
+            guard
+                case .retrying(let failure, let outage) = queue.answered(
+                    shard: 0, .failed(status: nil, message: "refused", retryAfter: nil), now: now)
+            else {
                 Issue.record("expected a retry")
                 return
             }
@@ -226,7 +239,8 @@ import Testing
             let sent = try request(queue.nextAction(shard: 0, now: t0))
             runs.append(sent.run)
             reply = queue.answered(
-                shard: 0, sent.run.contains(1) ? .refused(refusedOutOfOrder) : .accepted(bytes: 1, newest: nil), now: t0)
+                shard: 0, sent.run.contains(1) ? .refused(refusedOutOfOrder) : .accepted(bytes: 1, newest: nil), now: t0
+            )
         }
         #expect(runs == [0..<4, 0..<2, 0..<1, 1..<2, 2..<4])
         let settled = try settlement(reply)
@@ -285,7 +299,11 @@ import Testing
         _ = queue.answered(shard: 0, .accepted(bytes: 1, newest: 3), now: t0)
         #expect(queue.progress.acknowledged == [Mark(position: 20, samples: 1)])
         #expect(queue.committed == 10)
-        #expect(queue.progress == DeliveryProgress(committed: 10, acknowledged: [Mark(position: 20, samples: 1)], sent: [Mark(position: 20, samples: 1)], mapping: "m"))
+        #expect(
+            queue.progress
+                == DeliveryProgress(
+                    committed: 10, acknowledged: [Mark(position: 20, samples: 1)],
+                    sent: [Mark(position: 20, samples: 1)], mapping: "m"))
     }
 
     @Test func theCommittedPositionPassesARecordOnlyOnceEveryShardHasSettledIt() throws {

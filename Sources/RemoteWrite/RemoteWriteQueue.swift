@@ -19,7 +19,7 @@ import Synchronization
 /// series' samples leave in WAL order. A shard sends when it holds
 /// ``Configuration/maxSamplesPerSend`` samples or its oldest sample has waited
 /// ``Configuration/batchSendDeadline``; a request refused for some of its samples is split
-/// until they are isolated (``RemoteWriteSender``).
+/// until they are isolated (``RefusalIsolation``).
 ///
 /// Memory is bounded: each shard holds at most ``Configuration/capacity`` samples and `append`
 /// suspends while its shard is full. The WAL is the buffer. ``progress`` says how far delivery

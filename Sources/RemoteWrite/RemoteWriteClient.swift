@@ -87,7 +87,7 @@ public struct RemoteWriteClient: Sendable {
         _ body: ByteBuffer,
         onRetry: (RetryableFailure) -> Void = { _ in }
     ) async throws(CancellationError) -> RemoteWriteOutcome {
-        var backoff = self.endpoint.minBackoff
+        var backoff = RetryBackoff(self.endpoint)
         var attempts = 0
         while true {
             if Task.isCancelled { throw CancellationError() }
@@ -97,32 +97,16 @@ public struct RemoteWriteClient: Sendable {
             case .success(let status):
                 return .sent(status: status, attempts: attempts)
             case .permanent(let status, let message):
-                let drop = RemoteWriteDrop(
-                    reason: status == 429 ? .rateLimited : .rejected, status: status, message: message,
-                    attempts: attempts)
-                // The caller decides what a refusal means (split, count, log): only a trace here.
-                self.logger.debug(
-                    "remote write request refused",
-                    metadata: [
-                        "remote_write.endpoint": "\(self.endpoint.name)", "http.status": "\(status)",
-                        "remote_write.message": "\(message)", "remote_write.attempts": "\(attempts)",
-                    ])
+                let drop = RemoteWriteDrop(status: status, message: message, attempts: attempts)
+                self.traceRefusal(drop)
                 return .dropped(drop)
             case .retryable(let status, let message, let retryAfter):
-                var delay = backoff
-                if let retryAfter {
-                    delay = min(retryAfter, self.endpoint.maxRetryAfter)
-                }
-                failure = RetryableFailure(status: status, message: message, delay: delay)
-                backoff = min(delay * 2, self.endpoint.maxBackoff)
+                failure = RetryableFailure(
+                    status: status, message: message, delay: backoff.delay(retryAfter: retryAfter))
             }
             // A request cut short by cancellation is no failure of the receiver's.
             if Task.isCancelled { throw CancellationError() }
-            self.logger.debug(
-                "remote write request failed, retrying",
-                metadata: [
-                    "remote_write.endpoint": "\(self.endpoint.name)", "remote_write.error": "\(failure)",
-                ])
+            self.traceRetry(failure)
             onRetry(failure)
             do {
                 try await Task.sleep(for: failure.delay)
@@ -130,6 +114,26 @@ public struct RemoteWriteClient: Sendable {
                 throw CancellationError()
             }
         }
+    }
+
+    /// Logs a refused request at debug level: the caller decides what a refusal means (split,
+    /// count, log), so only a trace here.
+    func traceRefusal(_ drop: RemoteWriteDrop) {
+        self.logger.debug(
+            "remote write request refused",
+            metadata: [
+                "remote_write.endpoint": "\(self.endpoint.name)", "http.status": "\(drop.status)",
+                "remote_write.message": "\(drop.message)", "remote_write.attempts": "\(drop.attempts)",
+            ])
+    }
+
+    /// Logs a failed attempt that will be retried, at debug level (outages are reported by the queue).
+    func traceRetry(_ failure: RetryableFailure) {
+        self.logger.debug(
+            "remote write request failed, retrying",
+            metadata: [
+                "remote_write.endpoint": "\(self.endpoint.name)", "remote_write.error": "\(failure)",
+            ])
     }
 
     enum AttemptResult: Sendable, Hashable {

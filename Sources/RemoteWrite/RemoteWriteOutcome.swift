@@ -44,3 +44,11 @@ public struct RemoteWriteDrop: Sendable, Hashable, CustomStringConvertible {
         "dropped after \(self.attempts) attempt(s): HTTP \(self.status): \(self.message)"
     }
 }
+
+extension RemoteWriteDrop {
+    /// The drop of a request the receiver answered `status` (not retried).
+    init(status: Int, message: String, attempts: Int) {
+        self.init(
+            reason: status == 429 ? .rateLimited : .rejected, status: status, message: message, attempts: attempts)
+    }
+}

@@ -19,7 +19,7 @@ import Synchronization
 /// series' samples leave in WAL order. A shard sends when it holds
 /// ``Configuration/maxSamplesPerSend`` samples or its oldest sample has waited
 /// ``Configuration/batchSendDeadline``; a request refused for some of its samples is split
-/// until they are isolated (``RemoteWriteSender``).
+/// until they are isolated (``RefusalIsolation``).
 ///
 /// Memory is bounded: each shard holds at most ``Configuration/capacity`` samples and `append`
 /// suspends while its shard is full. The WAL is the buffer. ``progress`` says how far delivery
@@ -27,6 +27,10 @@ import Synchronization
 /// counted) and, per shard, how many samples past it are settled too. Store it after every
 /// acknowledged request (a ``DeliveryProgressStore``) and give it back as `resuming` after a restart: only
 /// the requests that were in flight are sent again.
+///
+/// Every decision is ``ShardQueue``'s, a state machine given `now`; this class is its shell: it
+/// holds the machine under a lock, makes the requests it asks for (one attempt each), sleeps
+/// exactly until the instants it names, stores the progress and logs.
 public final class RemoteWriteQueue: Sendable {
     /// Sharding and batching settings (`queue_config`).
     public struct Configuration: Sendable, Hashable {
@@ -72,50 +76,21 @@ public final class RemoteWriteQueue: Sendable {
         }
     }
 
-    private struct Queued: Sendable {
-        var series: RemoteWriteLabelSet
-        var timestamp: Int64
-        var value: Double
-        var position: UInt64
-        /// The sample's rank among this shard's samples of its input record.
-        var ordinal: Int32
-    }
-
-    private struct Shard: Sendable {
-        var queue: [Queued] = []
-        var head = 0
-        var oldestSince: ContinuousClock.Instant?
-        var consumer: CheckedContinuation<Void, Never>?
-        var signalled = false
-
-        var count: Int { self.queue.count - self.head }
-    }
-
+    /// The machine and what waits on it.
     private struct State: Sendable {
-        var shards: [Shard]
-        var tracker: CommitTracker
-        var metrics = RemoteWriteMetrics()
+        var machine: ShardQueue
+        /// Per shard: its task waiting for something to do, or a signal left for its next wait.
+        var consumers: [Consumer]
         var producers: [UInt64: (shard: Int, continuation: CheckedContinuation<Void, any Error>)] = [:]
         var commitWaiters: [(id: UInt64, position: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Waiting for an append to be suspended (tests).
+        var suspensionWaiters: [CheckedContinuation<Void, Never>] = []
         var nextWaiterID: UInt64 = 0
-        var flushing = 0
-        /// How often a shard woke up to look for a batch (tests check that idle shards sleep).
-        var wakeups = 0
-        /// Per shard: settled up to here, and sent up to here.
-        var acknowledged: [DeliveryProgress.Mark?]
-        var sent: [DeliveryProgress.Mark?]
-        /// What the previous run had settled and sent, per shard (nil: resume at the cursor).
-        var resumed: (acknowledged: [DeliveryProgress.Mark?], sent: [DeliveryProgress.Mark?])?
-        /// Positions at or below this may hold samples the previous run settled.
-        var resumeHorizon: UInt64 = 0
-        var outage = Outage()
     }
 
-    /// A receiver failing: when it began, how often, and when it was last reported.
-    private struct Outage: Sendable {
-        var since: ContinuousClock.Instant?
-        var failures = 0
-        var lastReport: ContinuousClock.Instant?
+    private struct Consumer: Sendable {
+        var continuation: CheckedContinuation<Void, Never>?
+        var signalled = false
     }
 
     /// The settings in force.
@@ -132,8 +107,8 @@ public final class RemoteWriteQueue: Sendable {
     private let storing = Mutex<ContinuousClock.Instant?>(nil)
     private let wallClock: @Sendable () -> Int64
 
-    /// How often a receiver that keeps failing is reported again.
-    static let outageReportInterval: Duration = .seconds(60)
+    /// How often a receiver that keeps failing, or a cursor that cannot be stored, is reported again.
+    static let outageReportInterval = ShardQueue.outageReportInterval
 
     /// Creates a queue; nothing is sent until ``run()`` runs.
     ///
@@ -160,50 +135,31 @@ public final class RemoteWriteQueue: Sendable {
         let external = externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
         let externalKey = String(TargetKey.hash(Array(external.utf8)), radix: 16)
         self.mapping = "shards=\(configuration.shards);xxh64(labels);external=\(externalKey)"
-        let none = [DeliveryProgress.Mark?](repeating: nil, count: configuration.shards)
-        var state = State(
-            shards: Array(repeating: Shard(), count: configuration.shards),
-            tracker: CommitTracker(committed: stored?.committed), acknowledged: none, sent: none)
-        if let stored, stored.mapping == self.mapping, stored.acknowledged.count == configuration.shards,
-            stored.sent.count == configuration.shards
-        {
-            state.resumed = (stored.acknowledged, stored.sent)
-            state.acknowledged = stored.acknowledged
-            state.sent = stored.acknowledged
-            state.resumeHorizon = (stored.acknowledged + stored.sent).compactMap { $0?.position }.max() ?? 0
-        }
-        state.metrics.shards = configuration.shards
-        self.state = Mutex(state)
+        let machine = ShardQueue(
+            configuration: configuration, endpoint: client.endpoint, mapping: self.mapping, resuming: stored)
+        self.state = Mutex(
+            State(machine: machine, consumers: Array(repeating: Consumer(), count: configuration.shards)))
     }
 
     /// The endpoint's URL, for the `url` label of the metrics.
     public var endpointURL: String { self.client.endpoint.url }
 
     /// Shard wake-ups so far.
-    var wakeups: Int { self.state.withLock { $0.wakeups } }
+    var wakeups: Int { self.state.withLock { $0.machine.wakeups } }
 
     /// The highest position at or below which everything is sent or counted as dropped.
     public var committedPosition: UInt64? {
-        self.state.withLock { $0.tracker.committed }
+        self.state.withLock { $0.machine.committed }
     }
 
     /// Where delivery stands now.
     public var progress: DeliveryProgress {
-        self.state.withLock { state in
-            DeliveryProgress(
-                committed: state.tracker.committed, acknowledged: state.acknowledged, sent: state.sent,
-                mapping: self.mapping)
-        }
+        self.state.withLock { $0.machine.progress }
     }
 
     /// A snapshot of the counters.
     public var metrics: RemoteWriteMetrics {
-        self.state.withLock { state in
-            var metrics = state.metrics
-            metrics.pendingSamples = state.shards.reduce(0) { $0 + $1.count }
-            metrics.oldestPendingTimestamp = Self.oldestPending(state)
-            return metrics
-        }
+        self.state.withLock { $0.machine.metrics }
     }
 
     /// The label set this queue sends for `labels`: normalized, external labels added.
@@ -219,48 +175,24 @@ public final class RemoteWriteQueue: Sendable {
     ///
     /// - Precondition: `position` is greater than every position appended before.
     public func append(_ samples: some Collection<Sample>, position: UInt64) async throws {
-        self.state.withLock { $0.tracker.open(position) }
+        self.state.withLock { $0.machine.open(position) }
         var iterator = samples.makeIterator()
         var carried: Sample? = nil
-        // Per shard: how many of its samples this record has had so far.
-        var ordinals = [Int32](repeating: 0, count: self.configuration.shards)
         while true {
             var resume: [CheckedContinuation<Void, Never>] = []
+            let now = ContinuousClock.now
             let blocked: Int? = self.state.withLock { state in
-                var added = 0
-                defer { if added > 0 { state.tracker.add(added, to: position) } }
-                let resuming = state.resumed != nil && position <= state.resumeHorizon
+                defer { state.machine.countQueued() }
                 while let sample = carried ?? iterator.next() {
                     carried = nil
-                    guard let series = sample.series else {
-                        state.metrics.droppedSamplesTotal += 1
+                    switch state.machine.enqueue(sample, now: now) {
+                    case .queued(let shard, wake: true):
+                        if let consumer = Self.signal(&state.consumers[shard]) { resume.append(consumer) }
+                    case .queued, .skipped:
                         continue
-                    }
-                    let index = self.shardIndex(series.shardKey)
-                    let count = state.shards[index].count
-                    if count >= self.configuration.capacity {
+                    case .full(let shard):
                         carried = sample
-                        return index
-                    }
-                    let ordinal = ordinals[index]
-                    ordinals[index] += 1
-                    if resuming, let settled = state.resumed!.acknowledged[index],
-                        DeliveryProgress.Mark(position: position, samples: Int(ordinal)) < settled
-                    {
-                        continue  // Delivered before the restart.
-                    }
-                    state.shards[index].queue.append(
-                        Queued(
-                            series: series, timestamp: sample.timestamp, value: sample.value, position: position,
-                            ordinal: ordinal))
-                    added += 1
-                    state.metrics.highestAppendedTimestamp = max(
-                        state.metrics.highestAppendedTimestamp ?? sample.timestamp, sample.timestamp)
-                    if count == 0 {
-                        state.shards[index].oldestSince = .now
-                    }
-                    if count == 0 || count + 1 == self.configuration.maxSamplesPerSend {
-                        if let consumer = Self.signal(&state.shards[index]) { resume.append(consumer) }
+                        return shard
                     }
                 }
                 return nil
@@ -270,7 +202,7 @@ public final class RemoteWriteQueue: Sendable {
             try await self.waitForRoom(in: shard)
         }
         let waiters = self.state.withLock { state in
-            state.tracker.finishAppend(position) ? Self.takeCommitWaiters(&state) : []
+            state.machine.finishAppend() ? Self.takeCommitWaiters(&state) : []
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -279,14 +211,13 @@ public final class RemoteWriteQueue: Sendable {
     /// has all been sent or dropped (or the task is cancelled).
     public func flush() async {
         let (target, consumers) = self.state.withLock { state in
-            state.flushing += 1
-            return (state.tracker.lastOpened, state.shards.indices.compactMap { Self.signal(&state.shards[$0]) })
+            (state.machine.beginFlush(), state.consumers.indices.compactMap { Self.signal(&state.consumers[$0]) })
         }
         for consumer in consumers { consumer.resume() }
         if let target {
             await self.waitUntilCommitted(target)
         }
-        self.state.withLock { $0.flushing -= 1 }
+        self.state.withLock { $0.machine.endFlush() }
     }
 
     /// Returns once ``committedPosition`` has reached `position` or the task is cancelled.
@@ -298,7 +229,7 @@ public final class RemoteWriteQueue: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = self.state.withLock { state -> Bool in
-                    if Task.isCancelled || (state.tracker.committed.map { $0 >= position } ?? false) {
+                    if Task.isCancelled || (state.machine.committed.map { $0 >= position } ?? false) {
                         return true
                     }
                     state.commitWaiters.append((id, position, continuation))
@@ -311,6 +242,18 @@ public final class RemoteWriteQueue: Sendable {
                 state.commitWaiters.firstIndex { $0.id == id }.map { state.commitWaiters.remove(at: $0) }
             }
             waiter?.continuation.resume()
+        }
+    }
+
+    /// Returns once an ``append(_:position:)`` is suspended because its shard is full.
+    func waitUntilAppendSuspended() async {
+        await withCheckedContinuation { continuation in
+            let suspended = self.state.withLock { state -> Bool in
+                if !state.producers.isEmpty { return true }
+                state.suspensionWaiters.append(continuation)
+                return false
+            }
+            if suspended { continuation.resume() }
         }
     }
 
@@ -327,85 +270,83 @@ public final class RemoteWriteQueue: Sendable {
 
     // MARK: - Shards
 
+    /// Carries out shard `index`'s actions until the task is cancelled. A batch cut short by
+    /// cancellation stays unsettled, so the cursor stays before it.
     private func runShard(_ index: Int) async {
-        var sender = RemoteWriteSender(client: self.client, capacity: self.configuration.maxSamplesPerSend)
-        var entries: [RemoteWriteBatch.Entry] = []
-        entries.reserveCapacity(self.configuration.maxSamplesPerSend)
-        while let items = await self.nextBatch(index) {
-            entries.removeAll(keepingCapacity: true)
-            for item in items {
-                entries.append(.init(series: item.series, timestamp: item.timestamp, value: item.value))
-            }
-            let last = DeliveryProgress.Mark(position: items.last!.position, samples: Int(items.last!.ordinal) + 1)
-            self.state.withLock { $0.sent[index] = max($0.sent[index] ?? last, last) }
-            self.storeProgress()
-            let result: RemoteWriteSender.Result
-            do {
-                result = try await sender.deliver(entries) { failure in
-                    self.receiverFailed(failure, samples: items.count)
+        var encoder = RequestEncoder(capacity: self.configuration.maxSamplesPerSend)
+        while !Task.isCancelled {
+            var producers: [CheckedContinuation<Void, any Error>] = []
+            let action = self.state.withLock { state in
+                let action = state.machine.nextAction(shard: index, now: .now)
+                if case .send(let request) = action, request.isNewBatch {
+                    // The batch left the shard: appends waiting for room may go on.
+                    for (id, producer) in state.producers where producer.shard == index {
+                        producers.append(producer.continuation)
+                        state.producers[id] = nil
+                    }
                 }
-            } catch {
-                return  // Cancelled: the batch stays unsettled, so the cursor stays before it.
+                return action
             }
-            self.settle(items, as: result, shard: index, last: last)
-            self.storeProgress()
+            for producer in producers { producer.resume() }
+            switch action {
+            case .wait(let deadline):
+                await self.waitForSignal(index, until: deadline)
+            case .send(let request):
+                if request.isNewBatch { self.storeProgress() }
+                let body = encoder.encode(request.samples)
+                let answer: ShardQueue.Answer
+                switch await self.client.attempt(body) {
+                case .success:
+                    answer = .accepted(bytes: body.readableBytes, newest: encoder.newest)
+                case .permanent(let status, let message):
+                    let drop = RemoteWriteDrop(status: status, message: message, attempts: request.attempt)
+                    self.client.traceRefusal(drop)
+                    answer = .refused(drop)
+                case .retryable(let status, let message, let retryAfter):
+                    // A request cut short by cancellation is no failure of the receiver's.
+                    if Task.isCancelled { return }
+                    answer = .failed(status: status, message: message, retryAfter: retryAfter)
+                }
+                let (reply, waiters) = self.state.withLock {
+                    state -> (ShardQueue.Reply, [CheckedContinuation<Void, Never>]) in
+                    let reply = state.machine.answered(shard: index, answer, now: .now)
+                    guard case .settled(let settlement) = reply, settlement.commitMoved else {
+                        return (reply, [])
+                    }
+                    return (reply, Self.takeCommitWaiters(&state))
+                }
+                for waiter in waiters { waiter.resume() }
+                switch reply {
+                case .next:
+                    break
+                case .retrying(let failure, let outage):
+                    self.client.traceRetry(failure)
+                    if let outage { self.reportOutage(outage, failure) }
+                case .settled(let settlement):
+                    self.report(settlement)
+                    self.storeProgress()
+                }
+            }
         }
     }
 
-    /// Counts what became of a batch, logs its refusals, and moves the shard's and the queue's progress.
-    private func settle(
-        _ items: [Queued], as result: RemoteWriteSender.Result, shard index: Int, last: DeliveryProgress.Mark
-    ) {
-        var refused: [RemoteWriteRefusal: Int] = [:]
-        var recovered: (failures: Int, duration: Duration)?
-        let waiters = self.state.withLock { state in
-            let resumed = state.resumed?.sent[index]
-            for (offset, refusal) in result.refused {
-                let item = items[offset]
-                // Sent before the restart too (its request was in flight): the receiver has it.
-                let mark = DeliveryProgress.Mark(position: item.position, samples: Int(item.ordinal))
-                let reason = resumed.map { mark < $0 } == true ? .alreadyDelivered : refusal
-                refused[reason, default: 0] += 1
-                state.metrics.refusedSamples[reason, default: 0] += 1
-            }
-            state.metrics.samplesTotal += UInt64(result.accepted)
-            state.metrics.requestsTotal += UInt64(result.acceptedRequests)
-            state.metrics.bytesTotal += UInt64(result.acceptedBytes)
-            state.metrics.failedSamplesTotal += UInt64(result.dropped)
-            state.metrics.failedRequestsTotal += UInt64(result.drops.count)
-            if let newest = result.newestAccepted {
-                state.metrics.highestSentTimestamp = max(state.metrics.highestSentTimestamp ?? newest, newest)
-            }
-            if result.acceptedRequests > 0 || !result.refused.isEmpty || !result.drops.isEmpty,
-                let since = state.outage.since
-            {
-                recovered = (state.outage.failures, .now - since)
-                state.outage = Outage()
-            }
-            state.acknowledged[index] = max(state.acknowledged[index] ?? last, last)
-            var moved = false
-            var start = 0
-            while start < items.count {
-                var end = start + 1
-                while end < items.count, items[end].position == items[start].position { end += 1 }
-                moved = state.tracker.settle(end - start, of: items[start].position) || moved
-                start = end
-            }
-            return moved ? Self.takeCommitWaiters(&state) : []
-        }
-        for waiter in waiters { waiter.resume() }
+    /// Logs what became of a batch: its refusals, its dropped requests, and the end of an outage.
+    private func report(_ settlement: ShardQueue.Settlement) {
         let endpoint = self.client.endpoint.name
-        if let recovered {
+        let result = settlement.result
+        if let recovered = settlement.recovered {
             self.logger.info(
                 "remote write receiver recovered",
                 metadata: [
                     "remote_write.endpoint": "\(endpoint)", "remote_write.failed_attempts": "\(recovered.failures)",
-                    "remote_write.outage": "\(recovered.duration)",
+                    "remote_write.outage": "\(recovered.outage)",
                 ])
         }
         if let first = result.refused.first {
-            let item = items[first.index]
-            let counts = refused.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }
+            let item = settlement.batch[first.index]
+            let counts = settlement.refused.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                "\($0.key)=\($0.value)"
+            }
             self.logger.warning(
                 "remote write receiver refused samples; the rest of the request was delivered",
                 metadata: [
@@ -425,35 +366,19 @@ public final class RemoteWriteQueue: Sendable {
         }
     }
 
-    /// One failed attempt that will be retried: counted, and reported when the receiver starts
-    /// failing and then at most once per ``outageReportInterval`` with the backlog.
-    private func receiverFailed(_ failure: RemoteWriteClient.RetryableFailure, samples: Int) {
-        let now = ContinuousClock.now
-        let report = self.state.withLock {
-            state -> (first: Bool, failures: Int, since: Duration, pending: Int, oldest: Int64?)? in
-            state.metrics.retriedSamplesTotal += UInt64(samples)
-            state.outage.failures += 1
-            let first = state.outage.since == nil
-            if first { state.outage.since = now }
-            if !first, let last = state.outage.lastReport, now - last < Self.outageReportInterval { return nil }
-            state.outage.lastReport = now
-            return (
-                first, state.outage.failures, now - state.outage.since!, state.shards.reduce(0) { $0 + $1.count },
-                Self.oldestPending(state)
-            )
-        }
-        guard let report else { return }
+    /// Reports a receiver that started failing, or is still failing, with the backlog.
+    private func reportOutage(_ report: ShardQueue.OutageReport, _ failure: RemoteWriteClient.RetryableFailure) {
         var metadata: Logger.Metadata = [
             "remote_write.endpoint": "\(self.client.endpoint.name)", "remote_write.error": "\(failure)",
             "remote_write.samples_pending": "\(report.pending)",
         ]
-        if let oldest = report.oldest {
+        if let oldest = report.oldestPending {
             metadata["remote_write.oldest_pending_age"] = "\(Duration.milliseconds(max(0, self.wallClock() - oldest)))"
         }
         if report.first {
             self.logger.warning("remote write receiver is failing; samples wait in the WAL", metadata: metadata)
         } else {
-            metadata["remote_write.failing_for"] = "\(report.since)"
+            metadata["remote_write.failing_for"] = "\(report.failingFor)"
             metadata["remote_write.failed_attempts"] = "\(report.failures)"
             self.logger.warning("remote write receiver still failing", metadata: metadata)
         }
@@ -477,58 +402,8 @@ public final class RemoteWriteQueue: Sendable {
         }
     }
 
-    /// The timestamp of the oldest sample waiting in a shard.
-    private static func oldestPending(_ state: State) -> Int64? {
-        state.shards.compactMap { $0.count > 0 ? $0.queue[$0.head].timestamp : nil }.min()
-    }
-
-    private enum Step {
-        case batch([Queued])
-        case wait(until: ContinuousClock.Instant?)
-    }
-
-    /// The next batch for shard `index`, or `nil` once the task is cancelled.
-    private func nextBatch(_ index: Int) async -> [Queued]? {
-        while !Task.isCancelled {
-            var producers: [CheckedContinuation<Void, any Error>] = []
-            let step = self.state.withLock { state -> Step in
-                state.wakeups += 1
-                let count = state.shards[index].count
-                guard count > 0 else { return .wait(until: nil) }
-                let deadline = state.shards[index].oldestSince! + self.configuration.batchSendDeadline
-                guard count >= self.configuration.maxSamplesPerSend || state.flushing > 0 || deadline <= .now else {
-                    return .wait(until: deadline)
-                }
-                let taken = min(count, self.configuration.maxSamplesPerSend)
-                // No copy of the shard here: one would make the next mutation copy its whole queue.
-                let head = state.shards[index].head
-                let items = Array(state.shards[index].queue[head..<(head + taken)])
-                state.shards[index].head += taken
-                if state.shards[index].head == state.shards[index].queue.count {
-                    state.shards[index].queue.removeAll(keepingCapacity: true)
-                    state.shards[index].head = 0
-                } else if state.shards[index].head >= self.configuration.capacity {
-                    state.shards[index].queue.removeFirst(state.shards[index].head)
-                    state.shards[index].head = 0
-                }
-                state.shards[index].oldestSince = state.shards[index].count > 0 ? .now : nil
-                for (id, producer) in state.producers where producer.shard == index {
-                    producers.append(producer.continuation)
-                    state.producers[id] = nil
-                }
-                return .batch(items)
-            }
-            for producer in producers { producer.resume() }
-            switch step {
-            case .batch(let items):
-                return items
-            case .wait(let deadline):
-                await self.waitForSignal(index, until: deadline)
-            }
-        }
-        return nil
-    }
-
+    /// Waits for a signal to shard `index` (samples enqueued, a flush, cancellation), or until
+    /// `deadline`: exactly the instant the machine asked for.
     private func waitForSignal(_ index: Int, until deadline: ContinuousClock.Instant?) async {
         await withTaskGroup(of: Void.self) { group in
             if let deadline {
@@ -541,23 +416,23 @@ public final class RemoteWriteQueue: Sendable {
                     } catch {
                         return
                     }
-                    self.state.withLock { Self.signal(&$0.shards[index]) }?.resume()
+                    self.state.withLock { Self.signal(&$0.consumers[index]) }?.resume()
                 }
             }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let ready = self.state.withLock { state -> Bool in
-                        if state.shards[index].signalled || Task.isCancelled {
-                            state.shards[index].signalled = false
+                        if state.consumers[index].signalled || Task.isCancelled {
+                            state.consumers[index].signalled = false
                             return true
                         }
-                        state.shards[index].consumer = continuation
+                        state.consumers[index].continuation = continuation
                         return false
                     }
                     if ready { continuation.resume() }
                 }
             } onCancel: {
-                self.state.withLock { Self.signal(&$0.shards[index]) }?.resume()
+                self.state.withLock { Self.signal(&$0.consumers[index]) }?.resume()
             }
             group.cancelAll()
         }
@@ -570,12 +445,15 @@ public final class RemoteWriteQueue: Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome = self.state.withLock { state -> Result<Void, any Error>? in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if state.shards[index].count < self.configuration.capacity { return .success(()) }
+                let (outcome, suspended) = self.state.withLock {
+                    state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
+                    if Task.isCancelled { return (.failure(CancellationError()), []) }
+                    if state.machine.hasRoom(in: index) { return (.success(()), []) }
                     state.producers[id] = (index, continuation)
-                    return nil
+                    defer { state.suspensionWaiters.removeAll() }
+                    return (nil, state.suspensionWaiters)
                 }
+                for waiter in suspended { waiter.resume() }
                 if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
@@ -585,17 +463,17 @@ public final class RemoteWriteQueue: Sendable {
     }
 
     /// Wakes the shard's consumer, or leaves a signal for its next wait.
-    private static func signal(_ shard: inout Shard) -> CheckedContinuation<Void, Never>? {
-        if let consumer = shard.consumer {
-            shard.consumer = nil
-            return consumer
+    private static func signal(_ consumer: inout Consumer) -> CheckedContinuation<Void, Never>? {
+        if let continuation = consumer.continuation {
+            consumer.continuation = nil
+            return continuation
         }
-        shard.signalled = true
+        consumer.signalled = true
         return nil
     }
 
     private static func takeCommitWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
-        guard let committed = state.tracker.committed else { return [] }
+        guard let committed = state.machine.committed else { return [] }
         var ready: [CheckedContinuation<Void, Never>] = []
         state.commitWaiters.removeAll { waiter in
             guard waiter.position <= committed else { return false }
@@ -604,9 +482,29 @@ public final class RemoteWriteQueue: Sendable {
         }
         return ready
     }
+}
 
-    @inline(__always)
-    private func shardIndex(_ shardKey: UInt64) -> Int {
-        Int(shardKey % UInt64(self.configuration.shards))
+/// Encodes the runs of one shard's batches into compressed `WriteRequest` bodies, reusing its buffers.
+private struct RequestEncoder {
+    private var batch: RemoteWriteBatch
+    private var encoder = WriteRequestEncoder()
+
+    init(capacity: Int) {
+        self.batch = RemoteWriteBatch(capacity: capacity)
+    }
+
+    /// The newest timestamp of the last body encoded.
+    var newest: Int64? { self.batch.maxTimestamp }
+
+    /// The snappy-compressed request of `samples`.
+    mutating func encode(_ samples: ArraySlice<ShardQueue.Item>) -> ByteBuffer {
+        self.batch.removeAll()
+        for item in samples {
+            self.batch.append(item.series, timestamp: item.timestamp, value: item.value)
+        }
+        self.encoder.encode(self.batch)
+        var body = ByteBuffer()
+        self.encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
+        return body
     }
 }

@@ -34,7 +34,8 @@ public enum RemoteWriteRefusal: String, Sendable, Hashable, CaseIterable, Custom
 /// series' samples still leave in order.
 ///
 /// A request refused for another reason (a 4xx that names no sample) is dropped whole, as
-/// before: retrying or splitting it would not change the answer.
+/// before: retrying or splitting it would not change the answer. The splitting is
+/// ``RefusalIsolation``'s; this sends what it asks for, one request at a time.
 public struct RemoteWriteSender {
     /// What became of the samples given to ``deliver(_:onRetry:)``.
     public struct Result: Sendable {
@@ -76,74 +77,25 @@ public struct RemoteWriteSender {
         _ entries: some RandomAccessCollection<RemoteWriteBatch.Entry>,
         onRetry: (RemoteWriteClient.RetryableFailure) -> Void = { _ in }
     ) async throws(CancellationError) -> Result {
-        var result = Result()
+        var isolation = RefusalIsolation(count: entries.count)
         let start = entries.startIndex
-        // A stack of index ranges (offsets from `start`); its top is sent next, so ranges leave in order.
-        var pending: [Range<Int>] = [0..<entries.count]
-        // The newest timestamp refused as out of bounds in this delivery. A receiver's bound
-        // only moves forward (it keeps a window up to its newest data), so a sample no newer is
-        // counted as refused without being sent: after a long outage a whole backlog can be too
-        // old, and splitting it down to single samples would cost two requests per sample.
-        var outOfBoundsAtOrBefore: Int64?
-        while let range = pending.popLast() {
-            guard !range.isEmpty else { continue }
+        let timestamp = { (offset: Int) in entries[entries.index(start, offsetBy: offset)].timestamp }
+        while let range = isolation.nextRun(timestamp: timestamp) {
             self.batch.removeAll()
-            var sending: [Int] = []
             for offset in range {
                 let entry = entries[entries.index(start, offsetBy: offset)]
-                if let bound = outOfBoundsAtOrBefore, entry.timestamp <= bound {
-                    result.refused.append((offset, .outOfBounds))
-                    continue
-                }
-                sending.append(offset)
                 self.batch.append(entry.series, timestamp: entry.timestamp, value: entry.value)
-            }
-            guard sending.count == range.count else {
-                // Some were refused unsent: send the others as runs of what is left.
-                var runs: [Range<Int>] = []
-                for offset in sending {
-                    if let last = runs.last, last.upperBound == offset {
-                        runs[runs.count - 1] = last.lowerBound..<(offset + 1)
-                    } else {
-                        runs.append(offset..<(offset + 1))
-                    }
-                }
-                // Keep the order: the stack's top is sent next.
-                pending.append(contentsOf: runs.reversed())
-                continue
             }
             self.encoder.encode(self.batch)
             var body = ByteBuffer()
             self.encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
-            result.requests += 1
             switch try await self.client.send(body, onRetry: onRetry) {
             case .sent:
-                result.accepted += range.count
-                result.acceptedRequests += 1
-                result.acceptedBytes += body.readableBytes
-                if let newest = self.batch.maxTimestamp {
-                    result.newestAccepted = max(result.newestAccepted ?? newest, newest)
-                }
+                isolation.accepted(range, bytes: body.readableBytes, newest: self.batch.maxTimestamp)
             case .dropped(let drop):
-                guard let refusal = RemoteWriteRefusal.classify(status: drop.status, message: drop.message) else {
-                    result.dropped += range.count
-                    result.drops.append((drop, range.count))
-                    continue
-                }
-                if result.refusalMessage == nil { result.refusalMessage = drop.message }
-                if range.count == 1 {
-                    result.refused.append((range.lowerBound, refusal))
-                    if refusal == .outOfBounds {
-                        let timestamp = entries[entries.index(start, offsetBy: range.lowerBound)].timestamp
-                        outOfBoundsAtOrBefore = max(outOfBoundsAtOrBefore ?? timestamp, timestamp)
-                    }
-                } else {
-                    let middle = range.lowerBound + range.count / 2
-                    pending.append(middle..<range.upperBound)
-                    pending.append(range.lowerBound..<middle)
-                }
+                isolation.refused(range, drop: drop, timestamp: timestamp)
             }
         }
-        return result
+        return isolation.result
     }
 }

@@ -49,10 +49,7 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
             resuming: try file.load(), logger: Logger(label: "test"), progressStore: file)
         let forwarder = Forwarder(name: "test", log: log, queue: queue, logger: Logger(label: "test"))
         let task = Task { try await forwarder.run() }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while (forwarder.committed ?? .start(of: 0)) < end && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        await queue.waitUntilCommitted(Forwarder.pack(end))
         task.cancel()
         _ = await task.result
         try await client.shutdown()

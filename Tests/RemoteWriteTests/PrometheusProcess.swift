@@ -51,6 +51,7 @@ final class PrometheusProcess: @unchecked Sendable {
         process.standardError = handle
         try process.run()
         self.process = process
+        // Polls, with a deadline, a process that gives no other sign of being ready.
         let start = ContinuousClock.now
         while ContinuousClock.now - start < timeout {
             if let status = try? await self.get("/-/ready").status, status == 200 { return }
@@ -65,6 +66,7 @@ final class PrometheusProcess: @unchecked Sendable {
     func stop(grace: Duration = .seconds(10)) async {
         guard let process = self.process, process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
+        // Polls, with a deadline, for the exit (`waitUntilExit` would block a thread of the pool).
         let start = ContinuousClock.now
         while process.isRunning, ContinuousClock.now - start < grace {
             try? await Task.sleep(for: .milliseconds(50))

@@ -75,9 +75,14 @@ struct PrometheusReceiverTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try? await queue.run() }
                 for index in 0..<count {
-                    if index == 20 { await prometheus.stop() }
+                    if index == 20 {
+                        // Delivered before the outage.
+                        await queue.waitUntilCommitted(20)
+                        await prometheus.stop()
+                    }
                     if index == 40 {
-                        try await Task.sleep(for: .seconds(2))  // the queue keeps retrying meanwhile
+                        // The queue keeps retrying while the receiver is down.
+                        #expect(await waitUntil(within: .seconds(30)) { queue.metrics.retriedSamplesTotal > 0 })
                         #expect(queue.committedPosition ?? 0 < 40)
                         try await prometheus.start()
                     }
@@ -88,7 +93,6 @@ struct PrometheusReceiverTests {
                                 value: Double(index))
                         ],
                         position: UInt64(index + 1))
-                    try await Task.sleep(for: .milliseconds(20))
                 }
                 await queue.flush()
                 group.cancelAll()

@@ -143,7 +143,7 @@ import Testing
             let client = try client(receiver)
             let body = body()
             let task = Task { try await client.send(body) }
-            try await Task.sleep(for: .milliseconds(200))
+            await receiver.waitForRequests(2)  // Retrying.
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
         }

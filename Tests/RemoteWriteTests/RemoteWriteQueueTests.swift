@@ -72,7 +72,9 @@ import Testing
                         try await queue.append(samples, position: position)
                     }
                 }
-                try await Task.sleep(for: .milliseconds(500))
+                // The first batch is out (and never answered); then the shard fills up again.
+                await receiver.waitForRequests(1)
+                await queue.waitUntilAppendSuspended()
                 // One batch in flight (hanging) plus a full shard: 150 samples taken in, no more.
                 #expect(queue.metrics.pendingSamples == 100)
                 #expect(queue.committedPosition == nil)
@@ -109,7 +111,8 @@ import Testing
                         [.init(series: series, timestamp: Int64(position), value: 1)], position: position)
                 }
                 await queue.waitUntilCommitted(3)
-                try await Task.sleep(for: .milliseconds(200))
+                // Request 3 failed and request 4 is its retry: the failure was counted before it.
+                await receiver.waitForRequests(5)
             }
             #expect(queue.committedPosition == 3)
             #expect(queue.metrics.retriedSamplesTotal > 0)
@@ -133,12 +136,11 @@ import Testing
             let queue = try makeQueue(receiver, shards: 1, deadline: .milliseconds(600))
             try await running(queue) {
                 let series = queue.labelSet([.init(name: "__name__", value: "m")])
-                try await queue.append([.init(series: series, timestamp: 1, value: 1)], position: 1)
                 let before = queue.wakeups
-                try await Task.sleep(for: .milliseconds(300))
-                // Waiting for the batch deadline costs a handful of wake-ups, not a busy loop.
-                #expect(queue.wakeups - before < 10, "\(queue.wakeups - before) wake-ups in 300 ms")
+                try await queue.append([.init(series: series, timestamp: 1, value: 1)], position: 1)
                 await queue.waitUntilCommitted(1)
+                // Waiting 600 ms for the batch deadline costs a handful of wake-ups, not a busy loop.
+                #expect(queue.wakeups - before < 10, "\(queue.wakeups - before) wake-ups")
             }
         }
     }

@@ -29,7 +29,10 @@ final class TestReceiver: Sendable {
     /// happened to use the same port would fail its first request.
     let httpClient: HTTPClient
     private let script: @Sendable (Int, RecordedRequest) -> ScriptedResponse
-    private let recorded = Mutex<[RecordedRequest]>([])
+    /// The requests, how many of them the script has seen, and who waits for a count of those.
+    private let recorded = Mutex<
+        (requests: [RecordedRequest], scripted: Int, waiters: [(count: Int, CheckedContinuation<Void, Never>)])
+    >(([], 0, []))
 
     private init(port: Int, script: @escaping @Sendable (Int, RecordedRequest) -> ScriptedResponse) {
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -39,7 +42,20 @@ final class TestReceiver: Sendable {
 
     var url: String { "http://127.0.0.1:\(self.port)/api/v1/write" }
 
-    var requests: [RecordedRequest] { self.recorded.withLock { $0 } }
+    var requests: [RecordedRequest] { self.recorded.withLock { $0.requests } }
+
+    /// Returns once the receiver has seen `count` requests and its script has chosen the
+    /// answer to the last (before it is sent).
+    func waitForRequests(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            let seen = self.recorded.withLock { recorded in
+                if recorded.scripted >= count { return true }
+                recorded.waiters.append((count, continuation))
+                return false
+            }
+            if seen { continuation.resume() }
+        }
+    }
 
     /// Runs `body` with a receiver that is stopped when `body` returns.
     static func with<Result: Sendable>(
@@ -101,12 +117,23 @@ final class TestReceiver: Sendable {
                     guard let head else { continue }
                     let request = RecordedRequest(
                         method: head.method, uri: head.uri, headers: head.headers, body: Array(body.readableBytesView))
-                    let index = self.recorded.withLock { requests in
-                        requests.append(request)
-                        return requests.count - 1
+                    let index = self.recorded.withLock { recorded in
+                        recorded.requests.append(request)
+                        return recorded.requests.count - 1
                     }
-                    switch self.script(index, request) {
+                    let response = self.script(index, request)
+                    // Whoever waits for this request learns of it once the script has seen it.
+                    let ready = self.recorded.withLock { recorded in
+                        recorded.scripted += 1
+                        let ready = recorded.waiters.filter { $0.count <= recorded.scripted }.map { $0.1 }
+                        recorded.waiters.removeAll { $0.count <= recorded.scripted }
+                        return ready
+                    }
+                    for waiter in ready { waiter.resume() }
+                    switch response {
                     case .hang:
+                        // Workload, not synchronization: a stuck receiver that never answers,
+                        // until the client gives up or the test ends and cancels this task.
                         try await Task.sleep(for: .seconds(3600))
                     case .status(let code, let extraHeaders, let text):
                         var headers = HTTPHeaders(extraHeaders)

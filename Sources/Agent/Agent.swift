@@ -79,21 +79,23 @@ public struct Agent: Service {
                 logger: Logger(label: "agentd.cluster"))
             : nil
         let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
-        let manager = ScrapeManager(
-            log: log, scraper: HTTPScraper(client: client), oracle: oracle,
+        let board = TargetStatusBoard()
+        let throughput = ThroughputMeter()
+        let manager = ScrapeService(
+            appender: log, scraper: HTTPScraper(client: client), oracle: oracle, observers: [board, throughput],
             logger: Logger(label: "agentd.scrape"))
         let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
         let reloader = ConfigReloader(
             path: options.configPath, context: context, config: config, manager: manager, cluster: cluster,
             logger: logger)
         let api = APIController(
-            state: state, board: manager.board, metrics: metrics, log: log, outputs: outputs, cluster: cluster,
+            state: state, board: board, metrics: metrics, log: log, outputs: outputs, cluster: cluster,
             oracle: oracle, reloader: reloader)
         let (host, port) = try Self.split(options.listenAddress)
         let router = Router(context: AgentRequestContext.self)
         api.addRoutes(to: router)
         WebUIController(
-            state: state, board: manager.board, throughput: manager.throughput, cluster: cluster, oracle: oracle,
+            state: state, board: board, throughput: throughput, cluster: cluster, oracle: oracle,
             store: outputs.store
         ).addRoutes(to: router)
         let (listening, listeningContinuation) = AsyncStream.makeStream(of: Void.self)
@@ -129,6 +131,9 @@ public struct Agent: Service {
         for await _ in listening {}
         let output = Task { await outputs.run() }
         let membership = Task { await cluster?.run() }
+        // Detached: scraping must not stop with the graceful shutdown, since the hand-off scrapes
+        // until its slot; it is cancelled (every loop stopped quietly) after the hand-off, below.
+        let scraping = Task.detached { await manager.run() }
         reloader.start()
         state.setReady(true)
         logger.info("agentd is running", metadata: ["http.address": "\(options.listenAddress)", "node": "\(nodeName)"])
@@ -148,7 +153,8 @@ public struct Agent: Service {
             await cluster.leave(limit: .seconds(15))
         }
         await reloader.stop()
-        await manager.stopAll()
+        scraping.cancel()
+        await scraping.value
         membership.cancel()
         await membership.value
         // Nothing appends any more: close the log (synced), and let the forwarders send what it

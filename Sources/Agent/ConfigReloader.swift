@@ -9,7 +9,7 @@ import Synchronization
 final class ConfigReloader: Sendable {
     private let path: String
     private let context: EvaluationContext
-    private let manager: ScrapeManager
+    private let manager: ScrapeService
     private let cluster: ClusterService?
     private let logger: Logger
     private struct Running {
@@ -19,7 +19,7 @@ final class ConfigReloader: Sendable {
     private let running: Mutex<Running>
 
     init(
-        path: String, context: EvaluationContext, config: AgentConfig, manager: ScrapeManager, cluster: ClusterService?,
+        path: String, context: EvaluationContext, config: AgentConfig, manager: ScrapeService, cluster: ClusterService?,
         logger: Logger
     ) {
         self.path = path

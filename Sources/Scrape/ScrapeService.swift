@@ -58,9 +58,11 @@ public final class ScrapeService: Service, Sendable {
             self.shutDown()
         }
         shutDown()
-        // Loops that never started (cancelled before ``run()`` took them) count as stopped.
+        // Every loop that started has ended; those that never did (cancelled before ``run()`` took
+        // them) count as stopped.
         let leftovers = state.withLock { state in
-            state.loops.values.flatMap(\.values) + state.stopping.values
+            defer { state.loops = [:] }
+            return state.loops.values.flatMap(\.values) + state.stopping.values
         }
         for loop in leftovers { loop.markFinished() }
     }

@@ -19,9 +19,10 @@ struct ScrapeJobUpdate: Sendable, Equatable {
 
     /// The update from the loops `running` (target and settings by key) to `targets` with `settings`.
     /// A key listed twice in `targets` is the first.
-    init(running: [UInt64: (target: ScrapeTarget, settings: ScrapeSettings)], targets: [ScrapeTarget],
-         settings: ScrapeSettings)
-    {
+    init(
+        running: [UInt64: (target: ScrapeTarget, settings: ScrapeSettings)], targets: [ScrapeTarget],
+        settings: ScrapeSettings
+    ) {
         var wanted: [UInt64: ScrapeTarget] = [:]
         var order: [ScrapeTarget] = []
         for target in targets where wanted[target.key] == nil {

@@ -58,11 +58,13 @@ final class ScrapeLoop: Sendable {
             case .scrape:
                 let report = await engine.scrape(using: context.scraper, at: clock.now / 1_000_000)
                 for observer in context.observers { observer.scraped(target.key, report: report) }
-                action = Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
+                action =
+                    Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
             case .leaveToOwner(let slot):
                 engine.forgetPreviousScrape()
                 for observer in context.observers { observer.slotOwnedElsewhere(target.key, slot: slot) }
-                action = Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
+                action =
+                    Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
             case .appendStaleness:
                 await engine.markEverythingStale(at: clock.now / 1_000_000)
                 return

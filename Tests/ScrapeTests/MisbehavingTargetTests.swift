@@ -277,7 +277,9 @@ import WAL
                 discovered: ["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/changing"], settings: settings))
         var engine = ScrapeEngine(target: target, settings: settings, appender: log, logger: Logger(label: "test"))
         var reports: [ScrapeReport] = []
-        for _ in 0..<3 { reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000)) }
+        for _ in 0..<3 {
+            reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000))
+        }
         try await client.shutdown()
         try log.close()
         #expect(reports.map(\.error) == [nil, nil, nil])

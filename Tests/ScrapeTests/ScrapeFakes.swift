@@ -148,7 +148,10 @@ final class MemoryAppender: ScrapeAppender {
         state.withLock { state in
             state.batches.flatMap { batch in
                 (0..<batch.count).map { index in
-                    (state.labels[batch.refs[index]]?.metricName ?? "?", batch.values[index], batch.timestamp(at: index))
+                    (
+                        state.labels[batch.refs[index]]?.metricName ?? "?", batch.values[index],
+                        batch.timestamp(at: index)
+                    )
                 }
             }
         }

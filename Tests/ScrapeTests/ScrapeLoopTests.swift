@@ -52,7 +52,8 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         let target = try #require(
             ScrapeTarget(discovered: ["__address__": "a:1", "job": "j"], settings: .init(jobName: "j")))
         let exposed: [(name: String, value: String)] = [("job", "exposed"), ("x", "1"), ("empty", "")]
-        let renaming = ScrapeEngine(target: target, settings: .init(jobName: "j"), appender: log, logger: .init(label: "t"))
+        let renaming = ScrapeEngine(
+            target: target, settings: .init(jobName: "j"), appender: log, logger: .init(label: "t"))
         #expect(
             renaming.seriesLabels(name: "m", exposed: exposed)
                 == Labels(["__name__": "m", "job": "j", "exported_job": "exposed", "instance": "a:1", "x": "1"]))

@@ -66,7 +66,8 @@ import Testing
         #expect(
             observer.events == [
                 .started(key), .scraped(key, timestamp: first / 1_000_000),
-                .ownedElsewhere(key, slot: first + interval), .scraped(key, timestamp: (first + 2 * interval) / 1_000_000),
+                .ownedElsewhere(key, slot: first + interval),
+                .scraped(key, timestamp: (first + 2 * interval) / 1_000_000),
                 .removed(key),
             ])
         #expect(fixture.scraper.fetches == [target.url, target.url])

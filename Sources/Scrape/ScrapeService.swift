@@ -79,7 +79,8 @@ public final class ScrapeService: Service, Sendable {
             guard !state.isShutDown else { return nil }
             var loops = state.loops[job] ?? [:]
             let change = ScrapeJobUpdate(
-                running: loops.mapValues { ($0.loop.target, $0.loop.settings) }, targets: targets, settings: settings)
+                running: loops.mapValues { (target: $0.loop.target, settings: $0.loop.settings) }, targets: targets,
+                settings: settings)
             var stopped: [(RunningLoop, ScrapeSchedule.StopReason)] = []
             for stop in change.stops {
                 guard let running = loops.removeValue(forKey: stop.key) else { continue }

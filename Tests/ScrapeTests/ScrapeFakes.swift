@@ -38,15 +38,11 @@ final class ManualClock: ScrapeClock {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let (resume, fail, waiters) = state.withLock { state in
-                    if state.cancelled.remove(id) != nil { return (false, true, [CheckedContinuation<Void, Never>]()) }
-                    if deadline <= state.now { return (true, false, []) }
-                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
-                    return (false, false, Self.wakeWaiters(&state))
+                switch register(Sleeper(id: id, deadline: deadline, continuation: continuation)) {
+                case .asleep(let waiters): for waiter in waiters { waiter.resume() }
+                case .due: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
                 }
-                if resume { continuation.resume() }
-                if fail { continuation.resume(throwing: CancellationError()) }
-                for waiter in waiters { waiter.resume() }
             }
         } onCancel: {
             let sleeper = state.withLock { state -> Sleeper? in
@@ -57,6 +53,22 @@ final class ManualClock: ScrapeClock {
                 return state.sleepers.remove(at: index)
             }
             sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    private enum Registration {
+        /// Asleep; these waiters see enough sleepers now.
+        case asleep([CheckedContinuation<Void, Never>])
+        case due
+        case cancelled
+    }
+
+    private func register(_ sleeper: Sleeper) -> Registration {
+        state.withLock { state in
+            if state.cancelled.remove(sleeper.id) != nil { return .cancelled }
+            if sleeper.deadline <= state.now { return .due }
+            state.sleepers.append(sleeper)
+            return .asleep(Self.wakeWaiters(&state))
         }
     }
 

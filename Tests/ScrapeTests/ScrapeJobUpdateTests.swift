@@ -12,7 +12,7 @@ import Testing
     func running(_ targets: [ScrapeTarget], _ settings: ScrapeSettings)
         -> [UInt64: (target: ScrapeTarget, settings: ScrapeSettings)]
     {
-        Dictionary(uniqueKeysWithValues: targets.map { ($0.key, ($0, settings)) })
+        Dictionary(uniqueKeysWithValues: targets.map { ($0.key, (target: $0, settings: settings)) })
     }
 
     @Test func newTargetsStartAndAreAdded() {

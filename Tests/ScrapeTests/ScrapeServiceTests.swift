@@ -227,7 +227,9 @@ import Testing
         await running.value
 
         let report = try #require(fixture.observer.report(for: target.key))
-        #expect(report.error == "body size limit exceeded")
+        #expect(
+            report.error
+                == "body size limit exceeded (agentd's default body_size_limit; set body_size_limit to raise it)")
         #expect(report.failureKind == .bodySizeLimit)
         #expect(counters.bodySizeLimitExceeded == 1)
         #expect(fixture.appender.samples.map(\.name) == reportNames)

@@ -417,3 +417,17 @@ struct GossipPeer: Sendable {
         self.claimed = claimed
     }
 }
+
+extension ClusterService {
+    /// The member's view of the cluster, for `/metrics`.
+    var metricsReading: SelfMetrics.ClusterReading {
+        let peers = self.peers
+        let counters = self.counters
+        return SelfMetrics.ClusterReading(
+            name: name, address: address, state: peers.first(where: \.isSelf)?.state ?? "viewer",
+            peersByState: Dictionary(grouping: peers, by: \.state).mapValues(\.count), lamport: lamport,
+            rxBytes: counters.rxBytes, txBytes: counters.txBytes, sendFailures: counters.sendFailures,
+            rejected: counters.rejected, nameConflicts: counters.nameConflicts, lateSlots: lateSlots,
+            movedTargets: counters.movedTargets, clockSkewSeconds: clockSkew.mapValues(\.seconds))
+    }
+}

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Logging
 import Testing
 
-@testable import Replay
+@testable import RemoteWrite
 
 @Suite(.timeLimit(.minutes(2))) struct RemoteWriteQueueTests {
     private func makeQueue(

@@ -41,10 +41,10 @@ public final class Forwarder: Sendable {
         Position(segment: Int(value >> 40), offset: Int(value & (1 << 40 - 1)))
     }
 
-    /// Where an endpoint's forwarding resumes: its cursor file, else (an agent from before the
-    /// cursor files) the cursor in the index, else nothing (the oldest segment).
+    /// Where an endpoint's forwarding resumes: its cursor file, else `legacyCursor` (an agent from
+    /// before the cursor files kept the position in its SQLite index), else nothing (the oldest segment).
     public static func storedProgress(
-        file: DeliveryCursorFile, store: ProjectionStore?, name: String, logger: Logger
+        file: DeliveryCursorFile, legacyCursor: () -> Position?, name: String, logger: Logger
     ) -> DeliveryProgress? {
         do {
             if let progress = try file.load() { return progress }
@@ -53,8 +53,7 @@ public final class Forwarder: Sendable {
                 "remote write cursor file unreadable; resuming from the index's cursor",
                 metadata: ["remote_write.endpoint": "\(name)", "error": "\(error)"])
         }
-        guard let cursor = try? store?.replayCursor(named: name) else { return nil }
-        let position = Position(segment: Int(cursor.segment), offset: Int(cursor.offset))
+        guard let position = legacyCursor() else { return nil }
         return DeliveryProgress(committed: pack(position), shards: 0, mapping: "")
     }
 

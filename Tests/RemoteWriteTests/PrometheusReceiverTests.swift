@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Events
 import Foundation
 import Logging
-import Replay
+import Projections
+import RemoteWrite
 import TestSupport
 import Testing
 import WAL

@@ -61,7 +61,7 @@ public struct Projector {
                 MembershipEventRecord(
                     time: event.time, lamport: Int64(bitPattern: event.lamport), member: event.member,
                     address: event.address,
-                    state: MembershipEventRecord.State(rawValue: event.state.rawValue) ?? .joined,
+                    state: event.state,
                     incarnation: Int64(bitPattern: event.incarnation), reportedBy: event.reportedBy, position: position)
             )
         case .event(.ownership(let event)):
@@ -73,7 +73,7 @@ public struct Projector {
                     targetLabels: event.labels.dictionary,
                     previousOwner: event.previousOwner.isEmpty ? nil : event.previousOwner,
                     newOwner: event.newOwner.isEmpty ? nil : event.newOwner,
-                    causeKind: OwnershipEventRecord.CauseKind(rawValue: event.cause.rawValue) ?? .initial,
+                    causeKind: event.cause,
                     causeDetail: event.detail, position: position))
         case .event:
             break

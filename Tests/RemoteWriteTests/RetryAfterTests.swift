@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Replay
+@testable import RemoteWrite
 
 @Suite struct RetryAfterTests {
     @Test func secondsAndHTTPDatesAreUnderstood() {

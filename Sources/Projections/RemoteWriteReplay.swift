@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Events
 import Foundation
 import Logging
+import RemoteWrite
 import WAL
 
 /// `agentd replay --to URL`: sends a window of the log to a remote-write receiver

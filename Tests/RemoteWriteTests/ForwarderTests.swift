@@ -6,7 +6,8 @@ import TestSupport
 import Testing
 import WAL
 
-@testable import Replay
+@testable import Projections
+@testable import RemoteWrite
 
 /// Appends `count` scrapes of three series, timestamps `first`, `first + 1000`, …
 private func appendScrapes(_ log: EventLog, count: Int, first: Int64) throws -> [SampleBatch] {

@@ -1,3 +1,4 @@
+import Events
 import GRDB
 
 /// A member's state as a node observed it, projected from a `membership` WAL record.
@@ -5,11 +6,6 @@ public struct MembershipEventRecord: Codable, Sendable, Hashable, FetchableRecor
     public static let databaseTableName = "membership_event"
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
-    /// Member states, as gossiped (ckit's node states plus SWIM's failure-detector states).
-    public enum State: String, Codable, Sendable, CaseIterable {
-        case joined, participant, viewer, terminating, suspect, dead, refuted, left
-    }
 
     /// Row id, assigned on insert.
     public var id: Int64?
@@ -22,7 +18,7 @@ public struct MembershipEventRecord: Codable, Sendable, Hashable, FetchableRecor
     /// Member address (`host:port`).
     public var address: String
     /// New state.
-    public var state: State
+    public var state: MembershipEvent.State
     /// SWIM incarnation number.
     public var incarnation: Int64
     /// Members that reported the change (stored as a JSON array).
@@ -34,7 +30,7 @@ public struct MembershipEventRecord: Codable, Sendable, Hashable, FetchableRecor
 
     /// Creates an event.
     public init(
-        time: Int64, lamport: Int64, member: String, address: String, state: State, incarnation: Int64,
+        time: Int64, lamport: Int64, member: String, address: String, state: MembershipEvent.State, incarnation: Int64,
         reportedBy: [String], position: RecordPosition
     ) {
         self.time = time

@@ -1,3 +1,5 @@
+import Events
+
 /// A span during which one member (or nobody) owned a target, derived from consecutive
 /// ownership events.
 public struct OwnershipInterval: Sendable, Hashable {
@@ -12,7 +14,7 @@ public struct OwnershipInterval: Sendable, Hashable {
     /// End, the effective time of the next event; `nil` while still current.
     public var until: Int64?
     /// Cause of the opening event.
-    public var causeKind: OwnershipEventRecord.CauseKind
+    public var causeKind: OwnershipEvent.Cause
     /// Detail of the opening event's cause.
     public var causeDetail: String
 

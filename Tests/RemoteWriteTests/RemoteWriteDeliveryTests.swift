@@ -6,7 +6,7 @@ import TestSupport
 import Testing
 import WAL
 
-@testable import Replay
+@testable import RemoteWrite
 
 /// Progress kept in memory, as a cursor file would keep it.
 private final class MemoryProgressStore: DeliveryProgressStore {

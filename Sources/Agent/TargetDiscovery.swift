@@ -7,7 +7,7 @@ import Synchronization
 /// Feeds every `prometheus.scrape` component its targets: static lists at once,
 /// `discovery.file` outputs whenever a file changes, each through the
 /// `discovery.relabel` rules between them.
-struct DiscoveryService: Sendable {
+struct TargetDiscovery: Sendable {
     let config: AgentConfig
     let manager: ScrapeService
     let cluster: ClusterService?

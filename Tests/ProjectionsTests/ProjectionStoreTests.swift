@@ -1,6 +1,7 @@
+import Events
 import Foundation
 import GRDB
-import Replay
+import Projections
 import Testing
 
 @Suite struct ProjectionStoreTests {
@@ -9,7 +10,7 @@ import Testing
     }
 
     private func ownership(
-        _ key: UInt64, at time: Int64, from previous: String?, to next: String?, cause: OwnershipEventRecord.CauseKind,
+        _ key: UInt64, at time: Int64, from previous: String?, to next: String?, cause: OwnershipEvent.Cause,
         offset: Int64, labels: [String: String]? = nil
     ) -> OwnershipEventRecord {
         OwnershipEventRecord(

@@ -3,19 +3,23 @@ import Config
 import Events
 import Foundation
 import Logging
-import Replay
+import Projections
+import RemoteWrite
+import ServiceLifecycle
 import Synchronization
 import WAL
 
-/// The agent's output side: one forwarder per remote-write endpoint, the SQLite
-/// projections kept up with the log, and WAL retention that respects both.
-final class OutputServices: Sendable {
+/// What reads the WAL: one forwarder per remote-write endpoint, the SQLite projections kept up
+/// with the log, and WAL retention that respects both. On a graceful shutdown (after the WAL
+/// service closed the log) the forwarders send what the log holds, within the flush deadline.
+final class OutputService: Service, Sendable {
     let forwarders: [Forwarder]
     let store: ProjectionStore
     private let log: EventLog
     private let paths: StoragePaths
     private let retention: Retention
     private let logger: Logger
+    private let flushDeadline: Duration
     private let projected = Mutex<Position?>(nil)
     let droppedSegments = Mutex<Int>(0)
     /// Finished when the forwarder of the same index stops (drained, cancelled or failed).
@@ -23,11 +27,16 @@ final class OutputServices: Sendable {
     /// By forwarder: whether it delivered the closed log to its end.
     private let drained: Mutex<[Bool]>
 
-    init(config: AgentConfig, log: EventLog, paths: StoragePaths, httpClient: HTTPClient, logger: Logger) throws {
+    init(
+        config: AgentConfig, log: EventLog, paths: StoragePaths, httpClient: HTTPClient, flushDeadline: Duration,
+        logger: Logger
+    ) throws {
         self.log = log
         self.paths = paths
+        self.flushDeadline = flushDeadline
         self.logger = logger
-        store = try ProjectionStore.open(path: paths.index)
+        let store = try ProjectionStore.open(path: paths.index)
+        self.store = store
         var forwarders: [Forwarder] = []
         for component in config.remoteWrites {
             let external = component.externalLabels.sorted { $0.key < $1.key }.map {
@@ -56,7 +65,12 @@ final class OutputServices: Sendable {
                         batchSendDeadline: endpoint.queue.batchSendDeadline),
                     externalLabels: external,
                     resuming: Forwarder.storedProgress(
-                        file: cursor, store: store, name: endpoint.name, logger: remoteLogger),
+                        file: cursor,
+                        legacyCursor: {
+                            guard let cursor = try? store.replayCursor(named: endpoint.name) else { return nil }
+                            return Position(segment: Int(cursor.segment), offset: Int(cursor.offset))
+                        },
+                        name: endpoint.name, logger: remoteLogger),
                     logger: remoteLogger, progressStore: cursor)
                 forwarders.append(Forwarder(name: endpoint.name, log: log, queue: queue, logger: remoteLogger))
             }
@@ -68,9 +82,22 @@ final class OutputServices: Sendable {
         retention = Retention(minAge: wal.minKeepaliveTime, maxAge: wal.maxKeepaliveTime)
     }
 
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.follow() }
+            do {
+                try await gracefulShutdown()
+                await drain(within: flushDeadline)
+            } catch {
+                // Cancelled: the group is failing; what is not delivered is sent at the next start.
+            }
+            group.cancelAll()
+        }
+    }
+
     /// Runs the forwarders, the projector and retention until cancelled. Once the log is
     /// closed, the forwarders drain it (see `drain(within:)`) and the projector catches up.
-    func run() async {
+    private func follow() async {
         await withTaskGroup(of: Void.self) { group in
             for (index, forwarder) in forwarders.enumerated() {
                 group.addTask {
@@ -94,7 +121,7 @@ final class OutputServices: Sendable {
 
     /// After the log was closed: waits up to `limit` for every forwarder to deliver what the
     /// log holds, then logs what did not fit (it is sent at the next start).
-    func drain(within limit: Duration) async {
+    private func drain(within limit: Duration) async {
         guard !forwarders.isEmpty else { return }
         let end = log.writer.end
         logger.info(
@@ -222,9 +249,9 @@ final class OutputServices: Sendable {
     }
 
     /// Delivery state per endpoint, for `/metrics`.
-    var remoteWriteMetrics: [RemoteWriteExposition.Endpoint] {
+    var remoteWriteMetrics: [SelfMetrics.RemoteWriteEndpointReading] {
         forwarders.map { forwarder in
-            RemoteWriteExposition.Endpoint(
+            SelfMetrics.RemoteWriteEndpointReading(
                 name: forwarder.name, url: forwarder.queue.endpointURL, metrics: forwarder.queue.metrics,
                 damage: forwarder.passedOver, backlogBytes: backlogBytes(from: forwarder.committed))
         }

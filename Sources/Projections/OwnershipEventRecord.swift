@@ -1,3 +1,4 @@
+import Events
 import GRDB
 
 /// A target's owner changed in this node's view, projected from an `ownership` WAL record.
@@ -5,16 +6,6 @@ public struct OwnershipEventRecord: Codable, Sendable, Hashable, FetchableRecord
     public static let databaseTableName = "ownership_event"
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
-    /// What triggered the change.
-    public enum CauseKind: String, Codable, Sendable, CaseIterable {
-        case memberJoined = "member_joined"
-        case memberLeft = "member_left"
-        case memberDead = "member_dead"
-        case targetAdded = "target_added"
-        case targetRemoved = "target_removed"
-        case initial
-    }
 
     /// Row id, assigned on insert.
     public var id: Int64?
@@ -31,7 +22,7 @@ public struct OwnershipEventRecord: Codable, Sendable, Hashable, FetchableRecord
     /// Owner after the change, `nil` for a removed target or when nobody can own it.
     public var newOwner: String?
     /// What triggered the change.
-    public var causeKind: CauseKind
+    public var causeKind: OwnershipEvent.Cause
     /// Human explanation, such as "agentd-1 declared dead after suspicion by agentd-2".
     public var causeDetail: String
     /// WAL segment of the source record.
@@ -42,7 +33,7 @@ public struct OwnershipEventRecord: Codable, Sendable, Hashable, FetchableRecord
     /// Creates an event.
     public init(
         time: Int64, effectiveTime: Int64, key: UInt64, targetLabels: [String: String], previousOwner: String?,
-        newOwner: String?, causeKind: CauseKind, causeDetail: String, position: RecordPosition
+        newOwner: String?, causeKind: OwnershipEvent.Cause, causeDetail: String, position: RecordPosition
     ) {
         self.time = time
         self.effectiveTime = effectiveTime

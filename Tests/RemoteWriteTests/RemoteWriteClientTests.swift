@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
-import Replay
+import RemoteWrite
 import Synchronization
 import Testing
 

@@ -12,6 +12,12 @@ public struct RemoteWriteBatch: Sendable {
         public var timestamp: Int64
         /// The value, sent bit-exact.
         public var value: Double
+
+        public init(series: RemoteWriteLabelSet, timestamp: Int64, value: Double) {
+            self.series = series
+            self.timestamp = timestamp
+            self.value = value
+        }
     }
 
     /// The appended samples.

@@ -1,12 +1,18 @@
 import Config
 import Logging
 import Scrape
+import ServiceLifecycle
 import Synchronization
 
-/// Applies a new configuration on SIGHUP or `POST /-/reload`: the scrape jobs and
-/// their discovery are replaced; a configuration that does not load is reported
-/// and the running one is kept.
-final class ConfigReloader: Sendable {
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The running configuration: starts target discovery for it, and applies a new one on SIGHUP or
+/// `POST /-/reload` (the scrape jobs and their discovery are replaced; a configuration that does
+/// not load is reported and the running one is kept). On a graceful shutdown discovery stops first,
+/// so no target changes while the member hands its targets off.
+final class ConfigService: Service, Sendable {
     private let path: String
     private let context: EvaluationContext
     private let manager: ScrapeService
@@ -32,11 +38,17 @@ final class ConfigReloader: Sendable {
 
     var config: AgentConfig { running.withLock { $0.config } }
 
+    func run() async {
+        start()
+        for await _ in Signals.stream([SIGHUP]).cancelOnGracefulShutdown() { _ = await reload() }
+        await stop()
+    }
+
     /// Starts discovery for the current configuration.
-    func start() {
+    private func start() {
         let config = self.config
         let task = Task { [manager, cluster, logger] in
-            await DiscoveryService(config: config, manager: manager, cluster: cluster, logger: logger).run()
+            await TargetDiscovery(config: config, manager: manager, cluster: cluster, logger: logger).run()
         }
         running.withLock { $0.discovery = task }
     }
@@ -65,7 +77,7 @@ final class ConfigReloader: Sendable {
         return nil
     }
 
-    func stop() async {
+    private func stop() async {
         let task = running.withLock { $0.discovery }
         task?.cancel()
         await task?.value

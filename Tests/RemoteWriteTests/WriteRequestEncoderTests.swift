@@ -1,4 +1,4 @@
-import Replay
+import RemoteWrite
 import Testing
 
 @Suite struct WriteRequestEncoderTests {

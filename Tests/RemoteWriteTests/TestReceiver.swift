@@ -4,7 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-@testable import Replay
+@testable import RemoteWrite
 
 /// A request as the test receiver saw it.
 struct RecordedRequest: Sendable {

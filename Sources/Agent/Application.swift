@@ -33,23 +33,26 @@ public func buildApplication(options: AgentOptions, logger: Logger) throws -> Se
             logger: Logger(label: "agentd.cluster"), listening: { _ = await listening.wait() })
         : nil
     let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
-    let scraping = ScrapeManager(
-        log: log, scraper: HTTPScraper(client: client), oracle: oracle, logger: Logger(label: "agentd.scrape"))
+    let board = TargetStatusBoard()
+    let throughput = ThroughputMeter()
+    let scraping = ScrapeService(
+        appender: log, scraper: HTTPScraper(client: client), oracle: oracle, observers: [board, throughput],
+        logger: Logger(label: "agentd.scrape"))
     let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
     let configuration = ConfigService(
         path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster, logger: logger)
     let router = buildRouter(
         APIController(
-            state: state, board: scraping.board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
+            state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
             cluster: cluster, oracle: oracle, reloader: configuration),
         WebUIController(
-            state: state, board: scraping.board, throughput: scraping.throughput, cluster: cluster, oracle: oracle,
+            state: state, board: board, throughput: throughput, cluster: cluster, oracle: oracle,
             store: outputs.store))
     let server = try HTTPServerService(router: router, address: options.listenAddress, listening: listening)
     var services: [any Service] = [
         HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
     ]
-    services.append(ScrapeLoopsService(manager: scraping))
+    services.append(scraping)
     if let cluster { services.append(cluster) }
     services += [
         configuration,

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Primitives
 import Scrape
 import ServiceLifecycle
 import Synchronization

@@ -15,7 +15,7 @@ import Synchronization
 final class ConfigService: Service, Sendable {
     private let path: String
     private let context: EvaluationContext
-    private let manager: ScrapeManager
+    private let manager: ScrapeService
     private let cluster: ClusterService?
     private let logger: Logger
     private struct Running {
@@ -25,7 +25,7 @@ final class ConfigService: Service, Sendable {
     private let running: Mutex<Running>
 
     init(
-        path: String, context: EvaluationContext, config: AgentConfig, manager: ScrapeManager, cluster: ClusterService?,
+        path: String, context: EvaluationContext, config: AgentConfig, manager: ScrapeService, cluster: ClusterService?,
         logger: Logger
     ) {
         self.path = path

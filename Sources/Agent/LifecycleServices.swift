@@ -107,13 +107,3 @@ struct ReadinessService: Service {
         logger.info("Shutting down")
     }
 }
-
-/// The scrape loops, stopped on a graceful shutdown (after the member handed its targets off).
-struct ScrapeLoopsService: Service {
-    let manager: ScrapeManager
-
-    func run() async {
-        try? await gracefulShutdown()
-        await manager.stopAll()
-    }
-}

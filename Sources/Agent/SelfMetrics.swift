@@ -73,8 +73,9 @@ final class SelfMetrics: Sendable {
         self.registry = registry
         self.families = Mutex(Families(registry: registry))
         registry.makeGauge(
-            name: "agentd_build_info", labels: [("version", "0.1.0"), ("node", nodeName)],
-            help: "agentd's version and node name."
+            descriptor: MetricNameDescriptor(
+                metricName: "agentd_build_info", unitName: "", helpText: "agentd's version and node name."),
+            labels: [("version", "0.1.0"), ("node", nodeName)]
         ).set(to: 1)
     }
 
@@ -104,14 +105,20 @@ private struct Families {
 
     mutating func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
         let key = Self.key(name, labels)
-        if gauges[key] == nil { gauges[key] = registry.makeGauge(name: name, labels: labels, help: help) }
+        if gauges[key] == nil {
+            gauges[key] = registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+        }
         gauges[key]!.set(to: value)
     }
 
     /// The parts keep the totals; the registry shows them.
     mutating func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
         let key = Self.key(name, labels)
-        if counters[key] == nil { counters[key] = registry.makeCounter(name: name, labels: labels, help: help) }
+        if counters[key] == nil {
+            counters[key] = registry.makeCounter(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+        }
         counters[key]!.reset()
         counters[key]!.increment(by: Int64(value))
     }

@@ -9,7 +9,7 @@ import Synchronization
 /// `discovery.relabel` rules between them.
 struct TargetDiscovery: Sendable {
     let config: AgentConfig
-    let manager: ScrapeManager
+    let manager: ScrapeService
     let cluster: ClusterService?
     let logger: Logger
 
@@ -66,7 +66,7 @@ struct TargetDiscovery: Sendable {
         for component in config.scrapes {
             let labels = component.targets.resolve { discovered[$0] ?? [] }
             let settings = Self.settings(for: component)
-            let targets = ScrapeManager.targets(discovered: labels, settings: settings)
+            let targets = ScrapeService.targets(discovered: labels, settings: settings)
             if component.clusteringEnabled {
                 clustered += targets.map { ($0.key, $0.discovered, settings.interval) }
             }

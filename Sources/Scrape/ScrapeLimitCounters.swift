@@ -1,13 +1,18 @@
 import Synchronization
 
-/// Scrapes that failed on a limit (the agent shows them on `/metrics` under Prometheus's names).
-public final class ScrapeLimitCounters: Sendable {
+/// Scrapes that failed on a limit (the agent shows them on `/metrics` under Prometheus's names);
+/// fed as a ``ScrapeObserver``.
+public final class ScrapeLimitCounters: ScrapeObserver {
     private let bodySize = Atomic<Int>(0)
     private let samples = Atomic<Int>(0)
     private let labels = Atomic<Int>(0)
     private let walRecord = Atomic<Int>(0)
 
     public init() {}
+
+    public func scraped(_ key: UInt64, report: ScrapeReport) {
+        if let kind = report.failureKind { count(kind) }
+    }
 
     /// Counts one failed scrape of kind `kind` (failures without a counter are ignored).
     func count(_ kind: ScrapeError.Kind) {

@@ -1,4 +1,5 @@
 import Events
+import Scrape
 import Synchronization
 
 /// What the agent knows about a target: who owns it and how its last scrape went.
@@ -22,8 +23,9 @@ public struct TargetStatus: Sendable, Codable, Equatable {
     public var owner: String?
 }
 
-/// The status of every target of every job, shared between the scrape loops and the API.
-public final class TargetStatusBoard: Sendable {
+/// The status of every target of every job, for the API and the web UI; kept by the scrape loops
+/// as a `ScrapeObserver`.
+public final class TargetStatusBoard: ScrapeObserver {
     private let statuses = Mutex<[UInt64: TargetStatus]>([:])
     /// Scrapes that failed on a limit, for `/metrics`.
     public let limitCounters = ScrapeLimitCounters()
@@ -36,7 +38,31 @@ public final class TargetStatusBoard: Sendable {
 
     public func status(of key: UInt64) -> TargetStatus? { statuses.withLock { $0[key] } }
 
-    func update(_ key: UInt64, _ change: (inout TargetStatus) -> Void) {
+    public func targetStarted(_ target: ScrapeTarget, job: String) {
+        let status = TargetStatus(
+            key: target.key, job: job, url: target.url, labels: target.labels.dictionary,
+            discoveredLabels: target.discovered.dictionary)
+        // A target restarted with new settings keeps its status.
+        statuses.withLock { $0[status.key] = $0[status.key] ?? status }
+    }
+
+    public func targetRemoved(_ key: UInt64) { _ = statuses.withLock { $0.removeValue(forKey: key) } }
+
+    public func scraped(_ key: UInt64, report: ScrapeReport) {
+        limitCounters.scraped(key, report: report)
+        update(key) { status in
+            status.health = report.error == nil ? .up : .down
+            status.lastScrape = report.timestamp
+            status.lastError = report.error
+            status.lastDurationSeconds = report.duration
+            status.lastSamples = report.samples
+            status.scrapedHere = true
+        }
+    }
+
+    public func slotOwnedElsewhere(_ key: UInt64, slot: Int64) { update(key) { $0.scrapedHere = false } }
+
+    private func update(_ key: UInt64, _ change: (inout TargetStatus) -> Void) {
         statuses.withLock { all in
             if var status = all[key] {
                 change(&status)
@@ -44,8 +70,4 @@ public final class TargetStatusBoard: Sendable {
             }
         }
     }
-
-    func insert(_ status: TargetStatus) { statuses.withLock { $0[status.key] = $0[status.key] ?? status } }
-
-    func remove(_ key: UInt64) { _ = statuses.withLock { $0.removeValue(forKey: key) } }
 }

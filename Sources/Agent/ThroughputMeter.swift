@@ -1,9 +1,11 @@
 import Foundation
+import Scrape
 import Synchronization
 
 /// Samples appended per second over the last minutes: the data behind the UI's
-/// throughput graph. One bucket per wall-clock second, kept for `window` seconds.
-public final class ThroughputMeter: Sendable {
+/// throughput graph. One bucket per wall-clock second, kept for `window` seconds; fed by the
+/// scrape loops as a `ScrapeObserver`.
+public final class ThroughputMeter: ScrapeObserver {
     public struct Point: Sendable, Codable, Equatable {
         /// Seconds since the epoch.
         public var time: Int64
@@ -35,4 +37,6 @@ public final class ThroughputMeter: Sendable {
         let buckets = state.withLock { $0.buckets }
         return ((end - window + 1)...end).map { Point(time: $0, samples: buckets[$0] ?? 0) }
     }
+
+    public func scraped(_ key: UInt64, report: ScrapeReport) { record(report.appended) }
 }

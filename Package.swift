@@ -209,6 +209,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "Events", "RemoteWrite", "Scrape", "Config", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -16,52 +16,70 @@ import WAL
 /// what it holds within the flush deadline, and the HTTP server (which carries the gossip) and
 /// the HTTP client go last.
 public func buildApplication(options: AgentOptions, logger: Logger) throws -> ServiceGroup {
-    let nodeName = options.cluster.nodeName ?? ProcessInfo.processInfo.hostName
-    let context = EvaluationContext.current(nodeName: nodeName)
-    let config = try loadConfiguration(options, context: context)
-    let log = try openLog(options, logger: logger)
-    let client = HTTPScraper.makeClient()
-    let outputs = try OutputService(
-        config: config, log: log, paths: StoragePaths(options.storagePath), httpClient: client,
-        flushDeadline: options.remoteFlushDeadline, logger: logger)
-    let advertise = options.cluster.advertiseAddress ?? options.listenAddress
-    let listening = ListeningSignal()
-    let cluster =
-        options.cluster.enabled
-        ? try ClusterService(
-            options: options.cluster, name: nodeName, address: advertise, log: log, client: client,
-            logger: Logger(label: "agentd.cluster"), listening: { _ = await listening.wait() })
-        : nil
-    let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
-    let board = TargetStatusBoard()
-    let throughput = ThroughputMeter()
-    let scraping = ScrapeService(
-        appender: log, scraper: HTTPScraper(client: client), oracle: oracle, observers: [board, throughput],
-        logger: Logger(label: "agentd.scrape"))
-    let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
-    let configuration = ConfigService(
-        path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster, logger: logger)
-    let router = buildRouter(
-        APIController(
-            state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
-            cluster: cluster, oracle: oracle, reloader: configuration),
-        WebUIController(
-            state: state, board: board, throughput: throughput, cluster: cluster, oracle: oracle,
-            store: outputs.store))
-    let server = try HTTPServerService(router: router, address: options.listenAddress, listening: listening)
-    var services: [any Service] = [
-        HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
-    ]
-    services.append(scraping)
-    if let cluster { services.append(cluster) }
-    services += [
-        configuration,
-        ReadinessService(state: state, listening: listening, address: options.listenAddress, logger: logger),
-    ]
+    let parts = try AgentParts(options: options, logger: logger)
     return ServiceGroup(
         configuration: .init(
-            services: services.map { .init(service: $0, successTerminationBehavior: .ignore) },
+            services: parts.services.map { .init(service: $0, successTerminationBehavior: .ignore) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+}
+
+/// The agent's parts, wired: the services `buildApplication` runs, and what tests drive in process
+/// (the router, the readiness state, the log).
+struct AgentParts {
+    let services: [any Service]
+    let router: Router<AgentRequestContext>
+    let state: AgentState
+    let log: EventLog
+    let client: HTTPClient
+}
+
+extension AgentParts {
+    init(options: AgentOptions, logger: Logger) throws {
+        let nodeName = options.cluster.nodeName ?? ProcessInfo.processInfo.hostName
+        let context = EvaluationContext.current(nodeName: nodeName)
+        let config = try loadConfiguration(options, context: context)
+        let log = try openLog(options, logger: logger)
+        let client = HTTPScraper.makeClient()
+        let outputs = try OutputService(
+            config: config, log: log, paths: StoragePaths(options.storagePath), httpClient: client,
+            flushDeadline: options.remoteFlushDeadline, logger: logger)
+        let advertise = options.cluster.advertiseAddress ?? options.listenAddress
+        let listening = ListeningSignal()
+        let cluster =
+            options.cluster.enabled
+            ? try ClusterService(
+                options: options.cluster, name: nodeName, address: advertise, log: log, client: client,
+                logger: Logger(label: "agentd.cluster"), listening: { _ = await listening.wait() })
+            : nil
+        let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
+        let board = TargetStatusBoard()
+        let throughput = ThroughputMeter()
+        let scraping = ScrapeService(
+            appender: log, scraper: HTTPScraper(client: client), oracle: oracle, observers: [board, throughput],
+            logger: Logger(label: "agentd.scrape"))
+        let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
+        let configuration = ConfigService(
+            path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster,
+            logger: logger)
+        let router = buildRouter(
+            APIController(
+                state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
+                cluster: cluster, oracle: oracle, reloader: configuration),
+            WebUIController(
+                state: state, board: board, throughput: throughput, cluster: cluster, oracle: oracle,
+                store: outputs.store))
+        let server = try HTTPServerService(router: router, address: options.listenAddress, listening: listening)
+        var services: [any Service] = [
+            HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
+        ]
+        services.append(scraping)
+        if let cluster { services.append(cluster) }
+        services += [
+            configuration,
+            ReadinessService(state: state, listening: listening, address: options.listenAddress, logger: logger),
+        ]
+        self.init(services: services, router: router, state: state, log: log, client: client)
+    }
 }
 
 /// The agent's routes: the API (`/api/v0`, `/metrics`, `/-/ready`, gossip) and the web UI.

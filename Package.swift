@@ -70,6 +70,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: fuzzedSettings
         ),
@@ -84,11 +85,10 @@ let package = Package(
             swiftSettings: fuzzedSettings
         ),
         .target(
-            name: "Replay",
+            name: "RemoteWrite",
             dependencies: [
                 "CSnappy", "WAL", "Events", "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -96,23 +96,37 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Projections",
+            dependencies: [
+                "WAL", "Events", "RemoteWrite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Agent",
             dependencies: [
-                "WAL", "Events", "Scrape", "Config", "Replay", "Cluster", "Primitives",
+                "WAL", "Events", "Scrape", "Config", "RemoteWrite", "Projections", "Cluster", "Primitives",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            resources: [
+                .embedInCode("WebAssets/index.html"), .embedInCode("WebAssets/app.css"),
+                .embedInCode("WebAssets/app.js"), .embedInCode("WebAssets/icon.svg"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "agentd",
             dependencies: [
-                "Agent", "WAL", "Events", "Scrape", "Config",
+                "Agent", "WAL", "Events", "Scrape", "Config", "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "agentd-bench",
             dependencies: [
-                "WAL", "Events", "Scrape", "Cluster", "Replay", "Primitives",
+                "WAL", "Events", "Scrape", "Cluster", "RemoteWrite", "Projections", "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -161,9 +175,9 @@ let package = Package(
             swiftSettings: testSettings
         ),
         .testTarget(
-            name: "ReplayTests",
+            name: "RemoteWriteTests",
             dependencies: [
-                "Replay", "CSnappy", "TestSupport", "Events", "WAL",
+                "RemoteWrite", "Projections", "CSnappy", "TestSupport", "Events", "WAL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,14 +187,32 @@ let package = Package(
             ],
             swiftSettings: testSettings
         ),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: [
+                "Projections", "TestSupport", "Events", "WAL", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: testSettings
+        ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Primitives"], swiftSettings: testSettings),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "agentd", "TestSupport", "Events", "WAL", "Cluster", "Replay",
+                "agentd", "TestSupport", "Events", "WAL", "Cluster", "RemoteWrite",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "Events", "RemoteWrite", "Scrape", "Config", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: testSettings
         ),

@@ -12,12 +12,12 @@ import WAL
 struct APIController: Sendable {
     let state: AgentState
     let board: TargetStatusBoard
-    let metrics: AgentMetrics
+    let metrics: SelfMetrics
     let log: EventLog
-    let outputs: OutputServices
+    let outputs: OutputService
     let cluster: ClusterService?
     let oracle: any OwnershipOracle
-    let reloader: ConfigReloader
+    let reloader: ConfigService
 
     struct Peer: Codable, ResponseEncodable {
         var name: String
@@ -45,30 +45,16 @@ struct APIController: Sendable {
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "agentd is ready.\n")))
         }
         router.get("/metrics") { _, _ -> Response in
-            metrics.targets.set(Double(board.all.filter(\.scrapedHere).count))
-            let segments = (try? SegmentNameList.count(in: log.writer.directory)) ?? 0
-            metrics.walSegments.set(Double(segments))
-            var body = metrics.exposition()
-            body += board.limitCounters.exposition()
-            body += RemoteWriteExposition.render(outputs.remoteWriteMetrics)
-            if let cluster { body += ClusterExposition.render(cluster) }
-            let dropped = outputs.droppedSegments.withLock { $0 }
-            let health = log.health
-            let failures = ["disk_full", "record_too_large", "io"].map {
-                "agentd_wal_append_failures_total{reason=\"\($0)\"} \(health.failures[$0] ?? 0)\n"
-            }.joined()
-            body += Array(
-                """
-                # HELP agentd_wal_segments_dropped_total WAL segments deleted by a maximum age or size before every reader had passed them.
-                # TYPE agentd_wal_segments_dropped_total counter
-                agentd_wal_segments_dropped_total \(dropped)
-                # HELP agentd_wal_append_failures_total Appends the WAL refused (their scrapes were not stored), by reason.
-                # TYPE agentd_wal_append_failures_total counter
-                \(failures)# HELP agentd_wal_appends_failing Whether WAL appends are failing now (1) or succeed (0).
-                # TYPE agentd_wal_appends_failing gauge
-                agentd_wal_appends_failing \(health.failing == nil ? 0 : 1)
-
-                """.utf8)
+            let limits = board.limitCounters
+            let reading = SelfMetrics.Reading(
+                targetsScrapedHere: board.all.filter(\.scrapedHere).count,
+                walSegments: (try? SegmentNameList.count(in: log.writer.directory)) ?? 0,
+                walSegmentsDropped: outputs.droppedSegments.withLock { $0 }, walHealth: log.health,
+                scrapeLimits: .init(
+                    bodySize: limits.bodySizeLimitExceeded, samples: limits.sampleLimitExceeded,
+                    labels: limits.labelLimitsExceeded, walRecord: limits.tooLargeForWAL),
+                remoteWrite: outputs.remoteWriteMetrics, cluster: cluster?.metricsReading)
+            let body = metrics.exposition(reading)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: body)))

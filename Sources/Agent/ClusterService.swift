@@ -5,14 +5,20 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Primitives
 import Scrape
+import ServiceLifecycle
 import Synchronization
 
-/// The transport shell around the pure `Membership` state machine: it carries
-/// the machine's directives out over HTTP on the agent's own port, feeds it
-/// incoming messages and ticks, keeps the ownership tracker in step, and writes
-/// every membership and ownership change to the event log.
-final class ClusterService: Sendable, OwnershipOracle {
+/// The transport shell around the cluster's pure state machines — ``ClusterLifecycle``, which
+/// wraps the gossip ``Membership`` — as a service: it carries their directives out over HTTP on
+/// the agent's own port, feeds them incoming messages, failed sends and ticks, keeps the
+/// ownership tracker in step, and writes every membership and ownership change to the event log.
+///
+/// It ticks the machine exactly when the machine asks to be ticked, and sleeps in between: an
+/// input that brings the next tick closer (a message received, a send that failed) or a leave
+/// request wakes it early; nothing polls.
+final class ClusterService: Service, Sendable, OwnershipOracle {
     struct Counters: Sendable {
         var rxBytes = 0
         var txBytes = 0
@@ -23,34 +29,51 @@ final class ClusterService: Sendable, OwnershipOracle {
     }
 
     private struct State: Sendable {
-        var membership: Membership
+        var lifecycle: ClusterLifecycle
         var tracker = OwnershipTracker()
         var targetLabels: [UInt64: Labels] = [:]
         /// Targets of components with `clustering { enabled = true }`; the others every member scrapes.
         var clustered: Set<UInt64> = []
-        var nextTick: ClusterTime
+        /// When the machine asked to be ticked next, on the clock that never jumps.
+        var nextTick: ContinuousClock.Instant
+        /// A graceful leave not yet handed to the machine, with its time limit.
+        var leaveRequest: Duration?
         var counters = Counters()
-        var departed = false
         var loggedRejections: [String: ClusterTime] = [:]
-        var sizeReached = false
-        /// Set once this member has announced itself a participant.
-        var announced = false
+    }
+
+    /// What the tick loop does next.
+    private enum Step {
+        case tick(at: ContinuousClock.Instant)
+        case leave(limit: Duration)
+        case stop
     }
 
     let name: String
     let address: String
     private let options: AgentOptions.ClusterOptions
+    private let leaveLimit: Duration
+    private let listening: @Sendable () async -> Void
+    private let codec: MessageCodec
     private let state: Mutex<State>
     private let log: EventLog
     private let client: HTTPClient
     private let logger: Logger
     private let outbox: AsyncStream<(Message, String)>.Continuation
     private let outgoing: AsyncStream<(Message, String)>
-    private let startedAt = ClusterTime.wallClock
+    /// Wakes the tick loop early.
+    private let wakeup = Wakeup()
+    /// Wakes `leave(limit:)` when the leave is over.
+    private let stopped = Wakeup()
 
+    /// - Parameters:
+    ///   - leaveLimit: The longest a graceful leave may take; it normally ends at the hand-off slot,
+    ///     2–3 s after the shutdown began.
+    ///   - listening: Returns once the agent's HTTP server listens (the gossip runs over its port)
+    ///     or failed to: `run()` joins only then. By default the server listens already.
     init(
         options: AgentOptions.ClusterOptions, name: String, address: String, log: EventLog, client: HTTPClient,
-        logger: Logger
+        logger: Logger, leaveLimit: Duration = .seconds(15), listening: @escaping @Sendable () async -> Void = {}
     ) throws {
         self.options = options
         self.name = name
@@ -58,6 +81,8 @@ final class ClusterService: Sendable, OwnershipOracle {
         self.log = log
         self.client = client
         self.logger = logger
+        self.leaveLimit = leaveLimit
+        self.listening = listening
         var secret: [UInt8]?
         if let file = options.secretFile {
             guard let data = FileManager.default.contents(atPath: file), !data.isEmpty else {
@@ -65,12 +90,17 @@ final class ClusterService: Sendable, OwnershipOracle {
             }
             secret = Array(data).filter { $0 != 0x0A && $0 != 0x0D }
         }
+        codec = MessageCodec(clusterName: options.name, secret: secret)
         let now = ClusterTime.wallClock
         let membership = Membership(
-            node: Node(name: name, address: address), settings: MembershipSettings(),
-            codec: MessageCodec(clusterName: options.name, secret: secret), now: now,
+            node: Node(name: name, address: address), settings: MembershipSettings(), codec: codec, now: now,
             seed: UInt64(UInt32(truncatingIfNeeded: getpid())) ^ UInt64(now.nanoseconds))
-        state = Mutex(State(membership: membership, nextTick: now))
+        var settings = ClusterLifecycle.Settings()
+        settings.rejoinInterval = options.rejoinInterval
+        settings.waitForSize = options.waitForSize
+        settings.waitTimeout = options.waitTimeout
+        state = Mutex(
+            State(lifecycle: ClusterLifecycle(membership: membership, settings: settings), nextTick: .now))
         (outgoing, outbox) = AsyncStream.makeStream(of: (Message, String).self)
     }
 
@@ -79,7 +109,8 @@ final class ClusterService: Sendable, OwnershipOracle {
     func owns(_ key: UInt64, atSlot slot: Int64) -> Bool {
         state.withLock { state in
             guard state.clustered.contains(key) else { return true }
-            return state.sizeReached && state.tracker.owner(of: key, at: ClusterTime(nanoseconds: slot)) == name
+            return !state.lifecycle.isWaitingForSize
+                && state.tracker.owner(of: key, at: ClusterTime(nanoseconds: slot)) == name
         }
     }
 
@@ -113,7 +144,7 @@ final class ClusterService: Sendable, OwnershipOracle {
     var peers: [Peer] {
         state.withLock { state in
             let now = ClusterTime.wallClock
-            return state.membership.members.values.sorted { $0.name < $1.name }.map { member in
+            return state.lifecycle.membership.members.values.sorted { $0.name < $1.name }.map { member in
                 let role = member.role(at: now)
                 let status: String =
                     switch member.liveness {
@@ -130,13 +161,12 @@ final class ClusterService: Sendable, OwnershipOracle {
     }
 
     var counters: Counters { state.withLock { $0.counters } }
-    var lamport: UInt64 { state.withLock { $0.membership.lamport } }
+    var lamport: UInt64 { state.withLock { $0.lifecycle.membership.lamport } }
     var lateSlots: Int { state.withLock { $0.tracker.lateSlots } }
-    var hasDeparted: Bool { state.withLock { $0.departed } }
     /// True once the join is done and this member announced itself: what `/-/ready` waits for.
-    var hasJoined: Bool { state.withLock { $0.announced } }
+    var hasJoined: Bool { state.withLock { $0.lifecycle.hasAnnounced } }
     /// Each peer's clock offset from this member's, measured from ping round trips.
-    var clockSkew: [String: Duration] { state.withLock { $0.membership.clockSkew } }
+    var clockSkew: [String: Duration] { state.withLock { $0.lifecycle.membership.clockSkew } }
 
     /// The largest gossip request body read; a larger one is refused unread (413), counted
     /// as `oversized`.
@@ -169,112 +199,107 @@ final class ClusterService: Sendable, OwnershipOracle {
     /// An incoming gossip message (the body of `POST /api/v1/cluster/message`).
     /// Returns nil when accepted, or the rejection (answered with a 4xx).
     func receive(_ bytes: [UInt8], from peer: GossipPeer) async -> MessageRejection? {
-        let now = ClusterTime.wallClock
-        let result: Result<[Directive], MessageRejection> = state.withLock { state in
-            state.counters.rxBytes += bytes.count
-            do throws(MessageRejection) {
-                return .success(try state.membership.receive(bytes, now: now))
-            } catch {
-                state.counters.rejected[error.label, default: 0] += 1
-                return .failure(error)
-            }
-        }
-        switch result {
-        case .success(let directives):
-            await execute(directives)
+        state.withLock { $0.counters.rxBytes += bytes.count }
+        do throws(MessageRejection) {
+            try await handle { (lifecycle, now) throws(MessageRejection) in try lifecycle.receive(bytes, now: now) }
             return nil
-        case .failure(let rejection):
-            logRejection(rejection, from: peer, now: now)
-            return rejection
+        } catch {
+            state.withLock { $0.counters.rejected[error.label, default: 0] += 1 }
+            logRejection(error, from: peer, now: ClusterTime.wallClock)
+            return error
         }
     }
 
-    /// Joins through the join addresses, becomes a participant, and runs the protocol until cancelled.
+    // MARK: The service
+
+    /// Waits until the HTTP server listens, joins through the join addresses, and runs the
+    /// protocol. On a graceful shutdown it leaves: it goes on gossiping (and owning its targets)
+    /// until the hand-off slot it announces, then returns once its departure is out, within
+    /// `leaveLimit`. Cancellation stops it at once.
     func run() async {
-        let seeds = options.joinAddresses.filter { $0 != address }
-        await execute(state.withLock { $0.membership.join(seeds: seeds, now: .wallClock) })
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.deliver() }
-            group.addTask { await self.tick() }
-            group.addTask {
-                // Announce "participant" only once the join has been answered (or nobody answered
-                // in time): the hand-off delay then fits the real cluster size, and this member's
-                // incarnation already refutes whatever the others remember of its previous run.
-                let deadline = ContinuousClock.now + .seconds(3)
-                while !seeds.isEmpty && ContinuousClock.now < deadline
-                    && self.state.withLock({ $0.membership.members.count < 2 })
-                {
-                    try? await Task.sleep(for: .milliseconds(20))
-                }
-                try? await Task.sleep(for: .milliseconds(300))
-                await self.execute(
-                    self.state.withLock { state in
-                        state.announced = true
-                        return state.membership.becomeParticipant(now: .wallClock)
-                    })
+        await withGracefulShutdownHandler {
+            await cancelWhenGracefulShutdown(listening)
+            guard !Task.isCancelled, !Task.isShuttingDownGracefully else {
+                // Stopped before joining: nothing to hand off (and `leave(limit:)` returns at once).
+                await handle { $0.leave(now: $1, limit: .zero) }
+                return
             }
-            group.addTask { await self.rejoin(seeds) }
-            group.addTask { await self.waitForSize() }
-            await group.waitForAll()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.deliver() }
+                await handle { $0.join(seeds: self.options.joinAddresses, now: $1) }
+                await tickUntilStopped()
+                // The last messages (the departure) still go out; the group waits for them.
+                outbox.finish()
+            }
+        } onGracefulShutdown: {
+            self.requestLeave(limit: self.leaveLimit)
         }
     }
 
-    /// Announces "terminating" and returns once the member has left (at the agreed slot), or after `limit`.
+    /// Leaves, and returns once the leave is over or after `limit`: for a caller running the
+    /// service outside a `ServiceGroup` (inside one, a graceful shutdown leaves by itself).
     func leave(limit: Duration) async {
-        await execute(state.withLock { $0.membership.leave(now: .wallClock) })
+        requestLeave(limit: limit)
         let deadline = ContinuousClock.now + limit
-        while !hasDeparted && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        while !state.withLock({ $0.lifecycle.hasStopped }) && ContinuousClock.now < deadline && !Task.isCancelled {
+            await stopped.sleep(until: deadline)
         }
-        // Let the final gossip go out before the transport stops.
-        try? await Task.sleep(for: .milliseconds(300))
+    }
+
+    /// A leave request: an input for the tick loop, which it wakes.
+    private func requestLeave(limit: Duration) {
+        state.withLock { state in
+            if state.leaveRequest == nil { state.leaveRequest = limit }
+        }
+        wakeup.signal()
     }
 
     // MARK: Internals
 
-    private func tick() async {
+    /// Ticks the machine when it asked to be, hands it leave requests, and sleeps in between,
+    /// until the leave is over.
+    private func tickUntilStopped() async {
         while !Task.isCancelled {
-            let now = ClusterTime.wallClock
-            let due = state.withLock { $0.nextTick <= now }
-            if due {
-                await execute(state.withLock { $0.membership.onTick(now: now) })
+            let step: Step = state.withLock { state in
+                if state.lifecycle.hasStopped { return .stop }
+                if let limit = state.leaveRequest.take() { return .leave(limit: limit) }
+                return .tick(at: state.nextTick)
             }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
-    private func rejoin(_ seeds: [String]) async {
-        guard options.rejoinInterval > .zero, !seeds.isEmpty else { return }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: options.rejoinInterval)
-            guard !hasDeparted else { return }
-            await execute(state.withLock { $0.membership.join(seeds: seeds, now: .wallClock) })
-        }
-    }
-
-    private func waitForSize() async {
-        let deadline = options.waitTimeout > .zero ? ContinuousClock.now + options.waitTimeout : nil
-        while !Task.isCancelled {
-            let reached = state.withLock { state in
-                if !state.sizeReached && state.membership.clusterSize >= options.waitForSize {
-                    state.sizeReached = true
-                }
-                return state.sizeReached
-            }
-            if reached { return }
-            if let deadline, ContinuousClock.now >= deadline {
-                logger.warning(
-                    "Cluster did not reach --cluster.wait-for-size in time; scraping anyway",
-                    metadata: ["cluster.size": "\(state.withLock { $0.membership.clusterSize })"])
-                state.withLock { $0.sizeReached = true }
+            switch step {
+            case .stop:
                 return
+            case .leave(let limit):
+                await handle { $0.leave(now: $1, limit: limit) }
+            case .tick(let time) where time <= .now:
+                await handle { $0.onTick(now: $1) }
+            case .tick(let time):
+                await wakeup.sleep(until: time)
             }
-            try? await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// Feeds the machine one input under the lock and adopts the tick it asks for there (so that
+    /// concurrent inputs cannot reorder schedules), waking the tick loop if that tick is sooner
+    /// than the one it sleeps for; then carries out the other directives.
+    private func handle<Failure: Error>(
+        _ input: (inout ClusterLifecycle, ClusterTime) throws(Failure) -> [Directive]
+    ) async throws(Failure) {
+        let (directives, sooner) = try state.withLock { (state) throws(Failure) in
+            let directives = try input(&state.lifecycle, .wallClock)
+            var sooner = false
+            for case .scheduleTick(let delay) in directives {
+                let tick = ContinuousClock.now + delay
+                sooner = tick < state.nextTick
+                state.nextTick = tick
+            }
+            return (directives, sooner)
+        }
+        if sooner { wakeup.signal() }
+        await execute(directives)
     }
 
     private func deliver() async {
-        await withTaskGroup(of: Void.self) { group in
+        await withDiscardingTaskGroup { group in
             for await (message, destination) in outgoing {
                 group.addTask { await self.send(message, to: destination) }
             }
@@ -282,7 +307,7 @@ final class ClusterService: Sendable, OwnershipOracle {
     }
 
     private func send(_ message: Message, to destination: String) async {
-        let bytes = state.withLock { $0.membership.codec.encode(message) }
+        let bytes = codec.encode(message)
         var request = HTTPClientRequest(url: "http://\(destination)/api/v1/cluster/message")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
@@ -291,15 +316,16 @@ final class ClusterService: Sendable, OwnershipOracle {
         do {
             let response = try await client.execute(request, timeout: .seconds(1))
             state.withLock { $0.counters.txBytes += bytes.count }
-            if response.status.code >= 400 {
-                let body = try await response.body.collect(upTo: 1024)
-                logger.debug(
-                    "A peer rejected a cluster message",
-                    metadata: ["cluster.peer": "\(destination)", "cluster.reason": "\(String(buffer: body))"])
-            }
+            guard response.status.code >= 400 else { return }
+            let body = try await response.body.collect(upTo: 1024)
+            logger.debug(
+                "A peer rejected a cluster message",
+                metadata: ["cluster.peer": "\(destination)", "cluster.reason": "\(String(buffer: body))"])
         } catch {
             state.withLock { $0.counters.sendFailures += 1 }
         }
+        // Not delivered, or refused: a join nobody can answer is worth knowing about.
+        await handle { $0.sendFailed(message, to: destination, now: $1) }
     }
 
     private func execute(_ directives: [Directive]) async {
@@ -308,8 +334,8 @@ final class ClusterService: Sendable, OwnershipOracle {
             switch directive {
             case .send(let message, let destination):
                 outbox.yield((message, destination))
-            case .scheduleTick(let delay):
-                state.withLock { $0.nextTick = .wallClock + delay }
+            case .scheduleTick:
+                break  // adopted by `handle`, under the lock
             case .membershipChanged(let change):
                 changes.append(change)
             case .nameConflict(let conflict):
@@ -321,14 +347,22 @@ final class ClusterService: Sendable, OwnershipOracle {
                         "cluster.conflicting_address": "\(conflict.conflictingAddress)",
                     ])
             case .departed:
-                state.withLock { $0.departed = true }
                 logger.info("Left the cluster")
+            case .sizeReached(let size):
+                logger.info("The cluster reached --cluster.wait-for-size", metadata: ["cluster.size": "\(size)"])
+            case .sizeWaitTimedOut(let size):
+                logger.warning(
+                    "Cluster did not reach --cluster.wait-for-size in time; scraping anyway",
+                    metadata: ["cluster.size": "\(size)"])
+            case .stop:
+                stopped.signal()
+                wakeup.signal()
             }
         }
         guard !changes.isEmpty else { return }
         for change in changes { await record(change) }
         let ownership = state.withLock { state in
-            state.tracker.update(timeline: state.membership.timeline, now: .wallClock)
+            state.tracker.update(timeline: state.lifecycle.membership.timeline, now: .wallClock)
         }
         await record(ownership)
     }
@@ -415,5 +449,19 @@ struct GossipPeer: Sendable {
         self.address = address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         self.host = address?.ipAddress ?? "unknown"
         self.claimed = claimed
+    }
+}
+
+extension ClusterService {
+    /// The member's view of the cluster, for `/metrics`.
+    var metricsReading: SelfMetrics.ClusterReading {
+        let peers = self.peers
+        let counters = self.counters
+        return SelfMetrics.ClusterReading(
+            name: name, address: address, state: peers.first(where: \.isSelf)?.state ?? "viewer",
+            peersByState: Dictionary(grouping: peers, by: \.state).mapValues(\.count), lamport: lamport,
+            rxBytes: counters.rxBytes, txBytes: counters.txBytes, sendFailures: counters.sendFailures,
+            rejected: counters.rejected, nameConflicts: counters.nameConflicts, lateSlots: lateSlots,
+            movedTargets: counters.movedTargets, clockSkewSeconds: clockSkew.mapValues(\.seconds))
     }
 }

@@ -1,6 +1,6 @@
 import Config
 import Foundation
-import Replay
+import Projections
 
 /// The CLI's filters: `target` is a 16-hex-digit key or `name=value` (repeatable),
 /// `since`/`until` a duration back from now (`15m`), an RFC 3339 time or milliseconds since the epoch.

@@ -1,6 +1,6 @@
 import Events
 import Foundation
-import Replay
+import Projections
 
 /// One ownership change as `agentd ownership-history --format json` and the UI show it.
 public struct OwnershipChangeRow: Encodable, Sendable {

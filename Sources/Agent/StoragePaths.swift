@@ -1,4 +1,4 @@
-import Replay
+import Projections
 
 /// The files under `--storage.path`.
 public struct StoragePaths: Sendable {

@@ -2,7 +2,7 @@ import Config
 import Events
 import Foundation
 import Hummingbird
-import Replay
+import Projections
 import Scrape
 
 /// The web UI and the JSON it reads: clustering view, targets, throughput graph
@@ -157,9 +157,9 @@ struct WebUIController: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static func asset(_ text: String, type: String) -> Response {
+    static func asset(_ bytes: [UInt8], type: String) -> Response {
         Response(
             status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Replay
+import RemoteWrite
 import WAL
 
 /// The cost of exact resume: storing a remote-write endpoint's progress (its cursor file),

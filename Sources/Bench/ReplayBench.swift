@@ -3,7 +3,8 @@ import Events
 import Foundation
 import Logging
 import NIOCore
-import Replay
+import Projections
+import RemoteWrite
 import WAL
 
 /// `agentd-bench replay [--captures DIR] [--only encode|first-sample|receiver] [--wal-gib N]

@@ -1,4 +1,5 @@
-/// What the membership state machine asks its shell to do.
+/// What the cluster state machines ask their shell to do. ``Membership`` returns the first five;
+/// ``ClusterLifecycle``, which wraps it, adds the last three.
 public enum Directive: Sendable, Hashable {
     /// Encode `message` with the membership's codec and send it to `address` (`host:port`).
     case send(Message, to: String)
@@ -10,4 +11,10 @@ public enum Directive: Sendable, Hashable {
     case nameConflict(NameConflict)
     /// This node's graceful leave is complete: it may flush and exit once pending sends are out.
     case departed
+    /// The cluster reached `--cluster.wait-for-size` (it has `clusterSize` members): scraping may start.
+    case sizeReached(clusterSize: Int)
+    /// `--cluster.wait-timeout` passed before the cluster reached its size: scraping starts anyway.
+    case sizeWaitTimedOut(clusterSize: Int)
+    /// The graceful leave is over (departed and gossiped, or out of time): the shell may stop.
+    case stop
 }

@@ -122,11 +122,15 @@ public struct Membership: Sendable {
 
     // MARK: Requests from the shell
 
-    /// Joins the cluster through `seeds` (addresses): sends each a push-pull with this node's state.
+    /// Joins the cluster through `seeds` (addresses): sends each a push-pull with everything this
+    /// node knows, as memberlist's join does. A new member knows only itself; one joining again
+    /// after an isolation also tells the seeds whom it declared dead, so that a member restarted
+    /// meanwhile refutes in its answer.
     public mutating func join(seeds: [String], now: ClusterTime) -> [Directive] {
         var out: [Directive] = []
+        let state = self.otherNames.compactMap { self.members[$0] } + [self.selfMember]
         for seed in seeds where seed != self.myself.address {
-            let body = Message.Body.pushPull(members: [self.selfMember], join: true, reply: false)
+            let body = Message.Body.pushPull(members: state, join: true, reply: false)
             self.send(body, to: seed, about: nil, now: now, into: &out)
         }
         return self.finish(now: now, &out)
@@ -337,8 +341,9 @@ public struct Membership: Sendable {
         }
     }
 
-    /// Appends the next tick's schedule.
-    mutating func finish(now: ClusterTime, _ out: inout [Directive]) -> [Directive] {
+    /// When `onTick(now:)` is next due: the earliest of the probe, relay, suspicion, gossip,
+    /// push-pull, reconnect and leave deadlines.
+    public var nextTick: ClusterTime {
         var next = self.nextGossipAt
         if !self.hasDeparted {
             next = min(next, self.nextProbeAt, self.nextPushPullAt, self.nextReconnectAt)
@@ -351,7 +356,12 @@ public struct Membership: Sendable {
             for suspicion in self.suspicions.values { next = min(next, suspicion.deadline) }
             if let leavingAt = self.leavingAt { next = min(next, leavingAt) }
         }
-        out.append(.scheduleTick(after: max(next - now, .zero)))
+        return next
+    }
+
+    /// Appends the next tick's schedule.
+    mutating func finish(now: ClusterTime, _ out: inout [Directive]) -> [Directive] {
+        out.append(.scheduleTick(after: max(self.nextTick - now, .zero)))
         return out
     }
 }

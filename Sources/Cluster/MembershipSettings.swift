@@ -35,7 +35,7 @@ import Foundation
 /// - `retransmitMultiplier` 4, `gossipInterval` 200 ms to `gossipNodes` 3 (memberlist's LAN
 ///   values): an update is sent `4 · ceil(log10(N + 1))` times.
 ///
-/// Measured in the simulator (10% loss, 1–5 ms delays; `swift run -c release ClusterBench`), a
+/// Measured in the simulator (10% loss, 1–5 ms delays; `bash scripts/bench.sh cluster`), a
 /// dead member is known to all of 10 members after 1.8 s (median), 2.8 s (p99); a member 300 ms
 /// slow on every message is never declared dead in 10 simulated minutes. See `docs/cluster.md`.
 public struct MembershipSettings: Sendable, Hashable {

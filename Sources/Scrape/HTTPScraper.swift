@@ -36,7 +36,7 @@ public struct ScrapeError: Error, Sendable, CustomStringConvertible {
 /// deadline on the whole exchange and a limit on the decoded body. gzip is decoded here
 /// rather than by the HTTP client, so that the limit is the target's own and holds while
 /// decoding (see ``GzipDecoder``).
-public struct HTTPScraper: Sendable {
+public struct HTTPScraper: TargetScraper {
     /// Prometheus's `Accept` header for scrapes (OpenMetrics first, then text 0.0.4).
     public static let acceptHeader =
         "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
@@ -57,13 +57,8 @@ public struct HTTPScraper: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    public struct Response: Sendable {
-        public var body: [UInt8]
-        public var contentType: String?
-    }
-
     /// The body of `url`, decoded; `bodySizeLimit` (0: none) bounds the decoded bytes.
-    public func fetch(url: String, timeout: Duration, bodySizeLimit: Int) async throws(ScrapeError) -> Response {
+    public func fetch(url: String, timeout: Duration, bodySizeLimit: Int) async throws(ScrapeError) -> ScrapeResponse {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: Self.acceptHeader)
         request.headers.add(name: "Accept-Encoding", value: "gzip")
@@ -88,14 +83,14 @@ public struct HTTPScraper: Sendable {
                         try chunk.withUnsafeReadableBytes { try decoder.decode($0, into: &body) }
                     }
                     try decoder.finish()
-                    return Response(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
+                    return ScrapeResponse(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
                 }
                 let length = response.headers.first(name: "Content-Length").flatMap(Int.init)
                 var body = ScrapeBody(limit: bodySizeLimit, expectedLength: length)
                 for try await chunk in response.body {
                     try body.append(chunk.readableBytesView)
                 }
-                return Response(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
+                return ScrapeResponse(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
             }
         } catch let error as ScrapeError {
             throw error

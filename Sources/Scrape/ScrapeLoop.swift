@@ -1,462 +1,76 @@
-import Events
-import Foundation
 import Logging
 import Primitives
 import Synchronization
 
-/// Scrapes one target at its slots and appends every scrape to the event log.
-///
-/// The target's slots are `phase + k × interval` with the phase derived from the
-/// target key alone, so every member would scrape it at the same moments; before
-/// each slot the loop asks the ownership oracle whether the slot is this member's.
+/// Scrapes one target at its slots: carries out what its ``ScrapeSchedule`` decides, with the
+/// scraper, the appender, the ownership oracle and the clock it is given, and tells the observers.
+/// Runs until its task is cancelled; the stop reason set before decides on staleness markers.
 final class ScrapeLoop: Sendable {
-    enum StopReason: Sendable {
-        /// Gone from discovery: its series get staleness markers.
-        case removed
-        /// Shutdown or reconfiguration: no markers (another loop or process takes over).
-        case quiet
+    /// What a loop works with; the same for every loop of a service.
+    struct Context: Sendable {
+        var appender: any ScrapeAppender
+        var scraper: any TargetScraper
+        var oracle: any OwnershipOracle
+        var observers: [any ScrapeObserver]
+        var clock: any ScrapeClock
+        var logger: Logger
     }
 
     let target: ScrapeTarget
     let settings: ScrapeSettings
-    private let log: EventLog
-    private let scraper: HTTPScraper
-    private let oracle: any OwnershipOracle
-    private let board: TargetStatusBoard
-    private let throughput: ThroughputMeter
+    private let context: Context
     private let logger: Logger
-    private let stopReason = Mutex<StopReason>(.quiet)
+    private let stopReason = Mutex(ScrapeSchedule.StopReason.quiet)
 
-    init(
-        target: ScrapeTarget, settings: ScrapeSettings, log: EventLog, scraper: HTTPScraper,
-        oracle: any OwnershipOracle, board: TargetStatusBoard, throughput: ThroughputMeter, logger: Logger
-    ) {
-        self.throughput = throughput
+    init(target: ScrapeTarget, settings: ScrapeSettings, context: Context) {
         self.target = target
         self.settings = settings
-        self.log = log
-        self.scraper = scraper
-        self.oracle = oracle
-        self.board = board
-        var logger = logger
+        self.context = context
+        var logger = context.logger
         logger[metadataKey: "scrape.target"] = "\(target.url)"
         self.logger = logger
     }
 
-    func setStopReason(_ reason: StopReason) { stopReason.withLock { $0 = reason } }
+    /// Why the loop will stop when its task is cancelled (`quiet` unless set).
+    func setStopReason(_ reason: ScrapeSchedule.StopReason) { stopReason.withLock { $0 = reason } }
 
     func run() async {
-        let interval = settings.intervalNanoseconds
-        var engine = ScrapeEngine(target: target, settings: settings, log: log, logger: logger)
-        let slots = ScrapeSlots(key: target.key, interval: interval)
-        var slot = slots.slot(atOrAfter: nowNanoseconds())
-        while !Task.isCancelled {
-            let wait = slot - nowNanoseconds()
-            if wait > 0 {
+        let clock = context.clock
+        var engine = ScrapeEngine(target: target, settings: settings, appender: context.appender, logger: logger)
+        var schedule = ScrapeSchedule(
+            slots: ScrapeSlots(key: target.key, interval: settings.intervalNanoseconds), now: clock.now)
+        var action = schedule.firstAction
+        while true {
+            switch action {
+            case .waitForSlot(let slot), .skipMissedSlots(_, let slot):
+                if case .skipMissedSlots(let behind, _) = action {
+                    logger.warning(
+                        "Scrape loop fell behind; skipping missed slots",
+                        metadata: ["scrape.behind_ms": "\(behind / 1_000_000)"])
+                }
                 do {
-                    try await Task.sleep(for: .nanoseconds(wait))
+                    try await clock.sleep(until: slot)
                 } catch {
-                    break
+                    action = schedule.stop(stopReason.withLock { $0 })
+                    continue
                 }
-            }
-            if oracle.owns(target.key, atSlot: slot) {
-                let report = await engine.scrape(using: scraper)
-                throughput.record(report.appended)
-                if let kind = report.failureKind { board.limitCounters.count(kind) }
-                board.update(target.key) { status in
-                    status.health = report.error == nil ? .up : .down
-                    status.lastScrape = report.timestamp
-                    status.lastError = report.error
-                    status.lastDurationSeconds = report.duration
-                    status.lastSamples = report.samples
-                    status.scrapedHere = true
-                }
-            } else {
-                // The slot is another member's: hand the series over without staleness markers.
+                action = schedule.slotReached(owned: context.oracle.owns(target.key, atSlot: slot))
+            case .scrape:
+                let report = await engine.scrape(using: context.scraper, at: clock.now / 1_000_000)
+                for observer in context.observers { observer.scraped(target.key, report: report) }
+                action =
+                    Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
+            case .leaveToOwner(let slot):
                 engine.forgetPreviousScrape()
-                board.update(target.key) { $0.scrapedHere = false }
-            }
-            slot += interval
-            let now = nowNanoseconds()
-            if slot <= now - interval {
-                logger.warning(
-                    "Scrape loop fell behind; skipping missed slots",
-                    metadata: ["scrape.behind_ms": "\((now - slot) / 1_000_000)"])
-                slot = slots.slot(atOrAfter: now)
-            }
-        }
-        if stopReason.withLock({ $0 }) == .removed {
-            await engine.markEverythingStale()
-        }
-    }
-}
-
-func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
-
-/// The wall clock in nanoseconds since the epoch (to a quarter of a microsecond).
-func nowNanoseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
-
-/// The per-target scrape state: the series cache, the refs of the previous scrape
-/// (for staleness), and reusable buffers.
-struct ScrapeEngine {
-    struct Report: Sendable {
-        var timestamp: Int64
-        var duration: Double
-        var samples: Int
-        var error: String?
-        /// What kind of failure `error` is.
-        var failureKind: ScrapeError.Kind?
-        /// Samples written to the log, report series and staleness markers included.
-        var appended = 0
-    }
-
-    /// The most bytes a WAL record may hold (`RecordFrame.maxLength` in the WAL module).
-    static let walRecordLimit = 64 << 20
-    /// The most bytes a sample may take in a samples record: a ref delta and a timestamp delta
-    /// (varints, 10 bytes each at most) and a value (9 bytes at most). The record's own header
-    /// takes at most 29 more.
-    static let sampleRecordBound = 29
-
-    let target: ScrapeTarget
-    let settings: ScrapeSettings
-    let log: EventLog
-    let logger: Logger
-    private var cache = SeriesCache()
-    /// Marks tell scrapes apart in the cache: each scrape gets a new one.
-    private var nextMark: UInt64 = 1
-    /// The mark of the previous scrape of this target by this member (`noMark`: none, or it failed).
-    private var previousMark = noMark
-    private static let noMark = UInt64.max
-    /// The cache indexes of the series in the previous scrape, in its order.
-    private var previous: [Int] = []
-    private let reportRefs: [UInt64]
-    /// What a scrape's series and samples may take in WAL records: the WAL's limit less what the
-    /// report series take. Counted as if none of the series were defined in the current segment
-    /// yet (the first scrape in a new segment defines them all in one `series` record), staleness
-    /// markers included. A scrape that could pass it is refused before anything is appended.
-    /// (Tests lower it, to reach it with fewer series.)
-    var recordBudget: Int
-
-    init(target: ScrapeTarget, settings: ScrapeSettings, log: EventLog, logger: Logger) {
-        self.target = target
-        self.settings = settings
-        self.log = log
-        self.logger = logger
-        let names = [
-            "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
-            "scrape_series_added",
-        ]
-        let reportLabels = names.map { name in Labels(target.labels.labels + [Label("__name__", name)]) }
-        reportRefs = log.refs(for: reportLabels)
-        let reportBytes = reportLabels.reduce(29) { $0 + SeriesCache.recordBytes($1) + Self.sampleRecordBound }
-        recordBudget = Self.walRecordLimit - reportBytes
-    }
-
-    /// Series in the target's cache: every series of every accepted scrape.
-    var knownSeries: Int { cache.count }
-
-    mutating func forgetPreviousScrape() {
-        previous.removeAll()
-        previousMark = Self.noMark
-    }
-
-    /// One scrape, appended to the log: the samples (or nothing, on failure),
-    /// staleness markers for series that are gone, and the five report series. The scrape
-    /// timeout bounds the request and the parsing together.
-    mutating func scrape(using scraper: HTTPScraper) async -> Report {
-        let start = nowMilliseconds()
-        let clock = ContinuousClock.now
-        let deadline = clock + settings.timeout
-        var refs: [UInt64] = []
-        var values: [Double] = []
-        var timestamps: [Int64] = []
-        var current: [Int] = []
-        var explicitTimestamps = false
-        var failure: String?
-        var failureKind: ScrapeError.Kind?
-        var added = 0
-        let mark = nextMark
-        nextMark += 1
-        do {
-            let response = try await scraper.fetch(
-                url: target.url, timeout: settings.timeout, bodySizeLimit: settings.effectiveBodySizeLimit)
-            let format = ExpositionFormat(contentType: response.contentType)
-            let parsed = try parse(
-                response.body, format: format, start: start, deadline: deadline, mark: mark, refs: &refs,
-                values: &values, timestamps: &timestamps, current: &current, explicitTimestamps: &explicitTimestamps,
-                added: &added)
-            try checkRecordSize(seriesBytes: parsed.seriesBytes, samples: refs.count, mark: mark)
-            register(
-                parsed.newSeries, mark: mark, refs: &refs, values: &values, timestamps: &timestamps,
-                current: &current, added: &added)
-        } catch let error as ScrapeError {
-            failure = error.message
-            failureKind = error.kind
-            if error.kind == .bodySizeLimit && settings.bodySizeLimit == 0 {
-                failure! += " (agentd's default body_size_limit; set body_size_limit to raise it)"
-            }
-        } catch let error as ExpositionError {
-            let refused = describe(error)
-            failure = refused.message
-            failureKind = refused.kind
-        } catch {
-            failure = "\(error)"
-            failureKind = .failed
-        }
-        let scraped = failure == nil ? refs.count : 0
-        if failure != nil {
-            refs.removeAll()
-            values.removeAll()
-            timestamps.removeAll()
-            current.removeAll()
-            added = 0
-        }
-        // Series of the previous scrape that this one did not expose (all of them, if it failed).
-        for index in previous where failure != nil || cache.series[index].lastSeen != mark {
-            refs.append(cache.series[index].ref)
-            values.append(SampleBatch.staleMarker)
-            timestamps.append(start)
-        }
-        previous = current
-        previousMark = failure == nil ? mark : Self.noMark
-        let elapsed = ContinuousClock.now - clock
-        let duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let report: [Double] = [failure == nil ? 1 : 0, duration, Double(scraped), Double(scraped), Double(added)]
-        refs += reportRefs
-        values += report
-        timestamps += Array(repeating: start, count: report.count)
-        let batch = SampleBatch(
-            target: target.key, timestamp: start, refs: refs, values: values,
-            timestamps: explicitTimestamps ? timestamps : nil)
-        do {
-            try await log.append(batch)
-        } catch {
-            // Counted and logged (once a minute) by the event log; the target shows the reason.
-            logger.debug("Could not append a scrape to the WAL", metadata: ["error": "\(error)"])
-            return Report(timestamp: start, duration: duration, samples: scraped, error: "WAL append failed: \(error)")
-        }
-        if let failure {
-            logger.debug("Scrape failed", metadata: ["scrape.error": "\(failure)"])
-        }
-        return Report(
-            timestamp: start, duration: duration, samples: scraped, error: failure, failureKind: failureKind,
-            appended: batch.count)
-    }
-
-    /// The reason a scrape gives for an exposition the parser refused.
-    func describe(_ error: ExpositionError) -> ScrapeError {
-        let place = "(line \(error.line), column \(error.column))"
-        switch error.kind {
-        case .syntax:
-            return ScrapeError("invalid exposition at \(error)")
-        case .timedOut:
-            return ScrapeError(
-                "scrape timed out after \(settings.timeout) while parsing, at line \(error.line)", kind: .timedOut)
-        case .sampleLimit:
-            return ScrapeError("\(error.message) \(place)", kind: .sampleLimit)
-        case .labelLimit where settings.labelLimit == 0 || settings.labelLimit > Labels.maximumCount:
-            return ScrapeError(
-                "\(error.message) (line \(error.line), column \(error.column); agentd's ceiling of labels per series)",
-                kind: .labelLimits)
-        case .labelLimit, .labelNameLengthLimit, .labelValueLengthLimit:
-            return ScrapeError("\(error.message) \(place)", kind: .labelLimits)
-        }
-    }
-
-    /// Why the labels of a new series (the target's included) break a label limit, if they do.
-    func labelLimitProblem(_ labels: Labels) -> String? {
-        // The WAL's reader refuses a series with more labels: never append one.
-        if labels.count > Labels.maximumCount {
-            return "series \(labels.metricName) has \(labels.count) labels, more than the "
-                + "\(Labels.maximumCount) a series may have"
-        }
-        if settings.labelLimit > 0 && labels.count > settings.labelLimit {
-            return "label limit exceeded: series \(labels.metricName) has \(labels.count) labels with the "
-                + "target's, more than \(settings.labelLimit)"
-        }
-        let nameLimit = settings.labelNameLengthLimit
-        let valueLimit = settings.labelValueLengthLimit
-        guard nameLimit > 0 || valueLimit > 0 else { return nil }
-        for label in labels {
-            if nameLimit > 0 && label.name.utf8.count > nameLimit {
-                return "label name length limit exceeded: \"\(label.name)\" of series \(labels.metricName) is "
-                    + "\(label.name.utf8.count) bytes, more than \(nameLimit)"
-            }
-            if valueLimit > 0 && label.value.utf8.count > valueLimit {
-                return "label value length limit exceeded: the value of \"\(label.name)\" of series "
-                    + "\(labels.metricName) is \(label.value.utf8.count) bytes, more than \(valueLimit)"
+                for observer in context.observers { observer.slotOwnedElsewhere(target.key, slot: slot) }
+                action =
+                    Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
+            case .appendStaleness:
+                await engine.markEverythingStale(at: clock.now / 1_000_000)
+                return
+            case .finish:
+                return
             }
         }
-        return nil
-    }
-
-    /// Staleness markers for every series of the last scrape (target removed).
-    mutating func markEverythingStale() async {
-        guard !previous.isEmpty else { return }
-        let now = nowMilliseconds()
-        let refs = previous.map { cache.series[$0].ref } + reportRefs
-        let batch = SampleBatch(
-            target: target.key, timestamp: now, refs: refs,
-            values: Array(repeating: SampleBatch.staleMarker, count: refs.count))
-        do {
-            try await log.append(batch)
-        } catch {
-            logger.error("Could not append staleness markers to the WAL", metadata: ["error": "\(error)"])
-        }
-        previous.removeAll()
-        previousMark = Self.noMark
-    }
-
-    /// Refuses a scrape whose series and samples, with the staleness markers of the previous
-    /// scrape's series that it no longer exposes, could pass ``recordBudget``. (When it is refused,
-    /// the previous scrape's series all get markers instead: that scrape fitted, so they do.)
-    private func checkRecordSize(seriesBytes: Int, samples: Int, mark: UInt64) throws(ScrapeError) {
-        var stale = 0
-        var staleBytes = 0
-        for index in previous where cache.series[index].lastSeen != mark {
-            stale += 1
-            staleBytes += cache.series[index].recordBytes
-        }
-        if seriesBytes + staleBytes > recordBudget || (samples + stale) * Self.sampleRecordBound > recordBudget {
-            throw ScrapeError(
-                "exposition too large for one WAL record: its series and the \(stale) series of the previous "
-                    + "scrape that go stale could take more than \(recordBudget) bytes",
-                kind: .tooLargeForWAL)
-        }
-    }
-
-    /// A series the target exposed for the first time in this scrape (in this written form).
-    struct NewSeries {
-        var form: [UInt8]
-        var hash: UInt64
-        var labels: Labels
-        var recordBytes: Int
-    }
-
-    /// Parses `body` into the scrape's samples, with the job's limits and the scrape's deadline
-    /// checked as it goes: the first line past one ends the scrape, as does the first series that
-    /// takes the scrape past ``recordBudget``.
-    ///
-    /// Series not in the cache are collected, not registered: a sample of the `k`th new series
-    /// has `current == -(k + 1)` until ``register(_:mark:refs:values:timestamps:current:added:)``
-    /// gives them refs, once the scrape is accepted. A refused scrape leaves no series behind.
-    /// - Returns: the most bytes the scrape's series may take in a `series` record, and the new series.
-    private mutating func parse(
-        _ body: [UInt8], format: ExpositionFormat, start: Int64, deadline: ContinuousClock.Instant, mark: UInt64,
-        refs: inout [UInt64], values: inout [Double], timestamps: inout [Int64], current: inout [Int],
-        explicitTimestamps: inout Bool, added: inout Int
-    ) throws -> (seriesBytes: Int, newSeries: [NewSeries]) {
-        var parser = ExpositionParser(format: format, limits: settings.expositionLimits)
-        let honorTimestamps = settings.honorTimestamps
-        let budget = recordBudget
-        // Upper bounds of what the scrape's series and samples records will take.
-        var seriesRecordBytes = 0
-        var samplesRecordBytes = 0
-        var newSeries: [NewSeries] = []
-        var newByLabels: [Labels: Int] = [:]
-        try body.withUnsafeBytes { buffer in
-            _ = try parser.parse(buffer, deadline: deadline) { sample in
-                let hash = TargetKey.hash(sample.seriesBytes)
-                let index: Int
-                let recordBytes: Int
-                if let known = cache.index(for: sample.seriesBytes, hash: hash) {
-                    let before = cache.mark(known, mark)
-                    // A series repeated within one exposition: keep the first, as Prometheus.
-                    guard before != mark else { return }
-                    if before != previousMark { added += 1 }
-                    index = known
-                    recordBytes = cache.series[known].recordBytes
-                } else {
-                    let labels = seriesLabels(name: sample.name(), exposed: sample.labels())
-                    if let problem = labelLimitProblem(labels) {
-                        throw ScrapeError("\(problem) (line \(sample.line))", kind: .labelLimits)
-                    }
-                    // Repeated (perhaps with its labels in another order): keep the first.
-                    guard newByLabels[labels] == nil else { return }
-                    recordBytes = SeriesCache.recordBytes(labels)
-                    newByLabels[labels] = newSeries.count
-                    newSeries.append(
-                        NewSeries(form: Array(sample.seriesBytes), hash: hash, labels: labels, recordBytes: recordBytes)
-                    )
-                    index = -newSeries.count
-                }
-                seriesRecordBytes += recordBytes
-                samplesRecordBytes += Self.sampleRecordBound
-                if seriesRecordBytes > budget || samplesRecordBytes > budget {
-                    throw ScrapeError(
-                        "exposition too large for one WAL record: its series could take more than \(budget) bytes "
-                            + "by line \(sample.line) (a WAL record holds at most \(Self.walRecordLimit))",
-                        kind: .tooLargeForWAL)
-                }
-                current.append(index)
-                refs.append(index >= 0 ? cache.series[index].ref : 0)
-                values.append(sample.value)
-                if honorTimestamps, let timestamp = sample.timestamp {
-                    timestamps.append(timestamp)
-                    explicitTimestamps = true
-                } else {
-                    timestamps.append(start)
-                }
-            }
-        }
-        return (seriesRecordBytes, newSeries)
-    }
-
-    /// Gives the new series of an accepted scrape their refs and cache entries, and their
-    /// samples those refs. A new written form of a series the scrape also exposed in a known
-    /// form is a repeat: its sample is dropped.
-    private mutating func register(
-        _ newSeries: [NewSeries], mark: UInt64, refs: inout [UInt64], values: inout [Double],
-        timestamps: inout [Int64], current: inout [Int], added: inout Int
-    ) {
-        guard !newSeries.isEmpty else { return }
-        let newRefs = log.refs(for: newSeries.map(\.labels))
-        var indexes: [Int] = []
-        indexes.reserveCapacity(newSeries.count)
-        for (series, ref) in zip(newSeries, newRefs) {
-            indexes.append(cache.insert(series.form, hash: series.hash, ref: ref, recordBytes: series.recordBytes))
-        }
-        var kept = 0
-        for position in current.indices {
-            var index = current[position]
-            if index < 0 {
-                index = indexes[-index - 1]
-                let before = cache.mark(index, mark)
-                guard before != mark else { continue }
-                if before != previousMark { added += 1 }
-            }
-            current[kept] = index
-            refs[kept] = cache.series[index].ref
-            values[kept] = values[position]
-            timestamps[kept] = timestamps[position]
-            kept += 1
-        }
-        let dropped = current.count - kept
-        if dropped > 0 {
-            current.removeLast(dropped)
-            refs.removeLast(dropped)
-            values.removeLast(dropped)
-            timestamps.removeLast(dropped)
-        }
-    }
-
-    /// A series' labels: the exposed ones and the target's, with Prometheus's
-    /// `honor_labels` rules; empty values mean "absent".
-    func seriesLabels(name: String, exposed: [(name: String, value: String)]) -> Labels {
-        var result: [String: String] = ["__name__": name]
-        for label in exposed where !label.value.isEmpty { result[label.name] = label.value }
-        for label in target.labels {
-            if settings.honorLabels {
-                if result[label.name] == nil { result[label.name] = label.value }
-            } else {
-                if let existing = result[label.name] {
-                    var exported = "exported_" + label.name
-                    while result[exported] != nil { exported = "exported_" + exported }
-                    result[exported] = existing
-                }
-                result[label.name] = label.value
-            }
-        }
-        return Labels(result.filter { !$0.value.isEmpty })
     }
 }

@@ -47,11 +47,11 @@ public struct LogReader {
                 let offset =
                     segment == start.segment ? Swift.max(start.offset, SegmentHeader.size) : SegmentHeader.size
                 let opened = try SegmentScanner(directory: directory, segment: segment, offset: offset)
-                if let reason = try opened.headerProblem() {
+                if let cause = try opened.headerProblem() {
                     if index < segments.count - 1 {
                         corruptions.append(
                             CorruptionError(
-                                position: Position(segment: segment, offset: 0), reason: reason,
+                                position: Position(segment: segment, offset: 0), cause: cause,
                                 skipped: try opened.size()))
                     }
                     index += 1

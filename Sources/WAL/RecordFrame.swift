@@ -32,52 +32,33 @@ enum RecordFrame {
         case record(Record, size: Int)
         /// Not enough bytes for the record the header announces (or for a header).
         case incomplete(needed: Int)
-        case invalid(String)
+        case invalid(CorruptionError.Cause)
     }
 
     enum HeaderOutcome {
         case valid(type: UInt8, length: Int)
         case incomplete(needed: Int)
-        case invalid(String)
-    }
-
-    /// Why a header breaks rule 2 of the format; the message is built only when asked for.
-    private enum HeaderFault {
-        case zeroed
-        case typeZero
-        case unknownFlags(UInt8)
-        case tooLong(Int)
-        case compressedLengths(Int, Int)
-        case lengthsDiffer(Int, Int)
-
-        var reason: String {
-            switch self {
-            case .zeroed: "zeroed bytes where a record should start"
-            case .typeZero: "record type 0"
-            case .unknownFlags(let flags): "unknown record flags 0x\(String(flags, radix: 16))"
-            case .tooLong(let length): "record length \(length) exceeds \(maxLength)"
-            case .compressedLengths(let length, let raw): "compressed record lengths \(length)/\(raw) are inconsistent"
-            case .lengthsDiffer(let length, let raw): "record lengths \(length)/\(raw) differ without compression"
-            }
-        }
+        case invalid(CorruptionError.Cause)
     }
 
     /// Rule 2 for the 14 header bytes at the start of `bytes` (which must hold them).
-    private static func fault(_ bytes: UnsafeRawBufferPointer) -> HeaderFault? {
+    private static func fault(_ bytes: UnsafeRawBufferPointer) -> CorruptionError.Cause? {
         let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
         let rawLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
         let type = bytes[12]
         let flags = bytes[13]
         if type == 0 {
             let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-            return crc == 0 && length == 0 ? .zeroed : .typeZero
+            return crc == 0 && length == 0 ? .zeroed : .recordTypeZero
         }
         if flags & ~compressedFlag != 0 { return .unknownFlags(flags) }
-        if length > maxLength { return .tooLong(length) }
+        if length > maxLength { return .recordTooLong(length: length) }
         if flags & compressedFlag != 0 {
-            if rawLength <= length || rawLength > 255 * length + 16 { return .compressedLengths(length, rawLength) }
+            if rawLength <= length || rawLength > 255 * length + 16 {
+                return .compressedLengths(stored: length, raw: rawLength)
+            }
         } else if rawLength != length {
-            return .lengthsDiffer(length, rawLength)
+            return .lengthsDiffer(stored: length, raw: rawLength)
         }
         return nil
     }
@@ -86,7 +67,7 @@ enum RecordFrame {
     /// looking at the payload.
     static func header(_ bytes: UnsafeRawBufferPointer) -> HeaderOutcome {
         guard bytes.count >= headerSize else { return .incomplete(needed: headerSize) }
-        if let fault = fault(bytes) { return .invalid(fault.reason) }
+        if let fault = fault(bytes) { return .invalid(fault) }
         let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
         return .valid(type: bytes[12], length: length)
     }
@@ -160,7 +141,7 @@ enum RecordFrame {
         switch header(bytes) {
         case .valid(let validType, let validLength): (type, length) = (validType, validLength)
         case .incomplete(let needed): return .incomplete(needed: needed)
-        case .invalid(let reason): return .invalid(reason)
+        case .invalid(let cause): return .invalid(cause)
         }
         let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         let rawLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
@@ -169,14 +150,13 @@ enum RecordFrame {
         let covered = UnsafeRawBufferPointer(rebasing: bytes[4..<(headerSize + length)])
         let actual = CRC32C.checksum(covered)
         if actual != crc {
-            return .invalid(
-                "checksum mismatch (stored 0x\(String(crc, radix: 16)), computed 0x\(String(actual, radix: 16)))")
+            return .invalid(.checksumMismatch(stored: crc, computed: actual))
         }
         let stored = UnsafeRawBufferPointer(rebasing: bytes[headerSize..<(headerSize + length)])
         let payload: [UInt8]
         if compressed {
             guard let decompressed = LZ4.decompress(stored, rawLength: rawLength) else {
-                return .invalid("lz4 payload does not decompress to \(rawLength) bytes")
+                return .invalid(.decompression(rawLength: rawLength))
             }
             payload = decompressed
         } else {

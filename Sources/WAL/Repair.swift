@@ -112,11 +112,10 @@ public enum Repair {
         var report = Report()
         for (index, segment) in segments.enumerated() {
             if index > 0, segments[index - 1] + 1 != segment {
-                let reason =
-                    "segments \(SegmentName.format(segments[index - 1] + 1)) to "
-                    + "\(SegmentName.format(segment - 1)) are missing"
                 report.problems.append(
-                    CorruptionError(position: Position(segment: segment, offset: 0), reason: reason))
+                    CorruptionError(
+                        position: Position(segment: segment, offset: 0),
+                        cause: .segmentsMissing(first: segments[index - 1] + 1, last: segment - 1)))
             }
             let examined = try examine(directory: directory, segment: segment, resyncing: index < segments.count - 1)
             report.problems += examined.problems
@@ -176,7 +175,7 @@ public enum Repair {
     public static func cutOut(directory: String, record position: Position) throws -> Cut {
         var scanner = try SegmentScanner(directory: directory, segment: position.segment, offset: position.offset)
         guard case .record(let record) = try scanner.next() else {
-            throw WALError.corruption(CorruptionError(position: position, reason: "no intact record starts here"))
+            throw WALError.corruption(CorruptionError(position: position, cause: .noIntactRecord))
         }
         let span = position.offset..<record.end.offset
         let file = try SegmentFile(path: SegmentName.path(position.segment, in: directory), flags: O_WRONLY)
@@ -222,9 +221,9 @@ public enum Repair {
     static func examine(directory: String, segment: Int, resyncing: Bool) throws -> Examination {
         var scanner = try SegmentScanner(directory: directory, segment: segment)
         var examined = Examination(size: try scanner.size())
-        if let reason = try scanner.headerProblem() {
+        if let cause = try scanner.headerProblem() {
             examined.problems = [
-                CorruptionError(position: Position(segment: segment, offset: 0), reason: reason, skipped: examined.size)
+                CorruptionError(position: Position(segment: segment, offset: 0), cause: cause, skipped: examined.size)
             ]
             examined.tail = 0
             return examined

@@ -35,10 +35,10 @@ public enum SegmentHeader {
     public static let version: UInt8 = 1
     public static let bytes: [UInt8] = magic + [version, 0, 0, 0]
 
-    static func validate(_ header: UnsafeRawBufferPointer) -> String? {
-        guard header.count >= size else { return "segment header is \(header.count) bytes, want \(size)" }
-        guard Array(header[0..<4]) == magic else { return "bad segment magic" }
-        guard header[4] == version else { return "unsupported segment version \(header[4])" }
+    static func validate(_ header: UnsafeRawBufferPointer) -> CorruptionError.Cause? {
+        guard header.count >= size else { return .segmentHeaderShort(bytes: header.count) }
+        guard Array(header[0..<4]) == magic else { return .segmentMagic }
+        guard header[4] == version else { return .segmentVersion(header[4]) }
         return nil
     }
 }

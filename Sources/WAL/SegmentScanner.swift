@@ -34,7 +34,7 @@ struct SegmentScanner {
     var position: Position { Position(segment: segment, offset: offset) }
 
     /// Checks the segment header; nil when it is valid.
-    func headerProblem() throws -> String? {
+    func headerProblem() throws -> CorruptionError.Cause? {
         var header = [UInt8](repeating: 0, count: SegmentHeader.size)
         let n = try header.withUnsafeMutableBytes { (buffer) throws in try file.read(into: buffer, at: 0) }
         return header.withUnsafeBytes { SegmentHeader.validate(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
@@ -54,13 +54,13 @@ struct SegmentScanner {
                 let start = position
                 offset += size
                 return .record(StoredRecord(position: start, end: position, record: record))
-            case .invalid(let reason):
-                return .corrupt(CorruptionError(position: position, reason: reason))
+            case .invalid(let cause):
+                return .corrupt(CorruptionError(position: position, cause: cause))
             case .incomplete(let needed):
                 let more = try fill(needed, limit: limit)
                 if more < needed {
-                    let reason = "torn record: \(needed) bytes announced, \(more) present"
-                    return .incomplete(CorruptionError(position: position, reason: reason))
+                    return .incomplete(
+                        CorruptionError(position: position, cause: .torn(announced: needed, present: more)))
                 }
                 available = more
             }
@@ -83,10 +83,10 @@ struct SegmentScanner {
             offset += RecordFrame.headerSize + length
             return nil
         case .incomplete(let needed):
-            let reason = "torn record: \(needed) bytes announced, \(available) present"
-            return .incomplete(CorruptionError(position: position, reason: reason))
-        case .invalid(let reason):
-            return .corrupt(CorruptionError(position: position, reason: reason))
+            return .incomplete(
+                CorruptionError(position: position, cause: .torn(announced: needed, present: available)))
+        case .invalid(let cause):
+            return .corrupt(CorruptionError(position: position, cause: cause))
         }
     }
 

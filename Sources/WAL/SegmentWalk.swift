@@ -26,8 +26,8 @@ public struct SegmentWalk {
 
     public init(directory: String, segment: Int) throws {
         scanner = try SegmentScanner(directory: directory, segment: segment)
-        if let reason = try scanner.headerProblem() {
-            throw CorruptionError(position: Position(segment: segment, offset: 0), reason: reason)
+        if let cause = try scanner.headerProblem() {
+            throw CorruptionError(position: Position(segment: segment, offset: 0), cause: cause)
         }
     }
 

@@ -1,7 +1,7 @@
 import Agent
 import ArgumentParser
 import Foundation
-import Replay
+import Projections
 
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

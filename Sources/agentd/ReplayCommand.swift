@@ -2,7 +2,7 @@ import Agent
 import ArgumentParser
 import Events
 import Foundation
-import Replay
+import Projections
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

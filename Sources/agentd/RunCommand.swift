@@ -93,12 +93,7 @@ struct RunCommand: AsyncParsableCommand {
             options.cluster.waitTimeout = try parseDuration(waitTimeout, flag: "--cluster.wait-timeout")
             options.remoteFlushDeadline = try parseDuration(flushDeadline, flag: "--storage.remote.flush-deadline")
             let logger = Logger(label: "agentd")
-            let agent = Agent(options: options, logger: logger)
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            try await buildApplication(options: options, logger: logger).run()
         } catch let error as AgentError {
             FileHandle.standardError.write(Data("agentd: \(error)\n".utf8))
             throw ExitCode(1)

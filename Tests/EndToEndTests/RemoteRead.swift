@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Replay
+import RemoteWrite
 import TestSupport
 
 /// Prometheus's remote-read API (`POST /api/v1/read`, snappy-compressed protobuf): every raw

@@ -1,5 +1,5 @@
 import Foundation
-import Replay
+import RemoteWrite
 import TestSupport
 
 /// Samples by series and timestamp, each with its value's bit pattern: what a WAL holds or a

@@ -184,30 +184,15 @@ struct FileDiscoveryTests {
     func updatesReportErrorsAndKeepTheLastGoodTargets() async throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write("a.json", #"[{"targets": ["a:1"]}]"#)
-        let errors = ErrorCollector()
+        let (errors, reported) = AsyncStream.makeStream(of: FileDiscoveryError.self)
         let discovery = try FileDiscovery(files: [file])
-        var iterator = discovery.updates(interval: .milliseconds(20)) { errors.append($0) }.makeAsyncIterator()
+        var iterator = discovery.updates(interval: .milliseconds(20)) { reported.yield($0) }.makeAsyncIterator()
         #expect(await iterator.next()?.count == 1)
 
         try directory.write("a.json", "[{")
-        while errors.all.isEmpty {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(errors.all.first?.path == file)
+        var errorIterator = errors.makeAsyncIterator()
+        #expect(await errorIterator.next()?.path == file)
         try directory.write("a.json", #"[{"targets": ["a:9"]}]"#)
         #expect(await iterator.next()?.map { $0["__address__"] } == ["a:9"])
-    }
-}
-
-private final class ErrorCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var errors: [FileDiscoveryError] = []
-
-    func append(_ error: FileDiscoveryError) {
-        lock.withLock { errors.append(error) }
-    }
-
-    var all: [FileDiscoveryError] {
-        lock.withLock { errors }
     }
 }

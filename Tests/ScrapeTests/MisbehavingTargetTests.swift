@@ -28,37 +28,39 @@ import WAL
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
         let client = HTTPScraper.makeClient()
-        let manager = ScrapeManager(log: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"))
+        let observer = RecordingObserver()
+        let service = ScrapeService(
+            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            observers: [observer])
+        let running = Task { await service.run() }
         let settings = ScrapeSettings(
             jobName: "bad", interval: .seconds(1), timeout: .milliseconds(800), bodySizeLimit: 1 << 20)
         let paths = ["ok", "slow", "huge", "garbage", "gzip", "status500", "missing"]
         var discovered = paths.map { ["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/\($0)", "path": $0] }
         discovered.append(["__address__": "127.0.0.1:\(freePort())", "path": "refused"])
-        await manager.update(
-            job: "bad", settings: settings, targets: ScrapeManager.targets(discovered: discovered, settings: settings))
+        await service.update(
+            job: "bad", settings: settings, targets: ScrapeService.targets(discovered: discovered, settings: settings))
 
-        var statuses: [String: TargetStatus] = [:]
-        for _ in 0..<60 {
-            try await Task.sleep(for: .milliseconds(200))
-            statuses = Dictionary(manager.board.all.map { ($0.labels["path"]!, $0) }, uniquingKeysWith: { a, _ in a })
-            if statuses.values.allSatisfy({ $0.lastScrape != nil }) { break }
-        }
-        await manager.stopAll()
+        // Every target scraped once at least.
+        _ = await waitUntil(within: .seconds(12)) { observer.lastReports.count == discovered.count }
+        let statuses = observer.lastReports
+        running.cancel()
+        await running.value
         try await client.shutdown()
         try log.close()
 
-        #expect(statuses["ok"]?.health == .up)
-        #expect(statuses["ok"]?.lastSamples == 2)
-        #expect(statuses["gzip"]?.health == .up)
-        #expect(statuses["gzip"]?.lastSamples == 2)
+        #expect(statuses["ok"].map { $0.error == nil } == true)
+        #expect(statuses["ok"]?.samples == 2)
+        #expect(statuses["gzip"].map { $0.error == nil } == true)
+        #expect(statuses["gzip"]?.samples == 2)
         let reasons: [String: String] = [
             "slow": "timed out", "huge": "body size limit", "garbage": "invalid exposition",
             "status500": "500", "missing": "404", "refused": "onnection refused",
         ]
         for (path, reason) in reasons {
             let status = try #require(statuses[path], "no status for \(path)")
-            #expect(status.health == .down, "\(path)")
-            #expect(status.lastError?.contains(reason) == true, "\(path): \(status.lastError ?? "no error")")
+            #expect(status.error != nil, "\(path)")
+            #expect(status.error?.contains(reason) == true, "\(path): \(status.error ?? "no error")")
         }
         // Every target, failed or not, wrote its `up` sample.
         let ups = try readSamples(dir.path).filter { $0.labels.metricName == "up" }
@@ -74,7 +76,12 @@ import WAL
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
         let client = HTTPScraper.makeClient()
-        let manager = ScrapeManager(log: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"))
+        let observer = RecordingObserver()
+        let counters = ScrapeLimitCounters()
+        let service = ScrapeService(
+            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            observers: [observer, counters])
+        let running = Task { await service.run() }
         func targets(_ paths: [String], _ settings: ScrapeSettings, labels: [String: String] = [:]) -> [ScrapeTarget] {
             let discovered = paths.map {
                 labels.merging(
@@ -84,7 +91,7 @@ import WAL
                     ],
                     uniquingKeysWith: { a, _ in a })
             }
-            return ScrapeManager.targets(discovered: discovered, settings: settings)
+            return ScrapeService.targets(discovered: discovered, settings: settings)
         }
         // Debug builds parse an order of magnitude slower than release ones: generous timeouts.
         let hostile = ScrapeSettings(jobName: "hostile", interval: .seconds(3), timeout: .seconds(3))
@@ -95,18 +102,14 @@ import WAL
 
         PeakMemory.reset()
         let residentBefore = PeakMemory.current()
-        await manager.update(
+        await service.update(
             job: "hostile", settings: hostile,
             targets: targets(["ok", "gzipbomb", "manylabels", "bigbody", "badutf8"], hostile))
-        await manager.update(job: "samples", settings: sampleLimited, targets: targets(["ok"], sampleLimited))
-        await manager.update(job: "labels", settings: labelLimited, targets: targets(["ok"], labelLimited))
+        await service.update(job: "samples", settings: sampleLimited, targets: targets(["ok"], sampleLimited))
+        await service.update(job: "labels", settings: labelLimited, targets: targets(["ok"], labelLimited))
 
         // Two rounds: every target scraped, then every target scraped again.
-        func lastScrapes() -> [String: Int64] {
-            Dictionary(
-                manager.board.all.compactMap { status in status.lastScrape.map { (status.labels["path"]!, $0) } },
-                uniquingKeysWith: { a, _ in a })
-        }
+        func lastScrapes() -> [String: Int64] { observer.lastReports.mapValues(\.timestamp) }
         #expect(await waitUntil(within: .seconds(90)) { lastScrapes().count == 7 }, "\(lastScrapes())")
         let first = lastScrapes()
         #expect(
@@ -114,9 +117,9 @@ import WAL
                 let now = lastScrapes()
                 return first.allSatisfy { path, time in (now[path] ?? 0) > time }
             })
-        let statuses = Dictionary(manager.board.all.map { ($0.labels["path"]!, $0) }, uniquingKeysWith: { a, _ in a })
-        let counters = manager.board.limitCounters
-        await manager.stopAll()
+        let statuses = observer.lastReports
+        running.cancel()
+        await running.value
         let peak = PeakMemory.peak()
         try await client.shutdown()
         try log.close()
@@ -126,8 +129,8 @@ import WAL
         print("hostile targets: resident \(residentBefore >> 20) MiB before, peak \(peak >> 20) MiB during the scrapes")
         #expect(peak < 300 << 20, "peak resident memory \(peak >> 20) MiB")
 
-        #expect(statuses["hostile/ok"]?.health == .up)
-        #expect(statuses["hostile/ok"]?.lastSamples == 2)
+        #expect(statuses["hostile/ok"].map { $0.error == nil } == true)
+        #expect(statuses["hostile/ok"]?.samples == 2)
         let reasons: [String: [String]] = [
             "hostile/gzipbomb": ["body size limit exceeded: more than 16777216 bytes (decoded)", "agentd's default"],
             "hostile/manylabels": [
@@ -143,8 +146,8 @@ import WAL
         ]
         for (path, expected) in reasons {
             let status = try #require(statuses[path], "no status for \(path)")
-            let reason = status.lastError ?? "no error"
-            #expect(status.health == .down, "\(path)")
+            let reason = status.error ?? "no error"
+            #expect(status.error != nil, "\(path)")
             for part in expected { #expect(reason.contains(part), "\(path): \(reason)") }
             // Refused by its limit, not by running out of time.
             #expect(!reason.contains("timed out"), "\(path): \(reason)")
@@ -152,10 +155,6 @@ import WAL
         #expect(counters.bodySizeLimitExceeded >= 4)  // gzipbomb and bigbody, twice each
         #expect(counters.sampleLimitExceeded >= 2)
         #expect(counters.labelLimitsExceeded >= 4)  // manylabels and labels/ok, twice each
-        let exposition = String(decoding: counters.exposition(), as: UTF8.self)
-        #expect(
-            exposition.contains(
-                "prometheus_target_scrapes_exceeded_body_size_limit_total \(counters.bodySizeLimitExceeded)\n"))
 
         // In the WAL: the normal target is up in every scrape, the hostile ones down in every scrape.
         let ups = try readSamples(dir.path).filter { $0.labels.metricName == "up" }
@@ -182,18 +181,18 @@ import WAL
             ScrapeTarget(
                 discovered: ["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/alternating"], settings: settings
             ))
-        var engine = ScrapeEngine(target: target, settings: settings, log: log, logger: Logger(label: "test"))
+        var engine = ScrapeEngine(target: target, settings: settings, appender: log, logger: Logger(label: "test"))
         #expect(engine.recordBudget > 64 << 20 - 4096)
         engine.recordBudget = 2_000_000
         // a_…: fits. b_…: fits alone, not with a_…'s staleness markers. a_… again: fits.
-        var reports: [ScrapeEngine.Report] = []
+        var reports: [ScrapeReport] = []
         var known: [Int] = []
         for _ in 0..<3 {
-            reports.append(await engine.scrape(using: HTTPScraper(client: client)))
+            reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000))
             known.append(engine.knownSeries)
         }
         engine.recordBudget = 1_000_000
-        reports.append(await engine.scrape(using: HTTPScraper(client: client)))
+        reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000))
         known.append(engine.knownSeries)
         try await client.shutdown()
         try log.close()
@@ -225,14 +224,22 @@ import WAL
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
         let client = HTTPScraper.makeClient()
-        let manager = ScrapeManager(log: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"))
+        let observer = RecordingObserver()
+        let service = ScrapeService(
+            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            observers: [observer])
+        let running = Task { await service.run() }
         let settings = ScrapeSettings(jobName: "gone", interval: .milliseconds(300), timeout: .milliseconds(250))
-        let targets = ScrapeManager.targets(
+        let targets = ScrapeService.targets(
             discovered: [["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/ok"]], settings: settings)
-        await manager.update(job: "gone", settings: settings, targets: targets)
-        #expect(await waitUntil(within: .seconds(20)) { manager.board.all.first?.health == .up })
-        await manager.update(job: "gone", settings: settings, targets: [])
-        await manager.stopAll()
+        await service.update(job: "gone", settings: settings, targets: targets)
+        #expect(
+            await waitUntil(within: .seconds(20)) {
+                observer.report(for: targets[0].key).map { $0.error == nil } == true
+            })
+        await service.update(job: "gone", settings: settings, targets: [])
+        running.cancel()
+        await running.value
         try await client.shutdown()
         try log.close()
 
@@ -248,7 +255,7 @@ import WAL
             if case .targets(let change) = event { removed += change.removed }
         }
         #expect(removed == [targets[0].key])
-        #expect(manager.board.all.isEmpty)
+        #expect(observer.targets.isEmpty)
     }
 
     /// The engine's bookkeeping across scrapes: a series repeated in one exposition (even with
@@ -264,9 +271,11 @@ import WAL
         let target = try #require(
             ScrapeTarget(
                 discovered: ["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/changing"], settings: settings))
-        var engine = ScrapeEngine(target: target, settings: settings, log: log, logger: Logger(label: "test"))
-        var reports: [ScrapeEngine.Report] = []
-        for _ in 0..<3 { reports.append(await engine.scrape(using: HTTPScraper(client: client))) }
+        var engine = ScrapeEngine(target: target, settings: settings, appender: log, logger: Logger(label: "test"))
+        var reports: [ScrapeReport] = []
+        for _ in 0..<3 {
+            reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000))
+        }
         try await client.shutdown()
         try log.close()
         #expect(reports.map(\.error) == [nil, nil, nil])

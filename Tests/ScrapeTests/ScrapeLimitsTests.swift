@@ -120,7 +120,7 @@ private func gunzip(_ compressed: [UInt8], chunkSize: Int, limit: Int = 0) -> Re
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
         let target = try #require(
             ScrapeTarget(discovered: ["__address__": "a:1", "job": "j"], settings: settings))
-        return (ScrapeEngine(target: target, settings: settings, log: log, logger: Logger(label: "t")), log)
+        return (ScrapeEngine(target: target, settings: settings, appender: log, logger: Logger(label: "t")), log)
     }
 
     @Test func theLabelLimitCountsTheTargetsLabels() throws {

@@ -52,12 +52,13 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         let target = try #require(
             ScrapeTarget(discovered: ["__address__": "a:1", "job": "j"], settings: .init(jobName: "j")))
         let exposed: [(name: String, value: String)] = [("job", "exposed"), ("x", "1"), ("empty", "")]
-        let renaming = ScrapeEngine(target: target, settings: .init(jobName: "j"), log: log, logger: .init(label: "t"))
+        let renaming = ScrapeEngine(
+            target: target, settings: .init(jobName: "j"), appender: log, logger: .init(label: "t"))
         #expect(
             renaming.seriesLabels(name: "m", exposed: exposed)
                 == Labels(["__name__": "m", "job": "j", "exported_job": "exposed", "instance": "a:1", "x": "1"]))
         let honoring = ScrapeEngine(
-            target: target, settings: .init(jobName: "j", honorLabels: true), log: log, logger: .init(label: "t"))
+            target: target, settings: .init(jobName: "j", honorLabels: true), appender: log, logger: .init(label: "t"))
         #expect(
             honoring.seriesLabels(name: "m", exposed: exposed)
                 == Labels(["__name__": "m", "job": "exposed", "instance": "a:1", "x": "1"]))
@@ -70,21 +71,23 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
         let client = HTTPScraper.makeClient()
-        let manager = ScrapeManager(log: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"))
+        let observer = RecordingObserver()
+        let service = ScrapeService(
+            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            observers: [observer])
+        let running = Task { await service.run() }
         let settings = ScrapeSettings(jobName: "node", interval: .milliseconds(500), timeout: .milliseconds(400))
-        let targets = ScrapeManager.targets(
+        let targets = ScrapeService.targets(
             discovered: [["__address__": "127.0.0.1:\(port)", "instance": "exporter-1"]], settings: settings)
-        await manager.update(job: "node", settings: settings, targets: targets)
+        await service.update(job: "node", settings: settings, targets: targets)
 
         func rows() throws -> [(labels: Labels, value: Double, timestamp: Int64, target: UInt64)] {
             try log.writer.sync()
             return try readSamples(dir.path)
         }
         // Scrapes arrive: node_cpu_seconds_total with job and instance, and up = 1.
-        var seen = false
-        for _ in 0..<40 where !seen {
-            try await Task.sleep(for: .milliseconds(250))
-            seen = try rows().contains { $0.labels.metricName == "up" && $0.value == 1 }
+        let seen = await waitUntil(within: .seconds(10)) {
+            (try? rows().contains { $0.labels.metricName == "up" && $0.value == 1 }) == true
         }
         #expect(seen)
         let cpu = try rows().filter { $0.labels.metricName == "node_cpu_seconds_total" }
@@ -93,22 +96,20 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
             cpu.allSatisfy {
                 $0.labels["job"] == "node" && $0.labels["instance"] == "exporter-1" && $0.labels["cpu"] != nil
             })
-        #expect(manager.board.all.first?.health == .up)
+        #expect(observer.report(for: targets[0].key)?.error == nil)
 
         // The exporter stops: up = 0, and its series get staleness markers.
         exporter.stop()
-        var down = false
-        for _ in 0..<40 where !down {
-            try await Task.sleep(for: .milliseconds(250))
-            down = try rows().contains { $0.labels.metricName == "up" && $0.value == 0 }
+        let down = await waitUntil(within: .seconds(10)) {
+            (try? rows().contains { $0.labels.metricName == "up" && $0.value == 0 }) == true
         }
         #expect(down)
         let stale = try rows().filter { SampleBatch.isStaleMarker($0.value) }
         #expect(stale.contains { $0.labels.metricName == "node_cpu_seconds_total" })
-        let status = try #require(manager.board.all.first)
-        #expect(status.health == .down)
-        #expect(status.lastError?.isEmpty == false)
-        await manager.stopAll()
+        let report = try #require(observer.report(for: targets[0].key))
+        #expect(report.error?.isEmpty == false)
+        running.cancel()
+        await running.value
         try await client.shutdown()
         try log.close()
     }

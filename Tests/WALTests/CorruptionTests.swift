@@ -51,7 +51,7 @@ import Testing
         try handle.close()
         let writer = try LogWriter(directory: dir.path)
         #expect(writer.openRepairs.count == 1)
-        #expect(writer.openRepairs[0].reason.contains("zeroed"))
+        #expect(writer.openRepairs[0].cause == .zeroed)
         try writer.close()
         #expect(try readAll(dir.path).0.map(\.record) == records)
     }
@@ -111,6 +111,6 @@ import Testing
         try FileManager.default.removeItem(atPath: SegmentName.path(2, in: dir.path))
         let problems = try Repair.verify(directory: dir.path)
         #expect(problems.count == 1)
-        #expect(problems.first?.reason.contains("missing") == true)
+        #expect(problems.first?.cause == .segmentsMissing(first: 2, last: 2))
     }
 }

@@ -249,7 +249,7 @@ public final class ClusterSimulator {
                 self.onChange?(index, change)
             case .nameConflict(let conflict):
                 self.onConflict?(index, conflict)
-            case .departed:
+            case .departed, .sizeReached, .sizeWaitTimedOut, .stop:
                 break
             }
         }

@@ -1,0 +1,148 @@
+import AsyncHTTPClient
+import Config
+import Events
+import Foundation
+import Hummingbird
+import Logging
+import Scrape
+import ServiceLifecycle
+import UnixSignals
+import WAL
+
+/// `agentd run`: the daemon as a service group. The services are listed in dependency order, so
+/// the group starts them together and shuts them down one by one in reverse (SIGTERM or SIGINT):
+/// readiness drops, discovery stops, the member hands its targets off at the agreed slot while it
+/// still scrapes and gossips, scraping stops, the WAL is synced and closed, the forwarders send
+/// what it holds within the flush deadline, and the HTTP server (which carries the gossip) and
+/// the HTTP client go last.
+public func buildApplication(options: AgentOptions, logger: Logger) throws -> ServiceGroup {
+    let parts = try AgentParts(options: options, logger: logger)
+    return ServiceGroup(
+        configuration: .init(
+            services: parts.services.map { .init(service: $0, successTerminationBehavior: .ignore) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+}
+
+/// The agent's parts, wired: the services `buildApplication` runs, and what tests drive in process
+/// (the router, the readiness state, the log).
+struct AgentParts {
+    let services: [any Service]
+    let router: Router<AgentRequestContext>
+    let state: AgentState
+    let log: EventLog
+    let client: HTTPClient
+}
+
+extension AgentParts {
+    init(options: AgentOptions, logger: Logger) throws {
+        let nodeName = options.cluster.nodeName ?? ProcessInfo.processInfo.hostName
+        let context = EvaluationContext.current(nodeName: nodeName)
+        let config = try loadConfiguration(options, context: context)
+        let log = try openLog(options, logger: logger)
+        let client = HTTPScraper.makeClient()
+        let outputs = try OutputService(
+            config: config, log: log, paths: StoragePaths(options.storagePath), httpClient: client,
+            flushDeadline: options.remoteFlushDeadline, logger: logger)
+        let advertise = options.cluster.advertiseAddress ?? options.listenAddress
+        let listening = ListeningSignal()
+        let cluster =
+            options.cluster.enabled
+            ? try ClusterService(
+                options: options.cluster, name: nodeName, address: advertise, log: log, client: client,
+                logger: Logger(label: "agentd.cluster"), listening: { _ = await listening.wait() })
+            : nil
+        let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
+        let board = TargetStatusBoard()
+        let throughput = ThroughputMeter()
+        let scraping = ScrapeService(
+            appender: log, scraper: HTTPScraper(client: client), oracle: oracle, observers: [board, throughput],
+            logger: Logger(label: "agentd.scrape"))
+        let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
+        let configuration = ConfigService(
+            path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster,
+            logger: logger)
+        let router = buildRouter(
+            APIController(
+                state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
+                cluster: cluster, oracle: oracle, reloader: configuration),
+            WebUIController(
+                state: state, board: board, throughput: throughput, cluster: cluster, oracle: oracle,
+                store: outputs.store))
+        let server = try HTTPServerService(router: router, address: options.listenAddress, listening: listening)
+        var services: [any Service] = [
+            HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
+        ]
+        services.append(scraping)
+        if let cluster { services.append(cluster) }
+        services += [
+            configuration,
+            ReadinessService(state: state, listening: listening, address: options.listenAddress, logger: logger),
+        ]
+        self.init(services: services, router: router, state: state, log: log, client: client)
+    }
+}
+
+/// The agent's routes: the API (`/api/v0`, `/metrics`, `/-/ready`, gossip) and the web UI.
+func buildRouter(_ api: APIController, _ ui: WebUIController) -> Router<AgentRequestContext> {
+    let router = Router(context: AgentRequestContext.self)
+    api.addRoutes(to: router)
+    ui.addRoutes(to: router)
+    return router
+}
+
+/// Reads and evaluates the configuration file, with errors that name the file.
+func loadConfiguration(_ options: AgentOptions, context: EvaluationContext) throws -> AgentConfig {
+    guard FileManager.default.isReadableFile(atPath: options.configPath) else {
+        throw AgentError("\(options.configPath): cannot read the configuration file (missing or unreadable)")
+    }
+    do {
+        return try AgentConfig.load(path: options.configPath, context: context)
+    } catch {
+        throw AgentError("\(error)")
+    }
+}
+
+/// Opens (and locks) the WAL under `--storage.path`.
+func openLog(_ options: AgentOptions, logger: Logger) throws -> EventLog {
+    try FileManager.default.createDirectory(atPath: options.storagePath, withIntermediateDirectories: true)
+    let log: EventLog
+    do {
+        log = try EventLog(
+            directory: options.storagePath + "/wal",
+            options: .init(segmentSize: options.walSegmentSize, sync: try syncPolicy(options.walSync)), logger: logger)
+    } catch WALError.locked(let path) {
+        throw AgentError("another agentd is already using \(path) (--storage.path=\(options.storagePath))")
+    }
+    logger.info(
+        "WAL open", metadata: ["wal.path": "\(options.storagePath)/wal", "wal.segment": "\(log.writer.end.segment)"])
+    return log
+}
+
+/// `--storage.wal-sync`: `batch`, `never` or an interval.
+func syncPolicy(_ text: String) throws -> SyncPolicy {
+    switch text {
+    case "batch": return .batch
+    case "never": return .never
+    default:
+        guard let duration = AlloyDuration.parse(text) else {
+            throw AgentError("--storage.wal-sync must be batch, never or a duration such as 1s; got \"\(text)\"")
+        }
+        return .interval(duration)
+    }
+}
+
+/// Runs `work`, giving up on it after `limit`.
+func withTimeLimit(_ limit: Duration, _ work: @escaping @Sendable () async -> Void) async {
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask { await work() }
+        group.addTask { try? await Task.sleep(for: limit) }
+        await group.next()
+        group.cancelAll()
+    }
+}
+
+/// A startup or configuration error, printed as is.
+public struct AgentError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,269 @@
+import Events
+import Prometheus
+import RemoteWrite
+import Scrape
+import Synchronization
+
+/// The agent's own metrics on `/metrics`: every family registered once in one swift-prometheus
+/// registry, under Alloy's and Prometheus's names where they exist (agentd's own under
+/// `agentd_`). Label values are enumerated or bounded (reasons, member states, the configured
+/// endpoints, the cluster's peers) and escaped by the registry.
+///
+/// The parts count in their own structures (atomics and snapshots, cheap on their hot paths);
+/// a scrape of `/metrics` reads them into the registry (`collect`) and emits it, under one lock so
+/// that concurrent scrapes see whole readings.
+final class SelfMetrics: Sendable {
+    /// What `/metrics` reads from the running parts.
+    struct Reading {
+        var targetsScrapedHere: Int
+        var walSegments: Int
+        var walSegmentsDropped: Int
+        var walHealth: EventLog.AppendHealth
+        var scrapeLimits: ScrapeLimitReading
+        var remoteWrite: [RemoteWriteEndpointReading]
+        var cluster: ClusterReading?
+    }
+
+    struct ScrapeLimitReading {
+        var bodySize: Int
+        var samples: Int
+        var labels: Int
+        var walRecord: Int
+    }
+
+    /// One remote-write endpoint's state.
+    struct RemoteWriteEndpointReading {
+        var name: String
+        var url: String
+        var metrics: RemoteWriteMetrics
+        var damage: Forwarder.Damage
+        var backlogBytes: Int
+    }
+
+    /// The member's view of the cluster.
+    struct ClusterReading {
+        var name: String
+        var address: String
+        var state: String
+        var peersByState: [String: Int]
+        var lamport: UInt64
+        var rxBytes: Int
+        var txBytes: Int
+        var sendFailures: Int
+        var rejected: [String: Int]
+        var nameConflicts: Int
+        var lateSlots: Int
+        var movedTargets: Int
+        var clockSkewSeconds: [String: Double]
+    }
+
+    /// The reasons a WAL append fails (`EventLog.AppendHealth.failures`).
+    static let appendFailureReasons = ["disk_full", "record_too_large", "io"]
+    /// Member states as `cluster_node_peers` counts them.
+    static let peerStates = ["participant", "viewer", "terminating", "suspect", "dead", "left"]
+    /// Why gossip messages are refused (`MessageRejection`'s labels).
+    static let rejectionReasons = [
+        "malformed", "oversized", "cluster_mismatch", "authentication", "replayed", "stale", "self",
+    ]
+
+    let registry: PrometheusCollectorRegistry
+    private let families: Mutex<Families>
+
+    init(nodeName: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        self.families = Mutex(Families(registry: registry))
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "agentd_build_info", unitName: "", helpText: "agentd's version and node name."),
+            labels: [("version", "0.1.0"), ("node", nodeName)]
+        ).set(to: 1)
+    }
+
+    /// Reads `reading` into the registry and emits the exposition (text format 0.0.4).
+    func exposition(_ reading: Reading) -> [UInt8] {
+        families.withLock { families in
+            families.collect(reading)
+            return registry.emitToBuffer()
+        }
+    }
+}
+
+/// The registered metrics by name and label values: each is made once, and those of a departed
+/// peer or a past state are unregistered.
+private struct Families {
+    let registry: PrometheusCollectorRegistry
+    var gauges: [String: Gauge] = [:]
+    var counters: [String: Counter] = [:]
+
+    static func key(_ name: String, _ labels: [(String, String)]) -> String {
+        name + labels.map { "\u{0}\($0.0)=\($0.1)" }.joined()
+    }
+
+    mutating func gauge(_ name: String, _ help: String, _ value: Double) { gauge(name, help, [], value) }
+
+    mutating func counter(_ name: String, _ help: String, _ value: Int) { counter(name, help, [], value) }
+
+    mutating func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
+        let key = Self.key(name, labels)
+        if gauges[key] == nil {
+            gauges[key] = registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+        }
+        gauges[key]!.set(to: value)
+    }
+
+    /// The parts keep the totals; the registry shows them.
+    mutating func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
+        let key = Self.key(name, labels)
+        if counters[key] == nil {
+            counters[key] = registry.makeCounter(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+        }
+        counters[key]!.reset()
+        counters[key]!.increment(by: Int64(value))
+    }
+
+    /// Unregisters the gauges of `name` whose labels are not among `kept`.
+    mutating func dropGauges(_ name: String, keeping kept: Set<String>) {
+        for (key, metric) in gauges where key.hasPrefix(name + "\u{0}") && !kept.contains(key) {
+            registry.unregisterGauge(metric)
+            gauges[key] = nil
+        }
+    }
+
+    mutating func collect(_ reading: SelfMetrics.Reading) {
+        gauge(
+            "prometheus_scrape_targets_gauge", "Targets this member currently scrapes.",
+            Double(reading.targetsScrapedHere))
+        gauge("agentd_wal_segments", "Segments in the write-ahead log.", Double(reading.walSegments))
+        counter(
+            "agentd_wal_segments_dropped_total",
+            "WAL segments deleted by a maximum age or size before every reader had passed them.",
+            reading.walSegmentsDropped)
+        for reason in SelfMetrics.appendFailureReasons {
+            counter(
+                "agentd_wal_append_failures_total",
+                "Appends the WAL refused (their scrapes were not stored), by reason.", [("reason", reason)],
+                Int(reading.walHealth.failures[reason] ?? 0))
+        }
+        gauge(
+            "agentd_wal_appends_failing", "Whether WAL appends are failing now (1) or succeed (0).",
+            reading.walHealth.failing == nil ? 0 : 1)
+
+        let limits = reading.scrapeLimits
+        counter(
+            "prometheus_target_scrapes_exceeded_body_size_limit_total",
+            "Total number of scrapes that hit the body size limit.", limits.bodySize)
+        counter(
+            "prometheus_target_scrapes_exceeded_sample_limit_total",
+            "Total number of scrapes that hit the sample limit and were rejected.", limits.samples)
+        counter(
+            "prometheus_target_scrape_pool_exceeded_label_limits_total",
+            "Total number of times scrapes hit the label limits (label_limit, label_name_length_limit, "
+                + "label_value_length_limit or agentd's ceiling of labels per series).", limits.labels)
+        counter(
+            "agentd_target_scrapes_exceeded_wal_record_size_total",
+            "Scrapes refused because their series and samples would not fit in one WAL record.", limits.walRecord)
+
+        for endpoint in reading.remoteWrite { collect(endpoint) }
+        if let cluster = reading.cluster { collect(cluster) }
+    }
+
+    private mutating func collect(_ endpoint: SelfMetrics.RemoteWriteEndpointReading) {
+        let labels = [("remote_name", endpoint.name), ("url", endpoint.url)]
+        let metrics = endpoint.metrics
+        counter(
+            "prometheus_remote_storage_samples_total", "Samples sent to remote storage.", labels,
+            Int(metrics.samplesTotal))
+        counter(
+            "prometheus_remote_storage_samples_failed_total",
+            "Samples in requests refused for a reason that names no sample, not retried.", labels,
+            Int(metrics.failedSamplesTotal))
+        counter(
+            "prometheus_remote_storage_samples_retried_total", "Samples that failed and were retried.", labels,
+            Int(metrics.retriedSamplesTotal))
+        counter(
+            "prometheus_remote_storage_samples_dropped_total", "Samples dropped before sending.", labels,
+            Int(metrics.droppedSamplesTotal))
+        counter("prometheus_remote_storage_bytes_total", "Compressed bytes sent.", labels, Int(metrics.bytesTotal))
+        gauge(
+            "prometheus_remote_storage_samples_pending", "Samples queued, not yet sent.", labels,
+            Double(metrics.pendingSamples))
+        gauge("prometheus_remote_storage_shards", "Shards sending in parallel.", labels, Double(metrics.shards))
+        if let newest = metrics.highestAppendedTimestamp {
+            gauge(
+                "prometheus_remote_storage_highest_timestamp_in_seconds",
+                "Timestamp of the newest sample read from the WAL for this endpoint.", labels, Double(newest) / 1000)
+        }
+        if let sent = metrics.highestSentTimestamp {
+            gauge(
+                "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
+                "Timestamp of the newest sample sent successfully.", labels, Double(sent) / 1000)
+        }
+        for reason in RemoteWriteRefusal.allCases {
+            counter(
+                "agentd_remote_storage_samples_refused_total",
+                "Samples the receiver refused alone, by reason; the rest of their requests was delivered.",
+                labels + [("reason", reason.description)], Int(metrics.refusedSamples[reason] ?? 0))
+        }
+        gauge(
+            "agentd_remote_storage_wal_backlog_bytes",
+            "WAL bytes this endpoint has not read yet (the backlog of an outage).",
+            labels, Double(endpoint.backlogBytes))
+        if let oldest = metrics.oldestPendingTimestamp {
+            gauge(
+                "agentd_remote_storage_oldest_pending_timestamp_seconds",
+                "Timestamp of the oldest sample waiting in a shard.", labels, Double(oldest) / 1000)
+        }
+        counter(
+            "agentd_remote_storage_records_skipped_total",
+            "WAL records intact on disk that did not decode: skipped, logged with segment:offset.", labels,
+            endpoint.damage.recordsSkipped)
+        counter(
+            "agentd_remote_storage_wal_corruptions_total", "Damaged stretches of the WAL stepped over.", labels,
+            endpoint.damage.corruptions)
+        counter(
+            "agentd_remote_storage_samples_lost_total",
+            "Samples left out because a skipped or damaged record broke their series' value chain.", labels,
+            endpoint.damage.samplesLost)
+    }
+
+    private mutating func collect(_ cluster: SelfMetrics.ClusterReading) {
+        // This member's state is a label: the previous state's series goes when it changes.
+        let info = [("name", cluster.name), ("address", cluster.address), ("state", cluster.state)]
+        dropGauges("cluster_node_info", keeping: [Self.key("cluster_node_info", info)])
+        gauge("cluster_node_info", "Information about this member.", info, 1)
+        for state in SelfMetrics.peerStates {
+            gauge(
+                "cluster_node_peers", "Members by state, as this member sees them.", [("state", state)],
+                Double(cluster.peersByState[state] ?? 0))
+        }
+        gauge("cluster_node_lamport_time", "This member's Lamport clock.", Double(cluster.lamport))
+        counter("cluster_transport_rx_bytes_total", "Gossip bytes received.", cluster.rxBytes)
+        counter("cluster_transport_tx_bytes_total", "Gossip bytes sent.", cluster.txBytes)
+        counter(
+            "cluster_transport_tx_failures_total", "Gossip messages that could not be delivered.", cluster.sendFailures)
+        for reason in SelfMetrics.rejectionReasons {
+            counter(
+                "cluster_transport_rejected_messages_total",
+                "Messages refused: wrong cluster, bad authenticator, malformed, oversized, replayed, stale, or a node's own.",
+                [("reason", reason)], cluster.rejected[reason] ?? 0)
+        }
+        counter(
+            "cluster_node_name_conflicts_total", "Other members seen using this member's node name.", [],
+            cluster.nameConflicts)
+        counter(
+            "agentd_handoff_late_slots_total",
+            "Slots missed or scraped twice because a change arrived after its effective time.", cluster.lateSlots)
+        counter(
+            "prometheus_scrape_targets_moved_total", "Targets whose owner changed from one member to another.", [],
+            cluster.movedTargets)
+        // One series per current peer: a peer that left takes its series with it.
+        let skew = "cluster_node_clock_skew_seconds"
+        dropGauges(skew, keeping: Set(cluster.clockSkewSeconds.keys.map { Self.key(skew, [("peer", $0)]) }))
+        for (peer, seconds) in cluster.clockSkewSeconds {
+            gauge(
+                skew, "Each peer's clock offset from this member's, from ping round trips.", [("peer", peer)], seconds)
+        }
+    }
+}

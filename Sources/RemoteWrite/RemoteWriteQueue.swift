@@ -1,0 +1,510 @@
+import Events
+import Logging
+import NIOCore
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Forwards samples to one endpoint through parallel shards, as Prometheus's queue manager.
+///
+/// Input is neutral: the WAL tailer calls ``append(_:position:)`` for every `samples` record
+/// (and for any other record, with no samples, so the position still advances); each sample
+/// carries its series' label set, made once per series with ``labelSet(_:)``. A series goes to
+/// the shard its labels hash to (``RemoteWriteLabelSet/shardKey``), whatever segment it came
+/// from and however often the agent restarted, and each shard has one request in flight: a
+/// series' samples leave in WAL order. A shard sends when it holds
+/// ``Configuration/maxSamplesPerSend`` samples or its oldest sample has waited
+/// ``Configuration/batchSendDeadline``; a request refused for some of its samples is split
+/// until they are isolated (``RefusalIsolation``).
+///
+/// Memory is bounded: each shard holds at most ``Configuration/capacity`` samples and `append`
+/// suspends while its shard is full. The WAL is the buffer. ``progress`` says how far delivery
+/// has got, exactly: the position everything before which is settled (sent, or refused and
+/// counted) and, per shard, how many samples past it are settled too. Store it after every
+/// acknowledged request (a ``DeliveryProgressStore``) and give it back as `resuming` after a restart: only
+/// the requests that were in flight are sent again.
+///
+/// Every decision is ``ShardQueue``'s, a state machine given `now`; this class is its shell: it
+/// holds the machine under a lock, makes the requests it asks for (one attempt each), sleeps
+/// exactly until the instants it names, stores the progress and logs.
+public final class RemoteWriteQueue: Sendable {
+    /// Sharding and batching settings (`queue_config`).
+    public struct Configuration: Sendable, Hashable {
+        /// Parallel shards, each with one request in flight.
+        public var shards: Int
+        /// Samples a shard holds before `append` waits (`capacity`).
+        public var capacity: Int
+        /// Most samples in one request (`max_samples_per_send`).
+        public var maxSamplesPerSend: Int
+        /// Longest a sample waits for its batch to fill (`batch_send_deadline`).
+        public var batchSendDeadline: Duration
+
+        /// Creates a configuration; the defaults are Prometheus's except for the fixed shard count.
+        public init(
+            shards: Int = 4,
+            capacity: Int = 10_000,
+            maxSamplesPerSend: Int = 2_000,
+            batchSendDeadline: Duration = .seconds(5)
+        ) {
+            precondition(shards > 0 && maxSamplesPerSend > 0 && capacity >= maxSamplesPerSend)
+            self.shards = shards
+            self.capacity = capacity
+            self.maxSamplesPerSend = maxSamplesPerSend
+            self.batchSendDeadline = batchSendDeadline
+        }
+    }
+
+    /// One sample of a `samples` record.
+    public struct Sample: Sendable {
+        /// The series' labels, made by ``RemoteWriteQueue/labelSet(_:)``; nil when the series'
+        /// labels are unknown: the sample is then skipped and counted as dropped.
+        public var series: RemoteWriteLabelSet?
+        /// Milliseconds since the Unix epoch.
+        public var timestamp: Int64
+        /// The value, sent bit-exact.
+        public var value: Double
+
+        /// Creates a sample.
+        public init(series: RemoteWriteLabelSet?, timestamp: Int64, value: Double) {
+            self.series = series
+            self.timestamp = timestamp
+            self.value = value
+        }
+    }
+
+    /// The machine and what waits on it.
+    private struct State: Sendable {
+        var machine: ShardQueue
+        /// Per shard: its task waiting for something to do, or a signal left for its next wait.
+        var consumers: [Consumer]
+        var producers: [UInt64: (shard: Int, continuation: CheckedContinuation<Void, any Error>)] = [:]
+        var commitWaiters: [(id: UInt64, position: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Waiting for an append to be suspended (tests).
+        var suspensionWaiters: [CheckedContinuation<Void, Never>] = []
+        var nextWaiterID: UInt64 = 0
+    }
+
+    private struct Consumer: Sendable {
+        var continuation: CheckedContinuation<Void, Never>?
+        var signalled = false
+    }
+
+    /// The settings in force.
+    public let configuration: Configuration
+    /// External labels added to every series stored from now on.
+    public let externalLabels: [RemoteWriteLabel]
+    /// What decides a series' shard (see ``DeliveryProgress/mapping``).
+    public let mapping: String
+    private let client: RemoteWriteClient
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let progressStore: (any DeliveryProgressStore)?
+    /// Held while a progress snapshot is taken and stored, so stores never go backwards.
+    private let storing = Mutex<ContinuousClock.Instant?>(nil)
+    private let wallClock: @Sendable () -> Int64
+
+    /// How often a receiver that keeps failing, or a cursor that cannot be stored, is reported again.
+    static let outageReportInterval = ShardQueue.outageReportInterval
+
+    /// Creates a queue; nothing is sent until ``run()`` runs.
+    ///
+    /// - Parameters:
+    ///   - resuming: the progress stored by a previous run, if any.
+    ///   - progressStore: where ``progress`` is stored after every acknowledged request and
+    ///     before every send.
+    ///   - wallClock: milliseconds since the epoch (the age of a backlog is measured with it).
+    public init(
+        client: RemoteWriteClient,
+        configuration: Configuration = .init(),
+        externalLabels: [RemoteWriteLabel] = [],
+        resuming stored: DeliveryProgress? = nil,
+        logger: Logger,
+        progressStore: (any DeliveryProgressStore)? = nil,
+        wallClock: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    ) {
+        self.client = client
+        self.configuration = configuration
+        self.externalLabels = externalLabels
+        self.logger = logger
+        self.progressStore = progressStore
+        self.wallClock = wallClock
+        let external = externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+        let externalKey = String(TargetKey.hash(Array(external.utf8)), radix: 16)
+        self.mapping = "shards=\(configuration.shards);xxh64(labels);external=\(externalKey)"
+        let machine = ShardQueue(
+            configuration: configuration, endpoint: client.endpoint, mapping: self.mapping, resuming: stored)
+        self.state = Mutex(
+            State(machine: machine, consumers: Array(repeating: Consumer(), count: configuration.shards)))
+    }
+
+    /// The endpoint's URL, for the `url` label of the metrics.
+    public var endpointURL: String { self.client.endpoint.url }
+
+    /// Shard wake-ups so far.
+    var wakeups: Int { self.state.withLock { $0.machine.wakeups } }
+
+    /// The highest position at or below which everything is sent or counted as dropped.
+    public var committedPosition: UInt64? {
+        self.state.withLock { $0.machine.committed }
+    }
+
+    /// Where delivery stands now.
+    public var progress: DeliveryProgress {
+        self.state.withLock { $0.machine.progress }
+    }
+
+    /// A snapshot of the counters.
+    public var metrics: RemoteWriteMetrics {
+        self.state.withLock { $0.machine.metrics }
+    }
+
+    /// The label set this queue sends for `labels`: normalized, external labels added.
+    public func labelSet(_ labels: [RemoteWriteLabel]) -> RemoteWriteLabelSet {
+        RemoteWriteLabelSet(labels, externalLabels: self.externalLabels)
+    }
+
+    /// Queues the samples of one input record at `position`, suspending while a shard is full.
+    ///
+    /// Samples without a label set are skipped and counted in `droppedSamplesTotal`; samples
+    /// that the run this queue resumes had settled are passed over. If the task is cancelled
+    /// mid-way, the position stays open, so ``committedPosition`` will not pass it.
+    ///
+    /// - Precondition: `position` is greater than every position appended before.
+    public func append(_ samples: some Collection<Sample>, position: UInt64) async throws {
+        self.state.withLock { $0.machine.open(position) }
+        var iterator = samples.makeIterator()
+        var carried: Sample? = nil
+        while true {
+            var resume: [CheckedContinuation<Void, Never>] = []
+            let now = ContinuousClock.now
+            let blocked: Int? = self.state.withLock { state in
+                defer { state.machine.countQueued() }
+                while let sample = carried ?? iterator.next() {
+                    carried = nil
+                    switch state.machine.enqueue(sample, now: now) {
+                    case .queued(let shard, wake: true):
+                        if let consumer = Self.signal(&state.consumers[shard]) { resume.append(consumer) }
+                    case .queued, .skipped:
+                        continue
+                    case .full(let shard):
+                        carried = sample
+                        return shard
+                    }
+                }
+                return nil
+            }
+            for continuation in resume { continuation.resume() }
+            guard let shard = blocked else { break }
+            try await self.waitForRoom(in: shard)
+        }
+        let waiters = self.state.withLock { state in
+            state.machine.finishAppend() ? Self.takeCommitWaiters(&state) : []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Sends everything appended so far without waiting for batch deadlines, and returns once it
+    /// has all been sent or dropped (or the task is cancelled).
+    public func flush() async {
+        let (target, consumers) = self.state.withLock { state in
+            (state.machine.beginFlush(), state.consumers.indices.compactMap { Self.signal(&state.consumers[$0]) })
+        }
+        for consumer in consumers { consumer.resume() }
+        if let target {
+            await self.waitUntilCommitted(target)
+        }
+        self.state.withLock { $0.machine.endFlush() }
+    }
+
+    /// Returns once ``committedPosition`` has reached `position` or the task is cancelled.
+    public func waitUntilCommitted(_ position: UInt64) async {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = self.state.withLock { state -> Bool in
+                    if Task.isCancelled || (state.machine.committed.map { $0 >= position } ?? false) {
+                        return true
+                    }
+                    state.commitWaiters.append((id, position, continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { state in
+                state.commitWaiters.firstIndex { $0.id == id }.map { state.commitWaiters.remove(at: $0) }
+            }
+            waiter?.continuation.resume()
+        }
+    }
+
+    /// Returns once an ``append(_:position:)`` is suspended because its shard is full.
+    func waitUntilAppendSuspended() async {
+        await withCheckedContinuation { continuation in
+            let suspended = self.state.withLock { state -> Bool in
+                if !state.producers.isEmpty { return true }
+                state.suspensionWaiters.append(continuation)
+                return false
+            }
+            if suspended { continuation.resume() }
+        }
+    }
+
+    /// Runs the shards until the task is cancelled. Unsent samples are not flushed on the way
+    /// out: they are after ``committedPosition``, and are replayed from the WAL next time.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for index in 0..<self.configuration.shards {
+                group.addTask { await self.runShard(index) }
+            }
+        }
+        try Task.checkCancellation()
+    }
+
+    // MARK: - Shards
+
+    /// Carries out shard `index`'s actions until the task is cancelled. A batch cut short by
+    /// cancellation stays unsettled, so the cursor stays before it.
+    private func runShard(_ index: Int) async {
+        var encoder = RequestEncoder(capacity: self.configuration.maxSamplesPerSend)
+        while !Task.isCancelled {
+            var producers: [CheckedContinuation<Void, any Error>] = []
+            let action = self.state.withLock { state in
+                let action = state.machine.nextAction(shard: index, now: .now)
+                if case .send(let request) = action, request.isNewBatch {
+                    // The batch left the shard: appends waiting for room may go on.
+                    for (id, producer) in state.producers where producer.shard == index {
+                        producers.append(producer.continuation)
+                        state.producers[id] = nil
+                    }
+                }
+                return action
+            }
+            for producer in producers { producer.resume() }
+            switch action {
+            case .wait(let deadline):
+                await self.waitForSignal(index, until: deadline)
+            case .send(let request):
+                if request.isNewBatch { self.storeProgress() }
+                let body = encoder.encode(request.samples)
+                let answer: ShardQueue.Answer
+                switch await self.client.attempt(body) {
+                case .success:
+                    answer = .accepted(bytes: body.readableBytes, newest: encoder.newest)
+                case .permanent(let status, let message):
+                    let drop = RemoteWriteDrop(status: status, message: message, attempts: request.attempt)
+                    self.client.traceRefusal(drop)
+                    answer = .refused(drop)
+                case .retryable(let status, let message, let retryAfter):
+                    // A request cut short by cancellation is no failure of the receiver's.
+                    if Task.isCancelled { return }
+                    answer = .failed(status: status, message: message, retryAfter: retryAfter)
+                }
+                let (reply, waiters) = self.state.withLock {
+                    state -> (ShardQueue.Reply, [CheckedContinuation<Void, Never>]) in
+                    let reply = state.machine.answered(shard: index, answer, now: .now)
+                    guard case .settled(let settlement) = reply, settlement.commitMoved else {
+                        return (reply, [])
+                    }
+                    return (reply, Self.takeCommitWaiters(&state))
+                }
+                for waiter in waiters { waiter.resume() }
+                switch reply {
+                case .next:
+                    break
+                case .retrying(let failure, let outage):
+                    self.client.traceRetry(failure)
+                    if let outage { self.reportOutage(outage, failure) }
+                case .settled(let settlement):
+                    self.report(settlement)
+                    self.storeProgress()
+                }
+            }
+        }
+    }
+
+    /// Logs what became of a batch: its refusals, its dropped requests, and the end of an outage.
+    private func report(_ settlement: ShardQueue.Settlement) {
+        let endpoint = self.client.endpoint.name
+        let result = settlement.result
+        if let recovered = settlement.recovered {
+            self.logger.info(
+                "remote write receiver recovered",
+                metadata: [
+                    "remote_write.endpoint": "\(endpoint)", "remote_write.failed_attempts": "\(recovered.failures)",
+                    "remote_write.outage": "\(recovered.outage)",
+                ])
+        }
+        if let first = result.refused.first {
+            let item = settlement.batch[first.index]
+            let counts = settlement.refused.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                "\($0.key)=\($0.value)"
+            }
+            self.logger.warning(
+                "remote write receiver refused samples; the rest of the request was delivered",
+                metadata: [
+                    "remote_write.endpoint": "\(endpoint)", "remote_write.refused": "\(counts.joined(separator: ","))",
+                    "remote_write.delivered": "\(result.accepted)", "remote_write.requests": "\(result.requests)",
+                    "remote_write.series": "\(item.series)", "remote_write.timestamp": "\(item.timestamp)",
+                    "remote_write.message": "\(result.refusalMessage ?? "")",
+                ])
+        }
+        for (drop, _) in result.drops {
+            self.logger.warning(
+                "remote write request dropped: receiver refused it",
+                metadata: [
+                    "remote_write.endpoint": "\(endpoint)", "http.status": "\(drop.status)",
+                    "remote_write.message": "\(drop.message)", "remote_write.attempts": "\(drop.attempts)",
+                ])
+        }
+    }
+
+    /// Reports a receiver that started failing, or is still failing, with the backlog.
+    private func reportOutage(_ report: ShardQueue.OutageReport, _ failure: RemoteWriteClient.RetryableFailure) {
+        var metadata: Logger.Metadata = [
+            "remote_write.endpoint": "\(self.client.endpoint.name)", "remote_write.error": "\(failure)",
+            "remote_write.samples_pending": "\(report.pending)",
+        ]
+        if let oldest = report.oldestPending {
+            metadata["remote_write.oldest_pending_age"] = "\(Duration.milliseconds(max(0, self.wallClock() - oldest)))"
+        }
+        if report.first {
+            self.logger.warning("remote write receiver is failing; samples wait in the WAL", metadata: metadata)
+        } else {
+            metadata["remote_write.failing_for"] = "\(report.failingFor)"
+            metadata["remote_write.failed_attempts"] = "\(report.failures)"
+            self.logger.warning("remote write receiver still failing", metadata: metadata)
+        }
+    }
+
+    /// Stores ``progress``. A failure (a full disk, say) leaves the stored cursor behind, which
+    /// costs samples sent twice after a restart, never samples lost; it is logged once a minute.
+    private func storeProgress() {
+        guard let progressStore else { return }
+        self.storing.withLock { lastFailure in
+            do {
+                try progressStore.store(self.progress)
+            } catch {
+                let now = ContinuousClock.now
+                if let last = lastFailure, now - last < Self.outageReportInterval { return }
+                lastFailure = now
+                self.logger.warning(
+                    "could not store the remote write cursor; it stays behind (samples may be sent twice)",
+                    metadata: ["remote_write.endpoint": "\(self.client.endpoint.name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Waits for a signal to shard `index` (samples enqueued, a flush, cancellation), or until
+    /// `deadline`: exactly the instant the machine asked for.
+    private func waitForSignal(_ index: Int, until deadline: ContinuousClock.Instant?) async {
+        await withTaskGroup(of: Void.self) { group in
+            if let deadline {
+                group.addTask {
+                    // A timer cancelled because the wait ended otherwise must not signal: a stale
+                    // signal would end the next wait at once, and the shard would spin until its
+                    // batch deadline (seen as two busy cores while a batch filled up).
+                    do {
+                        try await Task.sleep(until: deadline, clock: .continuous)
+                    } catch {
+                        return
+                    }
+                    self.state.withLock { Self.signal(&$0.consumers[index]) }?.resume()
+                }
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let ready = self.state.withLock { state -> Bool in
+                        if state.consumers[index].signalled || Task.isCancelled {
+                            state.consumers[index].signalled = false
+                            return true
+                        }
+                        state.consumers[index].continuation = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                self.state.withLock { Self.signal(&$0.consumers[index]) }?.resume()
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func waitForRoom(in index: Int) async throws {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let (outcome, suspended) = self.state.withLock {
+                    state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
+                    if Task.isCancelled { return (.failure(CancellationError()), []) }
+                    if state.machine.hasRoom(in: index) { return (.success(()), []) }
+                    state.producers[id] = (index, continuation)
+                    defer { state.suspensionWaiters.removeAll() }
+                    return (nil, state.suspensionWaiters)
+                }
+                for waiter in suspended { waiter.resume() }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            self.state.withLock { $0.producers.removeValue(forKey: id) }?.continuation.resume(
+                throwing: CancellationError())
+        }
+    }
+
+    /// Wakes the shard's consumer, or leaves a signal for its next wait.
+    private static func signal(_ consumer: inout Consumer) -> CheckedContinuation<Void, Never>? {
+        if let continuation = consumer.continuation {
+            consumer.continuation = nil
+            return continuation
+        }
+        consumer.signalled = true
+        return nil
+    }
+
+    private static func takeCommitWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        guard let committed = state.machine.committed else { return [] }
+        var ready: [CheckedContinuation<Void, Never>] = []
+        state.commitWaiters.removeAll { waiter in
+            guard waiter.position <= committed else { return false }
+            ready.append(waiter.continuation)
+            return true
+        }
+        return ready
+    }
+}
+
+/// Encodes the runs of one shard's batches into compressed `WriteRequest` bodies, reusing its buffers.
+private struct RequestEncoder {
+    private var batch: RemoteWriteBatch
+    private var encoder = WriteRequestEncoder()
+
+    init(capacity: Int) {
+        self.batch = RemoteWriteBatch(capacity: capacity)
+    }
+
+    /// The newest timestamp of the last body encoded.
+    var newest: Int64? { self.batch.maxTimestamp }
+
+    /// The snappy-compressed request of `samples`.
+    mutating func encode(_ samples: ArraySlice<ShardQueue.Item>) -> ByteBuffer {
+        self.batch.removeAll()
+        for item in samples {
+            self.batch.append(item.series, timestamp: item.timestamp, value: item.value)
+        }
+        self.encoder.encode(self.batch)
+        var body = ByteBuffer()
+        self.encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
+        return body
+    }
+}

@@ -1,0 +1,17 @@
+import Events
+
+/// Where scrapes are written: the event log in production, an in-memory fake in tests.
+public protocol ScrapeAppender: Sendable {
+    /// The refs of `labelSets`, in order: the same label set always gets the same ref.
+    func refs(for labelSets: [Labels]) -> [UInt64]
+    /// Appends one scrape's samples (staleness markers and report series included).
+    func append(samples batch: SampleBatch) async throws
+    /// Appends a change of a job's target set.
+    func append(targets change: TargetsChange) async throws
+}
+
+extension EventLog: ScrapeAppender {
+    public func append(samples batch: SampleBatch) async throws { _ = try await append(batch) }
+
+    public func append(targets change: TargetsChange) async throws { _ = try await append(.targets(change)) }
+}

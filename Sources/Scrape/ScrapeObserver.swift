@@ -1,0 +1,48 @@
+/// Told what scraping does, for state kept outside it: the UI's target statuses and throughput,
+/// the limit counters of `/metrics`. Called from the scrape loops: implementations are quick and
+/// thread-safe. Every requirement has an empty default.
+public protocol ScrapeObserver: Sendable {
+    /// A loop started for `target` of `job`: a new target, or one restarted with new settings.
+    func targetStarted(_ target: ScrapeTarget, job: String)
+    /// Target `key` left discovery: its loop has stopped and its staleness markers are appended.
+    func targetRemoved(_ key: UInt64)
+    /// This member scraped target `key` at one of its slots (failed scrapes included).
+    func scraped(_ key: UInt64, report: ScrapeReport)
+    /// The slot of target `key` at `slot` (nanoseconds since the epoch) was another member's.
+    func slotOwnedElsewhere(_ key: UInt64, slot: Int64)
+}
+
+extension ScrapeObserver {
+    public func targetStarted(_ target: ScrapeTarget, job: String) {}
+    public func targetRemoved(_ key: UInt64) {}
+    public func scraped(_ key: UInt64, report: ScrapeReport) {}
+    public func slotOwnedElsewhere(_ key: UInt64, slot: Int64) {}
+}
+
+/// How one scrape went.
+public struct ScrapeReport: Sendable, Equatable {
+    /// When it started, in milliseconds since the epoch: the timestamp of its samples.
+    public var timestamp: Int64
+    /// Seconds from the request to the end of parsing.
+    public var duration: Double
+    /// Samples scraped (0 when it failed).
+    public var samples: Int
+    /// Why it failed, if it did.
+    public var error: String?
+    /// What kind of failure `error` is.
+    public var failureKind: ScrapeError.Kind?
+    /// Samples written to the log, report series and staleness markers included.
+    public var appended = 0
+
+    public init(
+        timestamp: Int64, duration: Double, samples: Int, error: String? = nil, failureKind: ScrapeError.Kind? = nil,
+        appended: Int = 0
+    ) {
+        self.timestamp = timestamp
+        self.duration = duration
+        self.samples = samples
+        self.error = error
+        self.failureKind = failureKind
+        self.appended = appended
+    }
+}

@@ -1,0 +1,17 @@
+/// Fetches a target's exposition: `HTTPScraper` in production, an in-memory fake in tests.
+public protocol TargetScraper: Sendable {
+    /// The body of `url`, decoded; `bodySizeLimit` (0: none) bounds the decoded bytes, and `timeout`
+    /// the whole exchange.
+    func fetch(url: String, timeout: Duration, bodySizeLimit: Int) async throws(ScrapeError) -> ScrapeResponse
+}
+
+/// A fetched exposition: its bytes and the `Content-Type` it came with.
+public struct ScrapeResponse: Sendable {
+    public var body: [UInt8]
+    public var contentType: String?
+
+    public init(body: [UInt8], contentType: String?) {
+        self.body = body
+        self.contentType = contentType
+    }
+}

@@ -1,0 +1,79 @@
+import Prometheus
+import Testing
+
+@testable import Agent
+@testable import Events
+@testable import RemoteWrite
+
+/// `/metrics` through one registry: each family once, totals shown as the parts keep them,
+/// label values escaped, and series of departed peers or past states gone.
+@Suite struct SelfMetricsTests {
+    static func reading(
+        samples: UInt64 = 0, endpoint: String = "default", cluster: SelfMetrics.ClusterReading? = nil
+    ) -> SelfMetrics.Reading {
+        var metrics = RemoteWriteMetrics()
+        metrics.samplesTotal = samples
+        metrics.refusedSamples[.outOfOrder] = 3
+        var health = EventLog.AppendHealth()
+        health.failures["disk_full"] = 2
+        return SelfMetrics.Reading(
+            targetsScrapedHere: 4, walSegments: 7, walSegmentsDropped: 1, walHealth: health,
+            scrapeLimits: .init(bodySize: 5, samples: 0, labels: 0, walRecord: 0),
+            remoteWrite: [
+                .init(
+                    name: endpoint, url: "http://127.0.0.1:9090/api/v1/write", metrics: metrics,
+                    damage: Forwarder.Damage(), backlogBytes: 1024)
+            ],
+            cluster: cluster)
+    }
+
+    static func cluster(state: String, skew: [String: Double]) -> SelfMetrics.ClusterReading {
+        SelfMetrics.ClusterReading(
+            name: "agentd-1", address: "127.0.0.1:12345", state: state, peersByState: ["participant": 2], lamport: 9,
+            rxBytes: 100, txBytes: 200, sendFailures: 0, rejected: ["stale": 1], nameConflicts: 0, lateSlots: 0,
+            movedTargets: 3, clockSkewSeconds: skew)
+    }
+
+    static func lines(_ bytes: [UInt8]) -> [String] {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    @Test func everyFamilyHasOneHelpAndTypeAndTheTotalsAsThePartsKeepThem() {
+        let metrics = SelfMetrics(nodeName: "agentd-1")
+        _ = metrics.exposition(Self.reading(samples: 10))
+        let lines = Self.lines(metrics.exposition(Self.reading(samples: 25)))
+        // Read twice: the counter shows the part's total, not the sum of readings.
+        #expect(
+            lines.contains(
+                #"prometheus_remote_storage_samples_total{remote_name="default",url="http://127.0.0.1:9090/api/v1/write"} 25"#
+            ))
+        #expect(lines.contains(#"agentd_wal_append_failures_total{reason="disk_full"} 2"#))
+        #expect(lines.contains(#"agentd_wal_append_failures_total{reason="io"} 0"#))
+        #expect(lines.contains("prometheus_target_scrapes_exceeded_body_size_limit_total 5"))
+        #expect(lines.contains(where: { $0.hasPrefix("agentd_build_info{") && $0.contains(#"node="agentd-1""#) }))
+        let types = lines.filter { $0.hasPrefix("# TYPE ") }
+        #expect(Set(types).count == types.count, "a family appears twice")
+        #expect(types.contains("# TYPE agentd_remote_storage_samples_refused_total counter"))
+        #expect(types.contains("# TYPE agentd_wal_appends_failing gauge"))
+        #expect(lines.filter { $0.hasPrefix("agentd_remote_storage_samples_refused_total{") }.count == 4)
+    }
+
+    @Test func labelValuesAreEscaped() {
+        let metrics = SelfMetrics(nodeName: "agentd-1")
+        let lines = Self.lines(metrics.exposition(Self.reading(endpoint: "a\"b\\c\nd")))
+        #expect(lines.contains { $0.contains(#"remote_name="a\"b\\c\nd""#) })
+    }
+
+    @Test func aDepartedPeerAndAPastStateTakeTheirSeriesWithThem() {
+        let metrics = SelfMetrics(nodeName: "agentd-1")
+        _ = metrics.exposition(Self.reading(cluster: Self.cluster(state: "viewer", skew: ["b": 0.5, "c": -0.25])))
+        let lines = Self.lines(
+            metrics.exposition(Self.reading(cluster: Self.cluster(state: "participant", skew: ["b": 0.75]))))
+        #expect(lines.contains(#"cluster_node_clock_skew_seconds{peer="b"} 0.75"#))
+        #expect(!lines.contains { $0.hasPrefix(#"cluster_node_clock_skew_seconds{peer="c"}"#) })
+        let info = lines.filter { $0.hasPrefix("cluster_node_info{") }
+        #expect(info.count == 1 && info[0].contains(#"state="participant""#), "\(info)")
+        #expect(lines.contains(#"cluster_transport_rejected_messages_total{reason="stale"} 1"#))
+        #expect(lines.contains(#"cluster_node_peers{state="participant"} 2.0"#))
+    }
+}

@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import RemoteWrite
+import Synchronization
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct RemoteWriteClientTests {
+    private func body() -> ByteBuffer {
+        var encoder = WriteRequestEncoder()
+        encoder.encode([
+            RemoteWriteSeries(labels: [.init(name: "__name__", value: "up")], samples: [.init(timestamp: 1, value: 1)])
+        ])
+        var buffer = ByteBuffer()
+        encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &buffer) }
+        return buffer
+    }
+
+    private func client(
+        _ receiver: TestReceiver, retryOnHTTP429: Bool = true, timeout: Duration = .seconds(5),
+        configure: (inout RemoteWriteEndpoint) -> Void = { _ in }
+    ) throws -> RemoteWriteClient {
+        var endpoint = RemoteWriteEndpoint(
+            name: "test", url: receiver.url, userAgent: "agentd/1.2.3", remoteTimeout: timeout,
+            retryOnHTTP429: retryOnHTTP429, minBackoff: .milliseconds(10), maxBackoff: .milliseconds(40))
+        configure(&endpoint)
+        return try RemoteWriteClient(endpoint: endpoint, httpClient: receiver.httpClient, logger: Logger(label: "test"))
+    }
+
+    @Test func requestsCarryExactlyTheRequiredHeadersAndABody() async throws {
+        try await TestReceiver.with { receiver in
+            let client = try client(receiver) { endpoint in
+                endpoint.headers = ["X-Scope-OrgID": "tenant-1"]
+                endpoint.authorization = .basic(username: "user", password: "pa:ss")
+            }
+            let outcome = try await client.send(body())
+            #expect(outcome == .sent(status: 204, attempts: 1))
+            let request = try #require(receiver.requests.first)
+            #expect(request.method == .POST)
+            #expect(request.uri == "/api/v1/write")
+            #expect(request.headers["Content-Encoding"] == ["snappy"])
+            #expect(request.headers["Content-Type"] == ["application/x-protobuf"])
+            #expect(request.headers["User-Agent"] == ["agentd/1.2.3"])
+            #expect(request.headers["X-Prometheus-Remote-Write-Version"] == ["0.1.0"])
+            #expect(request.headers["X-Scope-OrgID"] == ["tenant-1"])
+            #expect(request.headers["Authorization"] == ["Basic dXNlcjpwYTpzcw=="])
+            let series = try WriteRequestDecoder.decode(snappyCompressed: request.body)
+            #expect(series.first?.samples == [.init(timestamp: 1, value: 1)])
+        }
+    }
+
+    @Test func aBearerTokenIsSent() async throws {
+        try await TestReceiver.with { receiver in
+            _ = try await client(receiver) { endpoint in endpoint.authorization = .bearer(token: "s3cret") }.send(
+                body())
+            #expect(receiver.requests.first?.headers["Authorization"] == ["Bearer s3cret"])
+        }
+    }
+
+    @Test func reservedHeadersCannotBeConfigured() async throws {
+        _ = try await TestReceiver.with { receiver in
+            #expect(throws: RemoteWriteConfigurationError.self) {
+                try client(receiver) { endpoint in endpoint.headers = ["content-encoding": "gzip"] }
+            }
+        }
+    }
+
+    @Test func serverErrorsAreRetriedUntilAccepted() async throws {
+        try await TestReceiver.with(script: { $0 < 2 ? .status(500, body: "busy") : .status(200) }) { receiver in
+            let retries = Mutex<[Int?]>([])
+            let outcome = try await client(receiver).send(body()) { failure in
+                retries.withLock { $0.append(failure.status) }
+            }
+            #expect(outcome == .sent(status: 200, attempts: 3))
+            #expect(retries.withLock { $0 } == [500, 500])
+            #expect(receiver.requests.count == 3)
+        }
+    }
+
+    @Test func tooManyRequestsIsRetriedHonouringRetryAfter() async throws {
+        try await TestReceiver.with(script: { $0 == 0 ? .status(429, headers: [("Retry-After", "1")]) : .status(200) })
+        {
+            receiver in
+            let delays = Mutex<[Duration]>([])
+            let start = ContinuousClock.now
+            let outcome = try await client(receiver).send(body()) { failure in
+                delays.withLock { $0.append(failure.delay) }
+            }
+            #expect(outcome == .sent(status: 200, attempts: 2))
+            #expect(delays.withLock { $0 } == [.seconds(1)])
+            #expect(ContinuousClock.now - start >= .seconds(1))
+        }
+    }
+
+    @Test func tooManyRequestsIsDroppedWhenRetryIsOff() async throws {
+        try await TestReceiver.with(script: { _ in .status(429, body: "slow down") }) { receiver in
+            let outcome = try await client(receiver, retryOnHTTP429: false).send(body())
+            #expect(outcome == .dropped(.init(reason: .rateLimited, status: 429, message: "slow down", attempts: 1)))
+            #expect(receiver.requests.count == 1)
+        }
+    }
+
+    @Test func aClientErrorIsDroppedWithTheReceiversMessageCutAt512Bytes() async throws {
+        let message = "out of order sample " + String(repeating: "x", count: 1000)
+        try await TestReceiver.with(script: { _ in .status(400, body: message) }) { receiver in
+            let outcome = try await client(receiver).send(body())
+            guard case .dropped(let drop) = outcome else {
+                Issue.record("expected a drop, got \(outcome)")
+                return
+            }
+            #expect(drop.reason == .rejected)
+            #expect(drop.status == 400)
+            #expect(drop.message == String(message.prefix(512)))
+            #expect(receiver.requests.count == 1)
+        }
+    }
+
+    @Test func aHangingReceiverTimesOutAndIsRetried() async throws {
+        try await TestReceiver.with(script: { $0 == 0 ? .hang : .status(200) }) { receiver in
+            let retries = Mutex<[RemoteWriteClient.RetryableFailure]>([])
+            let start = ContinuousClock.now
+            let outcome = try await client(receiver, timeout: .milliseconds(300)).send(body()) { failure in
+                retries.withLock { $0.append(failure) }
+            }
+            #expect(outcome == .sent(status: 200, attempts: 2))
+            #expect(retries.withLock { $0.map(\.status) } == [nil])
+            #expect(ContinuousClock.now - start >= .milliseconds(300))
+        }
+    }
+
+    @Test func backoffDoublesUpToTheMaximum() async throws {
+        try await TestReceiver.with(script: { $0 < 4 ? .status(503) : .status(200) }) { receiver in
+            let delays = Mutex<[Duration]>([])
+            _ = try await client(receiver).send(body()) { failure in delays.withLock { $0.append(failure.delay) } }
+            #expect(
+                delays.withLock { $0 } == [.milliseconds(10), .milliseconds(20), .milliseconds(40), .milliseconds(40)])
+        }
+    }
+
+    @Test func cancellationStopsRetrying() async throws {
+        try await TestReceiver.with(script: { _ in .status(503) }) { receiver in
+            let client = try client(receiver)
+            let body = body()
+            let task = Task { try await client.send(body) }
+            await receiver.waitForRequests(2)  // Retrying.
+            task.cancel()
+            await #expect(throws: CancellationError.self) { try await task.value }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import RemoteWrite
+import Testing
+
+@Suite struct WriteRequestEncoderTests {
+    private func roundTrip(_ series: [RemoteWriteSeries], external: [RemoteWriteLabel] = [], grouped: Bool = true)
+        throws -> [RemoteWriteSeries]
+    {
+        var encoder = WriteRequestEncoder(groupsSamplesBySeries: grouped)
+        encoder.encode(series, externalLabels: external)
+        var snappy = Snappy()
+        let compressed = encoder.withEncodedBytes { Array(snappy.compress($0)) }
+        return try WriteRequestDecoder.decode(snappyCompressed: compressed)
+    }
+
+    private func label(_ name: String, _ value: String) -> RemoteWriteLabel {
+        RemoteWriteLabel(name: name, value: value)
+    }
+
+    @Test func specialValuesSurviveBitExact() throws {
+        let values: [Double] = [
+            0, -0.0, 1, -1.5, .nan, -.nan, .infinity, -.infinity, RemoteWriteSample.staleNaN,
+            Double(bitPattern: 0x7ff8_0000_0000_0001), .greatestFiniteMagnitude, .leastNonzeroMagnitude,
+        ]
+        let samples = values.enumerated().map { RemoteWriteSample(timestamp: 1_700_000_000_000 + Int64($0), value: $1) }
+        let series = [RemoteWriteSeries(labels: [label("__name__", "up")], samples: samples)]
+        let decoded = try roundTrip(series)
+        #expect(decoded == series)
+        #expect(decoded[0].samples.map(\.value.bitPattern) == values.map(\.bitPattern))
+        #expect(decoded[0].samples[8].isStale)
+    }
+
+    @Test func timestampsBeforeTheEpochAndZeroRoundTrip() throws {
+        let samples = [Int64.min, -1, 0, 1, Int64.max].map { RemoteWriteSample(timestamp: $0, value: 2) }
+        let series = [RemoteWriteSeries(labels: [label("__name__", "t")], samples: samples)]
+        #expect(try roundTrip(series) == series)
+    }
+
+    @Test func labelsAreSortedEmptyValuesDroppedAndUnicodeKept() throws {
+        let input = RemoteWriteSeries(
+            labels: [
+                label("zone", "Zürich 🇨🇭"), label("__name__", "node_cpu_seconds_total"), label("empty", ""),
+                label("cpu", "0"), label("Mode", "idle"),
+            ],
+            samples: [RemoteWriteSample(timestamp: 5, value: 1)])
+        let decoded = try roundTrip([input])
+        #expect(decoded[0].labels.map(\.name) == ["Mode", "__name__", "cpu", "zone"])
+        #expect(decoded[0].labels.last?.value == "Zürich 🇨🇭")
+    }
+
+    @Test func externalLabelsDoNotOverrideTheSeriesOwn() throws {
+        let input = RemoteWriteSeries(
+            labels: [label("__name__", "up"), label("cluster", "mine"), label("region", "")],
+            samples: [RemoteWriteSample(timestamp: 5, value: 1)])
+        let external = [label("cluster", "global"), label("region", "eu"), label("replica", "a")]
+        let decoded = try roundTrip([input], external: external)
+        #expect(
+            decoded[0].labels == [
+                label("__name__", "up"), label("cluster", "mine"), label("region", "eu"), label("replica", "a"),
+            ])
+    }
+
+    @Test func samplesOfOneSeriesAreGroupedInAppendOrder() throws {
+        let a = RemoteWriteLabelSet([label("__name__", "a")])
+        let b = RemoteWriteLabelSet([label("__name__", "b")])
+        var batch = RemoteWriteBatch()
+        batch.append(a, timestamp: 1, value: 10)
+        batch.append(b, timestamp: 1, value: 20)
+        batch.append(a, timestamp: 2, value: 11)
+        batch.append(b, timestamp: 2, value: 21)
+        var grouped = WriteRequestEncoder()
+        grouped.encode(batch)
+        let decoded = try WriteRequestDecoder.decode(grouped.bytes)
+        #expect(decoded.map(\.labels) == [a.labels, b.labels])
+        #expect(decoded[0].samples == [.init(timestamp: 1, value: 10), .init(timestamp: 2, value: 11)])
+        #expect(decoded[1].samples == [.init(timestamp: 1, value: 20), .init(timestamp: 2, value: 21)])
+
+        var single = WriteRequestEncoder(groupsSamplesBySeries: false)
+        single.encode(batch)
+        let separate = try WriteRequestDecoder.decode(single.bytes)
+        #expect(separate.map(\.samples.count) == [1, 1, 1, 1])
+        #expect(separate.map { $0.labels[0].value } == ["a", "b", "a", "b"])
+        #expect(single.count > grouped.count)
+    }
+
+    @Test func reusingTheEncoderReplacesThePreviousRequest() throws {
+        var encoder = WriteRequestEncoder()
+        let big = (0..<100).map {
+            RemoteWriteSeries(labels: [label("__name__", "m\($0)")], samples: [.init(timestamp: 1, value: 1)])
+        }
+        encoder.encode(big)
+        let small = [RemoteWriteSeries(labels: [label("__name__", "x")], samples: [.init(timestamp: 2, value: 3)])]
+        encoder.encode(small)
+        #expect(try WriteRequestDecoder.decode(encoder.bytes) == small)
+    }
+
+    @Test func anEmptyBatchEncodesAnEmptyRequest() throws {
+        var encoder = WriteRequestEncoder()
+        encoder.encode(RemoteWriteBatch())
+        #expect(encoder.count == 0)
+        #expect(try WriteRequestDecoder.decode(encoder.bytes).isEmpty)
+    }
+}
+
+@Suite struct WriteRequestDecoderTests {
+    private func sampleRequest() -> [UInt8] {
+        var encoder = WriteRequestEncoder()
+        encoder.encode([
+            RemoteWriteSeries(
+                labels: [.init(name: "__name__", value: "up"), .init(name: "job", value: "node")],
+                samples: [
+                    .init(timestamp: 1_700_000_000_000, value: 1), .init(timestamp: 1_700_000_015_000, value: 0.5),
+                ]
+            )
+        ])
+        return Array(encoder.bytes)
+    }
+
+    @Test func everyTruncationIsRejectedWithAnOffsetInsideTheMessage() {
+        let bytes = sampleRequest()
+        for length in 1..<bytes.count {
+            #expect(throws: WriteRequestDecodingError.self) {
+                _ = try WriteRequestDecoder.decode(bytes[0..<length])
+            }
+            do {
+                _ = try WriteRequestDecoder.decode(bytes[0..<length])
+            } catch {
+                #expect(error.offset <= length, "\(error)")
+            }
+        }
+    }
+
+    @Test func aLengthPastTheEndNamesItsOffset() {
+        // TimeSeries (field 1, wire type 2) announcing 100 bytes with 2 present.
+        let bytes: [UInt8] = [0x0a, 100, 0x0a, 0x00]
+        #expect(throws: WriteRequestDecodingError(offset: 1, reason: .lengthOutOfBounds(length: 100, available: 2))) {
+            try WriteRequestDecoder.decode(bytes)
+        }
+    }
+
+    @Test func aKnownFieldWithTheWrongWireTypeIsRejected() {
+        // WriteRequest field 1 as a varint.
+        #expect(throws: WriteRequestDecodingError(offset: 0, reason: .unexpectedWireType(field: 1, in: "WriteRequest")))
+        {
+            try WriteRequestDecoder.decode([0x08, 0x01])
+        }
+    }
+
+    @Test func invalidUTF8InALabelIsRejected() {
+        // TimeSeries { Label { name = "\xff" } }
+        let bytes: [UInt8] = [0x0a, 0x05, 0x0a, 0x03, 0x0a, 0x01, 0xff]
+        #expect(throws: WriteRequestDecodingError(offset: 6, reason: .invalidUTF8)) {
+            try WriteRequestDecoder.decode(bytes)
+        }
+    }
+
+    @Test func unknownFieldsSuchAsMetadataAreSkipped() throws {
+        // metadata (field 3) with 2 bytes, then the regular request.
+        let bytes: [UInt8] = [0x1a, 0x02, 0x08, 0x01] + sampleRequest()
+        #expect(try WriteRequestDecoder.decode(bytes) == WriteRequestDecoder.decode(sampleRequest()))
+    }
+}
+
+@Suite struct SnappyTests {
+    @Test func compressedBlocksRoundTrip() throws {
+        let input = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 % 251 ^ $0 / 7) }
+        var snappy = Snappy()
+        let compressed = input.withUnsafeBytes { Array(snappy.compress($0)) }
+        #expect(compressed.count < input.count)
+        #expect(try Snappy.uncompress(compressed) == input)
+    }
+
+    @Test func corruptAndOversizedBlocksAreRejected() throws {
+        var snappy = Snappy()
+        let compressed = Array(repeating: UInt8(7), count: 1000).withUnsafeBytes { Array(snappy.compress($0)) }
+        #expect(throws: SnappyError.self) { try Snappy.uncompress(compressed.dropLast(2)) }
+        #expect(throws: SnappyError.self) { try Snappy.uncompress([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) }
+        #expect(
+            throws: SnappyError(
+                reason: .tooLarge(uncompressedLength: 1000, limit: 10), compressedLength: compressed.count)
+        ) {
+            try Snappy.uncompress(compressed, limit: 10)
+        }
+    }
+}

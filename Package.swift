@@ -157,6 +157,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSettings),
         .testTarget(name: "WALTests", dependencies: ["WAL", "TestSupport"], swiftSettings: testSettings),
+        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"], swiftSettings: testSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events", "WAL", "TestSupport"], swiftSettings: testSettings),
         .testTarget(
             name: "ScrapeTests",

@@ -27,16 +27,10 @@ struct BinaryReader {
 
     mutating func readVarint(_ field: String) throws(MessageRejection) -> UInt64 {
         let start = self.offset
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard self.offset < self.end else { throw self.fail("truncated \(field)", at: start) }
-            let byte = self.bytes[self.offset]
-            self.offset += 1
-            if shift == 63 && byte > 1 { throw self.fail("\(field) overflows 64 bits", at: start) }
-            result |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return result }
-            shift += 7
+        switch Varint.read(self.bytes, at: &self.offset, end: self.end) {
+        case .value(let value): return value
+        case .truncated: throw self.fail("truncated \(field)", at: start)
+        case .overflow: throw self.fail("\(field) overflows 64 bits", at: start)
         }
     }
 

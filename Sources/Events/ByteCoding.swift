@@ -64,16 +64,10 @@ struct ByteReader {
 
     @inline(__always)
     mutating func varint() throws(EventDecodeError) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard index < bytes.count else { throw error("unexpected end of payload in a varint") }
-            let byte = bytes[index]
-            index += 1
-            guard shift < 64 else { throw error("varint longer than 10 bytes") }
-            result |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return result }
-            shift += 7
+        switch Varint.read(bytes, at: &index, end: bytes.count) {
+        case .value(let value): return value
+        case .truncated: throw error("unexpected end of payload in a varint")
+        case .overflow: throw error("varint over 64 bits")
         }
     }
 

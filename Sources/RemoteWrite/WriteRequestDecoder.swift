@@ -1,3 +1,4 @@
+import Primitives
 /// Decodes `prometheus.WriteRequest` messages, for tests and test receivers.
 ///
 /// Strict where it matters: truncated varints, lengths past the end of their message, wrong wire
@@ -105,20 +106,11 @@ public enum WriteRequestDecoder {
 
         mutating func readVarint() throws(WriteRequestDecodingError) -> UInt64 {
             let start = self.offset
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while self.offset < self.end {
-                let byte = self.bytes[self.offset]
-                self.offset += 1
-                if shift == 63 && byte > 1 {
-                    throw .init(offset: start, reason: .varintOverflow)
-                }
-                result |= UInt64(byte & 0x7f) << shift
-                if byte < 0x80 { return result }
-                shift += 7
-                if shift > 63 { throw .init(offset: start, reason: .varintOverflow) }
+            switch Varint.read(self.bytes, at: &self.offset, end: self.end) {
+            case .value(let value): return value
+            case .truncated: throw .init(offset: start, reason: .truncated(expected: "varint"))
+            case .overflow: throw .init(offset: start, reason: .varintOverflow)
             }
-            throw .init(offset: start, reason: .truncated(expected: "varint"))
         }
 
         mutating func readTag() throws(WriteRequestDecodingError) -> (UInt64, ProtobufWire.WireType, Int) {

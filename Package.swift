@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "RemoteWriteTests",
             dependencies: [
-                "RemoteWrite", "Projections", "CSnappy", "TestSupport", "Events", "WAL",
+                "RemoteWrite", "Projections", "Primitives", "CSnappy", "TestSupport", "Events", "WAL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -199,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "agentd", "TestSupport", "Events", "WAL", "Cluster", "RemoteWrite",
+                "agentd", "TestSupport", "Events", "WAL", "Cluster", "RemoteWrite", "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -233,7 +233,7 @@ if fuzz {
         ("fuzz-config", ["Config", "Scrape"]),
         ("fuzz-gossip", ["Cluster"]),
         ("fuzz-wal", ["WAL", "Events", "FuzzEventLog"]),
-        ("fuzz-events", ["Events", "WAL", "FuzzEventLog"]),
+        ("fuzz-events", ["Events", "WAL", "Primitives", "FuzzEventLog"]),
     ]
     package.targets.append(.systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"))
     package.targets.append(

@@ -27,15 +27,11 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
         var labels: [RemoteWriteLabel] = []
         var index = 0
         func varint() -> Int {
-            var value = 0
-            var shift = 0
-            while true {
-                let byte = encoded[index]
-                index += 1
-                value |= Int(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
+            // `encoded` is this type's own encoding: every varint in it is whole.
+            guard case .value(let value) = Varint.read(encoded, at: &index, end: encoded.count) else {
+                preconditionFailure("a label set's own encoding holds a broken varint at \(index)")
             }
+            return Int(value)
         }
         func string() -> String {
             index += 1  // the field's tag

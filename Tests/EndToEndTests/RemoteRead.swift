@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Primitives
 import RemoteWrite
 import TestSupport
 
@@ -61,35 +62,20 @@ extension PrometheusReceiver {
 /// The few protobuf encodings a remote-read request needs.
 private enum ProtobufField {
     static func varint(_ field: UInt64, _ value: UInt64, into buffer: inout [UInt8]) {
-        appendVarint(field << 3, to: &buffer)
-        appendVarint(value, to: &buffer)
+        Varint.append(field << 3, to: &buffer)
+        Varint.append(value, to: &buffer)
     }
 
     static func bytes(_ field: UInt64, _ value: [UInt8], into buffer: inout [UInt8]) {
-        appendVarint(field << 3 | 2, to: &buffer)
-        appendVarint(UInt64(value.count), to: &buffer)
+        Varint.append(field << 3 | 2, to: &buffer)
+        Varint.append(UInt64(value.count), to: &buffer)
         buffer += value
     }
 
-    static func appendVarint(_ value: UInt64, to buffer: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            buffer.append(UInt8(value & 0x7f) | 0x80)
-            value >>= 7
-        }
-        buffer.append(UInt8(value))
-    }
-
     static func readVarint(_ bytes: [UInt8], _ offset: inout Int) throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while offset < bytes.count, shift < 64 {
-            let byte = bytes[offset]
-            offset += 1
-            result |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { return result }
-            shift += 7
+        guard case .value(let value) = Varint.read(bytes, at: &offset, end: bytes.count) else {
+            throw TestSupportError("remote read: bad varint at \(offset)")
         }
-        throw TestSupportError("remote read: bad varint at \(offset)")
+        return value
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Events
 import Foundation
 import Logging
+import Primitives
 import TestSupport
 import Testing
 import WAL
@@ -61,13 +62,9 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
         let log = try EventLog(directory: dir.sub("wal"), options: .init(sync: .never))
         let before = try appendScrapes(log, count: 10, first: 1_000_000)
         func varint(_ value: Int) -> [UInt8] {
-            var value = value
             var bytes: [UInt8] = []
-            while value >= 0x80 {
-                bytes.append(UInt8(value & 0x7F) | 0x80)
-                value >>= 7
-            }
-            return bytes + [UInt8(value)]
+            Varint.append(UInt64(value), to: &bytes)
+            return bytes
         }
         // A series record announcing 100,004 labels (more than a reader takes): intact on disk,
         // it used to stop forwarding for every target. Then a sample of that series.

@@ -1,5 +1,6 @@
 import FuzzEventLog
 import FuzzSupport
+import Primitives
 
 @testable import Events
 @testable import WAL
@@ -111,12 +112,7 @@ func seeds() -> [FuzzDriver.Seed] {
         var reader = try LogReader(directory: log)
         while let record = try reader.next() {
             var bytes = [record.type]
-            var length = record.payload.count
-            while length >= 0x80 {
-                bytes.append(UInt8(length & 0x7F) | 0x80)
-                length >>= 7
-            }
-            bytes.append(UInt8(length))
+            Varint.append(UInt64(record.payload.count), to: &bytes)
             inputs[record.position.segment, default: []] += bytes + record.payload
         }
         return inputs.sorted { $0.key < $1.key }.map { FuzzDriver.Seed("segment-\($0.key)-records", $0.value) }

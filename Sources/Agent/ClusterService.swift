@@ -63,8 +63,6 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     private let outgoing: AsyncStream<(Message, String)>
     /// Wakes the tick loop early.
     private let wakeup = Wakeup()
-    /// Wakes `leave(limit:)` when the leave is over.
-    private let stopped = Wakeup()
 
     /// - Parameters:
     ///   - leaveLimit: The longest a graceful leave may take; it normally ends at the hand-off slot,
@@ -220,7 +218,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         await withGracefulShutdownHandler {
             await cancelWhenGracefulShutdown(listening)
             guard !Task.isCancelled, !Task.isShuttingDownGracefully else {
-                // Stopped before joining: nothing to hand off (and `leave(limit:)` returns at once).
+                // Stopped before joining: nothing to hand off.
                 await handle { $0.leave(now: $1, limit: .zero) }
                 return
             }
@@ -233,16 +231,6 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
             }
         } onGracefulShutdown: {
             self.requestLeave(limit: self.leaveLimit)
-        }
-    }
-
-    /// Leaves, and returns once the leave is over or after `limit`: for a caller running the
-    /// service outside a `ServiceGroup` (inside one, a graceful shutdown leaves by itself).
-    func leave(limit: Duration) async {
-        requestLeave(limit: limit)
-        let deadline = ContinuousClock.now + limit
-        while !state.withLock({ $0.lifecycle.hasStopped }) && ContinuousClock.now < deadline && !Task.isCancelled {
-            await stopped.sleep(until: deadline)
         }
     }
 
@@ -355,7 +343,6 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                     "Cluster did not reach --cluster.wait-for-size in time; scraping anyway",
                     metadata: ["cluster.size": "\(size)"])
             case .stop:
-                stopped.signal()
                 wakeup.signal()
             }
         }

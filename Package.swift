@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
     ],
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -49,6 +50,16 @@ let package = Package(
             name: "Primitives",
             dependencies: ["CXXHash"],
             swiftSettings: fuzzedSettings
+        ),
+        .target(
+            name: "HTTPSecurity",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "WAL",
@@ -76,7 +87,7 @@ let package = Package(
         ),
         .target(
             name: "Config",
-            dependencies: ["Scrape"],
+            dependencies: ["Scrape", "HTTPSecurity"],
             swiftSettings: fuzzedSettings
         ),
         .target(
@@ -108,6 +119,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "WAL", "Events", "Scrape", "Config", "RemoteWrite", "Projections", "Cluster", "Primitives",
+                "HTTPSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -171,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConfigTests",
-            dependencies: ["Config", "Scrape"],
+            dependencies: ["Config", "Scrape", "HTTPSecurity"],
             exclude: ["Fixtures"],
             swiftSettings: testSettings
         ),

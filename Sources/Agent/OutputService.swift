@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Config
 import Events
 import Foundation
+import HTTPSecurity
 import Logging
 import Projections
 import RemoteWrite
@@ -44,8 +45,12 @@ final class OutputService: Service, Sendable {
             }
             for endpoint in component.endpoints {
                 let authorization: RemoteWriteEndpoint.Authorization? =
-                    endpoint.bearerToken.map { .bearer(token: $0) }
-                    ?? endpoint.basicAuth.map { .basic(username: $0.username, password: $0.password) }
+                    switch endpoint.http.authorization {
+                    case .basic(let username, .inline(let password)?):
+                        .basic(username: username, password: password.revealed)
+                    case .credentials("Bearer", .inline(let token)): .bearer(token: token.revealed)
+                    default: nil
+                    }
                 let remoteLogger = Logger(label: "agentd.remote_write")
                 let client = try RemoteWriteClient(
                     endpoint: RemoteWriteEndpoint(

@@ -1,3 +1,5 @@
+import HTTPSecurity
+
 /// `prometheus.remote_write "LABEL" { endpoint { … } … }`: where samples are sent.
 public struct RemoteWriteComponent: Sendable, Hashable {
     public var id: ComponentID
@@ -14,23 +16,13 @@ public struct RemoteWriteComponent: Sendable, Hashable {
         public var name: String
         public var remoteTimeout: Duration = .seconds(30)
         public var headers: [String: String] = [:]
-        public var bearerToken: String?
-        public var basicAuth: BasicAuth?
+        /// TLS, credentials, redirects, HTTP/2 and proxy for the requests.
+        public var http = HTTPClientSettings()
         public var queue = QueueOptions()
 
         public init(url: String, name: String) {
             self.url = url
             self.name = name
-        }
-    }
-
-    public struct BasicAuth: Sendable, Hashable {
-        public var username: String
-        public var password: String
-
-        public init(username: String, password: String) {
-            self.username = username
-            self.password = password
         }
     }
 
@@ -66,19 +58,13 @@ public struct RemoteWriteComponent: Sendable, Hashable {
         attributes: ["external_labels"], blocks: ["endpoint", "wal"], alloyOnlyBlocks: ["metadata_config"])
 
     static let endpointSchema = BlockSchema(
-        attributes: ["url", "name", "remote_timeout", "headers", "bearer_token"],
-        blocks: ["basic_auth", "queue_config"],
+        attributes: Set(["url", "name", "remote_timeout", "headers"]).union(HTTPClientBlocks.attributes),
+        blocks: Set(["queue_config"]).union(HTTPClientBlocks.blocks),
         required: ["url"],
-        alloyOnlyAttributes: [
-            "send_exemplars", "send_native_histograms", "bearer_token_file", "proxy_url", "no_proxy",
-            "proxy_from_environment", "proxy_connect_header", "follow_redirects", "enable_http2", "protobuf_message",
-        ],
-        alloyOnlyBlocks: [
-            "authorization", "oauth2", "tls_config", "sigv4", "azuread", "metadata_config", "write_relabel_config",
-        ])
-
-    static let basicAuthSchema = BlockSchema(
-        attributes: ["username", "password"], required: ["username"], alloyOnlyAttributes: ["password_file"])
+        alloyOnlyAttributes: Set(["send_exemplars", "send_native_histograms", "protobuf_message"]).union(
+            HTTPClientBlocks.alloyOnlyAttributes),
+        alloyOnlyBlocks: Set(["sigv4", "azuread", "metadata_config", "write_relabel_config"]).union(
+            HTTPClientBlocks.alloyOnlyBlocks))
 
     static let queueSchema = BlockSchema(
         attributes: [
@@ -100,18 +86,7 @@ public struct RemoteWriteComponent: Sendable, Hashable {
                 name: try endpoint.string("name", default: "\(id).\(index)"))
             decoded.remoteTimeout = try endpoint.duration("remote_timeout", default: decoded.remoteTimeout)
             decoded.headers = try endpoint.stringMap("headers") ?? [:]
-            decoded.bearerToken = try endpoint.optionalString("bearer_token")
-            if let authBlock = try endpoint.optionalBlock("basic_auth") {
-                let auth = try BlockDecoder(
-                    authBlock, title: "basic_auth", schema: Self.basicAuthSchema, evaluator: evaluator)
-                decoded.basicAuth = BasicAuth(
-                    username: try auth.string("username", default: ""),
-                    password: try auth.string("password", default: ""))
-                if decoded.bearerToken != nil {
-                    throw decoder.error(
-                        "at most one of basic_auth and bearer_token may be set in endpoint", at: authBlock.position)
-                }
-            }
+            decoded.http = try HTTPClientBlocks.decode(endpoint)
             if let queueBlock = try endpoint.optionalBlock("queue_config") {
                 let queue = try BlockDecoder(
                     queueBlock, title: "queue_config", schema: Self.queueSchema, evaluator: evaluator)

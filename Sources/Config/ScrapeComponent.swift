@@ -1,3 +1,5 @@
+import HTTPSecurity
+
 /// `prometheus.scrape "LABEL" { … }`: what to scrape, how often, and where samples go.
 public struct ScrapeComponent: Sendable, Hashable {
     public var id: ComponentID
@@ -29,6 +31,8 @@ public struct ScrapeComponent: Sendable, Hashable {
     public var labelValueLengthLimit = 0
     /// `clustering { enabled = true }`: share the targets among the cluster's members.
     public var clusteringEnabled = false
+    /// TLS, credentials, redirects, HTTP/2 and proxy for the scrapes.
+    public var http = HTTPClientSettings()
 
     public init(id: ComponentID, targets: TargetsSource, forwardTo: [ComponentID]) {
         self.id = id
@@ -38,23 +42,21 @@ public struct ScrapeComponent: Sendable, Hashable {
     }
 
     static let schema = BlockSchema(
-        attributes: [
+        attributes: Set([
             "targets", "forward_to", "job_name", "scrape_interval", "scrape_timeout", "metrics_path", "scheme",
             "params", "honor_labels", "honor_timestamps", "sample_limit", "body_size_limit", "label_limit",
             "label_name_length_limit", "label_value_length_limit",
-        ],
-        blocks: ["clustering"],
+        ]).union(HTTPClientBlocks.attributes),
+        blocks: Set(["clustering"]).union(HTTPClientBlocks.blocks),
         required: ["targets", "forward_to"],
-        alloyOnlyAttributes: [
+        alloyOnlyAttributes: Set([
             "extra_metrics", "enable_protobuf_negotiation", "scrape_protocols", "scrape_classic_histograms",
             "scrape_native_histograms", "native_histogram_bucket_limit", "native_histogram_min_bucket_factor",
             "convert_classic_histograms_to_nhcb", "enable_compression", "track_timestamps_staleness", "target_limit",
-            "bearer_token", "bearer_token_file",
-            "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header", "follow_redirects",
-            "enable_http2", "metric_name_validation_scheme", "metric_name_escaping_scheme",
+            "metric_name_validation_scheme", "metric_name_escaping_scheme",
             "scrape_fallback_protocol", "honor_metadata", "enable_type_and_unit_labels",
-        ],
-        alloyOnlyBlocks: ["basic_auth", "authorization", "oauth2", "tls_config"])
+        ]).union(HTTPClientBlocks.alloyOnlyAttributes),
+        alloyOnlyBlocks: HTTPClientBlocks.alloyOnlyBlocks)
 
     static let clusteringSchema = BlockSchema(attributes: ["enabled"], required: ["enabled"])
 
@@ -77,6 +79,7 @@ public struct ScrapeComponent: Sendable, Hashable {
         if let (value, position) = try decoder.value("params") {
             params = try Self.params(value, position: position, decoder: decoder)
         }
+        http = try HTTPClientBlocks.decode(decoder)
         if let block = try decoder.optionalBlock("clustering") {
             let clustering = try BlockDecoder(
                 block, title: "clustering", schema: Self.clusteringSchema, evaluator: decoder.evaluator)

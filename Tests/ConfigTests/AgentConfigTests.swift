@@ -1,3 +1,4 @@
+import HTTPSecurity
 import Scrape
 import Testing
 
@@ -130,7 +131,7 @@ struct AgentConfigTests {
         #expect(second.name == "b")
         #expect(second.remoteTimeout == .seconds(60))
         #expect(second.headers == ["X-Scope-OrgID": "tenant"])
-        #expect(second.basicAuth == .init(username: "user", password: "s3cret"))
+        #expect(second.http.authorization == .basic(username: "user", password: .inline(Secret("s3cret"))))
         #expect(second.queue.capacity == 500 && second.queue.maxShards == 4)
         #expect(second.queue.maxSamplesPerSend == 100 && second.queue.batchSendDeadline == .seconds(1))
         #expect(!second.queue.retryOnHTTP429)
@@ -281,11 +282,11 @@ struct AgentConfigTests {
         ),
         (
             "prometheus.remote_write \"a\" {\n\tendpoint {\n\t\turl = \"http://x\"\n\t\tsend_exemplars = true\n\t}\n}",
-            "4:3: attribute \"send_exemplars\" of endpoint is an Alloy attribute that agentd does not support yet; supported: bearer_token, headers, name, remote_timeout, url"
+            "4:3: attribute \"send_exemplars\" of endpoint is an Alloy attribute that agentd does not support yet; supported: bearer_token, bearer_token_file, enable_http2, follow_redirects, headers, name, proxy_url, remote_timeout, url"
         ),
         (
-            "prometheus.remote_write \"a\" {\n\tendpoint {\n\t\turl = \"http://x\"\n\t\ttls_config {\n\t\t}\n\t}\n}",
-            "4:3: block \"tls_config\" of endpoint is an Alloy block that agentd does not support yet; supported blocks: basic_auth, queue_config"
+            "prometheus.remote_write \"a\" {\n\tendpoint {\n\t\turl = \"http://x\"\n\t\toauth2 {\n\t\t}\n\t}\n}",
+            "4:3: block \"oauth2\" of endpoint is an Alloy block that agentd does not support yet; supported blocks: authorization, basic_auth, queue_config, tls_config"
         ),
         (
             "prometheus.remote_write \"a\" {\n\tendpoint {\n\t}\n}",

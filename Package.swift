@@ -98,18 +98,19 @@ let package = Package(
         .target(
             name: "RemoteWrite",
             dependencies: [
-                "CSnappy", "WAL", "Events", "Primitives",
+                "CSnappy", "WAL", "Events", "Primitives", "HTTPSecurity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Projections",
             dependencies: [
-                "WAL", "Events", "RemoteWrite",
+                "WAL", "Events", "RemoteWrite", "HTTPSecurity",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -138,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "agentd",
             dependencies: [
-                "Agent", "WAL", "Events", "Scrape", "Config", "Projections",
+                "Agent", "WAL", "Events", "Scrape", "Config", "Projections", "RemoteWrite", "HTTPSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -190,13 +191,14 @@ let package = Package(
         .testTarget(
             name: "RemoteWriteTests",
             dependencies: [
-                "RemoteWrite", "Projections", "Primitives", "CSnappy", "TestSupport", "Events", "WAL",
+                "RemoteWrite", "Projections", "Primitives", "CSnappy", "TestSupport", "Events", "WAL", "HTTPSecurity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: testSettings
         ),
@@ -211,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "agentd", "TestSupport", "Events", "WAL", "Cluster", "RemoteWrite", "Primitives",
+                "agentd", "TestSupport", "Events", "WAL", "Cluster", "RemoteWrite", "Primitives", "HTTPSecurity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -41,7 +41,7 @@ extension AgentParts {
         let log = try openLog(options, logger: logger)
         let client = HTTPScraper.makeClient()
         let outputs = try OutputService(
-            config: config, log: log, paths: StoragePaths(options.storagePath), httpClient: client,
+            config: config, log: log, paths: StoragePaths(options.storagePath),
             flushDeadline: options.remoteFlushDeadline, logger: logger)
         let advertise = options.cluster.advertiseAddress ?? options.listenAddress
         let listening = ListeningSignal()

@@ -16,6 +16,9 @@ import WAL
 final class OutputService: Service, Sendable {
     let forwarders: [Forwarder]
     let store: ProjectionStore
+    /// The remote-write HTTP clients, by shape (`server_name`, proxy, redirects, HTTP/2); shut
+    /// down once the forwarders have stopped.
+    private let pool: HTTPClientPool
     private let log: EventLog
     private let paths: StoragePaths
     private let retention: Retention
@@ -28,10 +31,9 @@ final class OutputService: Service, Sendable {
     /// By forwarder: whether it delivered the closed log to its end.
     private let drained: Mutex<[Bool]>
 
-    init(
-        config: AgentConfig, log: EventLog, paths: StoragePaths, httpClient: HTTPClient, flushDeadline: Duration,
-        logger: Logger
-    ) throws {
+    init(config: AgentConfig, log: EventLog, paths: StoragePaths, flushDeadline: Duration, logger: Logger) throws {
+        let pool = RemoteWriteClient.makePool()
+        self.pool = pool
         self.log = log
         self.paths = paths
         self.flushDeadline = flushDeadline
@@ -44,21 +46,18 @@ final class OutputService: Service, Sendable {
                 RemoteWriteLabel(name: $0.key, value: $0.value)
             }
             for endpoint in component.endpoints {
-                let authorization: RemoteWriteEndpoint.Authorization? =
-                    switch endpoint.http.authorization {
-                    case .basic(let username, .inline(let password)?):
-                        .basic(username: username, password: password.revealed)
-                    case .credentials("Bearer", .inline(let token)): .bearer(token: token.revealed)
-                    default: nil
-                    }
                 let remoteLogger = Logger(label: "agentd.remote_write")
+                // Credential errors name the component; a default endpoint name already does.
+                let owner =
+                    endpoint.name.hasPrefix("\(component.id).")
+                    ? "endpoint \(endpoint.name)" : "\(component.id) endpoint \(endpoint.name)"
                 let client = try RemoteWriteClient(
                     endpoint: RemoteWriteEndpoint(
-                        name: endpoint.name, url: endpoint.url, headers: endpoint.headers, authorization: authorization,
+                        name: endpoint.name, url: endpoint.url, headers: endpoint.headers, http: endpoint.http,
                         userAgent: "agentd/0.1.0", remoteTimeout: endpoint.remoteTimeout,
                         retryOnHTTP429: endpoint.queue.retryOnHTTP429, minBackoff: endpoint.queue.minBackoff,
                         maxBackoff: endpoint.queue.maxBackoff),
-                    httpClient: httpClient, logger: remoteLogger)
+                    pool: pool, owner: owner, logger: remoteLogger)
                 let cursor = try DeliveryCursorFile(
                     path: DeliveryCursorFile.path(root: paths.root, endpoint: endpoint.name))
                 let queue = RemoteWriteQueue(
@@ -97,6 +96,11 @@ final class OutputService: Service, Sendable {
                 // Cancelled: the group is failing; what is not delivered is sent at the next start.
             }
             group.cancelAll()
+        }
+        do {
+            try await pool.shutdown()
+        } catch {
+            logger.warning("Could not shut the remote write HTTP clients down", metadata: ["error": "\(error)"])
         }
     }
 

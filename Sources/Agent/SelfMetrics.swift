@@ -206,6 +206,13 @@ private struct Families {
                 "Samples the receiver refused alone, by reason; the rest of their requests was delivered.",
                 labels + [("reason", reason.description)], Int(metrics.refusedSamples[reason] ?? 0))
         }
+        for reason in RemoteWriteFailureReason.allCases {
+            counter(
+                "agentd_remote_storage_failed_requests_total",
+                "Requests that failed, by reason: retried (tls, unauthorized, forbidden, credentials, http_429, "
+                    + "http_5xx, timeout, network) or dropped (http_4xx, and http_429 when not retried).",
+                labels + [("reason", reason.description)], Int(metrics.failedAttempts[reason] ?? 0))
+        }
         gauge(
             "agentd_remote_storage_wal_backlog_bytes",
             "WAL bytes this endpoint has not read yet (the backlog of an outage).",

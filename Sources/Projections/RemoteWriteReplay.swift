@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Events
 import Foundation
+import HTTPSecurity
 import Logging
 import RemoteWrite
 import WAL
@@ -29,30 +30,45 @@ public enum RemoteWriteReplay {
         }
     }
 
+    /// Sends the window to `url`, without credentials.
     public static func send(
         window: ReplayWindow, walDirectory: String, store: ProjectionStore?, to url: String,
         batchSize: Int = 2_000, logger: Logger = Logger(label: "agentd.replay")
     ) async throws -> Report {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await send(
+            window: window, walDirectory: walDirectory, store: store,
+            to: RemoteWriteEndpoint(name: "replay", url: url, userAgent: "agentd/0.1.0"), batchSize: batchSize,
+            logger: logger)
+    }
+
+    /// Sends the window to `endpoint`, with its TLS settings, credentials and headers (an
+    /// endpoint of the agent's configuration). A 401 or 403 is not retried here: it is reported
+    /// as a refusal, and a credential file that cannot be read ends the replay before anything
+    /// is sent, with an error naming the file.
+    public static func send(
+        window: ReplayWindow, walDirectory: String, store: ProjectionStore?, to endpoint: RemoteWriteEndpoint,
+        owner: String? = nil, batchSize: Int = 2_000, logger: Logger = Logger(label: "agentd.replay")
+    ) async throws -> Report {
+        var endpoint = endpoint
+        endpoint.retryOnAuthorizationFailure = false
+        let pool = RemoteWriteClient.makePool()
         do {
+            let client = try RemoteWriteClient(endpoint: endpoint, pool: pool, owner: owner, logger: logger)
+            try client.checkCredentials()
             let report = try await send(
-                window: window, walDirectory: walDirectory, store: store, url: url, batchSize: batchSize,
-                httpClient: httpClient, logger: logger)
-            try await httpClient.shutdown()
+                window: window, walDirectory: walDirectory, store: store, client: client, batchSize: batchSize)
+            try await pool.shutdown()
             return report
         } catch {
-            try? await httpClient.shutdown()
+            try? await pool.shutdown()
             throw error
         }
     }
 
     private static func send(
-        window: ReplayWindow, walDirectory: String, store: ProjectionStore?, url: String, batchSize: Int,
-        httpClient: HTTPClient, logger: Logger
+        window: ReplayWindow, walDirectory: String, store: ProjectionStore?, client: RemoteWriteClient,
+        batchSize: Int
     ) async throws -> Report {
-        let client = try RemoteWriteClient(
-            endpoint: RemoteWriteEndpoint(name: "replay", url: url, userAgent: "agentd/0.1.0"), httpClient: httpClient,
-            logger: logger)
         var samples = try window.samples(walDirectory: walDirectory, store: store)
         var report = Report()
         var sender = RemoteWriteSender(client: client, capacity: batchSize)

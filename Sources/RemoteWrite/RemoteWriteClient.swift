@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import HTTPSecurity
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -11,29 +12,58 @@ import NIOHTTP1
 
 /// Sends compressed `WriteRequest` bodies to one endpoint, retrying as the remote write spec says.
 ///
-/// 2xx is success. 5xx, network errors and timeouts are retried with exponential backoff
-/// (``RemoteWriteEndpoint/minBackoff`` doubling up to ``RemoteWriteEndpoint/maxBackoff``), and so is
-/// 429 when ``RemoteWriteEndpoint/retryOnHTTP429`` is on; a `Retry-After` header replaces the
-/// backoff delay. Anything else is refused for good and returned as ``RemoteWriteOutcome/dropped(_:)``
-/// with the receiver's message, for the caller to split, count and log. Retries go on until success, a drop, or task cancellation.
+/// 2xx is success. 5xx, network errors, TLS failures and timeouts are retried with exponential
+/// backoff (``RemoteWriteEndpoint/minBackoff`` doubling up to ``RemoteWriteEndpoint/maxBackoff``),
+/// and so is 429 when ``RemoteWriteEndpoint/retryOnHTTP429`` is on, and 401 and 403 when
+/// ``RemoteWriteEndpoint/retryOnAuthorizationFailure`` is (the default); a `Retry-After` header
+/// replaces the backoff delay. Anything else is refused for good and returned as
+/// ``RemoteWriteOutcome/dropped(_:)`` with the receiver's message, for the caller to split, count
+/// and log. Retries go on until success, a drop, or task cancellation.
+///
+/// Each attempt puts the endpoint's current credentials and TLS configuration on its request
+/// (``HTTPClientCredentials``): a password file rewritten, a token rotated or a certificate
+/// renewed is used by the next attempt. A credential file that cannot be read fails the attempt
+/// (reason ``RemoteWriteFailureReason/credentials``, retried): the samples wait in the WAL
+/// until it can be read again.
 public struct RemoteWriteClient: Sendable {
     /// One failed attempt that will be retried, as reported to `onRetry`.
     public struct RetryableFailure: Sendable, CustomStringConvertible {
-        /// HTTP status, or `nil` for a network error or timeout.
+        /// Why it failed.
+        public var reason: RemoteWriteFailureReason
+        /// HTTP status, or `nil` for a network error, a TLS failure, a timeout or credentials
+        /// that could not be read.
         public var status: Int?
         /// The receiver's message or the error.
         public var message: String
         /// The delay before the next attempt.
         public var delay: Duration
 
-        public var description: String {
-            "\(self.status.map { "HTTP \($0)" } ?? "request failed"): \(self.message); retrying in \(self.delay)"
+        public init(reason: RemoteWriteFailureReason, status: Int?, message: String, delay: Duration) {
+            self.reason = reason
+            self.status = status
+            self.message = message
+            self.delay = delay
         }
+
+        public var description: String {
+            let what = self.status.map { "\(self.reason) (HTTP \($0))" } ?? "\(self.reason)"
+            return "\(what): \(self.message); retrying in \(self.delay)"
+        }
+    }
+
+    /// Where the HTTP clients come from.
+    private enum Transport: Sendable {
+        /// A client per shape (redirects, HTTP/2, proxy, `server_name`).
+        case pool(HTTPClientPool)
+        /// One client the caller owns, for endpoints of the default shape.
+        case client(HTTPClient)
     }
 
     /// The endpoint this client sends to.
     public let endpoint: RemoteWriteEndpoint
-    private let httpClient: HTTPClient
+    /// Its credentials and TLS configuration, read again when their files change.
+    public let credentials: HTTPClientCredentials
+    private let transport: Transport
     private let logger: Logger
     private let headers: HTTPHeaders
     private let wallClock: @Sendable () -> Double
@@ -41,14 +71,47 @@ public struct RemoteWriteClient: Sendable {
     /// Bytes of a response body kept for the log line and the drop record.
     public static let messageLimit = 512
 
-    /// Creates a client; the `HTTPClient` is owned by the caller.
+    /// Creates a client taking its HTTP clients from `pool` (owned by the caller).
     ///
+    /// - Parameter owner: who the endpoint belongs to, for credential errors
+    ///   (`prometheus.remote_write.default endpoint primary`); `remote_write endpoint NAME` by default.
     /// - Throws: ``RemoteWriteConfigurationError`` when a configured header is reserved.
     public init(
         endpoint: RemoteWriteEndpoint,
-        httpClient: HTTPClient,
+        pool: HTTPClientPool,
+        owner: String? = nil,
         logger: Logger,
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) throws(RemoteWriteConfigurationError) {
+        try self.init(endpoint: endpoint, transport: .pool(pool), owner: owner, logger: logger, wallClock: wallClock)
+    }
+
+    /// Creates a client sending with `httpClient` (owned by the caller). The endpoint must have
+    /// the default shape: no `server_name`, no proxy, redirects followed, HTTP/2 allowed (use
+    /// ``init(endpoint:pool:owner:logger:wallClock:)`` otherwise).
+    ///
+    /// - Throws: ``RemoteWriteConfigurationError`` when a configured header is reserved, or the
+    ///   endpoint needs a client of another shape.
+    public init(
+        endpoint: RemoteWriteEndpoint,
+        httpClient: HTTPClient,
+        owner: String? = nil,
+        logger: Logger,
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) throws(RemoteWriteConfigurationError) {
+        let http = endpoint.http
+        guard http.tls?.serverName == nil, http.proxyURL == nil, http.followRedirects, http.enableHTTP2 else {
+            throw RemoteWriteConfigurationError(
+                endpoint: endpoint.name,
+                message: "server_name, proxy_url, follow_redirects and enable_http2 need a client pool")
+        }
+        try self.init(
+            endpoint: endpoint, transport: .client(httpClient), owner: owner, logger: logger, wallClock: wallClock)
+    }
+
+    private init(
+        endpoint: RemoteWriteEndpoint, transport: Transport, owner: String?, logger: Logger,
+        wallClock: @escaping @Sendable () -> Double
     ) throws(RemoteWriteConfigurationError) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Encoding", value: "snappy")
@@ -61,20 +124,31 @@ public struct RemoteWriteClient: Sendable {
             }
             headers.add(name: name, value: value)
         }
-        switch endpoint.authorization {
-        case .bearer(let token):
-            headers.add(name: "Authorization", value: "Bearer \(token)")
-        case .basic(let username, let password):
-            let credentials = Data("\(username):\(password)".utf8).base64EncodedString()
-            headers.add(name: "Authorization", value: "Basic \(credentials)")
-        case nil:
-            break
-        }
         self.endpoint = endpoint
-        self.httpClient = httpClient
+        self.credentials = HTTPClientCredentials(
+            settings: endpoint.http, owner: owner ?? "remote_write endpoint \(endpoint.name)")
+        self.transport = transport
         self.logger = logger
         self.headers = headers
         self.wallClock = wallClock
+    }
+
+    /// A pool of HTTP clients for remote write: no decompression, and a connection that cannot
+    /// be made (refused, a TLS handshake that fails) fails its request at once with the reason,
+    /// so the queue's backoff, not the pool's, paces the retries and the reason is counted.
+    public static func makePool() -> HTTPClientPool {
+        var configuration = HTTPClient.Configuration()
+        configuration.decompression = .disabled
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClientPool(configuration: configuration)
+    }
+
+    /// Reads the endpoint's credential and certificate files now, as the next request would.
+    ///
+    /// - Throws: ``CredentialError`` naming the file that cannot be read or does not parse.
+    public func checkCredentials() throws(CredentialError) {
+        _ = try self.credentials.tlsConfiguration()
+        _ = try self.credentials.authorizationHeader()
     }
 
     /// Sends one snappy-compressed `WriteRequest`, retrying until it is sent or dropped.
@@ -100,9 +174,9 @@ public struct RemoteWriteClient: Sendable {
                 let drop = RemoteWriteDrop(status: status, message: message, attempts: attempts)
                 self.traceRefusal(drop)
                 return .dropped(drop)
-            case .retryable(let status, let message, let retryAfter):
+            case .retryable(let reason, let status, let message, let retryAfter):
                 failure = RetryableFailure(
-                    status: status, message: message, delay: backoff.delay(retryAfter: retryAfter))
+                    reason: reason, status: status, message: message, delay: backoff.delay(retryAfter: retryAfter))
             }
             // A request cut short by cancellation is no failure of the receiver's.
             if Task.isCancelled { throw CancellationError() }
@@ -138,19 +212,37 @@ public struct RemoteWriteClient: Sendable {
 
     enum AttemptResult: Sendable, Hashable {
         case success(status: Int)
-        case retryable(status: Int?, message: String, retryAfter: Duration?)
+        case retryable(reason: RemoteWriteFailureReason, status: Int?, message: String, retryAfter: Duration?)
         case permanent(status: Int, message: String)
+    }
+
+    /// The client and the request for one attempt, with the credentials in force now.
+    private func prepare() throws(CredentialError) -> (HTTPClient, HTTPClientRequest) {
+        switch self.transport {
+        case .pool(let pool):
+            return try pool.prepare(url: self.endpoint.url, credentials: self.credentials)
+        case .client(let client):
+            var request = HTTPClientRequest(url: self.endpoint.url)
+            try self.credentials.authorize(&request)
+            return (client, request)
+        }
     }
 
     /// One POST, classified.
     func attempt(_ body: ByteBuffer) async -> AttemptResult {
-        var request = HTTPClientRequest(url: self.endpoint.url)
+        let httpClient: HTTPClient
+        var request: HTTPClientRequest
+        do {
+            (httpClient, request) = try self.prepare()
+        } catch {
+            return .retryable(reason: .credentials, status: nil, message: error.description, retryAfter: nil)
+        }
         request.method = .POST
-        request.headers = self.headers
+        request.headers.add(contentsOf: self.headers)
         request.body = .bytes(body)
         let deadline = NIODeadline.now() + .nanoseconds(Self.nanoseconds(self.endpoint.remoteTimeout))
         do {
-            let response = try await self.httpClient.execute(request, deadline: deadline, logger: self.logger)
+            let response = try await httpClient.execute(request, deadline: deadline, logger: self.logger)
             let status = Int(response.status.code)
             var message = ByteBuffer()
             for try await chunk in response.body {
@@ -160,20 +252,25 @@ public struct RemoteWriteClient: Sendable {
                     message.writeImmutableBuffer(slice)
                 }
             }
-            let text = String(decoding: message.readableBytesView, as: UTF8.self)
+            var text = String(decoding: message.readableBytesView, as: UTF8.self)
+            while text.last?.isWhitespace == true { text.removeLast() }
             switch status {
             case 200..<300:
                 return .success(status: status)
-            case _ where (500..<600).contains(status) || (status == 429 && self.endpoint.retryOnHTTP429):
+            case _
+            where (500..<600).contains(status) || (status == 429 && self.endpoint.retryOnHTTP429)
+                || ((status == 401 || status == 403) && self.endpoint.retryOnAuthorizationFailure):
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap {
                     RetryAfter.delay($0, now: self.wallClock())
                 }
-                return .retryable(status: status, message: text, retryAfter: retryAfter)
+                return .retryable(
+                    reason: .classify(status: status), status: status, message: text, retryAfter: retryAfter)
             default:
                 return .permanent(status: status, message: text)
             }
         } catch {
-            return .retryable(status: nil, message: "\(error)", retryAfter: nil)
+            let (reason, message) = RemoteWriteFailureReason.classify(error: error)
+            return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
         }
     }
 

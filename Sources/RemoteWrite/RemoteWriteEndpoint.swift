@@ -1,21 +1,20 @@
+import HTTPSecurity
+
 /// Where and how to send remote-write requests: one `endpoint` block of `prometheus.remote_write`.
 public struct RemoteWriteEndpoint: Sendable {
-    /// Credentials sent in the `Authorization` header.
-    public enum Authorization: Sendable, Hashable {
-        /// `Authorization: Bearer <token>`.
-        case bearer(token: String)
-        /// `Authorization: Basic base64(<username>:<password>)`.
-        case basic(username: String, password: String)
-    }
-
     /// Name of the endpoint; also the name of its durable replay cursor.
     public var name: String
     /// The receiver's URL, such as `http://127.0.0.1:9090/api/v1/write`.
     public var url: String
     /// Extra headers; reserved ones (see ``reservedHeaders``) are rejected.
     public var headers: [String: String]
-    /// Credentials, if any.
-    public var authorization: Authorization?
+    /// TLS (`tls_config`), credentials (`basic_auth`, `authorization`, `bearer_token(_file)`),
+    /// redirects, HTTP/2 and proxy. Credential and certificate files are read again whenever they
+    /// change: the next request uses them.
+    public var http: HTTPClientSettings
+    /// Whether HTTP 401 and 403 are retried (agentd's default: the data is fine, the credentials
+    /// are not, and a rotated credential file fixes them) rather than dropped (Prometheus).
+    public var retryOnAuthorizationFailure: Bool
     /// Sent as `User-Agent`, as in `agentd/<version>`.
     public var userAgent: String
     /// Time allowed for one HTTP request, from connecting to reading the response.
@@ -34,7 +33,8 @@ public struct RemoteWriteEndpoint: Sendable {
         name: String,
         url: String,
         headers: [String: String] = [:],
-        authorization: Authorization? = nil,
+        http: HTTPClientSettings = HTTPClientSettings(),
+        retryOnAuthorizationFailure: Bool = true,
         userAgent: String = "agentd/0.0.0",
         remoteTimeout: Duration = .seconds(30),
         retryOnHTTP429: Bool = true,
@@ -45,7 +45,8 @@ public struct RemoteWriteEndpoint: Sendable {
         self.name = name
         self.url = url
         self.headers = headers
-        self.authorization = authorization
+        self.http = http
+        self.retryOnAuthorizationFailure = retryOnAuthorizationFailure
         self.userAgent = userAgent
         self.remoteTimeout = remoteTimeout
         self.retryOnHTTP429 = retryOnHTTP429

@@ -13,6 +13,9 @@ public struct RemoteWriteMetrics: Sendable, Hashable {
     public var requestsTotal: UInt64 = 0
     /// Requests dropped for good.
     public var failedRequestsTotal: UInt64 = 0
+    /// Attempts that failed, by reason: retried ones (TLS, 401, 5xx, network…) and requests
+    /// dropped for a reason that names no sample (`agentd_remote_storage_failed_requests_total`).
+    public var failedAttempts: [RemoteWriteFailureReason: UInt64] = [:]
     /// Compressed bytes of accepted requests (`bytes_total`).
     public var bytesTotal: UInt64 = 0
     /// Newest sample timestamp (ms) the receiver accepted (`queue_highest_sent_timestamp_seconds` × 1000).

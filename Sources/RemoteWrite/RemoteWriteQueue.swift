@@ -302,10 +302,10 @@ public final class RemoteWriteQueue: Sendable {
                     let drop = RemoteWriteDrop(status: status, message: message, attempts: request.attempt)
                     self.client.traceRefusal(drop)
                     answer = .refused(drop)
-                case .retryable(let status, let message, let retryAfter):
+                case .retryable(let reason, let status, let message, let retryAfter):
                     // A request cut short by cancellation is no failure of the receiver's.
                     if Task.isCancelled { return }
-                    answer = .failed(status: status, message: message, retryAfter: retryAfter)
+                    answer = .failed(reason: reason, status: status, message: message, retryAfter: retryAfter)
                 }
                 let (reply, waiters) = self.state.withLock {
                     state -> (ShardQueue.Reply, [CheckedContinuation<Void, Never>]) in
@@ -361,6 +361,7 @@ public final class RemoteWriteQueue: Sendable {
                 "remote write request dropped: receiver refused it",
                 metadata: [
                     "remote_write.endpoint": "\(endpoint)", "http.status": "\(drop.status)",
+                    "remote_write.reason": "\(RemoteWriteFailureReason.classify(status: drop.status))",
                     "remote_write.message": "\(drop.message)", "remote_write.attempts": "\(drop.attempts)",
                 ])
         }
@@ -369,14 +370,18 @@ public final class RemoteWriteQueue: Sendable {
     /// Reports a receiver that started failing, or is still failing, with the backlog.
     private func reportOutage(_ report: ShardQueue.OutageReport, _ failure: RemoteWriteClient.RetryableFailure) {
         var metadata: Logger.Metadata = [
-            "remote_write.endpoint": "\(self.client.endpoint.name)", "remote_write.error": "\(failure)",
-            "remote_write.samples_pending": "\(report.pending)",
+            "remote_write.endpoint": "\(self.client.endpoint.name)", "remote_write.reason": "\(failure.reason)",
+            "remote_write.error": "\(failure)", "remote_write.samples_pending": "\(report.pending)",
         ]
         if let oldest = report.oldestPending {
             metadata["remote_write.oldest_pending_age"] = "\(Duration.milliseconds(max(0, self.wallClock() - oldest)))"
         }
         if report.first {
             self.logger.warning("remote write receiver is failing; samples wait in the WAL", metadata: metadata)
+        } else if report.reasonChanged {
+            metadata["remote_write.failing_for"] = "\(report.failingFor)"
+            metadata["remote_write.failed_attempts"] = "\(report.failures)"
+            self.logger.warning("remote write receiver still failing, for another reason", metadata: metadata)
         } else {
             metadata["remote_write.failing_for"] = "\(report.failingFor)"
             metadata["remote_write.failed_attempts"] = "\(report.failures)"

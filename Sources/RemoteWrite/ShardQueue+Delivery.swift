@@ -48,12 +48,12 @@ extension ShardQueue {
         }
         let batch = flight.batch
         switch answer {
-        case .failed(let status, let message, let retryAfter):
+        case .failed(let reason, let status, let message, let retryAfter):
             let failure = RemoteWriteClient.RetryableFailure(
-                status: status, message: message, delay: flight.backoff.delay(retryAfter: retryAfter))
+                reason: reason, status: status, message: message, delay: flight.backoff.delay(retryAfter: retryAfter))
             flight.phase = .retrying(at: now + failure.delay)
             self.shards[index].flight = flight
-            return .retrying(failure, outage: self.receiverFailed(samples: batch.count, now: now))
+            return .retrying(failure, outage: self.receiverFailed(samples: batch.count, reason: reason, now: now))
         case .accepted(let bytes, let newest):
             flight.isolation.accepted(flight.run, bytes: bytes, newest: newest)
         case .refused(let drop):
@@ -106,6 +106,9 @@ extension ShardQueue {
         self.counters.bytesTotal += UInt64(result.acceptedBytes)
         self.counters.failedSamplesTotal += UInt64(result.dropped)
         self.counters.failedRequestsTotal += UInt64(result.drops.count)
+        for (drop, _) in result.drops {
+            self.counters.failedAttempts[.classify(status: drop.status), default: 0] += 1
+        }
         if let newest = result.newestAccepted {
             self.counters.highestSentTimestamp = max(self.counters.highestSentTimestamp ?? newest, newest)
         }
@@ -130,16 +133,24 @@ extension ShardQueue {
     }
 
     /// Counts a failed attempt of a batch of `samples`; reports the outage when the receiver
-    /// starts failing and then at most once per ``outageReportInterval``.
-    private mutating func receiverFailed(samples: Int, now: Instant) -> OutageReport? {
+    /// starts failing, when the reason changes, and otherwise at most once per
+    /// ``outageReportInterval``.
+    private mutating func receiverFailed(samples: Int, reason: RemoteWriteFailureReason, now: Instant)
+        -> OutageReport?
+    {
         self.counters.retriedSamplesTotal += UInt64(samples)
+        self.counters.failedAttempts[reason, default: 0] += 1
         self.outage.failures += 1
         let first = self.outage.since == nil
         if first { self.outage.since = now }
-        if !first, let last = self.outage.lastReport, now - last < Self.outageReportInterval { return nil }
+        let reasonChanged = !first && self.outage.lastReason != reason
+        if !first, !reasonChanged, let last = self.outage.lastReport, now - last < Self.outageReportInterval {
+            return nil
+        }
         self.outage.lastReport = now
+        self.outage.lastReason = reason
         return OutageReport(
-            first: first, failures: self.outage.failures, failingFor: now - self.outage.since!,
-            pending: self.pending, oldestPending: self.oldestPending)
+            first: first, reasonChanged: reasonChanged, failures: self.outage.failures,
+            failingFor: now - self.outage.since!, pending: self.pending, oldestPending: self.oldestPending)
     }
 }

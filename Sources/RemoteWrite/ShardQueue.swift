@@ -74,14 +74,17 @@ struct ShardQueue: Sendable {
         case accepted(bytes: Int, newest: Int64?)
         /// Refused for good (a 4xx, or a 429 not retried).
         case refused(RemoteWriteDrop)
-        /// A 5xx, a retried 429, a network error or a timeout; `retryAfter` is the receiver's `Retry-After`.
-        case failed(status: Int?, message: String, retryAfter: Duration?)
+        /// A 5xx, a retried 429, 401 or 403, a network or TLS error, a timeout, credentials that
+        /// could not be read; `retryAfter` is the receiver's `Retry-After`.
+        case failed(reason: RemoteWriteFailureReason, status: Int?, message: String, retryAfter: Duration?)
     }
 
     /// A receiver that keeps failing, to report.
     struct OutageReport: Sendable, Hashable {
         /// Whether this is the first failure of the outage.
         var first: Bool
+        /// Whether the reason differs from the one reported last in this outage.
+        var reasonChanged: Bool
         /// Failed attempts so far.
         var failures: Int
         /// Since the first failure.
@@ -149,11 +152,12 @@ struct ShardQueue: Sendable {
         var count: Int { self.queue.count - self.head }
     }
 
-    /// A receiver failing: when it began, how often, and when it was last reported.
+    /// A receiver failing: when it began, how often, when it was last reported and why.
     struct Outage: Sendable {
         var since: Instant?
         var failures = 0
         var lastReport: Instant?
+        var lastReason: RemoteWriteFailureReason?
     }
 
     /// The settings in force.

@@ -1,8 +1,11 @@
 import Agent
 import ArgumentParser
+import Config
 import Events
 import Foundation
+import HTTPSecurity
 import Projections
+import RemoteWrite
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,8 +21,19 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Only series matching this selector, e.g. '{job=\"node\"}' (repeatable).")
     var match: [String] = []
 
-    @Option(help: "Send the window to this Prometheus remote-write URL instead of printing it.")
+    @Option(
+        help: """
+            Send the window to this Prometheus remote-write URL instead of printing it; with --config, \
+            an endpoint's name or URL.
+            """)
     var to: String?
+
+    @Option(
+        help: """
+            With --to: the agent's configuration file; the endpoint named by --to (its name or URL) \
+            brings its tls_config, credentials and headers.
+            """)
+    var config: String?
 
     @Option(help: "json (one object per sample) or text (Prometheus text, with timestamps).")
     var format: String = "text"
@@ -35,9 +49,15 @@ struct ReplayCommand: AsyncParsableCommand {
                 selectors: try match.map { try SeriesSelector($0) })
             let paths = StoragePaths(storagePath)
             let store = try? paths.catchUpIndex()
-            if let url = to {
-                let report = try await RemoteWriteReplay.send(
-                    window: window, walDirectory: paths.wal, store: store, to: url)
+            if let to {
+                let (endpoint, owner) = try replayEndpoint(to)
+                let report: RemoteWriteReplay.Report
+                do {
+                    report = try await RemoteWriteReplay.send(
+                        window: window, walDirectory: paths.wal, store: store, to: endpoint, owner: owner)
+                } catch let error as CredentialError {
+                    throw AgentError("\(error)")
+                }
                 print(report.summary)
                 if report.rejectedSamples > 0 { throw ExitCode(1) }
                 return
@@ -66,6 +86,36 @@ struct ReplayCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("agentd: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+extension ReplayCommand {
+    /// The endpoint `--to` names: a plain URL, or with `--config` the configured endpoint whose
+    /// name or URL it is, with its settings; and who owns it, for credential errors.
+    func replayEndpoint(_ to: String) throws -> (RemoteWriteEndpoint, String?) {
+        guard let config else {
+            return (RemoteWriteEndpoint(name: "replay", url: to, userAgent: "agentd/0.1.0"), nil)
+        }
+        let loaded: AgentConfig
+        do {
+            loaded = try AgentConfig.load(path: config)
+        } catch {
+            throw AgentError("\(error)")
+        }
+        let all = loaded.remoteWrites.flatMap { component in component.endpoints.map { (component.id, $0) } }
+        guard let (component, endpoint) = all.first(where: { $0.1.name == to || $0.1.url == to }) else {
+            let names = all.map(\.1.name).joined(separator: ", ")
+            throw AgentError(
+                "\(config) has no remote-write endpoint named \(to) or with that URL (endpoints: \(names))")
+        }
+        return (
+            RemoteWriteEndpoint(
+                name: endpoint.name, url: endpoint.url, headers: endpoint.headers, http: endpoint.http,
+                userAgent: "agentd/0.1.0", remoteTimeout: endpoint.remoteTimeout,
+                retryOnHTTP429: endpoint.queue.retryOnHTTP429, minBackoff: endpoint.queue.minBackoff,
+                maxBackoff: endpoint.queue.maxBackoff),
+            "\(component) endpoint \(endpoint.name)"
+        )
     }
 }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import HTTPSecurity
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -32,7 +33,7 @@ import Testing
         try await TestReceiver.with { receiver in
             let client = try client(receiver) { endpoint in
                 endpoint.headers = ["X-Scope-OrgID": "tenant-1"]
-                endpoint.authorization = .basic(username: "user", password: "pa:ss")
+                endpoint.http.authorization = .basic(username: "user", password: .inline(Secret("pa:ss")))
             }
             let outcome = try await client.send(body())
             #expect(outcome == .sent(status: 204, attempts: 1))
@@ -52,7 +53,9 @@ import Testing
 
     @Test func aBearerTokenIsSent() async throws {
         try await TestReceiver.with { receiver in
-            _ = try await client(receiver) { endpoint in endpoint.authorization = .bearer(token: "s3cret") }.send(
+            _ = try await client(receiver) { endpoint in
+                endpoint.http.authorization = .credentials(type: "Bearer", credentials: .inline(Secret("s3cret")))
+            }.send(
                 body())
             #expect(receiver.requests.first?.headers["Authorization"] == ["Bearer s3cret"])
         }

@@ -155,7 +155,7 @@ import Testing
             #expect(sent.attempt == attempt && sent.run == 0..<2)
             guard
                 case .retrying(let failure, _) = queue.answered(
-                    shard: 0, .failed(status: 503, message: "down", retryAfter: nil), now: now)
+                    shard: 0, .failed(reason: .serverError, status: 503, message: "down", retryAfter: nil), now: now)
             else {
                 Issue.record("expected a retry")
                 return
@@ -186,7 +186,8 @@ import Testing
         for retryAfter in [Duration.seconds(1), .seconds(60), nil] {
             guard
                 case .retrying(let failure, _) = queue.answered(
-                    shard: 0, .failed(status: 429, message: "slow down", retryAfter: retryAfter), now: now)
+                    shard: 0, .failed(reason: .rateLimited, status: 429, message: "slow down", retryAfter: retryAfter),
+                    now: now)
             else {
                 Issue.record("expected a retry")
                 return
@@ -209,7 +210,7 @@ import Testing
             _ = try request(queue.nextAction(shard: 0, now: now))
             guard
                 case .retrying(let failure, let outage) = queue.answered(
-                    shard: 0, .failed(status: nil, message: "refused", retryAfter: nil), now: now)
+                    shard: 0, .failed(reason: .network, status: nil, message: "refused", retryAfter: nil), now: now)
             else {
                 Issue.record("expected a retry")
                 return
@@ -218,11 +219,47 @@ import Testing
             now = now + failure.delay
         }
         let made = reports.compactMap { $0 }
-        #expect(made.first == .init(first: true, failures: 1, failingFor: .zero, pending: 0, oldestPending: nil))
+        #expect(
+            made.first
+                == .init(
+                    first: true, reasonChanged: false, failures: 1, failingFor: .zero, pending: 0, oldestPending: nil))
         #expect(made.dropFirst().allSatisfy { !$0.first })
         // 200 attempts 400 ms apart: 80 s, so one report when it starts and one a minute later.
         #expect(made.count == 2)
         #expect(made.last?.failingFor ?? .zero >= .seconds(60))
+    }
+
+    @Test func failuresAreCountedByReasonAndAChangeOfReasonIsReportedAtOnce() throws {
+        var queue = machine()
+        append(&queue, [(series(1)[0], 7)], at: 1, now: t0)
+        _ = queue.beginFlush()
+        var now = t0
+        var reports: [ShardQueue.OutageReport?] = []
+        let reasons: [RemoteWriteFailureReason] = [
+            .tls, .tls, .unauthorized, .unauthorized, .unauthorized, .credentials,
+        ]
+        for reason in reasons {
+            _ = try request(queue.nextAction(shard: 0, now: now))
+            guard
+                case .retrying(let failure, let outage) = queue.answered(
+                    shard: 0, .failed(reason: reason, status: nil, message: "no", retryAfter: nil), now: now)
+            else {
+                Issue.record("expected a retry")
+                return
+            }
+            #expect(failure.reason == reason)
+            reports.append(outage)
+            now = now + failure.delay
+        }
+        #expect(reports.map { $0?.first } == [true, nil, false, nil, nil, false])
+        #expect(reports.map { $0?.reasonChanged } == [false, nil, true, nil, nil, true])
+        #expect(queue.metrics.failedAttempts == [.tls: 2, .unauthorized: 3, .credentials: 1])
+        // Nothing was dropped: the batch is still in flight, and is delivered once accepted.
+        #expect(queue.metrics.failedSamplesTotal == 0)
+        _ = try request(queue.nextAction(shard: 0, now: now))
+        _ = try settlement(queue.answered(shard: 0, .accepted(bytes: 10, newest: 7), now: now))
+        #expect(queue.metrics.samplesTotal == 1)
+        #expect(queue.committed == 1)
     }
 
     // MARK: - Refusals

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 @testable import RemoteWrite
@@ -24,7 +25,15 @@ enum ScriptedResponse: Sendable {
 /// A tiny HTTP/1.1 server on 127.0.0.1 (random free port) that records every request and
 /// answers from a script indexed by request number.
 final class TestReceiver: Sendable {
+    /// A server certificate and its key (PEM files): the receiver then speaks HTTPS.
+    struct ServerTLS: Sendable {
+        var certificatePath: String
+        var keyPath: String
+    }
+
     let port: Int
+    /// `http` or `https`.
+    let scheme: String
     /// A client for this receiver alone: a pooled connection to an earlier receiver that
     /// happened to use the same port would fail its first request.
     let httpClient: HTTPClient
@@ -34,13 +43,16 @@ final class TestReceiver: Sendable {
         (requests: [RecordedRequest], scripted: Int, waiters: [(count: Int, CheckedContinuation<Void, Never>)])
     >(([], 0, []))
 
-    private init(port: Int, script: @escaping @Sendable (Int, RecordedRequest) -> ScriptedResponse) {
+    private init(
+        port: Int, scheme: String, script: @escaping @Sendable (Int, RecordedRequest) -> ScriptedResponse
+    ) {
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         self.port = port
+        self.scheme = scheme
         self.script = script
     }
 
-    var url: String { "http://127.0.0.1:\(self.port)/api/v1/write" }
+    var url: String { "\(self.scheme)://127.0.0.1:\(self.port)/api/v1/write" }
 
     var requests: [RecordedRequest] { self.recorded.withLock { $0.requests } }
 
@@ -59,27 +71,39 @@ final class TestReceiver: Sendable {
 
     /// Runs `body` with a receiver that is stopped when `body` returns.
     static func with<Result: Sendable>(
+        tls: ServerTLS? = nil,
         script: @escaping @Sendable (Int) -> ScriptedResponse = { _ in .status(204) },
         _ body: @Sendable (TestReceiver) async throws -> Result
     ) async throws -> Result {
-        try await with(answering: { index, _ in script(index) }, body)
+        try await with(tls: tls, answering: { index, _ in script(index) }, body)
     }
 
     /// Runs `body` with a receiver that answers each request by its number and content.
     static func with<Result: Sendable>(
+        tls: ServerTLS? = nil,
         answering script: @escaping @Sendable (Int, RecordedRequest) -> ScriptedResponse,
         _ body: @Sendable (TestReceiver) async throws -> Result
     ) async throws -> Result {
+        let context = try tls.map { tls in
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.keyPath, format: .pem))))
+        }
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { child in
                 child.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    }
                     try child.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: child)
                 }
             }
-        let receiver = TestReceiver(port: server.channel.localAddress!.port!, script: script)
+        let receiver = TestReceiver(
+            port: server.channel.localAddress!.port!, scheme: tls == nil ? "http" : "https", script: script)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await withThrowingDiscardingTaskGroup { connections in

@@ -122,6 +122,9 @@ let package = Package(
                 "WAL", "Events", "Scrape", "Config", "RemoteWrite", "Projections", "Cluster", "Primitives",
                 "HTTPSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -168,7 +171,15 @@ let package = Package(
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/TestSupport", swiftSettings: testSettings),
         .testTarget(name: "WALTests", dependencies: ["WAL", "TestSupport"], swiftSettings: testSettings),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"], swiftSettings: testSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events", "WAL", "TestSupport"], swiftSettings: testSettings),

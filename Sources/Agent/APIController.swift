@@ -18,6 +18,8 @@ struct APIController: Sendable {
     let cluster: ClusterService?
     let oracle: any OwnershipOracle
     let reloader: ConfigService
+    /// Failed TLS handshakes on the server, when it serves TLS.
+    var tlsFailures: TLSHandshakeFailures? = nil
 
     struct Peer: Codable, ResponseEncodable {
         var name: String
@@ -30,7 +32,7 @@ struct APIController: Sendable {
         var targets: [TargetStatus]
     }
 
-    func addRoutes(to router: Router<some RemoteAddressRequestContext>) {
+    func addRoutes(to router: Router<some PeerRequestContext>) {
         router.get("/-/healthy") { _, _ in "agentd is healthy.\n" }
         router.get("/-/ready") { _, _ -> Response in
             guard state.isReady && (cluster?.hasJoined ?? true) else {
@@ -53,7 +55,8 @@ struct APIController: Sendable {
                 scrapeLimits: .init(
                     bodySize: limits.bodySizeLimitExceeded, samples: limits.sampleLimitExceeded,
                     labels: limits.labelLimitsExceeded, walRecord: limits.tooLargeForWAL),
-                remoteWrite: outputs.remoteWriteMetrics, cluster: cluster?.metricsReading)
+                remoteWrite: outputs.remoteWriteMetrics, cluster: cluster?.metricsReading,
+                tlsHandshakeFailures: tlsFailures?.count)
             let body = metrics.exposition(reading)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -88,6 +91,10 @@ struct APIController: Sendable {
             // The TCP peer, not a header: a client cannot vary it for free.
             let peer = GossipPeer(
                 address: context.remoteAddress, claimed: request.headers[.init("X-Agentd-Sender")!])
+            if cluster.requiresClientCertificate, await !context.hasVerifiedClientCertificate {
+                let reason = cluster.rejectUncertified(from: peer)
+                return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: "\(reason)\n")))
+            }
             let rejection: MessageRejection
             do {
                 let body = try await request.body.collect(upTo: ClusterService.maximumBodySize)

@@ -37,6 +37,18 @@ public struct AgentOptions: Sendable {
         public var waitTimeout: Duration = .seconds(0)
         /// `--cluster.secret-file`: a shared key authenticating every gossip message.
         public var secretFile: String?
+        /// `--cluster.enable-tls`: gossip and hand-offs over HTTPS with mutual TLS, and the HTTP
+        /// server (which carries them) on TLS.
+        public var enableTLS = false
+        /// `--cluster.tls-ca-path`: the CA that signs every member's certificate.
+        public var tlsCAPath: String?
+        /// `--cluster.tls-cert-path`: this member's certificate, presented as server and as client.
+        public var tlsCertPath: String?
+        /// `--cluster.tls-key-path`: its private key.
+        public var tlsKeyPath: String?
+        /// `--cluster.tls-server-name`: the name peers' certificates are verified against, instead
+        /// of the address they are reached at.
+        public var tlsServerName: String?
 
         public init() {}
     }

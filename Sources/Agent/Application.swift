@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Config
 import Events
 import Foundation
+import HTTPSecurity
 import Hummingbird
 import Logging
 import Scrape
@@ -38,6 +39,9 @@ extension AgentParts {
         let nodeName = options.cluster.nodeName ?? ProcessInfo.processInfo.hostName
         let context = EvaluationContext.current(nodeName: nodeName)
         let config = try loadConfiguration(options, context: context)
+        // TLS files are read before anything that needs shutting down is made.
+        let clusterTLS = try ClusterTLS(options.cluster)
+        let serverTLS = try clusterTLS.map { tls in try serverTLSContext(tls.server) }
         let log = try openLog(options, logger: logger)
         let client = HTTPScraper.makeClient()
         let outputs = try OutputService(
@@ -49,7 +53,8 @@ extension AgentParts {
             options.cluster.enabled
             ? try ClusterService(
                 options: options.cluster, name: nodeName, address: advertise, log: log, client: client,
-                logger: Logger(label: "agentd.cluster"), listening: { _ = await listening.wait() })
+                logger: Logger(label: "agentd.cluster"), tls: clusterTLS?.client,
+                listening: { _ = await listening.wait() })
             : nil
         let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
         let board = TargetStatusBoard()
@@ -64,11 +69,12 @@ extension AgentParts {
         let router = buildRouter(
             APIController(
                 state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
-                cluster: cluster, oracle: oracle, reloader: configuration),
+                cluster: cluster, oracle: oracle, reloader: configuration, tlsFailures: serverTLS?.failures),
             WebUIController(
                 state: state, board: board, throughput: throughput, cluster: cluster, oracle: oracle,
                 store: outputs.store))
-        let server = try HTTPServerService(router: router, address: options.listenAddress, listening: listening)
+        let server = try HTTPServerService(
+            router: router, address: options.listenAddress, listening: listening, tls: serverTLS)
         var services: [any Service] = [
             HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
         ]
@@ -83,6 +89,22 @@ extension AgentParts {
 }
 
 /// The agent's routes: the API (`/api/v0`, `/metrics`, `/-/ready`, gossip) and the web UI.
+/// The server side of TLS: the files are read now (a server that cannot present its certificate
+/// does not start) and again whenever they change.
+private func serverTLSContext(_ settings: ServerTLSSettings) throws -> HTTPServerService.TLS {
+    let http = Logger(label: "agentd.http")
+    do {
+        let context = try ServerTLSContext(settings: settings, owner: "--cluster.enable-tls") { failure in
+            http.error(
+                "Could not load the renewed TLS certificate; serving the previous one",
+                metadata: ["tls.reason": "\(failure)"])
+        }
+        return HTTPServerService.TLS(context: context, failures: TLSHandshakeFailures(logger: http))
+    } catch {
+        throw AgentError("\(error)")
+    }
+}
+
 func buildRouter(_ api: APIController, _ ui: WebUIController) -> Router<AgentRequestContext> {
     let router = Router(context: AgentRequestContext.self)
     api.addRoutes(to: router)

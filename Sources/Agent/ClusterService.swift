@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Cluster
 import Events
 import Foundation
+import HTTPSecurity
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -58,6 +59,9 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     private let state: Mutex<State>
     private let log: EventLog
     private let client: HTTPClient
+    /// With `--cluster.enable-tls`: the member's certificate and CA, read again when they change,
+    /// and the clients that carry them.
+    private let tls: (credentials: HTTPClientCredentials, clients: HTTPClientPool)?
     private let logger: Logger
     private let outbox: AsyncStream<(Message, String)>.Continuation
     private let outgoing: AsyncStream<(Message, String)>
@@ -69,15 +73,26 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     ///     2–3 s after the shutdown began.
     ///   - listening: Returns once the agent's HTTP server listens (the gossip runs over its port)
     ///     or failed to: `run()` joins only then. By default the server listens already.
+    ///   - tls: The client side of `--cluster.enable-tls`: gossip then goes over HTTPS with this
+    ///     member's certificate, and gossip received must come with a verified one.
     init(
         options: AgentOptions.ClusterOptions, name: String, address: String, log: EventLog, client: HTTPClient,
-        logger: Logger, leaveLimit: Duration = .seconds(15), listening: @escaping @Sendable () async -> Void = {}
+        logger: Logger, leaveLimit: Duration = .seconds(15), tls: HTTPClientSettings? = nil,
+        listening: @escaping @Sendable () async -> Void = {}
     ) throws {
         self.options = options
         self.name = name
         self.address = address
         self.log = log
         self.client = client
+        self.tls = tls.map { settings in
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.retryConnectionEstablishment = false
+            return (
+                HTTPClientCredentials(settings: settings, owner: "cluster"),
+                HTTPClientPool(configuration: configuration)
+            )
+        }
         self.logger = logger
         self.leaveLimit = leaveLimit
         self.listening = listening
@@ -178,20 +193,54 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         return rejection
     }
 
+    /// Gossip without a verified client certificate while `--cluster.enable-tls` is on: refused
+    /// (403), counted as `no_client_certificate` and logged like any rejection.
+    func rejectUncertified(from peer: GossipPeer) -> String {
+        let reason = "gossip requires a client certificate signed by the cluster CA (--cluster.enable-tls)"
+        state.withLock { $0.counters.rejected["no_client_certificate", default: 0] += 1 }
+        logRejection(label: "no_client_certificate", reason: reason, from: peer, now: ClusterTime.wallClock)
+        return reason
+    }
+
+    /// Whether received gossip must come over a connection with a verified client certificate.
+    var requiresClientCertificate: Bool { tls != nil }
+
     /// Logs a rejection at most once a minute per peer address and reason: the address is the
     /// TCP peer's, which a client cannot vary for free (a header it sends, it can).
     private func logRejection(_ rejection: MessageRejection, from peer: GossipPeer, now: ClusterTime) {
-        let shouldLog = state.withLock { state in
-            let key = "\(peer.host)/\(rejection.label)"
+        logRejection(label: rejection.label, reason: "\(rejection)", from: peer, now: now)
+    }
+
+    private func logRejection(label: String, reason: String, from peer: GossipPeer, now: ClusterTime) {
+        guard firstInAMinute("\(peer.host)/\(label)", now: now) else { return }
+        var metadata: Logger.Metadata = ["cluster.peer_address": "\(peer.address)", "cluster.reason": "\(reason)"]
+        if let claimed = peer.claimed { metadata["cluster.claimed_sender"] = "\(claimed)" }
+        logger.warning("Rejected a cluster message", metadata: metadata)
+    }
+
+    /// True at most once a minute for `key`.
+    private func firstInAMinute(_ key: String, now: ClusterTime) -> Bool {
+        state.withLock { state in
             if let last = state.loggedRejections[key], now - last < .seconds(60) { return false }
             if state.loggedRejections.count >= 4_096 { state.loggedRejections.removeAll() }
             state.loggedRejections[key] = now
             return true
         }
-        guard shouldLog else { return }
-        var metadata: Logger.Metadata = ["cluster.peer_address": "\(peer.address)", "cluster.reason": "\(rejection)"]
-        if let claimed = peer.claimed { metadata["cluster.claimed_sender"] = "\(claimed)" }
-        logger.warning("Rejected a cluster message", metadata: metadata)
+    }
+
+    /// A gossip send over TLS that failed: the reason (an unknown CA, an expired certificate, a
+    /// name that does not match) is what an operator needs, once a minute per peer.
+    private func logTLSSendFailure(_ error: any Error, to destination: String) {
+        guard firstInAMinute("send/\(destination)", now: .wallClock) else { return }
+        logger.warning(
+            "Could not reach a cluster peer over TLS",
+            metadata: ["cluster.peer": "\(destination)", "cluster.reason": "\(error)"])
+    }
+
+    /// The member's certificate or key could not be read: gossip cannot go out until it can.
+    private func reportCredentialFailure(_ error: CredentialError) {
+        guard firstInAMinute("credentials", now: .wallClock) else { return }
+        logger.error("Cannot read the cluster's TLS files", metadata: ["cluster.reason": "\(error)"])
     }
 
     /// An incoming gossip message (the body of `POST /api/v1/cluster/message`).
@@ -229,6 +278,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                 // The last messages (the departure) still go out; the group waits for them.
                 outbox.finish()
             }
+            try? await tls?.clients.shutdown()
         } onGracefulShutdown: {
             self.requestLeave(limit: self.leaveLimit)
         }
@@ -296,7 +346,21 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
 
     private func send(_ message: Message, to destination: String) async {
         let bytes = codec.encode(message)
-        var request = HTTPClientRequest(url: "http://\(destination)/api/v1/cluster/message")
+        var request: HTTPClientRequest
+        let client: HTTPClient
+        if let tls {
+            do {
+                (client, request) = try tls.clients.prepare(
+                    url: "https://\(destination)/api/v1/cluster/message", credentials: tls.credentials)
+            } catch {
+                reportCredentialFailure(error)
+                state.withLock { $0.counters.sendFailures += 1 }
+                await handle { $0.sendFailed(message, to: destination, now: $1) }
+                return
+            }
+        } else {
+            (client, request) = (self.client, HTTPClientRequest(url: "http://\(destination)/api/v1/cluster/message"))
+        }
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         request.headers.add(name: "X-Agentd-Sender", value: address)
@@ -311,6 +375,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                 metadata: ["cluster.peer": "\(destination)", "cluster.reason": "\(String(buffer: body))"])
         } catch {
             state.withLock { $0.counters.sendFailures += 1 }
+            if tls != nil { logTLSSendFailure(error, to: destination) }
         }
         // Not delivered, or refused: a join nobody can answer is worth knowing about.
         await handle { $0.sendFailed(message, to: destination, now: $1) }

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Events
+import HTTPSecurity
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Scrape
 import ServiceLifecycle
@@ -38,19 +40,34 @@ final class ListeningSignal: Sendable {
     }
 }
 
-/// The HTTP server (API, web UI, gossip): Hummingbird's `Application`, with its failure to
-/// listen turned into an error that names the address.
+/// The HTTP server (API, web UI, gossip): Hummingbird's `Application`, on TLS when `tls` is
+/// given, with its failure to listen turned into an error that names the address.
 struct HTTPServerService: Service {
+    /// TLS for the server: the context each connection gets, and where failed handshakes go.
+    struct TLS: Sendable {
+        var context: ServerTLSContext
+        var failures: TLSHandshakeFailures
+    }
+
     private let application: any Service
     private let address: String
     private let listening: ListeningSignal
 
-    init(router: Router<AgentRequestContext>, address: String, listening: ListeningSignal) throws {
+    init(router: Router<AgentRequestContext>, address: String, listening: ListeningSignal, tls: TLS? = nil) throws {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw AgentError("expected host:port, got \"\(address)\"")
         }
+        let server: HTTPServerBuilder =
+            if let tls {
+                HTTPServerBuilder { responder in
+                    TLSServerChannel(
+                        base: HTTP1Channel(responder: responder), context: tls.context, failures: tls.failures)
+                }
+            } else {
+                .http1()
+            }
         self.application = Application(
-            router: router,
+            router: router, server: server,
             configuration: .init(address: .hostname(String(address[..<colon]), port: port), serverName: "agentd"),
             onServerRunning: { _ in listening.open(listening: true) }, logger: Logger(label: "agentd.http"))
         self.address = address

@@ -22,6 +22,8 @@ final class SelfMetrics: Sendable {
         var scrapeLimits: ScrapeLimitReading
         var remoteWrite: [RemoteWriteEndpointReading]
         var cluster: ClusterReading?
+        /// Failed TLS handshakes on the agent's port; nil when it does not serve TLS.
+        var tlsHandshakeFailures: Int? = nil
     }
 
     struct ScrapeLimitReading {
@@ -64,6 +66,7 @@ final class SelfMetrics: Sendable {
     /// Why gossip messages are refused (`MessageRejection`'s labels).
     static let rejectionReasons = [
         "malformed", "oversized", "cluster_mismatch", "authentication", "replayed", "stale", "self",
+        "no_client_certificate",
     ]
 
     let registry: PrometheusCollectorRegistry
@@ -167,6 +170,12 @@ private struct Families {
 
         for endpoint in reading.remoteWrite { collect(endpoint) }
         if let cluster = reading.cluster { collect(cluster) }
+        if let failures = reading.tlsHandshakeFailures {
+            counter(
+                "agentd_http_tls_handshake_failures_total",
+                "TLS handshakes refused on the agent's port: a client certificate no trusted CA signed, a client that does not trust the server's.",
+                [], failures)
+        }
     }
 
     private mutating func collect(_ endpoint: SelfMetrics.RemoteWriteEndpointReading) {
@@ -253,7 +262,7 @@ private struct Families {
         for reason in SelfMetrics.rejectionReasons {
             counter(
                 "cluster_transport_rejected_messages_total",
-                "Messages refused: wrong cluster, bad authenticator, malformed, oversized, replayed, stale, or a node's own.",
+                "Messages refused: wrong cluster, bad authenticator, malformed, oversized, replayed, stale, a node's own, or without a client certificate under TLS.",
                 [("reason", reason)], cluster.rejected[reason] ?? 0)
         }
         counter(

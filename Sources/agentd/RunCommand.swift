@@ -64,6 +64,25 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("cluster.secret-file"), help: "A file holding the shared gossip key.")
     var secretFile: String?
 
+    @Option(
+        name: .customLong("cluster.enable-tls"),
+        help: "Gossip over HTTPS with mutual TLS; the HTTP server then serves TLS too.")
+    var enableTLS = false
+
+    @Option(name: .customLong("cluster.tls-ca-path"), help: "The CA certificate that signs every member's certificate.")
+    var tlsCAPath: String?
+
+    @Option(name: .customLong("cluster.tls-cert-path"), help: "This member's certificate (PEM).")
+    var tlsCertPath: String?
+
+    @Option(name: .customLong("cluster.tls-key-path"), help: "This member's private key (PEM).")
+    var tlsKeyPath: String?
+
+    @Option(
+        name: .customLong("cluster.tls-server-name"),
+        help: "The name peers' certificates are verified against (default: the address they are reached at).")
+    var tlsServerName: String?
+
     func run() async throws {
         guard let format = AgentLogHandler.Format(rawValue: logFormat) else {
             throw ValidationError("--log.format must be logfmt or json")
@@ -88,6 +107,11 @@ struct RunCommand: AsyncParsableCommand {
         options.cluster.name = clusterName
         options.cluster.waitForSize = waitForSize
         options.cluster.secretFile = secretFile
+        options.cluster.enableTLS = enableTLS
+        options.cluster.tlsCAPath = tlsCAPath
+        options.cluster.tlsCertPath = tlsCertPath
+        options.cluster.tlsKeyPath = tlsKeyPath
+        options.cluster.tlsServerName = tlsServerName
         do {
             options.cluster.rejoinInterval = try parseDuration(rejoinInterval, flag: "--cluster.rejoin-interval")
             options.cluster.waitTimeout = try parseDuration(waitTimeout, flag: "--cluster.wait-timeout")

@@ -8,14 +8,19 @@ public final class AgentProcess: @unchecked Sendable {
     public let arguments: [String]
     public private(set) var process: ChildProcess
 
+    /// How the test speaks to an agent that serves TLS (`--cluster.enable-tls`); nil: plain HTTP.
+    public let identity: TestClientIdentity?
+
     public var address: String { "127.0.0.1:\(port)" }
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "\(identity == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     /// Starts `agentd run CONFIG` with clustering on when `join` is not empty.
     public init(
-        name: String, port: Int, config: String, storage: String, join: [String] = [], extra: [String] = []
+        name: String, port: Int, config: String, storage: String, join: [String] = [], extra: [String] = [],
+        identity: TestClientIdentity? = nil
     ) throws {
         self.name = name
+        self.identity = identity
         self.port = port
         self.storage = storage
         var arguments = [
@@ -34,7 +39,7 @@ public final class AgentProcess: @unchecked Sendable {
 
     /// Waits until `/-/ready` answers 200.
     public func waitUntilReady(within limit: Duration = .seconds(30)) async throws {
-        guard await waitUntil(within: limit, { await httpGet(url + "/-/ready")?.status == 200 }) else {
+        guard await waitUntil(within: limit, { await get("/-/ready")?.status == 200 }) else {
             throw TestSupportError("\(name) did not become ready: \(process.log)")
         }
     }
@@ -54,9 +59,15 @@ public final class AgentProcess: @unchecked Sendable {
         return (status, child.log)
     }
 
+    /// GET a path, over TLS as ``identity`` when the agent serves TLS.
+    public func get(_ path: String) async -> (status: Int, body: String)? {
+        if let identity { return await httpsRequest("GET", url + path, identity: identity) }
+        return await httpGet(url + path)
+    }
+
     /// GET a JSON API path and decode it.
     public func json<T: Decodable>(_ path: String, as type: T.Type = T.self) async -> T? {
-        guard let (status, body) = await httpGet(url + path), status == 200 else { return nil }
+        guard let (status, body) = await get(path), status == 200 else { return nil }
         return try? JSONDecoder().decode(T.self, from: Data(body.utf8))
     }
 }

@@ -40,6 +40,7 @@ extension AgentParts {
         let config = try loadConfiguration(options, context: context)
         let log = try openLog(options, logger: logger)
         let client = HTTPScraper.makeClient()
+        let scrapeClients = HTTPScraper.makePool()
         let outputs = try OutputService(
             config: config, log: log, paths: StoragePaths(options.storagePath), httpClient: client,
             flushDeadline: options.remoteFlushDeadline, logger: logger)
@@ -55,7 +56,7 @@ extension AgentParts {
         let board = TargetStatusBoard()
         let throughput = ThroughputMeter()
         let scraping = ScrapeService(
-            appender: log, scraper: HTTPScraper(client: client), oracle: oracle, observers: [board, throughput],
+            appender: log, scraper: HTTPScraper(pool: scrapeClients), oracle: oracle, observers: [board, throughput],
             logger: Logger(label: "agentd.scrape"))
         let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
         let configuration = ConfigService(
@@ -70,7 +71,8 @@ extension AgentParts {
                 store: outputs.store))
         let server = try HTTPServerService(router: router, address: options.listenAddress, listening: listening)
         var services: [any Service] = [
-            HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
+            HTTPClientService(client: client), HTTPClientPoolService(pool: scrapeClients), server, outputs,
+            WALService(log: log, logger: logger),
         ]
         services.append(scraping)
         if let cluster { services.append(cluster) }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Events
+import HTTPSecurity
 import Hummingbird
 import Logging
 import Scrape
@@ -75,6 +76,16 @@ struct HTTPClientService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await client.shutdown()
+    }
+}
+
+/// The scraping HTTP clients (one per shape of job), shut down once nothing scrapes any more.
+struct HTTPClientPoolService: Service {
+    let pool: HTTPClientPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await pool.shutdown()
     }
 }
 

@@ -256,5 +256,65 @@ extension EndToEnd {
             #expect(!log.contains(SecureExporter.password) && !log.contains(wrongPassword))
             #expect(!log.contains(Data("scraper:\(SecureExporter.password)".utf8).base64EncodedString()))
         }
+
+        @Test(.timeLimit(.minutes(2))) func scrapesGoThroughTheProxyOfProxyURL() async throws {
+            let dir = TemporaryDirectory()
+            let authority = try TestCertificateAuthority(in: dir.sub("ca"))
+            let secure = try await SecureExporter.start(
+                in: dir.path, name: "behind-proxy", certificate: authority.issue("server"))
+            defer { secure.process.stop() }
+            let (plain, plainPort) = try await startNodeExporter(name: "plain-behind-proxy")
+            defer { plain.stop() }
+            // tinyproxy as the test's own process: foreground (-d), its log in the test's directory.
+            let proxyPort = freePort()
+            let proxyLog = dir.sub("tinyproxy.log")
+            try """
+            Port \(proxyPort)
+            Listen 127.0.0.1
+            Timeout 60
+            LogFile "\(proxyLog)"
+            LogLevel Info
+            MaxClients 20
+            Allow 127.0.0.1
+
+            """.write(toFile: dir.sub("tinyproxy.conf"), atomically: true, encoding: .utf8)
+            let proxy = try ChildProcess(
+                "/usr/bin/tinyproxy", ["-d", "-c", dir.sub("tinyproxy.conf")], name: "tinyproxy")
+            defer { proxy.stop() }
+            let proxyText = { (try? String(contentsOfFile: proxyLog, encoding: .utf8)) ?? "" }
+            #expect(await waitUntil(within: .seconds(10)) { proxyText().contains("Accepting connections") })
+
+            let proxyURL = "proxy_url = \"http://127.0.0.1:\(proxyPort)\""
+            let config =
+                Self.job(
+                    "secure_via_proxy", port: secure.port,
+                    "\(proxyURL)\n\ttls_config {\n\t\tca_file = \"\(authority.certificatePath)\"\n\t}")
+                    + """
+                    prometheus.scrape "plain_via_proxy" {
+                    \ttargets         = [{"__address__" = "127.0.0.1:\(plainPort)", "instance" = "plain_via_proxy"}]
+                    \tforward_to      = []
+                    \tscrape_interval = "1s"
+                    \tscrape_timeout  = "800ms"
+                    \t\(proxyURL)
+                    }
+
+                    """
+            try config.write(toFile: dir.sub("config.alloy"), atomically: true, encoding: .utf8)
+            let agent = try AgentProcess(
+                name: "proxied", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
+            defer { agent.process.stop() }
+            try await agent.waitUntilReady()
+
+            for instance in ["secure_via_proxy", "plain_via_proxy"] {
+                let (up, target) = await Self.waitForTarget(agent, instance) { $0.lastError == nil }
+                #expect(up, "\(instance): \(target as Any)")
+            }
+            // The proxy saw both: AsyncHTTPClient tunnels with CONNECT, for http targets too.
+            let seen = proxyText()
+            #expect(seen.contains("CONNECT 127.0.0.1:\(secure.port) "), "\(seen.suffix(2000))")
+            #expect(seen.contains("CONNECT 127.0.0.1:\(plainPort) "), "\(seen.suffix(2000))")
+            let status = await agent.process.terminate(grace: .seconds(20))
+            #expect(status == 0)
+        }
     }
 }

@@ -57,6 +57,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
@@ -74,7 +75,7 @@ let package = Package(
         .target(
             name: "Scrape",
             dependencies: [
-                "Events", "WAL", "Primitives", "CZlib",
+                "Events", "WAL", "Primitives", "CZlib", "HTTPSecurity",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -186,11 +187,22 @@ let package = Package(
         .testTarget(
             name: "ScrapeTests",
             dependencies: [
-                "Scrape", "Events", "WAL", "Primitives", "TestSupport",
+                "Scrape", "Events", "WAL", "Primitives", "TestSupport", "HTTPSecurity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "HTTPSecurityTests",
+            dependencies: [
+                "HTTPSecurity", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: testSettings
         ),
         .testTarget(

@@ -44,6 +44,7 @@ extension AgentParts {
         let serverTLS = try clusterTLS.map { tls in try serverTLSContext(tls.server) }
         let log = try openLog(options, logger: logger)
         let client = HTTPScraper.makeClient()
+        let scrapeClients = HTTPScraper.makePool()
         let outputs = try OutputService(
             config: config, log: log, paths: StoragePaths(options.storagePath),
             flushDeadline: options.remoteFlushDeadline, logger: logger)
@@ -60,7 +61,7 @@ extension AgentParts {
         let board = TargetStatusBoard()
         let throughput = ThroughputMeter()
         let scraping = ScrapeService(
-            appender: log, scraper: HTTPScraper(client: client), oracle: oracle, observers: [board, throughput],
+            appender: log, scraper: HTTPScraper(pool: scrapeClients), oracle: oracle, observers: [board, throughput],
             logger: Logger(label: "agentd.scrape"))
         let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
         let configuration = ConfigService(
@@ -76,7 +77,8 @@ extension AgentParts {
         let server = try HTTPServerService(
             router: router, address: options.listenAddress, listening: listening, tls: serverTLS)
         var services: [any Service] = [
-            HTTPClientService(client: client), server, outputs, WALService(log: log, logger: logger),
+            HTTPClientService(client: client), HTTPClientPoolService(pool: scrapeClients), server, outputs,
+            WALService(log: log, logger: logger),
         ]
         services.append(scraping)
         if let cluster { services.append(cluster) }

@@ -95,6 +95,16 @@ struct HTTPClientService: Service {
     }
 }
 
+/// The scraping HTTP clients (one per shape of job), shut down once nothing scrapes any more.
+struct HTTPClientPoolService: Service {
+    let pool: HTTPClientPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await pool.shutdown()
+    }
+}
+
 /// The WAL: on a graceful shutdown, once nothing appends any more, it is synced and closed, so
 /// the forwarders can deliver it to its end.
 struct WALService: Service {

@@ -21,7 +21,7 @@ struct TargetDiscovery: Sendable {
             honorLabels: component.honorLabels, honorTimestamps: component.honorTimestamps,
             sampleLimit: component.sampleLimit, bodySizeLimit: Int(component.bodySizeLimit),
             labelLimit: component.labelLimit, labelNameLengthLimit: component.labelNameLengthLimit,
-            labelValueLengthLimit: component.labelValueLengthLimit)
+            labelValueLengthLimit: component.labelValueLengthLimit, http: component.http)
     }
 
     func run() async {

@@ -1,6 +1,7 @@
 /// A credential: a password, a token, a private key. It never prints: logs, `/metrics`, the UI,
-/// the config API and error messages see `(secret)`, as Alloy shows its `secret` values.
-public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+/// the config API and error messages see `(secret)`, as Alloy shows its `secret` values. Nor does
+/// reflection (`dump`, `Mirror`) see inside it.
+public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The credential itself; read it only to put it on the wire.
     public let revealed: String
 
@@ -8,6 +9,7 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 
     public var description: String { "(secret)" }
     public var debugDescription: String { "(secret)" }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
 
 /// Where a credential comes from: written in the configuration, or a file read again whenever it

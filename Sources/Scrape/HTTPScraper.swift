@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import HTTPSecurity
 import NIOCore
 import NIOHTTP1
 import NIOHTTPCompression
@@ -35,37 +36,57 @@ public struct ScrapeError: Error, Sendable, CustomStringConvertible {
 /// an `Accept` header preferring OpenMetrics, gzip, the scrape timeout header, a
 /// deadline on the whole exchange and a limit on the decoded body. gzip is decoded here
 /// rather than by the HTTP client, so that the limit is the target's own and holds while
-/// decoding (see ``GzipDecoder``).
+/// decoding (see ``GzipDecoder``). The job's ``HTTPClientCredentials`` give the TLS
+/// configuration and the `Authorization` header of each request (files read again when they
+/// change); the pool gives the client for the job's redirects, HTTP/2, proxy and server name.
 public struct HTTPScraper: TargetScraper {
     /// Prometheus's `Accept` header for scrapes (OpenMetrics first, then text 0.0.4).
     public static let acceptHeader =
         "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
         + "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
-    public let client: HTTPClient
+    public let pool: HTTPClientPool
 
-    public init(client: HTTPClient) { self.client = client }
+    public init(pool: HTTPClientPool) { self.pool = pool }
 
-    /// A client configured for scraping: connections kept alive; gzip is left to ``fetch``.
-    public static func makeClient() -> HTTPClient {
+    /// What every scraping client has: connections kept alive; gzip is left to ``fetch``; a
+    /// refused connection or a failed TLS handshake fails the scrape at once with its reason,
+    /// instead of being retried until the timeout.
+    public static var clientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.decompression = .disabled
         configuration.connectionPool.idleTimeout = .seconds(120)
-        // A refused connection fails the scrape at once with its reason, instead of retrying until the timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return configuration
     }
 
+    /// A client with ``clientConfiguration`` (the agent's remote write and gossip use it too).
+    public static func makeClient() -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    }
+
+    /// The scraping clients, one per shape of job, all with ``clientConfiguration``.
+    public static func makePool() -> HTTPClientPool { HTTPClientPool(configuration: clientConfiguration) }
+
     /// The body of `url`, decoded; `bodySizeLimit` (0: none) bounds the decoded bytes.
-    public func fetch(url: String, timeout: Duration, bodySizeLimit: Int) async throws(ScrapeError) -> ScrapeResponse {
-        var request = HTTPClientRequest(url: url)
+    public func fetch(
+        url: String, timeout: Duration, bodySizeLimit: Int, credentials: HTTPClientCredentials?
+    ) async throws(ScrapeError) -> ScrapeResponse {
+        let started = ContinuousClock.now
+        let client: HTTPClient
+        var request: HTTPClientRequest
+        do {
+            (client, request) = try pool.prepare(url: url, credentials: credentials)
+        } catch {
+            // A file that cannot be read: the message names it and the job, never its content.
+            throw ScrapeError(error.description)
+        }
         request.headers.add(name: "Accept", value: Self.acceptHeader)
         request.headers.add(name: "Accept-Encoding", value: "gzip")
         request.headers.add(name: "User-Agent", value: "agentd/0.1.0")
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         request.headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(seconds))
-        let client = self.client
         let prepared = request
         do {
             return try await withDeadline(timeout) {
@@ -95,17 +116,24 @@ public struct HTTPScraper: TargetScraper {
         } catch let error as ScrapeError {
             throw error
         } catch {
-            throw describe(error)
+            // What is left of the scrape's time bounds the look at a refused certificate.
+            let left = timeout - (ContinuousClock.now - started)
+            throw await describe(error, url: url, credentials: credentials, within: left)
         }
     }
 
-    private func describe(_ error: any Error) -> ScrapeError {
-        if let error = error as? HTTPClientError {
-            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-                return ScrapeError("scrape timed out: \(error)", kind: .timedOut)
-            }
-            return ScrapeError("HTTP error: \(error)")
+    private func describe(
+        _ error: any Error, url: String, credentials: HTTPClientCredentials?, within limit: Duration
+    ) async -> ScrapeError {
+        if let error = error as? HTTPClientError,
+            error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+        {
+            return ScrapeError("scrape timed out: \(error)", kind: .timedOut)
         }
+        if let reason = await TLSFailure.explain(error, url: url, credentials: credentials, within: limit) {
+            return ScrapeError(reason)
+        }
+        if let error = error as? HTTPClientError { return ScrapeError("HTTP error: \(error)") }
         return ScrapeError("\(error)")
     }
 }

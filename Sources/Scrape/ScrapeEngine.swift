@@ -1,4 +1,5 @@
 import Events
+import HTTPSecurity
 import Logging
 
 /// The per-target scrape state: the series cache, the refs of the previous scrape
@@ -13,6 +14,8 @@ struct ScrapeEngine {
 
     let target: ScrapeTarget
     let settings: ScrapeSettings
+    /// The job's TLS configuration and credentials (nil: none), shared by its targets.
+    let credentials: HTTPClientCredentials?
     let appender: any ScrapeAppender
     let logger: Logger
     private var cache = SeriesCache()
@@ -31,9 +34,13 @@ struct ScrapeEngine {
     /// (Tests lower it, to reach it with fewer series.)
     var recordBudget: Int
 
-    init(target: ScrapeTarget, settings: ScrapeSettings, appender: any ScrapeAppender, logger: Logger) {
+    init(
+        target: ScrapeTarget, settings: ScrapeSettings, credentials: HTTPClientCredentials? = nil,
+        appender: any ScrapeAppender, logger: Logger
+    ) {
         self.target = target
         self.settings = settings
+        self.credentials = credentials
         self.appender = appender
         self.logger = logger
         let names = [
@@ -75,7 +82,8 @@ struct ScrapeEngine {
         nextMark += 1
         do {
             let response = try await scraper.fetch(
-                url: target.url, timeout: settings.timeout, bodySizeLimit: settings.effectiveBodySizeLimit)
+                url: target.url, timeout: settings.timeout, bodySizeLimit: settings.effectiveBodySizeLimit,
+                credentials: credentials)
             let format = ExpositionFormat(contentType: response.contentType)
             let parsed = try parse(
                 response.body, format: format, start: start, deadline: deadline, mark: mark, refs: &refs,

@@ -1,3 +1,4 @@
+import HTTPSecurity
 import Logging
 import Primitives
 import Synchronization
@@ -18,13 +19,16 @@ final class ScrapeLoop: Sendable {
 
     let target: ScrapeTarget
     let settings: ScrapeSettings
+    /// The job's credentials: one object for all its loops while its settings stay the same.
+    let credentials: HTTPClientCredentials?
     private let context: Context
     private let logger: Logger
     private let stopReason = Mutex(ScrapeSchedule.StopReason.quiet)
 
-    init(target: ScrapeTarget, settings: ScrapeSettings, context: Context) {
+    init(target: ScrapeTarget, settings: ScrapeSettings, credentials: HTTPClientCredentials? = nil, context: Context) {
         self.target = target
         self.settings = settings
+        self.credentials = credentials
         self.context = context
         var logger = context.logger
         logger[metadataKey: "scrape.target"] = "\(target.url)"
@@ -36,7 +40,8 @@ final class ScrapeLoop: Sendable {
 
     func run() async {
         let clock = context.clock
-        var engine = ScrapeEngine(target: target, settings: settings, appender: context.appender, logger: logger)
+        var engine = ScrapeEngine(
+            target: target, settings: settings, credentials: credentials, appender: context.appender, logger: logger)
         var schedule = ScrapeSchedule(
             slots: ScrapeSlots(key: target.key, interval: settings.intervalNanoseconds), now: clock.now)
         var action = schedule.firstAction

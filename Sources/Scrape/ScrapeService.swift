@@ -1,4 +1,5 @@
 import Events
+import HTTPSecurity
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -13,6 +14,9 @@ import Synchronization
 public final class ScrapeService: Service, Sendable {
     private struct State {
         var loops: [String: [UInt64: RunningLoop]] = [:]
+        /// Each job's credentials, kept while its HTTP settings stay the same: the files' stamps
+        /// are remembered and the HTTP client's connections (keyed by the TLS configuration) reused.
+        var credentials: [String: HTTPClientCredentials] = [:]
         /// Loops ``update(job:settings:targets:)`` is stopping, until they have.
         var stopping: [ObjectIdentifier: RunningLoop] = [:]
         /// After ``run()``: no loop starts any more.
@@ -81,6 +85,13 @@ public final class ScrapeService: Service, Sendable {
             let change = ScrapeJobUpdate(
                 running: loops.mapValues { (target: $0.loop.target, settings: $0.loop.settings) }, targets: targets,
                 settings: settings)
+            let credentials: HTTPClientCredentials
+            if let kept = state.credentials[job], kept.settings == settings.http {
+                credentials = kept
+            } else {
+                credentials = HTTPClientCredentials(settings: settings.http, owner: job)
+            }
+            state.credentials[job] = targets.isEmpty ? nil : credentials
             var stopped: [(RunningLoop, ScrapeSchedule.StopReason)] = []
             for stop in change.stops {
                 guard let running = loops.removeValue(forKey: stop.key) else { continue }
@@ -88,7 +99,8 @@ public final class ScrapeService: Service, Sendable {
                 stopped.append((running, stop.reason))
             }
             for target in change.starts {
-                let running = RunningLoop(ScrapeLoop(target: target, settings: settings, context: context))
+                let running = RunningLoop(
+                    ScrapeLoop(target: target, settings: settings, credentials: credentials, context: context))
                 for observer in context.observers { observer.targetStarted(target, job: job) }
                 loops[target.key] = running
                 starts.continuation.yield(running)

@@ -1,4 +1,5 @@
 import Events
+import HTTPSecurity
 
 /// How one scrape job scrapes its targets (a `prometheus.scrape` component).
 public struct ScrapeSettings: Sendable, Equatable {
@@ -23,6 +24,9 @@ public struct ScrapeSettings: Sendable, Equatable {
     public var labelNameLengthLimit: Int
     /// 0: no limit. The longest label value (the metric name included), in bytes.
     public var labelValueLengthLimit: Int
+    /// How the job connects and authenticates: `tls_config`, `basic_auth`, `authorization`,
+    /// `bearer_token(_file)`, `follow_redirects`, `enable_http2`, `proxy_url`.
+    public var http: HTTPClientSettings
 
     /// The body size limit when a job sets none: 16 MiB, vmagent's default
     /// (`-promscrape.maxScrapeSize`); 50 to 250 times a node exporter's body. A bigger body is
@@ -34,7 +38,8 @@ public struct ScrapeSettings: Sendable, Equatable {
         jobName: String, interval: Duration = .seconds(60), timeout: Duration = .seconds(10),
         metricsPath: String = "/metrics", scheme: String = "http", params: [String: [String]] = [:],
         honorLabels: Bool = false, honorTimestamps: Bool = true, sampleLimit: Int = 0, bodySizeLimit: Int = 0,
-        labelLimit: Int = 0, labelNameLengthLimit: Int = 0, labelValueLengthLimit: Int = 0
+        labelLimit: Int = 0, labelNameLengthLimit: Int = 0, labelValueLengthLimit: Int = 0,
+        http: HTTPClientSettings = HTTPClientSettings()
     ) {
         self.jobName = jobName
         self.interval = interval
@@ -49,6 +54,7 @@ public struct ScrapeSettings: Sendable, Equatable {
         self.labelLimit = labelLimit
         self.labelNameLengthLimit = labelNameLengthLimit
         self.labelValueLengthLimit = labelValueLengthLimit
+        self.http = http
     }
 
     /// The body size limit in force: the job's, or the default.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Events
 import Foundation
+import HTTPSecurity
 import Logging
 import TestSupport
 import Testing
@@ -27,10 +28,10 @@ import WAL
 
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
-        let client = HTTPScraper.makeClient()
+        let clients = HTTPScraper.makePool()
         let observer = RecordingObserver()
         let service = ScrapeService(
-            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            appender: log, scraper: HTTPScraper(pool: clients), oracle: OwnEverything(name: "me"),
             observers: [observer])
         let running = Task { await service.run() }
         let settings = ScrapeSettings(
@@ -46,7 +47,7 @@ import WAL
         let statuses = observer.lastReports
         running.cancel()
         await running.value
-        try await client.shutdown()
+        try await clients.shutdown()
         try log.close()
 
         #expect(statuses["ok"].map { $0.error == nil } == true)
@@ -75,11 +76,11 @@ import WAL
         defer { server.stop() }
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
-        let client = HTTPScraper.makeClient()
+        let clients = HTTPScraper.makePool()
         let observer = RecordingObserver()
         let counters = ScrapeLimitCounters()
         let service = ScrapeService(
-            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            appender: log, scraper: HTTPScraper(pool: clients), oracle: OwnEverything(name: "me"),
             observers: [observer, counters])
         let running = Task { await service.run() }
         func targets(_ paths: [String], _ settings: ScrapeSettings, labels: [String: String] = [:]) -> [ScrapeTarget] {
@@ -121,7 +122,7 @@ import WAL
         running.cancel()
         await running.value
         let peak = PeakMemory.peak()
-        try await client.shutdown()
+        try await clients.shutdown()
         try log.close()
 
         // Measured: a peak of 95–135 MiB for the test process in a debug build (50–95 MiB before the scrapes,
@@ -175,7 +176,7 @@ import WAL
         defer { server.stop() }
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
-        let client = HTTPScraper.makeClient()
+        let clients = HTTPScraper.makePool()
         let settings = ScrapeSettings(jobName: "alternating", interval: .seconds(10), timeout: .seconds(10))
         let target = try #require(
             ScrapeTarget(
@@ -188,13 +189,13 @@ import WAL
         var reports: [ScrapeReport] = []
         var known: [Int] = []
         for _ in 0..<3 {
-            reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000))
+            reports.append(await engine.scrape(using: HTTPScraper(pool: clients), at: WallClock().now / 1_000_000))
             known.append(engine.knownSeries)
         }
         engine.recordBudget = 1_000_000
-        reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000))
+        reports.append(await engine.scrape(using: HTTPScraper(pool: clients), at: WallClock().now / 1_000_000))
         known.append(engine.knownSeries)
-        try await client.shutdown()
+        try await clients.shutdown()
         try log.close()
 
         #expect(reports[0].error == nil && reports[0].samples == 1000)
@@ -223,10 +224,10 @@ import WAL
         defer { server.stop() }
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
-        let client = HTTPScraper.makeClient()
+        let clients = HTTPScraper.makePool()
         let observer = RecordingObserver()
         let service = ScrapeService(
-            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            appender: log, scraper: HTTPScraper(pool: clients), oracle: OwnEverything(name: "me"),
             observers: [observer])
         let running = Task { await service.run() }
         let settings = ScrapeSettings(jobName: "gone", interval: .milliseconds(300), timeout: .milliseconds(250))
@@ -240,7 +241,7 @@ import WAL
         await service.update(job: "gone", settings: settings, targets: [])
         running.cancel()
         await running.value
-        try await client.shutdown()
+        try await clients.shutdown()
         try log.close()
 
         let rows = try readSamples(dir.path)
@@ -266,7 +267,7 @@ import WAL
         defer { server.stop() }
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
-        let client = HTTPScraper.makeClient()
+        let clients = HTTPScraper.makePool()
         let settings = ScrapeSettings(jobName: "changing", interval: .seconds(1), timeout: .seconds(1))
         let target = try #require(
             ScrapeTarget(
@@ -274,9 +275,9 @@ import WAL
         var engine = ScrapeEngine(target: target, settings: settings, appender: log, logger: Logger(label: "test"))
         var reports: [ScrapeReport] = []
         for _ in 0..<3 {
-            reports.append(await engine.scrape(using: HTTPScraper(client: client), at: WallClock().now / 1_000_000))
+            reports.append(await engine.scrape(using: HTTPScraper(pool: clients), at: WallClock().now / 1_000_000))
         }
-        try await client.shutdown()
+        try await clients.shutdown()
         try log.close()
         #expect(reports.map(\.error) == [nil, nil, nil])
         #expect(reports.map(\.samples) == [4, 3, 3])

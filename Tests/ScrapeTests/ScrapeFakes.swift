@@ -1,4 +1,5 @@
 import Events
+import HTTPSecurity
 import Synchronization
 
 @testable import Scrape
@@ -107,6 +108,7 @@ final class ManualClock: ScrapeClock {
 final class FakeScraper: TargetScraper {
     private let bodies = Mutex<[String: Result<String, ScrapeError>]>([:])
     private let fetched = Mutex<[String]>([])
+    private let credentialsUsed = Mutex<[String: [HTTPClientCredentials?]]>([:])
 
     func serve(_ url: String, _ body: String) { bodies.withLock { $0[url] = .success(body) } }
 
@@ -115,8 +117,14 @@ final class FakeScraper: TargetScraper {
     /// The URLs fetched, in order.
     var fetches: [String] { fetched.withLock { $0 } }
 
-    func fetch(url: String, timeout: Duration, bodySizeLimit: Int) async throws(ScrapeError) -> ScrapeResponse {
+    /// The credentials each URL was fetched with, in order.
+    func credentials(_ url: String) -> [HTTPClientCredentials?] { credentialsUsed.withLock { $0[url] ?? [] } }
+
+    func fetch(
+        url: String, timeout: Duration, bodySizeLimit: Int, credentials: HTTPClientCredentials?
+    ) async throws(ScrapeError) -> ScrapeResponse {
         fetched.withLock { $0.append(url) }
+        credentialsUsed.withLock { $0[url, default: []].append(credentials) }
         switch bodies.withLock({ $0[url] }) {
         case .success(let body): return ScrapeResponse(body: Array(body.utf8), contentType: "text/plain")
         case .failure(let error): throw error

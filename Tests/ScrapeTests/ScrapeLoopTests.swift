@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Events
 import Foundation
+import HTTPSecurity
 import Logging
 import Primitives
 import TestSupport
@@ -70,10 +71,10 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         defer { exporter.stop() }
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))
-        let client = HTTPScraper.makeClient()
+        let clients = HTTPScraper.makePool()
         let observer = RecordingObserver()
         let service = ScrapeService(
-            appender: log, scraper: HTTPScraper(client: client), oracle: OwnEverything(name: "me"),
+            appender: log, scraper: HTTPScraper(pool: clients), oracle: OwnEverything(name: "me"),
             observers: [observer])
         let running = Task { await service.run() }
         let settings = ScrapeSettings(jobName: "node", interval: .milliseconds(500), timeout: .milliseconds(400))
@@ -110,7 +111,7 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         #expect(report.error?.isEmpty == false)
         running.cancel()
         await running.value
-        try await client.shutdown()
+        try await clients.shutdown()
         try log.close()
     }
 }

@@ -234,7 +234,9 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         guard firstInAMinute("send/\(destination)", now: .wallClock) else { return }
         logger.warning(
             "Could not reach a cluster peer over TLS",
-            metadata: ["cluster.peer": "\(destination)", "cluster.reason": "\(error)"])
+            metadata: [
+                "cluster.peer": "\(destination)", "cluster.reason": "\(TLSFailure.describe(error) ?? "\(error)")",
+            ])
     }
 
     /// The member's certificate or key could not be read: gossip cannot go out until it can.

@@ -91,7 +91,28 @@ final class TLSHandshakeFailures: Sendable {
             "Refused a TLS connection: the handshake failed",
             metadata: [
                 "http.peer_address": "\(peer.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown")",
-                "tls.reason": "\(error)",
+                "tls.reason": "\(Self.reason(error))",
             ])
+    }
+
+    /// What a failed handshake means from the server's side.
+    static func reason(_ error: any Error) -> String {
+        let names = TLSFailure.reasonNames(error)
+        for name in names {
+            switch name {
+            case "CERTIFICATE_VERIFY_FAILED":
+                return "the client's certificate is not signed by the client CA, or has expired"
+            case "PEER_DID_NOT_RETURN_A_CERTIFICATE":
+                return "the client presented no certificate"
+            case "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+                "SSLV3_ALERT_CERTIFICATE_EXPIRED":
+                return "the client refused this server's certificate (\(name.lowercased()))"
+            case "WRONG_VERSION_NUMBER", "HTTP_REQUEST":
+                return "the client does not speak TLS (plain HTTP to an HTTPS port?)"
+            default:
+                continue
+            }
+        }
+        return names.isEmpty ? "\(error)" : names.map { $0.lowercased() }.joined(separator: ", ")
     }
 }

@@ -75,7 +75,7 @@ public enum TLSFailure {
     // MARK: - BoringSSL's reasons
 
     /// BoringSSL's reason names in `error` (`CERTIFICATE_VERIFY_FAILED`), innermost last.
-    static func reasonNames(_ error: any Error) -> [String] {
+    public static func reasonNames(_ error: any Error) -> [String] {
         let stack: [BoringSSLInternalError]
         switch error {
         case NIOSSLError.handshakeFailed(let failure), NIOSSLError.shutdownFailed(let failure): stack = failure.stack

@@ -51,7 +51,10 @@ public enum RemoteWriteFailureReason: String, Sendable, Hashable, CaseIterable, 
         case let error as NIOSSLExtraError where error == .failedToValidateHostname:
             return (.tls, "TLS: the server's certificate is not valid for the name connected to (\(error))")
         case let error as NIOSSLError:
-            return (.tls, "TLS handshake failed: \(Self.explain(error))")
+            if TLSFailure.reasonNames(error).contains("CERTIFICATE_VERIFY_FAILED") {
+                return (.tls, "TLS handshake failed: \(Self.verifyFailed)")
+            }
+            return (.tls, TLSFailure.describe(error) ?? "TLS handshake failed: \(error)")
         case let error as HTTPClientError
         where error == .deadlineExceeded || error == .connectTimeout || error == .readTimeout
             || error == .writeTimeout || error == .getConnectionFromPoolTimeout:
@@ -61,15 +64,9 @@ public enum RemoteWriteFailureReason: String, Sendable, Hashable, CaseIterable, 
         }
     }
 
-    /// What went wrong in a handshake, as plainly as BoringSSL's error stack allows: it says
-    /// `CERTIFICATE_VERIFY_FAILED` alike for an unknown authority, an expired certificate and one
-    /// not valid yet.
-    private static func explain(_ error: NIOSSLError) -> String {
-        let text = "\(error)"
-        if text.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "the server's certificate did not verify: signed by an authority not trusted "
-                + "(ca_file, ca_pem or the system's roots), expired, or not valid yet (CERTIFICATE_VERIFY_FAILED)"
-        }
-        return text
-    }
+    /// BoringSSL says `CERTIFICATE_VERIFY_FAILED` alike for an unknown authority, an expired
+    /// certificate and one not valid yet.
+    private static let verifyFailed =
+        "the server's certificate did not verify: signed by an authority not trusted "
+        + "(ca_file, ca_pem or the system's roots), expired, or not valid yet (CERTIFICATE_VERIFY_FAILED)"
 }

@@ -1,4 +1,5 @@
 import Primitives
+
 /// Decodes `prometheus.WriteRequest` messages, for tests and test receivers.
 ///
 /// Strict where it matters: truncated varints, lengths past the end of their message, wrong wire

@@ -41,7 +41,10 @@ extension AgentParts {
         let config = try loadConfiguration(options, context: context)
         // TLS files are read before anything that needs shutting down is made.
         let clusterTLS = try ClusterTLS(options.cluster)
-        let serverTLS = try clusterTLS.map { tls in try serverTLSContext(tls.server) }
+        let serverTLS = try serverTLS(
+            config: config.serverTLS, cluster: clusterTLS, clustering: options.cluster.enabled
+        )
+        .map { tls in try serverTLSContext(tls.0, owner: tls.owner) }
         let log = try openLog(options, logger: logger)
         let client = HTTPScraper.makeClient()
         let scrapeClients = HTTPScraper.makePool()
@@ -91,12 +94,31 @@ extension AgentParts {
 }
 
 /// The agent's routes: the API (`/api/v0`, `/metrics`, `/-/ready`, gossip) and the web UI.
+/// What the HTTP server serves: the config's `http { tls { … } }` when it has one (as in Alloy),
+/// otherwise the cluster's certificate under `--cluster.enable-tls`, otherwise plain HTTP. Gossip
+/// rides on this server, so the two must agree.
+private func serverTLS(config: ServerTLSSettings?, cluster: ClusterTLS?, clustering: Bool) throws
+    -> (ServerTLSSettings, owner: String)?
+{
+    guard let config else { return cluster.map { ($0.server, "--cluster.enable-tls") } }
+    if clustering, cluster == nil {
+        throw AgentError(
+            "the http tls block serves HTTPS, and gossip rides on it: clustering then needs --cluster.enable-tls")
+    }
+    if cluster != nil, config.clientAuthentication == .none {
+        throw AgentError(
+            "--cluster.enable-tls needs the http tls block to verify client certificates: set client_ca_file and client_auth_type = \"VerifyClientCertIfGiven\" or \"RequireAndVerifyClientCert\""
+        )
+    }
+    return (config, "http tls")
+}
+
 /// The server side of TLS: the files are read now (a server that cannot present its certificate
 /// does not start) and again whenever they change.
-private func serverTLSContext(_ settings: ServerTLSSettings) throws -> HTTPServerService.TLS {
+private func serverTLSContext(_ settings: ServerTLSSettings, owner: String) throws -> HTTPServerService.TLS {
     let http = Logger(label: "agentd.http")
     do {
-        let context = try ServerTLSContext(settings: settings, owner: "--cluster.enable-tls") { failure in
+        let context = try ServerTLSContext(settings: settings, owner: owner) { failure in
             http.error(
                 "Could not load the renewed TLS certificate; serving the previous one",
                 metadata: ["tls.reason": "\(failure)"])

@@ -1,3 +1,5 @@
+import HTTPSecurity
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -12,6 +14,8 @@ public struct AgentConfig: Sendable {
     public var relabels: [RelabelComponent] = []
     public var files: [DiscoveryFileComponent] = []
     public var logging = LoggingOptions()
+    /// The top-level `http { tls { … } }` block: TLS for the agent's own server; nil serves plain HTTP.
+    public var serverTLS: ServerTLSSettings?
     /// The components in the order they were evaluated: every component after those it uses.
     public var evaluationOrder: [ComponentID] = []
 
@@ -39,6 +43,7 @@ public struct AgentConfig: Sendable {
         var graph = ComponentGraph(filename: filename)
         var config = AgentConfig()
         var evaluator = Evaluator(filename: filename, context: context)
+        var sawHTTP = false
         for statement in file.body {
             switch statement {
             case .attribute(let attribute):
@@ -50,6 +55,14 @@ public struct AgentConfig: Sendable {
                     block, title: "logging", schema: BlockSchema(attributes: ["level", "format"]), evaluator: evaluator)
                 config.logging.level = try decoder.string("level", default: config.logging.level)
                 config.logging.format = try decoder.string("format", default: config.logging.format)
+            case .block(let block) where block.name == "http":
+                if config.serverTLS != nil || sawHTTP {
+                    throw evaluator.error("block \"http\" may appear only once", at: block.position)
+                }
+                sawHTTP = true
+                let decoder = try BlockDecoder(
+                    block, title: "http", schema: HTTPServerBlock.schema, evaluator: evaluator)
+                config.serverTLS = try HTTPServerBlock.decode(decoder)
             case .block(let block):
                 try graph.add(block)
             }

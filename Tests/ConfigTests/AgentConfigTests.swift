@@ -325,12 +325,51 @@ struct AgentConfigTests {
             "4:1: component discovery.relabel.a is already declared at 1:1"
         ),
         (
+            "http {\n\ttls {\n\t\tcert_file = \"s.crt\"\n\t\tkey_file = \"s.key\"\n\t\tclient_auth_type = \"RequireAnyClientCert\"\n\t}\n}",
+            "5:22: attribute \"client_auth_type\" of http tls must be one of \"NoClientCert\", \"VerifyClientCertIfGiven\", \"RequireAndVerifyClientCert\" (agentd does not accept client certificates it cannot verify)"
+        ),
+        (
+            "http {\n\ttls {\n\t\tcert_file = \"s.crt\"\n\t\tkey_file = \"s.key\"\n\t\tclient_auth_type = \"RequireAndVerifyClientCert\"\n\t}\n}",
+            "2:2: client_auth_type \"RequireAndVerifyClientCert\" needs client_ca_file or client_ca to verify against"
+        ),
+        (
+            "http {\n\ttls {\n\t\tcert_file = \"s.crt\"\n\t}\n}",
+            "2:2: the http tls block needs a certificate (cert_file or cert_pem) and its key (key_file or key_pem)"
+        ),
+        (
+            "http {\n\tauth {\n\t}\n}",
+            "2:2: block \"auth\" of http is an Alloy block that agentd does not support yet; supported blocks: tls"
+        ),
+        (
             "discovery.relabel \"my-targets\" {\n}",
             "1:19: component label \"my-targets\" must be an identifier (letters, digits and underscores, not starting with a digit)"
         ),
     ])
     func configurationErrorsNameWhatIsWrongAndWhere(source: String, expected: String) {
         #expect(failure(source)?.description == "config.alloy:" + expected)
+    }
+
+    @Test func theHTTPBlockConfiguresTheServersTLS() throws {
+        let config = try AgentConfig.parse(
+            source: """
+                http {
+                  tls {
+                    cert_file        = "/etc/agentd/server.crt"
+                    key_pem          = "-----BEGIN PRIVATE KEY-----"
+                    client_ca_file   = "/etc/agentd/ca.crt"
+                    client_auth_type = "VerifyClientCertIfGiven"
+                    min_version      = "TLS13"
+                  }
+                }
+                """)
+        let tls = try #require(config.serverTLS)
+        #expect(tls.certificate == .file("/etc/agentd/server.crt"))
+        #expect(tls.key == .inline(Secret("-----BEGIN PRIVATE KEY-----")))
+        #expect(tls.clientCertificateAuthority == .file("/etc/agentd/ca.crt"))
+        #expect(tls.clientAuthentication == .verifyIfGiven)
+        #expect(tls.minimumVersion == .tls13)
+        // The key never prints.
+        #expect(!"\(config)".contains("BEGIN PRIVATE KEY"))
     }
 
     @Test func aScrapeTimeoutLongerThanTheIntervalIsRejected() {

@@ -101,6 +101,45 @@ extension EndToEnd {
                 })
         }
 
+        /// Alloy's `http { tls { … } }` block, without clustering: the UI and API over HTTPS, and
+        /// with `RequireAndVerifyClientCert` only for clients with a certificate from the CA.
+        @Test(.timeLimit(.minutes(2))) func theHTTPBlockServesTLSAndCanRequireClientCertificates() async throws {
+            let directory = TemporaryDirectory()
+            let authority = try TestCertificateAuthority(in: directory.sub("ca"))
+            let server = try authority.issue("server")
+            let client = try authority.issue("operator")
+            let config = directory.sub("config.alloy")
+            try """
+            http {
+              tls {
+                cert_file        = "\(server.certificatePath)"
+                key_file         = "\(server.keyPath)"
+                client_ca_file   = "\(authority.certificatePath)"
+                client_auth_type = "RequireAndVerifyClientCert"
+              }
+            }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let agent = try AgentProcess(
+                name: "https-agent", port: freePort(), config: config, storage: directory.sub("data"),
+                identity: TestClientIdentity(trusting: authority, presenting: client))
+            defer { agent.process.stop() }
+            try await agent.waitUntilReady()
+            #expect(await agent.get("/-/healthy")?.status == 200)
+            // No client certificate: the handshake is refused, and counted.
+            let anonymous = TestClientIdentity(trusting: authority, presenting: nil)
+            #expect(await httpsRequest("GET", agent.url + "/-/healthy", identity: anonymous) == nil)
+            let metrics = await agent.get("/metrics")?.body ?? ""
+            #expect((metric(metrics, "agentd_http_tls_handshake_failures_total") ?? 0) > 0, "\(metrics)")
+            #expect(agent.process.log.contains("the client presented no certificate"), "\(agent.process.log)")
+            // And `agentd targets` reaches it with the operator's certificate.
+            let (status, output) = try await AgentProcess.run([
+                "targets", "--addr", agent.address, "--tls.ca-file", authority.certificatePath, "--tls.cert-file",
+                client.certificatePath, "--tls.key-file", client.keyPath,
+            ])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("JOB"), "\(output)")
+        }
+
         @Test func tlsWithoutItsFilesIsAClearStartupError() async throws {
             let directory = TemporaryDirectory()
             let config = directory.sub("config.alloy")

@@ -29,7 +29,7 @@ public struct TestClientIdentity: Sendable {
         if let certificate, let key {
             configuration.certificateChain =
                 (try? NIOSSLCertificate.fromPEMFile(certificate))?.map { .certificate($0) } ?? []
-            configuration.privateKey = .file(key)
+            configuration.privateKey = (try? NIOSSLPrivateKey(file: key, format: .pem)).map { .privateKey($0) }
         }
         return configuration
     }

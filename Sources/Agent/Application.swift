@@ -47,6 +47,9 @@ extension AgentParts {
         .map { tls in try serverTLSContext(tls.0, owner: tls.owner) }
         let log = try openLog(options, logger: logger)
         let client = HTTPScraper.makeClient()
+        // A part that fails to assemble must not leave the client running (a debug build traps on it).
+        var assembled = false
+        defer { if !assembled { _ = client.shutdown() } }
         let scrapeClients = HTTPScraper.makePool()
         let outputs = try OutputService(
             config: config, log: log, paths: StoragePaths(options.storagePath),
@@ -89,11 +92,11 @@ extension AgentParts {
             configuration,
             ReadinessService(state: state, listening: listening, address: options.listenAddress, logger: logger),
         ]
+        assembled = true
         self.init(services: services, router: router, state: state, log: log, client: client)
     }
 }
 
-/// The agent's routes: the API (`/api/v0`, `/metrics`, `/-/ready`, gossip) and the web UI.
 /// What the HTTP server serves: the config's `http { tls { … } }` when it has one (as in Alloy),
 /// otherwise the cluster's certificate under `--cluster.enable-tls`, otherwise plain HTTP. Gossip
 /// rides on this server, so the two must agree.
@@ -129,6 +132,7 @@ private func serverTLSContext(_ settings: ServerTLSSettings, owner: String) thro
     }
 }
 
+/// The agent's routes: the API (`/api/v0`, `/metrics`, `/-/ready`, gossip) and the web UI.
 func buildRouter(_ api: APIController, _ ui: WebUIController) -> Router<AgentRequestContext> {
     let router = Router(context: AgentRequestContext.self)
     api.addRoutes(to: router)

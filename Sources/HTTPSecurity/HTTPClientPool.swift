@@ -94,6 +94,12 @@ public final class HTTPClientPool: Sendable {
         return (client(shape), request)
     }
 
+    /// A pool dropped without ``shutdown()`` — its owner failed to start — still shuts its clients
+    /// down, in the background.
+    deinit {
+        for client in clients.withLock({ Array($0.values) }) { _ = client.shutdown() }
+    }
+
     /// Shuts every client down.
     public func shutdown() async throws {
         let all = clients.withLock { clients in

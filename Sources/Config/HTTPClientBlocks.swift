@@ -89,14 +89,18 @@ enum HTTPClientBlocks {
         }
         tls.serverName = try decoder.optionalString("server_name")
         tls.insecureSkipVerify = try decoder.bool("insecure_skip_verify", default: false)
-        if let (value, position) = try decoder.value("min_version") {
-            guard case .string(let text) = value, let version = TLSProtocolVersion(rawValue: text) else {
-                let known = TLSProtocolVersion.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                throw decoder.error("attribute \"min_version\" of tls_config must be one of \(known)", at: position)
-            }
-            tls.minimumVersion = version
-        }
+        tls.minimumVersion = try minimumVersion(decoder) ?? tls.minimumVersion
         return tls
+    }
+
+    /// `min_version`: `"TLS10"` to `"TLS13"`.
+    static func minimumVersion(_ decoder: BlockDecoder) throws(Diagnostic) -> TLSProtocolVersion? {
+        guard let (value, position) = try decoder.value("min_version") else { return nil }
+        guard case .string(let text) = value, let version = TLSProtocolVersion(rawValue: text) else {
+            let known = TLSProtocolVersion.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw decoder.error("attribute \"min_version\" of \(decoder.title) must be one of \(known)", at: position)
+        }
+        return version
     }
 
     /// `inline` or `file`, not both.
@@ -125,7 +129,8 @@ enum HTTPClientBlocks {
         }
     }
 
-    private static func pem(_ decoder: BlockDecoder, file: String, inline: String) throws(Diagnostic) -> PEMSource? {
+    /// PEM from the attribute `file` (a path) or `inline` (the text, a secret), not both.
+    static func pem(_ decoder: BlockDecoder, file: String, inline: String) throws(Diagnostic) -> PEMSource? {
         let text = try decoder.value(inline)
         let path = try decoder.optionalString(file)
         switch (text, path) {
@@ -135,11 +140,11 @@ enum HTTPClientBlocks {
             return .file(path)
         case (let (value, position)?, nil):
             guard case .string(let pem) = value else {
-                throw decoder.error("attribute \"\(inline)\" of tls_config must be a string", at: position)
+                throw decoder.error("attribute \"\(inline)\" of \(decoder.title) must be a string", at: position)
             }
             return .inline(Secret(pem))
         case (let (_, position)?, _?):
-            throw decoder.error("at most one of \(file) and \(inline) may be set in tls_config", at: position)
+            throw decoder.error("at most one of \(file) and \(inline) may be set in \(decoder.title)", at: position)
         }
     }
 }

@@ -17,15 +17,15 @@ enum HTTPServerBlock {
     static func decode(_ decoder: BlockDecoder) throws(Diagnostic) -> ServerTLSSettings? {
         guard let block = try decoder.optionalBlock("tls") else { return nil }
         let tls = try BlockDecoder(block, title: "http tls", schema: tlsSchema, evaluator: decoder.evaluator)
-        guard let certificate = try pem(tls, file: "cert_file", inline: "cert_pem"),
-            let key = try pem(tls, file: "key_file", inline: "key_pem")
+        guard let certificate = try HTTPClientBlocks.pem(tls, file: "cert_file", inline: "cert_pem"),
+            let key = try HTTPClientBlocks.pem(tls, file: "key_file", inline: "key_pem")
         else {
             throw tls.error(
                 "the http tls block needs a certificate (cert_file or cert_pem) and its key (key_file or key_pem)",
                 at: block.position)
         }
         var settings = ServerTLSSettings(certificate: certificate, key: key)
-        settings.clientCertificateAuthority = try pem(tls, file: "client_ca_file", inline: "client_ca")
+        settings.clientCertificateAuthority = try HTTPClientBlocks.pem(tls, file: "client_ca_file", inline: "client_ca")
         if let (value, position) = try tls.value("client_auth_type") {
             let known = ServerTLSSettings.ClientAuthentication.allCases.map { "\"\($0.rawValue)\"" }
             guard case .string(let text) = value, let type = ServerTLSSettings.ClientAuthentication(rawValue: text)
@@ -41,31 +41,7 @@ enum HTTPServerBlock {
                 "client_auth_type \"\(settings.clientAuthentication.rawValue)\" needs client_ca_file or client_ca to verify against",
                 at: block.position)
         }
-        if let (value, position) = try tls.value("min_version") {
-            guard case .string(let text) = value, let version = TLSProtocolVersion(rawValue: text) else {
-                let known = TLSProtocolVersion.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                throw tls.error("attribute \"min_version\" of http tls must be one of \(known)", at: position)
-            }
-            settings.minimumVersion = version
-        }
+        settings.minimumVersion = try HTTPClientBlocks.minimumVersion(tls) ?? settings.minimumVersion
         return settings
-    }
-
-    private static func pem(_ decoder: BlockDecoder, file: String, inline: String) throws(Diagnostic) -> PEMSource? {
-        let text = try decoder.value(inline)
-        let path = try decoder.optionalString(file)
-        switch (text, path) {
-        case (nil, nil):
-            return nil
-        case (nil, let path?):
-            return .file(path)
-        case (let (value, position)?, nil):
-            guard case .string(let pem) = value else {
-                throw decoder.error("attribute \"\(inline)\" of http tls must be a string", at: position)
-            }
-            return .inline(Secret(pem))
-        case (let (_, position)?, _?):
-            throw decoder.error("at most one of \(file) and \(inline) may be set in http tls", at: position)
-        }
     }
 }

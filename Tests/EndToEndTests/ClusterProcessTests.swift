@@ -7,21 +7,6 @@ extension EndToEnd {
     /// Three real members on 127.0.0.1: a graceful leave, a crash, a rejoin, and
     /// outsiders (another cluster name, another secret) that never get in.
     @Suite(.serialized) struct ClusterProcessTests {
-        private func participants(_ agent: AgentProcess) async -> Set<String> {
-            Set(
-                (await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).filter { $0.state == "participant" }
-                    .map(\.name))
-        }
-
-        private func owners(_ agent: AgentProcess) async -> Set<String> {
-            Set((await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap(\.owner))
-        }
-
-        /// Whether `check` holds for every agent in `agents`.
-        private func all(_ agents: some Sequence<AgentProcess>, _ check: (AgentProcess) async -> Bool) async -> Bool {
-            for agent in agents where !(await check(agent)) { return false }
-            return true
-        }
 
         @Test(.timeLimit(.minutes(5))) func membersFormAClusterLeaveDieRejoinAndKeepOutsidersOut() async throws {
             let members = ["agentd-1", "agentd-2", "agentd-3"]
@@ -39,8 +24,13 @@ extension EndToEnd {
             defer { for agent in agents { agent.process.stop() } }
             for agent in agents { try await agent.waitUntilReady() }
             #expect(
-                await waitUntil(within: .seconds(20)) { await all(agents) { await participants($0) == Set(members) } })
-            #expect(await waitUntil(within: .seconds(10)) { await all(agents) { await owners($0) == Set(members) } })
+                await waitUntil(within: .seconds(20)) {
+                    await allAgents(agents) { await clusterParticipants($0) == Set(members) }
+                })
+            #expect(
+                await waitUntil(within: .seconds(10)) {
+                    await allAgents(agents) { await targetOwners($0) == Set(members) }
+                })
 
             // Outsiders: another cluster name, and the right name with another secret.
             let wrongSecret = scenario.directory.sub("wrong-secret")
@@ -83,8 +73,8 @@ extension EndToEnd {
             #expect(await agents[2].process.terminate(grace: .seconds(20)) == 0)
             #expect(
                 await waitUntil(within: .seconds(10)) {
-                    await all(agents[0..<2]) {
-                        let (participants, owners) = (await participants($0), await owners($0))
+                    await allAgents(agents[0..<2]) {
+                        let (participants, owners) = (await clusterParticipants($0), await targetOwners($0))
                         return participants == ["agentd-1", "agentd-2"] && owners == ["agentd-1", "agentd-2"]
                     }
                 })
@@ -94,7 +84,7 @@ extension EndToEnd {
             await agents[1].process.kill9()
             #expect(
                 await waitUntil(within: .seconds(15), every: .milliseconds(50)) {
-                    await owners(agents[0]) == ["agentd-1"]
+                    await targetOwners(agents[0]) == ["agentd-1"]
                 })
             let takeover = ContinuousClock.now - killed
             #expect(takeover < .seconds(6), "takeover took \(takeover)")
@@ -109,7 +99,10 @@ extension EndToEnd {
             try await agents[1].waitUntilReady()
             #expect(
                 await waitUntil(within: .seconds(20)) {
-                    let seen = [await participants(agents[0]), await owners(agents[0]), await owners(agents[1])]
+                    let seen = [
+                        await clusterParticipants(agents[0]), await targetOwners(agents[0]),
+                        await targetOwners(agents[1]),
+                    ]
                     return seen.allSatisfy { $0 == ["agentd-1", "agentd-2"] }
                 })
         }

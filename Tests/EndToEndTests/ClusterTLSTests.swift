@@ -6,20 +6,6 @@ extension EndToEnd {
     /// Three members gossiping over HTTPS with mutual TLS (`--cluster.enable-tls`), certificates
     /// made here with openssl; a fourth whose certificate another CA signed never gets in.
     @Suite(.serialized) struct ClusterTLSTests {
-        private func participants(_ agent: AgentProcess) async -> Set<String> {
-            Set(
-                (await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).filter { $0.state == "participant" }
-                    .map(\.name))
-        }
-
-        private func owners(_ agent: AgentProcess) async -> Set<String> {
-            Set((await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap(\.owner))
-        }
-
-        private func all(_ agents: some Sequence<AgentProcess>, _ check: (AgentProcess) async -> Bool) async -> Bool {
-            for agent in agents where !(await check(agent)) { return false }
-            return true
-        }
 
         private func tlsFlags(authority: String, issued: TestCertificateAuthority.Issued) -> [String] {
             [
@@ -49,8 +35,13 @@ extension EndToEnd {
             defer { for agent in agents { agent.process.stop() } }
             for agent in agents { try await agent.waitUntilReady() }
             #expect(
-                await waitUntil(within: .seconds(20)) { await all(agents) { await participants($0) == Set(members) } })
-            #expect(await waitUntil(within: .seconds(10)) { await all(agents) { await owners($0) == Set(members) } })
+                await waitUntil(within: .seconds(20)) {
+                    await allAgents(agents) { await clusterParticipants($0) == Set(members) }
+                })
+            #expect(
+                await waitUntil(within: .seconds(10)) {
+                    await allAgents(agents) { await targetOwners($0) == Set(members) }
+                })
 
             // Plain HTTP to a TLS port gets no answer.
             #expect(await httpGet("http://127.0.0.1:\(ports[0])/-/ready") == nil)
@@ -94,8 +85,8 @@ extension EndToEnd {
             #expect(await agents[2].process.terminate(grace: .seconds(20)) == 0)
             #expect(
                 await waitUntil(within: .seconds(10)) {
-                    await all(agents[0..<2]) {
-                        let (participants, owners) = (await participants($0), await owners($0))
+                    await allAgents(agents[0..<2]) {
+                        let (participants, owners) = (await clusterParticipants($0), await targetOwners($0))
                         return participants == ["agentd-1", "agentd-2"] && owners == ["agentd-1", "agentd-2"]
                     }
                 })

@@ -172,3 +172,21 @@ struct PeerJSON: Decodable {
     var isSelf: Bool
     var state: String
 }
+
+/// The members `agent` sees as participants.
+func clusterParticipants(_ agent: AgentProcess) async -> Set<String> {
+    Set(
+        (await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).filter { $0.state == "participant" }.map(
+            \.name))
+}
+
+/// The members `agent` says own at least one target.
+func targetOwners(_ agent: AgentProcess) async -> Set<String> {
+    Set((await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).compactMap(\.owner))
+}
+
+/// Whether `check` holds for every agent in `agents`.
+func allAgents(_ agents: some Sequence<AgentProcess>, _ check: (AgentProcess) async -> Bool) async -> Bool {
+    for agent in agents where !(await check(agent)) { return false }
+    return true
+}

@@ -128,10 +128,16 @@ signal_member() { # signal, n
 stop_all() {
     [ -d "$pids" ] || { echo "nothing to stop"; return; }
     for file in "$pids"/agentd-*; do [ -e "$file" ] && signal_member TERM "${file##*-}"; done
+    local stopping=()
     for file in "$pids"/*; do
         [ -e "$file" ] || continue
         kill "$(cat "$file")" 2>/dev/null || true
+        stopping+=("$(cat "$file")")
         rm -f "$file"
+    done
+    # Wait (up to 10 s) until they are gone, so that their ports are free for the next start.
+    for pid in ${stopping[@]+"${stopping[@]}"}; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     done
     echo "stopped everything scripts/demo.sh started"
 }

@@ -27,6 +27,8 @@ Per run, between t0 (after --warmup) and t1 (--duration later):
   disk B/sample  growth of the agent's storage directory (agentd: WAL, index, cursors; file sizes) / samples
   RW B/sample    the agent's own counter of remote-write bytes sent (delta) / samples
   series         distinct data series (not up/scrape_*) the receiver holds at t1 vs expected
+In the JSON lines also: target_server_cpu_cores (bench/targets.py) and receiver_cpu_cores (the
+receiving Prometheus), utime+stime over the same window.
 """
 import argparse
 import json
@@ -332,10 +334,12 @@ def measure(procs, args, agent, load, work, sync, run_index):
         s0 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
         c0, b0, d0, t0 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc0 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
+        rc0 = cpu_seconds(receiver.pid)
         time.sleep(args.duration)
         s1 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
         c1, b1, d1, t1 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc1 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
+        rc1 = cpu_seconds(receiver.pid)
         hwm, rss = status_kib(process.pid, "VmHWM"), status_kib(process.pid, "VmRSS")
         samples = (s1 - s0) if s0 is not None and s1 is not None else 0
         series = query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
@@ -358,6 +362,7 @@ def measure(procs, args, agent, load, work, sync, run_index):
             "expected_series": load["expected_series"],
             "targets_up": up,
             "target_server_cpu_cores": (tc1 - tc0) / (t1 - t0) if tc0 is not None else None,
+            "receiver_cpu_cores": (rc1 - rc0) / (t1 - t0),
         })
         if agent == "agentd":
             inspect = subprocess.run([args.agentd, "wal", "inspect", data], capture_output=True, text=True)

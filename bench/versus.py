@@ -28,7 +28,9 @@ Per run, between t0 (after --warmup) and t1 (--duration later):
   RW B/sample    the agent's own counter of remote-write bytes sent (delta) / samples
   series         distinct data series (not up/scrape_*) the receiver holds at t1 vs expected
 In the JSON lines also: target_server_cpu_cores (bench/targets.py) and receiver_cpu_cores (the
-receiving Prometheus), utime+stime over the same window.
+receiving Prometheus), utime+stime over the same window; for agentd wal_backlog_bytes at t0 and t1
+(agentd_remote_storage_wal_backlog_bytes: growing means the receiver fell behind the scrapes, and
+samples delivered then undercount the samples scraped).
 """
 import argparse
 import json
@@ -335,11 +337,13 @@ def measure(procs, args, agent, load, work, sync, run_index):
         c0, b0, d0, t0 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc0 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc0 = cpu_seconds(receiver.pid)
+        backlog0 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
         time.sleep(args.duration)
         s1 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
         c1, b1, d1, t1 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc1 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc1 = cpu_seconds(receiver.pid)
+        backlog1 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
         hwm, rss = status_kib(process.pid, "VmHWM"), status_kib(process.pid, "VmRSS")
         samples = (s1 - s0) if s0 is not None and s1 is not None else 0
         series = query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
@@ -363,6 +367,7 @@ def measure(procs, args, agent, load, work, sync, run_index):
             "targets_up": up,
             "target_server_cpu_cores": (tc1 - tc0) / (t1 - t0) if tc0 is not None else None,
             "receiver_cpu_cores": (rc1 - rc0) / (t1 - t0),
+            "wal_backlog_bytes": [backlog0, backlog1],
         })
         if agent == "agentd":
             inspect = subprocess.run([args.agentd, "wal", "inspect", data], capture_output=True, text=True)

@@ -18,7 +18,8 @@ auth (username + password_file). The node exporters stay plain HTTP. The script'
 the receiver (samples appended, series) go over HTTPS with the CA and the password. Measured for
 agentd; the Prometheus agent-mode and vmagent configurations are written the same way
 (Prometheus's scrape_config/remote_write tls_config + basic_auth; vmagent's -remoteWrite.tlsCAFile,
--remoteWrite.basicAuth.*) but were not run over TLS (vmagent is not installed on the machines here).
+-remoteWrite.basicAuth.*); Prometheus agent mode ran over TLS only in a short smoke run, vmagent
+never (it is not installed on the machines here).
 
 Per run, between t0 (after --warmup) and t1 (--duration later):
   samples        the receiver's prometheus_tsdb_head_samples_appended_total delta
@@ -33,11 +34,11 @@ receiving Prometheus), utime+stime over the same window; for agentd wal_backlog_
 samples delivered then undercount the samples scraped).
 """
 import argparse
+import base64
 import json
 import os
 import shutil
 import signal
-import base64
 import socket
 import ssl
 import statistics

@@ -10,10 +10,17 @@ Value shapes, per series: 40 % constant gauges, 30 % integer counters, 20 % floa
 10 % gauges that take a new random value every second.
 
     python3 bench/targets.py --port 20000 --targets 50 --series 2000 [--ready-file F]
+        [--tls-cert CERT --tls-key KEY]
+
+With --tls-cert/--tls-key every port serves HTTPS (Python's ssl module wraps each listening
+socket; the handshake runs in the connection's own thread, so a slow client holds up no other).
+Connections stay open between requests (HTTP/1.1 keep-alive) either way; no ALPN is offered, so
+clients speak HTTP/1.1.
 """
 import argparse
 import random
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -91,6 +98,13 @@ def make_handler(target, counters):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self):
+            # The TLS handshake, in this connection's thread (the listening socket was wrapped
+            # with do_handshake_on_connect=False so that accept() does not block on it).
+            if isinstance(self.request, ssl.SSLSocket):
+                self.request.do_handshake()
+            super().setup()
+
         def do_GET(self):
             body = target.current()
             self.send_response(200)
@@ -119,7 +133,13 @@ def main():
     parser.add_argument("--targets", type=int, default=50)
     parser.add_argument("--series", type=int, default=2000)
     parser.add_argument("--ready-file", help="written once every port listens")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = parser.parse_args()
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
     prefixes, shapes, help_lines, families = series_prefixes(args.series)
     counters = [0, 0]
     servers = []
@@ -127,11 +147,14 @@ def main():
         target = Target(index, prefixes, shapes, help_lines, families)
         target.current()
         server = Server(("127.0.0.1", args.port + index), make_handler(target, counters))
+        if context is not None:
+            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     size = len(Target(0, prefixes, shapes, help_lines, families).current())
-    print("serving %d targets × %d series (%d bytes a body) on 127.0.0.1:%d-%d"
-          % (args.targets, args.series, size, args.port, args.port + args.targets - 1), flush=True)
+    print("serving %d targets × %d series (%d bytes a body) on 127.0.0.1:%d-%d%s"
+          % (args.targets, args.series, size, args.port, args.port + args.targets - 1,
+             " over HTTPS" if context else ""), flush=True)
     if args.ready_file:
         with open(args.ready_file, "w") as f:
             f.write("ready\n")

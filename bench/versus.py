@@ -3,11 +3,23 @@
 
     python3 bench/versus.py --agentd .build-release/release/agentd [--duration 60] [--warmup 20]
         [--runs 1] [--loads node,synthetic] [--agents agentd,prometheus,vmagent]
-        [--agentd-sync batch] [--targets 50] [--series 2000]
+        [--agentd-sync batch] [--targets 50] [--series 2000] [--tls]
 
 Loads: "node" = 8 real prometheus-node-exporters scraped every 5 s; "synthetic" = bench/targets.py
 serving --targets × --series series, scraped every 1 s (timeout 900 ms). Each agent run gets a
 fresh Prometheus receiver (--web.enable-remote-write-receiver) and fresh data directory.
+
+--tls: the script makes a CA and a server certificate with openssl in its work folder (EC P-256,
+SAN IP:127.0.0.1); the synthetic targets serve HTTPS with it (keep-alive as before, HTTP/1.1), and
+the receiver runs with --web.config.file (tls_server_config with the same certificate, one
+basic_auth_users entry: a bcrypt hash of cost 10 made with Python's crypt module). The agents
+scrape with scheme https trusting the CA, and remote-write over HTTPS trusting the CA with basic
+auth (username + password_file). The node exporters stay plain HTTP. The script's own queries of
+the receiver (samples appended, series) go over HTTPS with the CA and the password. Measured for
+agentd; the Prometheus agent-mode and vmagent configurations are written the same way
+(Prometheus's scrape_config/remote_write tls_config + basic_auth; vmagent's -remoteWrite.tlsCAFile,
+-remoteWrite.basicAuth.*); Prometheus agent mode ran over TLS only in a short smoke run, vmagent
+never (it is not installed on the machines here).
 
 Per run, between t0 (after --warmup) and t1 (--duration later):
   samples        the receiver's prometheus_tsdb_head_samples_appended_total delta
@@ -16,13 +28,19 @@ Per run, between t0 (after --warmup) and t1 (--duration later):
   disk B/sample  growth of the agent's storage directory (agentd: WAL, index, cursors; file sizes) / samples
   RW B/sample    the agent's own counter of remote-write bytes sent (delta) / samples
   series         distinct data series (not up/scrape_*) the receiver holds at t1 vs expected
+In the JSON lines also: target_server_cpu_cores (bench/targets.py) and receiver_cpu_cores (the
+receiving Prometheus), utime+stime over the same window; for agentd wal_backlog_bytes at t0 and t1
+(agentd_remote_storage_wal_backlog_bytes: growing means the receiver fell behind the scrapes, and
+samples delivered then undercount the samples scraped).
 """
 import argparse
+import base64
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -32,6 +50,60 @@ import urllib.request
 
 TICK = os.sysconf("SC_CLK_TCK")
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Set by --tls: the run's certificates and the receiver's credentials (see Secure). None = plain HTTP.
+SECURE = None
+
+
+class Secure:
+    """--tls: a CA and a server certificate made with openssl in `directory` (EC P-256, SAN
+    IP:127.0.0.1, as Tests/TestSupport/TestCertificates.swift makes them), the receiver's web config
+    (tls_server_config + one basic_auth_users entry, bcrypt cost 10 via Python's crypt module), and
+    the password file agentd reads. The synthetic targets and the receiver serve HTTPS with the one
+    server certificate; this script talks to the receiver over HTTPS too (the CA, the password)."""
+
+    user = "agentd"
+
+    def __init__(self, directory, bcrypt_cost=10):
+        os.makedirs(directory, exist_ok=True)
+        self.ca = os.path.join(directory, "ca.crt")
+        self.cert = os.path.join(directory, "server.crt")
+        self.key = os.path.join(directory, "server.key")
+        self.password_file = os.path.join(directory, "password")
+        self.web_config = os.path.join(directory, "web.yml")
+        ca_key = os.path.join(directory, "ca.key")
+        request = os.path.join(directory, "server.csr")
+        extensions = os.path.join(directory, "server.ext")
+        with open(extensions, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        for argv in (
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", ca_key, "-out", self.ca, "-days", "7", "-subj", "/CN=versus.py bench CA"],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", self.key, "-out", request, "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", request, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
+             "-out", self.cert, "-days", "7", "-extfile", extensions],
+        ):
+            subprocess.run(["openssl"] + argv, check=True, capture_output=True)
+        self.password = base64.urlsafe_b64encode(os.urandom(18)).decode()
+        with open(self.password_file, "w") as f:
+            f.write(self.password + "\n")
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # crypt is deprecated in 3.11, gone in 3.13
+            import crypt
+            hashed = crypt.crypt(self.password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << bcrypt_cost))
+        if not hashed or not hashed.startswith("$2"):
+            raise RuntimeError("this Python's crypt module cannot make a bcrypt hash")
+        with open(self.web_config, "w") as f:
+            f.write("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: '%s'\n"
+                    % (self.cert, self.key, self.user, hashed))
+        self.context = ssl.create_default_context(cafile=self.ca)
+        self.authorization = "Basic " + base64.b64encode(("%s:%s" % (self.user, self.password)).encode()).decode()
+
+
+def scheme():
+    return "https" if SECURE else "http"
 
 
 def free_port():
@@ -58,6 +130,11 @@ def free_port_range(count):
 
 
 def http_get(url, timeout=5):
+    if url.startswith("https:"):
+        # The receiver wants the password; the targets ignore it.
+        request = urllib.request.Request(url, headers={"Authorization": SECURE.authorization})
+        with urllib.request.urlopen(request, timeout=timeout, context=SECURE.context) as response:
+            return response.read().decode(errors="replace")
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read().decode(errors="replace")
 
@@ -98,7 +175,7 @@ def metric_sum(url, names):
 
 
 def query(port, expression):
-    url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode({"query": expression}))
+    url = "%s://127.0.0.1:%d/api/v1/query?%s" % (scheme(), port, urllib.parse.urlencode({"query": expression}))
     try:
         result = json.loads(http_get(url, timeout=30))["data"]["result"]
         return float(result[0]["value"][1]) if result else 0.0
@@ -161,9 +238,12 @@ def start_prometheus_receiver(procs, directory, port, log):
     config = os.path.join(directory, "prometheus.yml")
     with open(config, "w") as f:
         f.write("global:\n  scrape_interval: 15s\n")
-    process = procs.start(["prometheus", "--config.file=" + config, "--storage.tsdb.path=" + directory + "/data",
-                           "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-remote-write-receiver"], log)
-    wait_http("http://127.0.0.1:%d/-/ready" % port, 60)
+    argv = ["prometheus", "--config.file=" + config, "--storage.tsdb.path=" + directory + "/data",
+            "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-remote-write-receiver"]
+    if SECURE:
+        argv.append("--web.config.file=" + SECURE.web_config)
+    process = procs.start(argv, log)
+    wait_http("%s://127.0.0.1:%d/-/ready" % (scheme(), port), 60)
     return process
 
 
@@ -178,7 +258,7 @@ def start_agent(procs, args, agent, load, receiver_port, work, sync):
     directory = os.path.join(work, agent)
     os.makedirs(directory, exist_ok=True)
     data = os.path.join(directory, "data")
-    url = "http://127.0.0.1:%d/api/v1/write" % receiver_port
+    url = "%s://127.0.0.1:%d/api/v1/write" % (scheme(), receiver_port)
     targets = load["targets"]
     interval, timeout = load["interval"], load["timeout"]
     if agent == "agentd":
@@ -188,9 +268,17 @@ def start_agent(procs, args, agent, load, receiver_port, work, sync):
             for target in targets:
                 f.write('    {"__address__" = "%s"},\n' % target)
             f.write('  ]\n  forward_to = [prometheus.remote_write.default.receiver]\n')
-            f.write('  job_name = "%s"\n  scrape_interval = "%s"\n  scrape_timeout = "%s"\n}\n\n'
+            f.write('  job_name = "%s"\n  scrape_interval = "%s"\n  scrape_timeout = "%s"\n'
                     % (load["job"], interval, timeout))
-            f.write('prometheus.remote_write "default" {\n  endpoint {\n    url = "%s"\n  }\n}\n' % url)
+            if SECURE and load.get("tls"):
+                f.write('  scheme = "https"\n  tls_config {\n    ca_file = "%s"\n  }\n' % SECURE.ca)
+            f.write('}\n\n')
+            f.write('prometheus.remote_write "default" {\n  endpoint {\n    url = "%s"\n' % url)
+            if SECURE:
+                f.write('    tls_config {\n      ca_file = "%s"\n    }\n'
+                        '    basic_auth {\n      username = "%s"\n      password_file = "%s"\n    }\n'
+                        % (SECURE.ca, SECURE.user, SECURE.password_file))
+            f.write('  }\n}\n')
         process = procs.start([args.agentd, "run", config, "--server.http.listen-addr=127.0.0.1:%d" % port,
                                "--storage.path=" + data, "--storage.wal-sync=" + sync], directory + "/log")
         # The whole storage folder: the WAL, the SQLite index and its own -wal file, the cursors.
@@ -198,10 +286,15 @@ def start_agent(procs, args, agent, load, receiver_port, work, sync):
     scrape = ("global:\n  scrape_interval: %s\n  scrape_timeout: %s\nscrape_configs:\n  - job_name: %s\n"
               "    static_configs:\n      - targets: [%s]\n"
               % (interval, timeout, load["job"], ", ".join('"%s"' % t for t in targets)))
+    if SECURE and load.get("tls"):
+        scrape += "    scheme: https\n    tls_config:\n      ca_file: %s\n" % SECURE.ca
     if agent == "prometheus":
         config = os.path.join(directory, "prometheus.yml")
         with open(config, "w") as f:
             f.write(scrape + "remote_write:\n  - url: %s\n" % url)
+            if SECURE:
+                f.write("    tls_config:\n      ca_file: %s\n    basic_auth:\n      username: %s\n"
+                        "      password_file: %s\n" % (SECURE.ca, SECURE.user, SECURE.password_file))
         process = procs.start(["prometheus", "--enable-feature=agent", "--config.file=" + config,
                                "--storage.agent.path=" + data, "--web.listen-address=127.0.0.1:%d" % port],
                               directory + "/log")
@@ -210,9 +303,12 @@ def start_agent(procs, args, agent, load, receiver_port, work, sync):
         config = os.path.join(directory, "scrape.yml")
         with open(config, "w") as f:
             f.write(scrape)
-        process = procs.start(["vmagent", "-promscrape.config=" + config, "-remoteWrite.url=" + url,
-                               "-remoteWrite.tmpDataPath=" + data, "-httpListenAddr=127.0.0.1:%d" % port,
-                               "-loggerLevel=WARN"], directory + "/log")
+        argv = ["vmagent", "-promscrape.config=" + config, "-remoteWrite.url=" + url,
+                "-remoteWrite.tmpDataPath=" + data, "-httpListenAddr=127.0.0.1:%d" % port, "-loggerLevel=WARN"]
+        if SECURE:
+            argv += ["-remoteWrite.tlsCAFile=" + SECURE.ca, "-remoteWrite.basicAuth.username=" + SECURE.user,
+                     "-remoteWrite.basicAuth.passwordFile=" + SECURE.password_file]
+        process = procs.start(argv, directory + "/log")
         return process, port, data, data, "http://127.0.0.1:%d/metrics" % port
     raise ValueError(agent)
 
@@ -225,24 +321,30 @@ BYTES_SENT = {
 
 
 def measure(procs, args, agent, load, work, sync, run_index):
-    name = "%s-%s-%s-%d" % (agent, load["name"], sync, run_index)
+    name = "%s-%s-%s-%s%d" % (agent, load["name"], sync, "tls-" if SECURE else "", run_index)
     work = os.path.join(work, name)
     receiver, receiver_port = start_receiver(procs, work, "receiver")
     process, port, wal, data, metrics_url = start_agent(procs, args, agent, load, receiver_port, work, sync)
     result = {"agent": agent, "load": load["name"], "sync": sync if agent == "agentd" else "-"}
+    if SECURE:
+        result["tls"] = "remote write" + (" and scrape" if load.get("tls") else "")
     try:
         wait_http(metrics_url, 60)
         time.sleep(args.warmup)
         if process.poll() is not None:
             raise RuntimeError("%s exited; see %s" % (agent, os.path.join(work, agent, "log")))
-        receiver_metrics = "http://127.0.0.1:%d/metrics" % receiver_port
+        receiver_metrics = "%s://127.0.0.1:%d/metrics" % (scheme(), receiver_port)
         s0 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
         c0, b0, d0, t0 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc0 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
+        rc0 = cpu_seconds(receiver.pid)
+        backlog0 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
         time.sleep(args.duration)
         s1 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
         c1, b1, d1, t1 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc1 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
+        rc1 = cpu_seconds(receiver.pid)
+        backlog1 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
         hwm, rss = status_kib(process.pid, "VmHWM"), status_kib(process.pid, "VmRSS")
         samples = (s1 - s0) if s0 is not None and s1 is not None else 0
         series = query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
@@ -265,6 +367,8 @@ def measure(procs, args, agent, load, work, sync, run_index):
             "expected_series": load["expected_series"],
             "targets_up": up,
             "target_server_cpu_cores": (tc1 - tc0) / (t1 - t0) if tc0 is not None else None,
+            "receiver_cpu_cores": (rc1 - rc0) / (t1 - t0),
+            "wal_backlog_bytes": [backlog0, backlog1],
         })
         if agent == "agentd":
             inspect = subprocess.run([args.agentd, "wal", "inspect", data], capture_output=True, text=True)
@@ -299,19 +403,22 @@ def node_load(procs, work):
 def synthetic_load(procs, work, count, series):
     base = free_port_range(count)
     ready = os.path.join(work, "targets.ready")
-    server = procs.start([sys.executable, os.path.join(HERE, "targets.py"), "--port", str(base), "--targets",
-                          str(count), "--series", str(series), "--ready-file", ready],
-                         os.path.join(work, "targets.log"))
+    argv = [sys.executable, os.path.join(HERE, "targets.py"), "--port", str(base), "--targets",
+            str(count), "--series", str(series), "--ready-file", ready]
+    if SECURE:
+        argv += ["--tls-cert", SECURE.cert, "--tls-key", SECURE.key]
+    server = procs.start(argv, os.path.join(work, "targets.log"))
     deadline = time.time() + 60
     while not os.path.exists(ready):
         if time.time() > deadline or server.poll() is not None:
             raise RuntimeError("bench/targets.py did not start; see " + os.path.join(work, "targets.log"))
         time.sleep(0.2)
-    size = len(http_get("http://127.0.0.1:%d/metrics" % base))
+    size = len(http_get("%s://127.0.0.1:%d/metrics" % (scheme(), base)))
     return {"name": "synthetic", "job": "synthetic", "targets": ["127.0.0.1:%d" % (base + i) for i in range(count)],
             "interval": "1s", "timeout": "900ms", "interval_seconds": 1, "expected_series": count * series,
-            "server_pid": server.pid, "server": server,
-            "description": "%d synthetic targets × %d series (%d KB bodies), 1 s" % (count, series, size // 1000)}
+            "server_pid": server.pid, "server": server, "tls": SECURE is not None,
+            "description": "%d synthetic targets × %d series (%d KB bodies), 1 s%s"
+                           % (count, series, size // 1000, ", HTTPS" if SECURE else "")}
 
 
 def fmt(value, pattern="%.2f"):
@@ -320,6 +427,9 @@ def fmt(value, pattern="%.2f"):
 
 def table(results, loads):
     print()
+    if SECURE:
+        print("TLS (--tls): remote write over HTTPS with basic auth (bcrypt at the receiver); the synthetic "
+              "targets over HTTPS too (node exporters stay plain HTTP).")
     print("| load | agent | WAL sync | samples/s delivered (expected) | CPU-s per M samples | CPU cores "
           "| peak RSS MiB | RSS bytes/series | disk B/sample | remote-write B/sample | series at receiver / expected |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -361,12 +471,18 @@ def main():
     parser.add_argument("--agentd-sync", default="batch", help="comma-separated: batch,never,1s")
     parser.add_argument("--targets", type=int, default=50)
     parser.add_argument("--series", type=int, default=2000)
+    parser.add_argument("--tls", action="store_true",
+                        help="HTTPS everywhere the agent connects: the synthetic targets, and the receiver "
+                             "(--web.config.file: TLS and a bcrypt basic-auth user)")
     args = parser.parse_args()
     work = os.path.join(args.work, "versus")
     # A fresh folder each time: a stale targets.ready or agent data directory from an earlier
     # run would start the measurement early or on an old WAL.
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
+    global SECURE
+    if args.tls:
+        SECURE = Secure(os.path.join(work, "tls"))
     procs = Processes()
     results = []
     loads = []

@@ -136,6 +136,11 @@ final class ComponentRegistry: Sendable {
         state.withLock { $0.rates.rates(counts, window: window, now: now) }
     }
 
+    /// `1 target`, `2 targets`.
+    static func count(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
+    }
+
     static func timestamp(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
@@ -149,7 +154,7 @@ final class ComponentRegistry: Sendable {
                     health: parts.health[id] ?? Health(state: .unknown, message: "the files have not been read yet"))
             }
             return Report(
-                health: parts.health[id] ?? Health(state: .healthy, message: "\(targets.count) targets"),
+                health: parts.health[id] ?? Health(state: .healthy, message: count(targets.count, "target")),
                 exports: [.attribute(name: "targets", value: .targets(targets))],
                 outgoing: [Outgoing(type: .target, count: UInt64(targets.count))])
         },
@@ -160,7 +165,7 @@ final class ComponentRegistry: Sendable {
             let input = parts.targets(of: component.targets)
             let output = parts.targets(of: component.output)
             return Report(
-                health: Health(state: .healthy, message: "\(input.count) targets in, \(output.count) out"),
+                health: Health(state: .healthy, message: "\(count(input.count, "target")) in, \(output.count) out"),
                 exports: [.attribute(name: "output", value: .targets(output))],
                 outgoing: [Outgoing(type: .target, count: UInt64(output.count))])
         },
@@ -169,7 +174,7 @@ final class ComponentRegistry: Sendable {
             let targets = parts.board.all.filter { $0.job == job }
             let here = targets.filter(\.scrapedHere)
             let down = here.filter { $0.health == .down }
-            var message = "\(targets.count) targets, \(here.count) scraped here"
+            var message = "\(count(targets.count, "target")), \(here.count) scraped here"
             if !down.isEmpty {
                 message += ", \(down.count) down: \(down[0].url): \(down[0].lastError ?? "down")"
             }
@@ -235,7 +240,10 @@ final class ComponentRegistry: Sendable {
             }
             let health =
                 failing.isEmpty
-                ? Health(state: .healthy, message: "\(sent) samples sent to \(component.endpoints.count) endpoints")
+                ? Health(
+                    state: .healthy,
+                    message: "\(sent) samples sent to "
+                        + (component.endpoints.count == 1 ? "1 endpoint" : "\(component.endpoints.count) endpoints"))
                 : Health(state: .unhealthy, message: failing.joined(separator: "; "))
             return Report(
                 health: health, exports: [.attribute(name: "receiver", value: .capsule("\(id).receiver"))],

@@ -58,7 +58,7 @@ struct TargetDiscovery: Sendable {
                             id, .unhealthy, message: "could not read a file; keeping the previous targets: \(error)")
                     }
                     for await targets in updates {
-                        components?.setHealth(id, .healthy, message: "\(targets.count) targets")
+                        components?.setHealth(id, .healthy, message: ComponentRegistry.count(targets.count, "target"))
                         let snapshot = discovered.set(id, targets)
                         await apply(snapshot)
                     }

@@ -274,7 +274,9 @@
     for (const f of flows) {
       if (!f.endpoint || !byID.has(f.componentID)) continue;
       const id = "endpoint " + f.componentID + " " + f.endpoint;
-      const sink = { id, kind: "endpoint " + f.endpoint, label: f.url || f.endpoint, sink: true, health: null };
+      const host = (f.url || "").replace(/^[a-z]+:\/\//, "").replace(/\/.*$/, "");
+      const sink = { id, kind: "remote endpoint", label: host || f.endpoint, title: f.endpoint + ": " + f.url, sink: true,
+        health: null };
       nodes.push(sink);
       byID.set(id, sink);
       edges.push({ from: f.componentID, to: id, flow: f });
@@ -310,7 +312,7 @@
     if (!list.length) { box.replaceChildren(h("p", { class: "empty" }, "No components.")); return; }
     const flows = app.graph ? app.graph.data : [];
     const { nodes, edges, columns, layer, row } = graphLayout(list, flows);
-    const W = 230, H = 58, GX = 150, GY = 34, PAD = 20;
+    const W = 180, H = 58, GX = 104, GY = 34, PAD = 12;
     const tallest = Math.max(...columns.map((c) => (c ? c.length : 0)));
     const width = PAD * 2 + columns.length * W + (columns.length - 1) * GX;
     const height = PAD * 2 + tallest * H + (tallest - 1) * GY + 10;
@@ -320,8 +322,9 @@
       const offset = ((tallest - column.length) * (H + GY)) / 2;
       pos.set(n.id, { x: PAD + layer.get(n.id) * (W + GX), y: PAD + offset + row.get(n.id) * (H + GY) });
     }
-    const svg = h("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
-      "aria-label": "Component graph" });
+    // Scaled down to the panel's width when wider, never up.
+    const svg = h("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
+      style: { maxWidth: width + "px" }, "aria-label": "Component graph" });
     for (const e of edges) {
       const a = pos.get(e.from), b = pos.get(e.to);
       const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x - 7, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
@@ -341,11 +344,11 @@
         dataset: { id: n.id, health: n.health ? n.health.state : "" },
         onclick: n.sink ? null : () => { location.hash = "#component/" + encodeURIComponent(n.id); } },
         h("title", {}, n.health ? n.id + ": " + n.health.state + (n.health.message ? " — " + n.health.message : "")
-          : n.label),
+          : n.title || n.label),
         h("rect", { width: W, height: H, rx: 8 }),
         h("text", { class: "kind", x: 14, y: 22 }, n.kind),
-        h("text", { class: "label", x: 14, y: 42 }, n.label.length > 30 ? n.label.slice(0, 29) + "…" : n.label));
-      if (tone) g.append(h("circle", { class: "dot", cx: W - 16, cy: 18, r: 5,
+        h("text", { class: "label", x: 14, y: 42 }, n.label.length > 19 ? n.label.slice(0, 18) + "…" : n.label));
+      if (tone) g.append(h("circle", { class: "dot", cx: W - 16, cy: 37, r: 5,
         fill: `var(--${tone === "neutral" ? "faint" : tone})` }));
       svg.append(g);
     }
@@ -405,9 +408,9 @@
       h("div", { class: "detail-health" }, healthBadge(d.health), h("span", { class: "health-message" },
         d.health.message || ""), d.health.updatedTime ? h("span", { class: "hint" }, "since "
           + new Date(d.health.updatedTime).toLocaleString()) : null),
-      h("dl", { class: "details" }, row("Component", d.name), row("Label", d.label),
+      h("div", { class: "details" }, h("dl", {}, row("Component", d.name), row("Label", d.label),
         row("Uses", links(d.referencesTo)), row("Used by", links(d.referencedBy)),
-        row("Data flows to", links(d.dataFlowEdgesTo))),
+        row("Data flows to", links(d.dataFlowEdgesTo)))),
       section("arguments", "Arguments", d.arguments),
       section("exports", "Exports", d.exports),
       section("debug", "Debug info", d.debugInfo)));

@@ -156,4 +156,24 @@ import Testing
         #expect(scrape.health.state == .unhealthy)
         #expect(scrape.health.message.contains("connection refused"))
     }
+
+    @Test func aKindWithoutAReaderShowsTheHealthItsPartsSetAndItsTargets() {
+        // How a new discovery component plugs in before it has a reader: its parts set its health
+        // and hand its targets to `discovered`.
+        let http = ComponentID(name: "discovery.http", label: "api")
+        var config = AgentConfig()
+        config.evaluationOrder = [http]
+        config.declarations[http] = ComponentDeclaration(
+            id: http, arguments: [.attribute(name: "url", value: .string("http://127.0.0.1:8080/sd"))])
+        let registry = ComponentRegistry(
+            config: config, board: TargetStatusBoard(), appended: ComponentSampleCounter(), remoteWrite: { _ in nil })
+        let controller = ComponentsController(registry: registry)
+        #expect(controller.list().first?.health.state == .unknown)
+        registry.setHealth(http, .healthy, message: "3 targets")
+        registry.discovered([http: [["__address__": "a:1"], ["__address__": "b:1"], ["__address__": "c:1"]]])
+        #expect(controller.list().first?.health.message == "3 targets")
+        #expect(controller.list().first?.health.updatedTime != nil)
+        #expect(controller.graph(window: 5).data.first?.count == 3)
+        #expect(controller.detail("discovery.http.api")?.arguments.count == 1)
+    }
 }

@@ -12,6 +12,18 @@ import Synchronization
 /// (`discovered(_:)`, `setHealth(_:_:message:)`); a request reads them. What a kind of component
 /// reports is one `Reader` in `readers`, keyed by its block name; a kind without one is shown
 /// with the health its parts set and, if it discovers targets, their number.
+///
+/// A new kind of component plugs in this way:
+/// - Its arguments (secrets redacted), references and data-flow edges need nothing: `AgentConfig`
+///   makes a `ComponentDeclaration` of every block (using another's `receiver` is an edge to it,
+///   using its other exports an edge from it). A new credential attribute name goes in
+///   `ComponentDeclaration.secretAttributes`.
+/// - A discovery component: its running part puts its targets in the snapshot `TargetDiscovery`
+///   hands to `discovered(_:)` and calls `setHealth` when a refresh succeeds or fails; the
+///   fallback then shows its health, its `targets` export and their number on its edges.
+/// - Anything more (samples, debug info): one entry in `readers` returning a `Report`, with an
+///   `Outgoing` whose count is a cumulative counter its hot path bumps (an `Atomic`, as
+///   `ComponentSampleCounter` does); the graph turns it into a rate.
 final class ComponentRegistry: Sendable {
     enum HealthState: String, Sendable, Encodable { case healthy, unhealthy, unknown, exited }
 

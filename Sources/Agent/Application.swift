@@ -66,20 +66,25 @@ extension AgentParts {
         let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
         let board = TargetStatusBoard()
         let throughput = ThroughputMeter()
+        let components = ComponentRegistry(
+            config: config, board: board, appended: ComponentSampleCounter(),
+            remoteWrite: { [outputs] in outputs.remoteWriteCounters($0) })
         let scraping = ScrapeService(
-            appender: log, scraper: HTTPScraper(pool: scrapeClients), oracle: oracle, observers: [board, throughput],
+            appender: log, scraper: HTTPScraper(pool: scrapeClients), oracle: oracle,
+            observers: [board, throughput, components.appended],
             logger: Logger(label: "agentd.scrape"))
         let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
         let configuration = ConfigService(
             path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster,
-            logger: logger)
+            components: components, logger: logger)
         let router = buildRouter(
             APIController(
                 state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,
                 cluster: cluster, oracle: oracle, reloader: configuration, tlsFailures: serverTLS?.failures),
             WebUIController(
                 state: state, board: board, throughput: throughput, cluster: cluster, oracle: oracle,
-                store: outputs.store))
+                store: outputs.store),
+            ComponentsController(registry: components))
         let server = try HTTPServerService(
             router: router, address: options.listenAddress, listening: listening, tls: serverTLS)
         var services: [any Service] = [
@@ -133,10 +138,13 @@ private func serverTLSContext(_ settings: ServerTLSSettings, owner: String) thro
 }
 
 /// The agent's routes: the API (`/api/v0`, `/metrics`, `/-/ready`, gossip) and the web UI.
-func buildRouter(_ api: APIController, _ ui: WebUIController) -> Router<AgentRequestContext> {
+func buildRouter(_ api: APIController, _ ui: WebUIController, _ components: ComponentsController)
+    -> Router<AgentRequestContext>
+{
     let router = Router(context: AgentRequestContext.self)
     api.addRoutes(to: router)
     ui.addRoutes(to: router)
+    components.addRoutes(to: router)
     return router
 }
 

@@ -17,6 +17,7 @@ final class ConfigService: Service, Sendable {
     private let context: EvaluationContext
     private let manager: ScrapeService
     private let cluster: ClusterService?
+    private let components: ComponentRegistry?
     private let logger: Logger
     private struct Running {
         var config: AgentConfig
@@ -26,12 +27,13 @@ final class ConfigService: Service, Sendable {
 
     init(
         path: String, context: EvaluationContext, config: AgentConfig, manager: ScrapeService, cluster: ClusterService?,
-        logger: Logger
+        components: ComponentRegistry? = nil, logger: Logger
     ) {
         self.path = path
         self.context = context
         self.manager = manager
         self.cluster = cluster
+        self.components = components
         self.logger = logger
         running = Mutex(Running(config: config))
     }
@@ -47,8 +49,10 @@ final class ConfigService: Service, Sendable {
     /// Starts discovery for the current configuration.
     private func start() {
         let config = self.config
-        let task = Task { [manager, cluster, logger] in
-            await TargetDiscovery(config: config, manager: manager, cluster: cluster, logger: logger).run()
+        let task = Task { [manager, cluster, components, logger] in
+            await TargetDiscovery(
+                config: config, manager: manager, cluster: cluster, logger: logger, components: components
+            ).run()
         }
         running.withLock { $0.discovery = task }
     }
@@ -72,6 +76,7 @@ final class ConfigService: Service, Sendable {
         old?.cancel()
         await old?.value
         await manager.retainJobs(Set(next.scrapes.map(\.id.description)))
+        components?.configure(next)
         start()
         logger.info("Configuration reloaded", metadata: ["config.path": "\(path)"])
         return nil

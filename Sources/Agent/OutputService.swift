@@ -257,6 +257,11 @@ final class OutputService: Service, Sendable {
         }
     }
 
+    /// The counters of the endpoint named `name`, for the web UI's graph.
+    func remoteWriteCounters(_ name: String) -> RemoteWriteMetrics? {
+        forwarders.first { $0.name == name }?.queue.metrics
+    }
+
     /// Delivery state per endpoint, for `/metrics`.
     var remoteWriteMetrics: [SelfMetrics.RemoteWriteEndpointReading] {
         forwarders.map { forwarder in

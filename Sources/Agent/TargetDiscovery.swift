@@ -12,6 +12,8 @@ struct TargetDiscovery: Sendable {
     let manager: ScrapeService
     let cluster: ClusterService?
     let logger: Logger
+    /// Told the targets each discovery component found, and whether its files could be read.
+    var components: ComponentRegistry? = nil
 
     /// The settings a scrape component gives its loops.
     static func settings(for component: ScrapeComponent) -> ScrapeSettings {
@@ -41,17 +43,22 @@ struct TargetDiscovery: Sendable {
                     logger.error(
                         "discovery.file is misconfigured",
                         metadata: ["component": "\(component.id)", "error": "\(error)"])
+                    components?.setHealth(component.id, .unhealthy, message: "\(error)")
                     continue
                 }
                 let id = component.id
                 let logger = self.logger
+                let components = self.components
                 group.addTask {
                     let updates = discovery.updates(interval: .seconds(1)) { error in
                         logger.warning(
                             "discovery.file could not read a file; keeping its previous targets",
                             metadata: ["error": "\(error)"])
+                        components?.setHealth(
+                            id, .unhealthy, message: "could not read a file; keeping the previous targets: \(error)")
                     }
                     for await targets in updates {
+                        components?.setHealth(id, .healthy, message: ComponentRegistry.count(targets.count, "target"))
                         let snapshot = discovered.set(id, targets)
                         await apply(snapshot)
                     }
@@ -61,6 +68,7 @@ struct TargetDiscovery: Sendable {
     }
 
     private func apply(_ discovered: [ComponentID: [[String: String]]]) async {
+        components?.discovered(discovered)
         var clustered: [(key: UInt64, labels: Labels, interval: Duration)] = []
         var jobs: [(String, ScrapeSettings, [ScrapeTarget])] = []
         for component in config.scrapes {

@@ -2,7 +2,8 @@
 /// SwiftPM (`embedInCode`): no build step, no CDN, works offline, and the files stay real HTML,
 /// CSS and JavaScript that editors and linters read.
 enum WebAssets {
-    /// `GET /`: one page, five views (Overview, Clustering, Targets, Throughput, Ownership timeline).
+    /// `GET /`: one page, its views (Overview with the components table, Graph, a component's page,
+    /// Clustering, Targets, Throughput, Ownership timeline).
     static let page = PackageResources.index_html
     /// `GET /ui/app.css`.
     static let style = PackageResources.app_css

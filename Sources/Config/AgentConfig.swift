@@ -18,6 +18,8 @@ public struct AgentConfig: Sendable {
     public var serverTLS: ServerTLSSettings?
     /// The components in the order they were evaluated: every component after those it uses.
     public var evaluationOrder: [ComponentID] = []
+    /// Every component's evaluated arguments and references, for the web UI.
+    public var declarations: [ComponentID: ComponentDeclaration] = [:]
 
     /// The top-level `logging` block.
     public struct LoggingOptions: Sendable, Hashable {
@@ -94,6 +96,8 @@ public struct AgentConfig: Sendable {
             default:
                 preconditionFailure("ComponentGraph admitted unsupported component \(id.name)")
             }
+            config.declarations[id] = ComponentDeclaration(
+                id: id, block: block, evaluator: evaluator, declared: Set(config.evaluationOrder))
             config.evaluationOrder.append(id)
         }
         return config

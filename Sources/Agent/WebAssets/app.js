@@ -15,13 +15,16 @@
     tick: 0, node: null, self: null, members: [], membersAt: 0, online: false,
     targets: new Map(), throughput: new Map(), changes: new Map(), historyNow: 0, historyLoaded: false,
     colours: new Map(), selected: null, hoverTimeline: false,
+    components: null, graph: null, graphWindow: 5, detailID: null, detail: null, detailError: null,
   };
+  const COMPONENT_TONE = { healthy: "ok", unhealthy: "bad", unknown: "neutral", exited: "warn" };
+  const VIEWS = ["overview", "graph", "component", "clustering", "targets", "throughput", "timeline"];
   const $ = (id) => document.getElementById(id);
   const fmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 
   // Elements: h("td", { class: "x", dataset: { name: "a" } }, child, "text", ...)
   function h(tag, attrs, ...children) {
-    const svg = ["svg", "path", "line", "text", "g", "rect"].includes(tag);
+    const svg = ["svg", "path", "line", "text", "g", "rect", "circle", "title"].includes(tag);
     const el = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
     for (const [key, value] of Object.entries(attrs || {})) {
       if (value === undefined || value === null || value === false) continue;
@@ -125,7 +128,24 @@
       if (!series.live && Date.now() - series.at > WINDOW_S * 1000) app.throughput.delete(name);
     }
     if (app.online && (!app.historyLoaded || app.tick % HISTORY_EVERY === 0)) await pollHistory();
+    if (app.online) await pollComponents();
     render();
+  }
+
+  // This member's components (Alloy's /api/v0/web/components), what leaves each one (the graph's
+  // edges, only on the Graph view: each reading is a point of the rates) and the open detail page.
+  async function pollComponents() {
+    const view = document.body.dataset.view;
+    const [list, graph, detail] = await Promise.allSettled([
+      getJSON("/api/v0/web/components"),
+      view === "graph" ? getJSON("/api/v0/web/graph?window=" + app.graphWindow) : Promise.resolve(null),
+      view === "component" && app.detailID
+        ? getJSON("/api/v0/web/components/" + encodeURIComponent(app.detailID)) : Promise.resolve(null),
+    ]);
+    if (list.status === "fulfilled") app.components = list.value;
+    if (graph.status === "fulfilled" && graph.value) app.graph = graph.value;
+    if (detail.status === "fulfilled" && detail.value) { app.detail = detail.value; app.detailError = null; }
+    else if (detail.status === "rejected") { app.detail = null; app.detailError = String(detail.reason.message); }
   }
 
   async function pollHistory() {
@@ -204,6 +224,196 @@
     renderTargets(targets);
     renderThroughput(rates);
     if (!app.hoverTimeline) renderTimeline();
+    renderComponents();
+    if (document.body.dataset.view === "graph") renderGraph();
+    if (document.body.dataset.view === "component") renderDetail();
+  }
+
+  // ---- Components: the table, the graph, the detail page ----
+
+  const componentLink = (id) => h("a", { class: "component-link", href: "#component/" + encodeURIComponent(id) }, id);
+  const healthBadge = (health) => h("span", { class: "badge health", "data-tone": COMPONENT_TONE[health.state]
+    || "neutral" }, health.state);
+
+  function renderComponents() {
+    const list = app.components || [];
+    const rows = list.map((c) => h("tr", { class: "component", dataset: { id: c.localID, health: c.health.state } },
+      h("td", {}, componentLink(c.localID)),
+      h("td", {}, healthBadge(c.health)),
+      h("td", { class: "col-message" }, c.health.message || h("span", { class: "none" }, "—")),
+      h("td", {}, c.dataFlowEdgesTo.length ? c.dataFlowEdgesTo.map((id) => h("div", {}, componentLink(id)))
+        : h("span", { class: "none" }, "—")),
+    ));
+    $("components").replaceChildren(...(rows.length ? rows : [h("tr", { class: "empty" },
+      h("td", { colspan: 4 }, app.components ? "No components." : "Waiting for the components…"))]));
+    const unhealthy = list.filter((c) => c.health.state !== "healthy").length;
+    $("components-count").textContent = list.length ? list.length + " components"
+      + (unhealthy ? ", " + unhealthy + " not healthy" : ", all healthy") : "";
+  }
+
+  function flowLabel(flow) {
+    if (!flow) return "";
+    if (flow.type === "target") return fmt.format(flow.count) + (flow.count === 1 ? " target" : " targets");
+    return flow.rate == null ? "… samples/s" : fmtRate(flow.rate) + " samples/s";
+  }
+  function fmtRate(rate) {
+    return rate < 10 ? rate.toFixed(1) : fmt.format(rate);
+  }
+
+  // Components in columns by their distance from the sources, data flowing left to right; the
+  // remote-write endpoints as the last column.
+  function graphLayout(list, flows) {
+    const nodes = list.map((c) => ({ id: c.localID, kind: c.name, label: c.label, health: c.health, sink: false }));
+    const byID = new Map(nodes.map((n) => [n.id, n]));
+    const edges = [];
+    const flowOf = new Map();
+    for (const f of flows) if (!f.endpoint) flowOf.set(f.componentID, f);
+    for (const c of list) {
+      for (const to of c.dataFlowEdgesTo) if (byID.has(to)) edges.push({ from: c.localID, to, flow: flowOf.get(c.localID) });
+    }
+    for (const f of flows) {
+      if (!f.endpoint || !byID.has(f.componentID)) continue;
+      const id = "endpoint " + f.componentID + " " + f.endpoint;
+      const host = (f.url || "").replace(/^[a-z]+:\/\//, "").replace(/\/.*$/, "");
+      const sink = { id, kind: "remote endpoint", label: host || f.endpoint, title: f.endpoint + ": " + f.url, sink: true,
+        health: null };
+      nodes.push(sink);
+      byID.set(id, sink);
+      edges.push({ from: f.componentID, to: id, flow: f });
+    }
+    const layer = new Map(nodes.map((n) => [n.id, 0]));
+    for (let round = 0; round < nodes.length; round++) {
+      let changed = false;
+      for (const e of edges) {
+        if (layer.get(e.to) < layer.get(e.from) + 1) { layer.set(e.to, layer.get(e.from) + 1); changed = true; }
+      }
+      if (!changed) break;
+    }
+    const columns = [];
+    for (const n of nodes) (columns[layer.get(n.id)] = columns[layer.get(n.id)] || []).push(n);
+    const row = new Map();
+    columns.forEach((column, index) => {
+      if (index > 0) {
+        const mean = (n) => {
+          const from = edges.filter((e) => e.to === n.id).map((e) => row.get(e.from)).filter((v) => v !== undefined);
+          return from.length ? from.reduce((a, b) => a + b, 0) / from.length : Infinity;
+        };
+        column.sort((a, b) => mean(a) - mean(b));
+      }
+      column.forEach((n, i) => row.set(n.id, i));
+    });
+    return { nodes, edges, columns, layer, row };
+  }
+
+  function renderGraph() {
+    const box = $("graph");
+    const list = app.components;
+    if (!list) return;
+    if (!list.length) { box.replaceChildren(h("p", { class: "empty" }, "No components.")); return; }
+    const flows = app.graph ? app.graph.data : [];
+    const { nodes, edges, columns, layer, row } = graphLayout(list, flows);
+    const W = 180, H = 58, GX = 104, GY = 34, PAD = 12;
+    const tallest = Math.max(...columns.map((c) => (c ? c.length : 0)));
+    const width = PAD * 2 + columns.length * W + (columns.length - 1) * GX;
+    const height = PAD * 2 + tallest * H + (tallest - 1) * GY + 10;
+    const pos = new Map();
+    for (const n of nodes) {
+      const column = columns[layer.get(n.id)];
+      const offset = ((tallest - column.length) * (H + GY)) / 2;
+      pos.set(n.id, { x: PAD + layer.get(n.id) * (W + GX), y: PAD + offset + row.get(n.id) * (H + GY) });
+    }
+    // Scaled down to the panel's width when wider, never up.
+    const svg = h("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
+      style: { maxWidth: width + "px" }, "aria-label": "Component graph" });
+    for (const e of edges) {
+      const a = pos.get(e.from), b = pos.get(e.to);
+      const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x - 7, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
+      const type = e.flow ? e.flow.type : "";
+      svg.append(h("path", { class: "graph-edge", d: `M${x1} ${y1} C${mx} ${y1} ${mx} ${y2} ${x2} ${y2}`,
+        dataset: { from: e.from, to: e.to, type, count: e.flow ? e.flow.count : "",
+          rate: e.flow && e.flow.rate != null ? e.flow.rate.toFixed(2) : "" } }));
+      svg.append(h("path", { class: "arrow" + (type === "prometheus_metric" ? " metric" : ""),
+        d: `M${x2} ${y2 - 5} L${x2 + 7} ${y2} L${x2} ${y2 + 5} Z` }));
+      svg.append(h("text", { class: "edge-label", x: mx, y: (y1 + y2) / 2 - 7, "text-anchor": "middle",
+        dataset: { from: e.from, to: e.to } }, flowLabel(e.flow)));
+    }
+    for (const n of nodes) {
+      const p = pos.get(n.id);
+      const tone = n.health ? COMPONENT_TONE[n.health.state] : null;
+      const g = h("g", { class: "graph-node" + (n.sink ? " sink" : ""), transform: `translate(${p.x} ${p.y})`,
+        dataset: { id: n.id, health: n.health ? n.health.state : "" },
+        onclick: n.sink ? null : () => { location.hash = "#component/" + encodeURIComponent(n.id); } },
+        h("title", {}, n.health ? n.id + ": " + n.health.state + (n.health.message ? " — " + n.health.message : "")
+          : n.title || n.label),
+        h("rect", { width: W, height: H, rx: 8 }),
+        h("text", { class: "kind", x: 14, y: 22 }, n.kind),
+        h("text", { class: "label", x: 14, y: 42 }, n.label.length > 19 ? n.label.slice(0, 18) + "…" : n.label));
+      if (tone) g.append(h("circle", { class: "dot", cx: W - 16, cy: 37, r: 5,
+        fill: `var(--${tone === "neutral" ? "faint" : tone})` }));
+      svg.append(g);
+    }
+    box.replaceChildren(svg);
+  }
+
+  // A component's body in Alloy's syntax: attributes and blocks, secrets as (secret).
+  function alloyBody(body, indent) {
+    const out = [];
+    for (const stmt of body || []) {
+      if (stmt.type === "attr") {
+        out.push(indent, h("span", { class: "key" }, stmt.name), " = ", ...alloyValue(stmt.value, indent), "\n");
+      } else {
+        out.push(indent, h("span", { class: "key" }, stmt.name), stmt.label ? " " + JSON.stringify(stmt.label) : "",
+          " {\n", ...alloyBody(stmt.body, indent + "  "), indent, "}\n");
+      }
+    }
+    return out;
+  }
+  function alloyValue(v, indent) {
+    switch (v.type) {
+      case "null": return ["null"];
+      case "number": case "bool": case "function": return [String(v.value)];
+      case "string": return [JSON.stringify(v.value)];
+      case "capsule": return v.value === "(secret)" ? [h("span", { class: "secret" }, "(secret)")] : [v.value];
+      case "array": {
+        if (!v.value.length) return ["[]"];
+        const inner = indent + "  ";
+        return ["[\n", ...v.value.flatMap((item) => [inner, ...alloyValue(item, inner), ",\n"]), indent, "]"];
+      }
+      case "object": {
+        if (!v.value.length) return ["{}"];
+        const inner = indent + "  ";
+        return ["{\n", ...v.value.flatMap((f) => [inner, JSON.stringify(f.key), " = ", ...alloyValue(f.value, inner),
+          ",\n"]), indent, "}"];
+      }
+      default: return [JSON.stringify(v.value)];
+    }
+  }
+
+  function renderDetail() {
+    const box = $("component-detail");
+    $("component-title").textContent = app.detailID || "Component";
+    const d = app.detail && app.detail.localID === app.detailID ? app.detail : null;
+    if (!d) {
+      box.replaceChildren(h("p", { class: "empty" }, app.detailError ? "No such component: " + app.detailID
+        : "Loading…"));
+      return;
+    }
+    const links = (ids) => ids.length ? ids.map((id) => h("div", {}, componentLink(id)))
+      : h("span", { class: "none" }, "none");
+    const row = (k, v) => [h("dt", {}, k), h("dd", {}, v)];
+    const section = (name, title, body) => h("div", { class: "detail-section" }, h("h3", {}, title),
+      body && body.length ? h("pre", { class: "body-text", dataset: { section: name } }, ...alloyBody(body, ""))
+        : h("p", { class: "none", dataset: { section: name } }, "none"));
+    box.replaceChildren(h("div", { class: "component-detail", dataset: { id: d.localID, health: d.health.state } },
+      h("div", { class: "detail-health" }, healthBadge(d.health), h("span", { class: "health-message" },
+        d.health.message || ""), d.health.updatedTime ? h("span", { class: "hint" }, "since "
+          + new Date(d.health.updatedTime).toLocaleString()) : null),
+      h("div", { class: "details" }, h("dl", {}, row("Component", d.name), row("Label", d.label),
+        row("Uses", links(d.referencesTo)), row("Used by", links(d.referencedBy)),
+        row("Data flows to", links(d.dataFlowEdgesTo)))),
+      section("arguments", "Arguments", d.arguments),
+      section("exports", "Exports", d.exports),
+      section("debug", "Debug info", d.debugInfo)));
   }
 
   function renderHeader() {
@@ -477,12 +687,18 @@
 
   function showView() {
     const name = (location.hash || "#overview").slice(1);
-    const view = ["overview", "clustering", "targets", "throughput", "timeline"].includes(name)
-      ? name : "overview";
+    let view = name.startsWith("component/") ? "component" : name;
+    if (!VIEWS.includes(view)) view = "overview";
+    if (view === "component") {
+      const id = decodeURIComponent(name.slice("component/".length));
+      if (id !== app.detailID) { app.detailID = id; app.detail = null; app.detailError = null; }
+    }
     document.body.dataset.view = view;
+    if (view === "graph" || view === "component") pollComponents().then(render, () => {});
     for (const tab of document.querySelectorAll(".tab")) {
-      if (tab.dataset.view === view) tab.setAttribute("aria-current", "page");
-      else tab.removeAttribute("aria-current");
+      if (tab.dataset.view === view || (view === "component" && tab.dataset.view === "graph")) {
+        tab.setAttribute("aria-current", "page");
+      } else tab.removeAttribute("aria-current");
     }
     render();
   }
@@ -493,6 +709,7 @@
     $(id).addEventListener("input", () => renderTargets(mergedTargets()));
   }
   $("timeline-range").addEventListener("change", () => renderTimeline());
+  $("graph-window").addEventListener("change", () => { app.graphWindow = Number($("graph-window").value); });
   $("timeline").addEventListener("mouseenter", () => { app.hoverTimeline = true; });
   $("timeline").addEventListener("mouseleave", () => { app.hoverTimeline = false; });
   showView();

@@ -25,8 +25,12 @@ public struct AgentOptions: Sendable {
         public var nodeName: String?
         /// `--cluster.advertise-address`; defaults to the listen address.
         public var advertiseAddress: String?
-        /// `--cluster.join-addresses`, comma-separated host:port.
+        /// `--cluster.join-addresses`, comma-separated: IP addresses or DNS names, with an optional
+        /// port (the HTTP port by default) and an optional `dns+`, `dnssrv+` or `dnssrvnoa+` prefix.
         public var joinAddresses: [String] = []
+        /// `--cluster.max-join-peers`: how many of the join addresses' peers a join contacts,
+        /// chosen at random (5, as in Alloy; 0: all).
+        public var maxJoinPeers = 5
         /// `--cluster.rejoin-interval`
         public var rejoinInterval: Duration = .seconds(60)
         /// `--cluster.name`

@@ -61,6 +61,7 @@ extension AgentParts {
             ? try ClusterService(
                 options: options.cluster, name: nodeName, address: advertise, log: log, client: client,
                 logger: Logger(label: "agentd.cluster"), tls: clusterTLS?.client,
+                defaultPort: Int(options.listenAddress.split(separator: ":").last ?? "") ?? 12345,
                 listening: { _ = await listening.wait() })
             : nil
         let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
@@ -72,7 +73,7 @@ extension AgentParts {
         let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
         let configuration = ConfigService(
             path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster,
-            logger: logger)
+            logger: logger, pool: scrapeClients)
         let router = buildRouter(
             APIController(
                 state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,

@@ -1,4 +1,5 @@
 import Config
+import HTTPSecurity
 import Logging
 import Scrape
 import ServiceLifecycle
@@ -18,6 +19,10 @@ final class ConfigService: Service, Sendable {
     private let manager: ScrapeService
     private let cluster: ClusterService?
     private let logger: Logger
+    /// How the discovery components fare, for `/api/v0/discovery` and `/metrics`.
+    let health: DiscoveryHealth
+    /// The clients `discovery.http` fetches with.
+    private let pool: HTTPClientPool?
     private struct Running {
         var config: AgentConfig
         var discovery: Task<Void, Never>?
@@ -26,8 +31,10 @@ final class ConfigService: Service, Sendable {
 
     init(
         path: String, context: EvaluationContext, config: AgentConfig, manager: ScrapeService, cluster: ClusterService?,
-        logger: Logger
+        logger: Logger, health: DiscoveryHealth = DiscoveryHealth(), pool: HTTPClientPool? = nil
     ) {
+        self.health = health
+        self.pool = pool
         self.path = path
         self.context = context
         self.manager = manager
@@ -47,8 +54,10 @@ final class ConfigService: Service, Sendable {
     /// Starts discovery for the current configuration.
     private func start() {
         let config = self.config
-        let task = Task { [manager, cluster, logger] in
-            await TargetDiscovery(config: config, manager: manager, cluster: cluster, logger: logger).run()
+        let task = Task { [manager, cluster, logger, health, pool] in
+            await TargetDiscovery(
+                config: config, manager: manager, cluster: cluster, logger: logger, health: health, pool: pool
+            ).run()
         }
         running.withLock { $0.discovery = task }
     }

@@ -46,8 +46,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("cluster.advertise-address"), help: "host:port other members reach this one at.")
     var advertiseAddress: String?
 
-    @Option(name: .customLong("cluster.join-addresses"), help: "Comma-separated host:port of members to join.")
+    @Option(
+        name: .customLong("cluster.join-addresses"),
+        help:
+            "Comma-separated addresses of members to join: IPs or DNS names, optional :port, optional dns+, dnssrv+ or dnssrvnoa+ prefix."
+    )
     var joinAddresses = ""
+
+    @Option(
+        name: .customLong("cluster.max-join-peers"),
+        help: "How many of the peers the join addresses stand for a join contacts (0: all).")
+    var maxJoinPeers = 5
 
     @Option(name: .customLong("cluster.rejoin-interval"), help: "How often to rejoin the join addresses.")
     var rejoinInterval = "60s"
@@ -105,6 +114,8 @@ struct RunCommand: AsyncParsableCommand {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
         options.cluster.name = clusterName
+        guard maxJoinPeers >= 0 else { throw ValidationError("--cluster.max-join-peers must be 0 or more") }
+        options.cluster.maxJoinPeers = maxJoinPeers
         options.cluster.waitForSize = waitForSize
         options.cluster.secretFile = secretFile
         options.cluster.enableTLS = enableTLS

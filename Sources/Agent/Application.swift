@@ -54,7 +54,7 @@ extension AgentParts {
         let outputs = try OutputService(
             config: config, log: log, paths: StoragePaths(options.storagePath),
             flushDeadline: options.remoteFlushDeadline, logger: logger)
-        let advertise = options.cluster.advertiseAddress ?? options.listenAddress
+        let advertise = AdvertiseAddress.choose(options: options, logger: logger)
         let listening = ListeningSignal()
         let cluster =
             options.cluster.enabled

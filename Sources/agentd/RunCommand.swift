@@ -47,6 +47,13 @@ struct RunCommand: AsyncParsableCommand {
     var advertiseAddress: String?
 
     @Option(
+        name: .customLong("cluster.advertise-interfaces"),
+        help:
+            "Comma-separated interfaces to choose the advertise address from (all: every one); default eth0,en0 when listening on 0.0.0.0."
+    )
+    var advertiseInterfaces: String?
+
+    @Option(
         name: .customLong("cluster.join-addresses"),
         help:
             "Comma-separated addresses of members to join: IPs or DNS names, optional :port, optional dns+, dnssrv+ or dnssrvnoa+ prefix."
@@ -110,6 +117,9 @@ struct RunCommand: AsyncParsableCommand {
         options.cluster.enabled = clusterEnabled
         options.cluster.nodeName = nodeName
         options.cluster.advertiseAddress = advertiseAddress
+        options.cluster.advertiseInterfaces = advertiseInterfaces.map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         options.cluster.joinAddresses = joinAddresses.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }

@@ -49,6 +49,28 @@ import Testing
         #expect(throws: DNSMessageError.self) { try DNSMessage.answers(Array(bytes.prefix(length))) }
     }
 
+    /// Bytes from a server are outside input: every prefix of an answer and every one-byte
+    /// change of it either reads or throws, never traps.
+    @Test func everyPrefixAndEveryByteChangeReadsOrThrows() {
+        let srv: [UInt8] = [0, 10, 0, 5, 0x1F, 0x90] + [3] + Array("web".utf8) + [0xC0, 12 + 1 + 8]
+        let bytes = Self.response(
+            question: "_metrics.example.org", answers: [(33, srv), (1, [10, 0, 0, 7]), (15, [0, 1, 0xC0, 12])])
+        var outcomes = 0
+        for length in 0...bytes.count {
+            _ = try? DNSMessage.answers(Array(bytes.prefix(length)))
+            outcomes += 1
+        }
+        for index in bytes.indices {
+            for value: UInt8 in [0x00, 0x3F, 0x40, 0xC0, 0xFF, bytes[index] ^ 0x01] {
+                var changed = bytes
+                changed[index] = value
+                _ = try? DNSMessage.answers(changed)
+                outcomes += 1
+            }
+        }
+        #expect(outcomes == bytes.count + 1 + bytes.count * 6)
+    }
+
     @Test func aCompressionLoopIsAnError() {
         var bytes: [UInt8] = [0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]
         bytes += [0xC0, 12, 0, 1, 0, 1]

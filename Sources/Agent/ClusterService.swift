@@ -366,7 +366,13 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     private func resolveSeedsOnRequest() async {
         for await _ in resolutions {
             var found: [String] = []
-            for entry in options.joinAddresses {
+            // This member's own address, and what it stands for when it is a name (Docker Compose
+            // advertises `agentd-1:12345` and lists it among the join addresses too).
+            var own: Set<String> = [self.address]
+            if let advertised = JoinAddress(self.address), !advertised.isIPAddress {
+                own.formUnion(await advertised.resolve(defaultPort: defaultPort, with: resolver).addresses)
+            }
+            for entry in options.joinAddresses where entry != self.address {
                 guard let joinAddress = JoinAddress(entry) else { continue }
                 let (addresses, errors) = await joinAddress.resolve(defaultPort: defaultPort, with: resolver)
                 found += addresses
@@ -384,7 +390,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                         "A join address stands for no address now", metadata: ["cluster.join_address": "\(entry)"])
                 }
             }
-            var unique: Set<String> = [self.address]
+            var unique = own
             var seeds = found.filter { unique.insert($0).inserted }
             if options.maxJoinPeers > 0 && seeds.count > options.maxJoinPeers {
                 seeds = Array(seeds.shuffled().prefix(options.maxJoinPeers))

@@ -56,7 +56,7 @@ public struct JoinAddress: Sendable, Hashable {
     }
 
     /// Whether `host` is an IPv4 or IPv6 address rather than a name.
-    var isIPAddress: Bool {
+    public var isIPAddress: Bool {
         host.contains(":") || (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
     }
 

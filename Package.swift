@@ -45,6 +45,7 @@ let package = Package(
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CResolv"),
 
         .target(
             name: "Primitives",
@@ -63,6 +64,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DNSLookup",
+            dependencies: ["CResolv"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "WAL",
             dependencies: ["CLZ4", "Primitives", .product(name: "Logging", package: "swift-log")],
             swiftSettings: fuzzedSettings
@@ -75,7 +81,7 @@ let package = Package(
         .target(
             name: "Scrape",
             dependencies: [
-                "Events", "WAL", "Primitives", "CZlib", "HTTPSecurity",
+                "Events", "WAL", "Primitives", "CZlib", "HTTPSecurity", "DNSLookup",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -88,7 +94,7 @@ let package = Package(
         ),
         .target(
             name: "Config",
-            dependencies: ["Scrape", "HTTPSecurity"],
+            dependencies: ["Scrape", "HTTPSecurity", "DNSLookup"],
             swiftSettings: fuzzedSettings
         ),
         .target(
@@ -121,7 +127,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "WAL", "Events", "Scrape", "Config", "RemoteWrite", "Projections", "Cluster", "Primitives",
-                "HTTPSecurity",
+                "HTTPSecurity", "DNSLookup",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -183,11 +189,12 @@ let package = Package(
             path: "Tests/TestSupport", swiftSettings: testSettings),
         .testTarget(name: "WALTests", dependencies: ["WAL", "TestSupport"], swiftSettings: testSettings),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"], swiftSettings: testSettings),
+        .testTarget(name: "DNSLookupTests", dependencies: ["DNSLookup"], swiftSettings: testSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events", "WAL", "TestSupport"], swiftSettings: testSettings),
         .testTarget(
             name: "ScrapeTests",
             dependencies: [
-                "Scrape", "Events", "WAL", "Primitives", "TestSupport", "HTTPSecurity",
+                "Scrape", "Events", "WAL", "Primitives", "TestSupport", "HTTPSecurity", "DNSLookup",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -207,7 +214,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConfigTests",
-            dependencies: ["Config", "Scrape", "HTTPSecurity"],
+            dependencies: ["Config", "Scrape", "HTTPSecurity", "DNSLookup"],
             exclude: ["Fixtures"],
             swiftSettings: testSettings
         ),
@@ -250,6 +257,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: testSettings

@@ -8,7 +8,7 @@ import Scrape
 import Synchronization
 import WAL
 
-/// The agent's HTTP API: health, self-metrics, peers (Alloy's shape), targets.
+/// The agent's HTTP API: health, self-metrics, peers (Alloy's shape), targets, discovery health.
 struct APIController: Sendable {
     let state: AgentState
     let board: TargetStatusBoard
@@ -54,9 +54,10 @@ struct APIController: Sendable {
                 walSegmentsDropped: outputs.droppedSegments.withLock { $0 }, walHealth: log.health,
                 scrapeLimits: .init(
                     bodySize: limits.bodySizeLimitExceeded, samples: limits.sampleLimitExceeded,
-                    labels: limits.labelLimitsExceeded, walRecord: limits.tooLargeForWAL),
+                    labels: limits.labelLimitsExceeded, walRecord: limits.tooLargeForWAL,
+                    targetLimit: limits.targetLimitExceeded),
                 remoteWrite: outputs.remoteWriteMetrics, cluster: cluster?.metricsReading,
-                tlsHandshakeFailures: tlsFailures?.count)
+                tlsHandshakeFailures: tlsFailures?.count, discovery: reloader.health.all)
             let body = metrics.exposition(reading)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -68,6 +69,7 @@ struct APIController: Sendable {
             }
             return cluster.peers.map { Peer(name: $0.name, addr: $0.address, isSelf: $0.isSelf, state: $0.state) }
         }
+        router.get("/api/v0/discovery") { _, _ -> [DiscoveryHealth.Status] in reloader.health.all }
         router.get("/api/v0/targets") { _, _ -> TargetList in
             let now = Int64(Date().timeIntervalSince1970 * 1e9)
             return TargetList(

@@ -23,10 +23,18 @@ public struct AgentOptions: Sendable {
         public var enabled = false
         /// `--cluster.node-name`; defaults to the hostname.
         public var nodeName: String?
-        /// `--cluster.advertise-address`; defaults to the listen address.
+        /// `--cluster.advertise-address`; defaults to the listen address, or, when the server
+        /// listens on every address, to an address of the advertise interfaces.
         public var advertiseAddress: String?
-        /// `--cluster.join-addresses`, comma-separated host:port.
+        /// `--cluster.advertise-interfaces`: the interfaces an advertise address is chosen from
+        /// (`all`: every one); nil: Alloy's `eth0,en0`, used only for a wildcard listen address.
+        public var advertiseInterfaces: [String]?
+        /// `--cluster.join-addresses`, comma-separated: IP addresses or DNS names, with an optional
+        /// port (the HTTP port by default) and an optional `dns+`, `dnssrv+` or `dnssrvnoa+` prefix.
         public var joinAddresses: [String] = []
+        /// `--cluster.max-join-peers`: how many of the join addresses' peers a join contacts,
+        /// chosen at random (5, as in Alloy; 0: all).
+        public var maxJoinPeers = 5
         /// `--cluster.rejoin-interval`
         public var rejoinInterval: Duration = .seconds(60)
         /// `--cluster.name`

@@ -54,13 +54,14 @@ extension AgentParts {
         let outputs = try OutputService(
             config: config, log: log, paths: StoragePaths(options.storagePath),
             flushDeadline: options.remoteFlushDeadline, logger: logger)
-        let advertise = options.cluster.advertiseAddress ?? options.listenAddress
+        let advertise = AdvertiseAddress.choose(options: options, logger: logger)
         let listening = ListeningSignal()
         let cluster =
             options.cluster.enabled
             ? try ClusterService(
                 options: options.cluster, name: nodeName, address: advertise, log: log, client: client,
                 logger: Logger(label: "agentd.cluster"), tls: clusterTLS?.client,
+                defaultPort: Int(options.listenAddress.split(separator: ":").last ?? "") ?? 12345,
                 listening: { _ = await listening.wait() })
             : nil
         let oracle: any OwnershipOracle = cluster ?? OwnEverything(name: nodeName)
@@ -76,7 +77,7 @@ extension AgentParts {
         let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
         let configuration = ConfigService(
             path: options.configPath, context: context, config: config, manager: scraping, cluster: cluster,
-            components: components, logger: logger)
+            components: components, logger: logger, pool: scrapeClients)
         let router = buildRouter(
             APIController(
                 state: state, board: board, metrics: SelfMetrics(nodeName: nodeName), log: log, outputs: outputs,

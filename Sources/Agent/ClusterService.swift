@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Cluster
+import DNSLookup
 import Events
 import Foundation
 import HTTPSecurity
@@ -27,6 +28,8 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         var sendFailures = 0
         var nameConflicts = 0
         var movedTargets = 0
+        /// Lookups of `--cluster.join-addresses` names that failed.
+        var joinLookupFailures = 0
     }
 
     private struct State: Sendable {
@@ -67,6 +70,13 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     private let outgoing: AsyncStream<(Message, String)>
     /// Wakes the tick loop early.
     private let wakeup = Wakeup()
+    /// Looks up the join addresses' names.
+    private let resolver: any DNSResolving
+    /// The port of join addresses given without one: the HTTP server's.
+    private let defaultPort: Int
+    /// The machine asked for the join addresses to be looked up (`.resolveSeeds`).
+    private let resolutionRequests: AsyncStream<Void>.Continuation
+    private let resolutions: AsyncStream<Void>
 
     /// - Parameters:
     ///   - leaveLimit: The longest a graceful leave may take; it normally ends at the hand-off slot,
@@ -78,8 +88,17 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     init(
         options: AgentOptions.ClusterOptions, name: String, address: String, log: EventLog, client: HTTPClient,
         logger: Logger, leaveLimit: Duration = .seconds(15), tls: HTTPClientSettings? = nil,
+        defaultPort: Int = 12345, resolver: any DNSResolving = SystemResolver(),
         listening: @escaping @Sendable () async -> Void = {}
     ) throws {
+        self.defaultPort = defaultPort
+        self.resolver = resolver
+        for entry in options.joinAddresses where JoinAddress(entry) == nil {
+            throw AgentError(
+                "--cluster.join-addresses: \"\(entry)\" is not an address (host, host:port, [IPv6]:port, with an optional dns+, dnssrv+ or dnssrvnoa+ prefix)"
+            )
+        }
+        (resolutions, resolutionRequests) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.options = options
         self.name = name
         self.address = address
@@ -112,6 +131,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         settings.rejoinInterval = options.rejoinInterval
         settings.waitForSize = options.waitForSize
         settings.waitTimeout = options.waitTimeout
+        settings.resolvesSeeds = !options.joinAddresses.isEmpty
         state = Mutex(
             State(lifecycle: ClusterLifecycle(membership: membership, settings: settings), nextTick: .now))
         (outgoing, outbox) = AsyncStream.makeStream(of: (Message, String).self)
@@ -275,8 +295,10 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
             }
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.deliver() }
+                group.addTask { await self.resolveSeedsOnRequest() }
                 await handle { $0.join(seeds: self.options.joinAddresses, now: $1) }
                 await tickUntilStopped()
+                resolutionRequests.finish()
                 // The last messages (the departure) still go out; the group waits for them.
                 outbox.finish()
             }
@@ -336,6 +358,46 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         }
         if sooner { wakeup.signal() }
         await execute(directives)
+    }
+
+    /// Looks the join addresses up whenever the machine asks (before every join, retry and
+    /// rejoin) and hands it what they stand for now: every address, this member's own left out,
+    /// at most `--cluster.max-join-peers` of them (chosen at random; 0: all).
+    private func resolveSeedsOnRequest() async {
+        for await _ in resolutions {
+            var found: [String] = []
+            // This member's own address, and what it stands for when it is a name (Docker Compose
+            // advertises `agentd-1:12345` and lists it among the join addresses too).
+            var own: Set<String> = [self.address]
+            if let advertised = JoinAddress(self.address), !advertised.isIPAddress {
+                own.formUnion(await advertised.resolve(defaultPort: defaultPort, with: resolver).addresses)
+            }
+            for entry in options.joinAddresses where entry != self.address {
+                guard let joinAddress = JoinAddress(entry) else { continue }
+                let (addresses, errors) = await joinAddress.resolve(defaultPort: defaultPort, with: resolver)
+                found += addresses
+                for error in errors {
+                    state.withLock { $0.counters.joinLookupFailures += 1 }
+                    guard firstInAMinute("lookup/\(entry)/\(error.reason)", now: .wallClock) else { continue }
+                    logger.warning(
+                        "Could not look up a join address",
+                        metadata: ["cluster.join_address": "\(entry)", "cluster.reason": "\(error)"])
+                }
+                if addresses.isEmpty && errors.isEmpty,
+                    firstInAMinute("lookup/\(entry)/empty", now: .wallClock)
+                {
+                    logger.info(
+                        "A join address stands for no address now", metadata: ["cluster.join_address": "\(entry)"])
+                }
+            }
+            var unique = own
+            var seeds = found.filter { unique.insert($0).inserted }
+            if options.maxJoinPeers > 0 && seeds.count > options.maxJoinPeers {
+                seeds = Array(seeds.shuffled().prefix(options.maxJoinPeers))
+            }
+            logger.debug("Join addresses looked up", metadata: ["cluster.seeds": "\(seeds)"])
+            await handle { $0.seedsResolved(seeds, now: $1) }
+        }
     }
 
     private func deliver() async {
@@ -409,6 +471,8 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                 logger.warning(
                     "Cluster did not reach --cluster.wait-for-size in time; scraping anyway",
                     metadata: ["cluster.size": "\(size)"])
+            case .resolveSeeds:
+                resolutionRequests.yield()
             case .stop:
                 wakeup.signal()
             }
@@ -516,6 +580,7 @@ extension ClusterService {
             peersByState: Dictionary(grouping: peers, by: \.state).mapValues(\.count), lamport: lamport,
             rxBytes: counters.rxBytes, txBytes: counters.txBytes, sendFailures: counters.sendFailures,
             rejected: counters.rejected, nameConflicts: counters.nameConflicts, lateSlots: lateSlots,
-            movedTargets: counters.movedTargets, clockSkewSeconds: clockSkew.mapValues(\.seconds))
+            movedTargets: counters.movedTargets, clockSkewSeconds: clockSkew.mapValues(\.seconds),
+            joinLookupFailures: counters.joinLookupFailures)
     }
 }

@@ -1,4 +1,5 @@
 import Config
+import HTTPSecurity
 import Logging
 import Scrape
 import ServiceLifecycle
@@ -19,6 +20,10 @@ final class ConfigService: Service, Sendable {
     private let cluster: ClusterService?
     private let components: ComponentRegistry?
     private let logger: Logger
+    /// How the discovery components fare, for `/api/v0/discovery` and `/metrics`.
+    let health: DiscoveryHealth
+    /// The clients `discovery.http` fetches with.
+    private let pool: HTTPClientPool?
     private struct Running {
         var config: AgentConfig
         var discovery: Task<Void, Never>?
@@ -27,8 +32,11 @@ final class ConfigService: Service, Sendable {
 
     init(
         path: String, context: EvaluationContext, config: AgentConfig, manager: ScrapeService, cluster: ClusterService?,
-        components: ComponentRegistry? = nil, logger: Logger
+        components: ComponentRegistry? = nil, logger: Logger, health: DiscoveryHealth = DiscoveryHealth(),
+        pool: HTTPClientPool? = nil
     ) {
+        self.health = health
+        self.pool = pool
         self.path = path
         self.context = context
         self.manager = manager
@@ -49,9 +57,10 @@ final class ConfigService: Service, Sendable {
     /// Starts discovery for the current configuration.
     private func start() {
         let config = self.config
-        let task = Task { [manager, cluster, components, logger] in
+        let task = Task { [manager, cluster, components, logger, health, pool] in
             await TargetDiscovery(
-                config: config, manager: manager, cluster: cluster, logger: logger, components: components
+                config: config, manager: manager, cluster: cluster, logger: logger, health: health, pool: pool,
+                components: components
             ).run()
         }
         running.withLock { $0.discovery = task }

@@ -24,6 +24,8 @@ final class SelfMetrics: Sendable {
         var cluster: ClusterReading?
         /// Failed TLS handshakes on the agent's port; nil when it does not serve TLS.
         var tlsHandshakeFailures: Int? = nil
+        /// The discovery components' health.
+        var discovery: [DiscoveryHealth.Status] = []
     }
 
     struct ScrapeLimitReading {
@@ -31,6 +33,7 @@ final class SelfMetrics: Sendable {
         var samples: Int
         var labels: Int
         var walRecord: Int
+        var targetLimit = 0
     }
 
     /// One remote-write endpoint's state.
@@ -57,6 +60,7 @@ final class SelfMetrics: Sendable {
         var lateSlots: Int
         var movedTargets: Int
         var clockSkewSeconds: [String: Double]
+        var joinLookupFailures = 0
     }
 
     /// The reasons a WAL append fails (`EventLog.AppendHealth.failures`).
@@ -167,8 +171,13 @@ private struct Families {
         counter(
             "agentd_target_scrapes_exceeded_wal_record_size_total",
             "Scrapes refused because their series and samples would not fit in one WAL record.", limits.walRecord)
+        counter(
+            "prometheus_target_scrape_pool_exceeded_target_limit_total",
+            "Total number of times scrape pools hit the target limit, during sync or config reload.",
+            limits.targetLimit)
 
         for endpoint in reading.remoteWrite { collect(endpoint) }
+        collect(reading.discovery)
         if let cluster = reading.cluster { collect(cluster) }
         if let failures = reading.tlsHandshakeFailures {
             counter(
@@ -244,6 +253,30 @@ private struct Families {
             endpoint.damage.samplesLost)
     }
 
+    private mutating func collect(_ discovery: [DiscoveryHealth.Status]) {
+        var kept: Set<String> = []
+        for status in discovery {
+            let labels = [("component_id", status.component)]
+            kept.insert(Self.key("agentd_discovery_targets", labels))
+            kept.insert(Self.key("agentd_discovery_healthy", labels))
+            gauge(
+                "agentd_discovery_targets",
+                "Targets a discovery component gives now (its last good set while failing).",
+                labels, Double(status.targets))
+            gauge(
+                "agentd_discovery_healthy", "Whether a discovery component's last refresh succeeded (1) or failed (0).",
+                labels, status.healthy ? 1 : 0)
+            counter(
+                "agentd_discovery_refreshes_total", "Refresh rounds of a discovery component.", labels,
+                status.refreshes)
+            counter(
+                "agentd_discovery_refresh_failures_total",
+                "Failed lookups, fetches or file reads of a discovery component.", labels, status.failures)
+        }
+        dropGauges("agentd_discovery_targets", keeping: kept)
+        dropGauges("agentd_discovery_healthy", keeping: kept)
+    }
+
     private mutating func collect(_ cluster: SelfMetrics.ClusterReading) {
         // This member's state is a label: the previous state's series goes when it changes.
         let info = [("name", cluster.name), ("address", cluster.address), ("state", cluster.state)]
@@ -259,6 +292,10 @@ private struct Families {
         counter("cluster_transport_tx_bytes_total", "Gossip bytes sent.", cluster.txBytes)
         counter(
             "cluster_transport_tx_failures_total", "Gossip messages that could not be delivered.", cluster.sendFailures)
+        counter(
+            "agentd_cluster_join_lookup_failures_total",
+            "DNS lookups of --cluster.join-addresses names that failed (server failure, timeout).",
+            cluster.joinLookupFailures)
         for reason in SelfMetrics.rejectionReasons {
             counter(
                 "cluster_transport_rejected_messages_total",

@@ -1,35 +1,47 @@
 import Config
+import DNSLookup
 import Events
+import HTTPSecurity
 import Logging
 import Scrape
 import Synchronization
 
-/// Feeds every `prometheus.scrape` component its targets: static lists at once,
-/// `discovery.file` outputs whenever a file changes, each through the
-/// `discovery.relabel` rules between them.
+/// Feeds every `prometheus.scrape` component its targets: static lists at once, the outputs of
+/// `discovery.file`, `discovery.dns` and `discovery.http` whenever they change, each through the
+/// `discovery.relabel` rules between them. A discovery whose refresh fails keeps its last good
+/// targets; the failure is logged and shown in ``DiscoveryHealth``.
 struct TargetDiscovery: Sendable {
     let config: AgentConfig
     let manager: ScrapeService
     let cluster: ClusterService?
     let logger: Logger
-    /// Told the targets each discovery component found, and whether its files could be read.
+    var health = DiscoveryHealth()
+    /// The clients `discovery.http` fetches with.
+    var pool: HTTPClientPool?
+    var resolver: any DNSResolving = SystemResolver()
+    /// Told the targets each discovery component found, and whether it could refresh them.
     var components: ComponentRegistry? = nil
 
     /// The settings a scrape component gives its loops.
     static func settings(for component: ScrapeComponent) -> ScrapeSettings {
-        ScrapeSettings(
+        var settings = ScrapeSettings(
             jobName: component.jobName, interval: component.scrapeInterval, timeout: component.scrapeTimeout,
             metricsPath: component.metricsPath, scheme: component.scheme, params: component.params,
             honorLabels: component.honorLabels, honorTimestamps: component.honorTimestamps,
             sampleLimit: component.sampleLimit, bodySizeLimit: Int(component.bodySizeLimit),
             labelLimit: component.labelLimit, labelNameLengthLimit: component.labelNameLengthLimit,
             labelValueLengthLimit: component.labelValueLengthLimit, http: component.http)
+        settings.targetLimit = component.targetLimit
+        return settings
     }
 
     func run() async {
         let discovered = DiscoveredTargets()
+        health.reset(
+            components: (config.files.map(\.id) + config.dnsDiscoveries.map(\.id) + config.httpDiscoveries.map(\.id))
+                .map(\.description))
         await apply([:])
-        guard !config.files.isEmpty else {
+        guard !config.files.isEmpty || !config.dnsDiscoveries.isEmpty || !config.httpDiscoveries.isEmpty else {
             // Nothing dynamic: stay alive until cancelled.
             while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
             return
@@ -47,24 +59,70 @@ struct TargetDiscovery: Sendable {
                     continue
                 }
                 let id = component.id
-                let logger = self.logger
-                let components = self.components
+                let (logger, health, components) = (self.logger, self.health, self.components)
                 group.addTask {
                     let updates = discovery.updates(interval: .seconds(1)) { error in
+                        health.refreshed(id.description, error: "\(error)")
                         logger.warning(
                             "discovery.file could not read a file; keeping its previous targets",
-                            metadata: ["error": "\(error)"])
+                            metadata: ["component": "\(id)", "error": "\(error)"])
                         components?.setHealth(
                             id, .unhealthy, message: "could not read a file; keeping the previous targets: \(error)")
                     }
                     for await targets in updates {
+                        health.refreshed(id.description, error: nil)
                         components?.setHealth(id, .healthy, message: ComponentRegistry.count(targets.count, "target"))
-                        let snapshot = discovered.set(id, targets)
-                        await apply(snapshot)
+                        await publish(id, targets, into: discovered)
                     }
                 }
             }
+            for component in config.dnsDiscoveries {
+                let id = component.id
+                let (logger, health, resolver, components) = (self.logger, self.health, self.resolver, self.components)
+                group.addTask {
+                    let updates = component.discovery.updates(resolver: resolver) { errors in
+                        let reason = errors.isEmpty ? nil : errors.map(\.description).joined(separator: "; ")
+                        health.refreshed(id.description, error: reason, failures: errors.count)
+                        components?.setHealth(
+                            id, reason == nil ? .healthy : .unhealthy,
+                            message: reason.map { "lookups failed; keeping their previous targets: \($0)" }
+                                ?? "resolved")
+                        for error in errors {
+                            logger.warning(
+                                "discovery.dns lookup failed; keeping the name's previous targets",
+                                metadata: ["component": "\(id)", "error": "\(error)"])
+                        }
+                    }
+                    for await targets in updates { await publish(id, targets, into: discovered) }
+                }
+            }
+            for component in config.httpDiscoveries {
+                let id = component.id
+                let (logger, health, components) = (self.logger, self.health, self.components)
+                let pool = self.pool ?? HTTPScraper.makePool()
+                let credentials = HTTPClientCredentials(settings: component.http, owner: id.description)
+                group.addTask {
+                    let updates = component.discovery.updates(pool: pool, credentials: credentials) { error in
+                        health.refreshed(id.description, error: error.map(\.description))
+                        components?.setHealth(
+                            id, error == nil ? .healthy : .unhealthy,
+                            message: error.map { "refresh failed; keeping the previous targets: \($0)" } ?? "refreshed")
+                        if let error {
+                            logger.warning(
+                                "discovery.http refresh failed; keeping the previous targets",
+                                metadata: ["component": "\(id)", "error": "\(error)"])
+                        }
+                    }
+                    for await targets in updates { await publish(id, targets, into: discovered) }
+                    if self.pool == nil { try? await pool.shutdown() }
+                }
+            }
         }
+    }
+
+    private func publish(_ id: ComponentID, _ targets: [[String: String]], into discovered: DiscoveredTargets) async {
+        health.targets(id.description, count: targets.count)
+        await apply(discovered.set(id, targets))
     }
 
     private func apply(_ discovered: [ComponentID: [[String: String]]]) async {
@@ -88,7 +146,7 @@ struct TargetDiscovery: Sendable {
     }
 }
 
-/// The latest targets of every `discovery.file` component.
+/// The latest targets of every run-time discovery component.
 private final class DiscoveredTargets: Sendable {
     private let state = Mutex<[ComponentID: [[String: String]]]>([:])
 

@@ -48,6 +48,10 @@ public final class TargetStatusBoard: ScrapeObserver {
 
     public func targetRemoved(_ key: UInt64) { _ = statuses.withLock { $0.removeValue(forKey: key) } }
 
+    public func targetLimitExceeded(job: String, targets: Int, limit: Int) {
+        limitCounters.targetLimitExceeded(job: job, targets: targets, limit: limit)
+    }
+
     public func scraped(_ key: UInt64, report: ScrapeReport) {
         limitCounters.scraped(key, report: report)
         update(key) { status in

@@ -21,6 +21,10 @@ extension ClusterLifecycle {
         public var waitTimeout: Duration = .zero
         /// How long a departed member keeps gossiping its departure before it stops.
         public var departureGrace: Duration = .milliseconds(300)
+        /// The seeds are names to look up before every join, retry and rejoin (DNS names in
+        /// `--cluster.join-addresses`): the lifecycle asks its shell with `.resolveSeeds` and joins
+        /// the addresses `seedsResolved(_:now:)` hands back.
+        public var resolvesSeeds = false
 
         public init() {}
 

@@ -71,6 +71,8 @@ public struct ClusterLifecycle: Sendable {
     public private(set) var seeds: [String] = []
     /// Whether this member has announced itself a participant (what `/-/ready` waits for).
     public private(set) var hasAnnounced = false
+    /// Whether a `.resolveSeeds` is out and its answer not back yet.
+    public private(set) var isResolvingSeeds = false
 
     public init(membership: Membership, settings: Settings = Settings()) {
         self.membership = membership
@@ -111,9 +113,8 @@ public struct ClusterLifecycle: Sendable {
     public mutating func join(seeds: [String], now: ClusterTime) -> [Directive] {
         var out: [Directive] = []
         guard self.phase == .idle else { return self.finish(now: now, &out) }
-        var unique: Set<String> = []
-        self.seeds = seeds.filter { $0 != self.membership.myself.address && unique.insert($0).inserted }
-        if self.seeds.isEmpty {
+        self.seeds = self.ownLeftOut(seeds)
+        if self.seeds.isEmpty && !self.settings.resolvesSeeds {
             self.phase = .joining(announceAt: now + self.settings.announceDelay)
         } else {
             self.phase = .joining(announceAt: now + self.settings.joinTimeout)
@@ -121,6 +122,26 @@ public struct ClusterLifecycle: Sendable {
         }
         if case .waiting = self.sizeWait, self.settings.waitTimeout > .zero {
             self.sizeWait = .waiting(deadline: now + self.settings.waitTimeout)
+        }
+        return self.finish(now: now, &out)
+    }
+
+    /// The join addresses, looked up after a `.resolveSeeds`: the pending join, retry or rejoin
+    /// goes to them. None at all (the names do not resolve, or only to this member) leaves nobody
+    /// to wait for: a joining member announces itself after `announceDelay`, and its retries look
+    /// the names up again.
+    public mutating func seedsResolved(_ seeds: [String], now: ClusterTime) -> [Directive] {
+        var out: [Directive] = []
+        guard self.isResolvingSeeds else { return self.finish(now: now, &out) }
+        self.isResolvingSeeds = false
+        self.seeds = self.ownLeftOut(seeds)
+        switch self.seedContact {
+        case .none:
+            break
+        case .unanswered where self.seeds.isEmpty:
+            self.announce(notAfter: now + self.settings.announceDelay)
+        case .unanswered, .answered:
+            out += self.membership.join(seeds: self.seeds, now: now)
         }
         return self.finish(now: now, &out)
     }
@@ -173,7 +194,7 @@ public struct ClusterLifecycle: Sendable {
         case .unanswered(let attempts, let retryAt, _) where now >= retryAt:
             self.sendJoin(attempt: attempts + 1, now: now, into: &out)
         case .answered(let rejoinAt?) where now >= rejoinAt:
-            out += self.membership.join(seeds: self.seeds, now: now)
+            self.joinSeeds(now: now, into: &out)
             self.seedContact = .answered(rejoinAt: now + self.settings.rejoinInterval)
         default:
             break
@@ -208,9 +229,26 @@ public struct ClusterLifecycle: Sendable {
     // MARK: Internals
 
     private mutating func sendJoin(attempt: Int, now: ClusterTime, into out: inout [Directive]) {
-        out += self.membership.join(seeds: self.seeds, now: now)
+        self.joinSeeds(now: now, into: &out)
         self.seedContact = .unanswered(
             attempts: attempt, retryAt: now + self.settings.joinRetryDelay(after: attempt), refusedBy: [])
+    }
+
+    /// Joins the seeds, or first asks for them to be looked up again.
+    private mutating func joinSeeds(now: ClusterTime, into out: inout [Directive]) {
+        guard self.settings.resolvesSeeds else {
+            out += self.membership.join(seeds: self.seeds, now: now)
+            return
+        }
+        if !self.isResolvingSeeds {
+            self.isResolvingSeeds = true
+            out.append(.resolveSeeds)
+        }
+    }
+
+    private func ownLeftOut(_ seeds: [String]) -> [String] {
+        var unique: Set<String> = []
+        return seeds.filter { $0 != self.membership.myself.address && unique.insert($0).inserted }
     }
 
     private mutating func joinAnswered(now: ClusterTime) {

@@ -1,5 +1,5 @@
 /// What the cluster state machines ask their shell to do. ``Membership`` returns the first five;
-/// ``ClusterLifecycle``, which wraps it, adds the last three.
+/// ``ClusterLifecycle``, which wraps it, adds the last four.
 public enum Directive: Sendable, Hashable {
     /// Encode `message` with the membership's codec and send it to `address` (`host:port`).
     case send(Message, to: String)
@@ -15,6 +15,9 @@ public enum Directive: Sendable, Hashable {
     case sizeReached(clusterSize: Int)
     /// `--cluster.wait-timeout` passed before the cluster reached its size: scraping starts anyway.
     case sizeWaitTimedOut(clusterSize: Int)
+    /// Look the join addresses up and hand the result to `ClusterLifecycle.seedsResolved(_:now:)`
+    /// (with `Settings.resolvesSeeds` only); the join waits for it.
+    case resolveSeeds
     /// The graceful leave is over (departed and gossiped, or out of time): the shell may stop.
     case stop
 }

@@ -13,6 +13,8 @@ public struct AgentConfig: Sendable {
     public var remoteWrites: [RemoteWriteComponent] = []
     public var relabels: [RelabelComponent] = []
     public var files: [DiscoveryFileComponent] = []
+    public var dnsDiscoveries: [DiscoveryDNSComponent] = []
+    public var httpDiscoveries: [DiscoveryHTTPComponent] = []
     public var logging = LoggingOptions()
     /// The top-level `http { tls { … } }` block: TLS for the agent's own server; nil serves plain HTTP.
     public var serverTLS: ServerTLSSettings?
@@ -93,6 +95,16 @@ public struct AgentConfig: Sendable {
                     block, title: title, schema: DiscoveryFileComponent.schema, evaluator: evaluator)
                 config.files.append(try DiscoveryFileComponent(id: id, decoder: decoder))
                 evaluator.define(id.path, .object(["targets": .capsule(.targets(.file(id)))]))
+            case "discovery.dns":
+                let decoder = try BlockDecoder(
+                    block, title: title, schema: DiscoveryDNSComponent.schema, evaluator: evaluator)
+                config.dnsDiscoveries.append(try DiscoveryDNSComponent(id: id, decoder: decoder))
+                evaluator.define(id.path, .object(["targets": .capsule(.targets(.discovered(id)))]))
+            case "discovery.http":
+                let decoder = try BlockDecoder(
+                    block, title: title, schema: DiscoveryHTTPComponent.schema, evaluator: evaluator)
+                config.httpDiscoveries.append(try DiscoveryHTTPComponent(id: id, decoder: decoder))
+                evaluator.define(id.path, .object(["targets": .capsule(.targets(.discovered(id)))]))
             default:
                 preconditionFailure("ComponentGraph admitted unsupported component \(id.name)")
             }

@@ -29,6 +29,8 @@ public struct ScrapeComponent: Sendable, Hashable {
     public var labelNameLengthLimit = 0
     /// Longest label value in bytes; 0 means no limit.
     public var labelValueLengthLimit = 0
+    /// Most targets (after relabelling); with more, every target of the job fails. 0 means no limit.
+    public var targetLimit = 0
     /// `clustering { enabled = true }`: share the targets among the cluster's members.
     public var clusteringEnabled = false
     /// TLS, credentials, redirects, HTTP/2 and proxy for the scrapes.
@@ -45,14 +47,14 @@ public struct ScrapeComponent: Sendable, Hashable {
         attributes: Set([
             "targets", "forward_to", "job_name", "scrape_interval", "scrape_timeout", "metrics_path", "scheme",
             "params", "honor_labels", "honor_timestamps", "sample_limit", "body_size_limit", "label_limit",
-            "label_name_length_limit", "label_value_length_limit",
+            "label_name_length_limit", "label_value_length_limit", "target_limit",
         ]).union(HTTPClientBlocks.attributes),
         blocks: Set(["clustering"]).union(HTTPClientBlocks.blocks),
         required: ["targets", "forward_to"],
         alloyOnlyAttributes: Set([
             "extra_metrics", "enable_protobuf_negotiation", "scrape_protocols", "scrape_classic_histograms",
             "scrape_native_histograms", "native_histogram_bucket_limit", "native_histogram_min_bucket_factor",
-            "convert_classic_histograms_to_nhcb", "enable_compression", "track_timestamps_staleness", "target_limit",
+            "convert_classic_histograms_to_nhcb", "enable_compression", "track_timestamps_staleness",
             "metric_name_validation_scheme", "metric_name_escaping_scheme",
             "scrape_fallback_protocol", "honor_metadata", "enable_type_and_unit_labels",
         ]).union(HTTPClientBlocks.alloyOnlyAttributes),
@@ -76,6 +78,7 @@ public struct ScrapeComponent: Sendable, Hashable {
         labelLimit = try decoder.int("label_limit", default: labelLimit)
         labelNameLengthLimit = try decoder.int("label_name_length_limit", default: labelNameLengthLimit)
         labelValueLengthLimit = try decoder.int("label_value_length_limit", default: labelValueLengthLimit)
+        targetLimit = try decoder.int("target_limit", default: targetLimit)
         if let (value, position) = try decoder.value("params") {
             params = try Self.params(value, position: position, decoder: decoder)
         }

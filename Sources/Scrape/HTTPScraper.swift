@@ -19,6 +19,8 @@ public struct ScrapeError: Error, Sendable, CustomStringConvertible {
         case labelLimits
         /// The scrape would not fit in one WAL record.
         case tooLargeForWAL
+        /// The job has more targets than its `target_limit`: none of them is scraped.
+        case targetLimit
     }
 
     public var message: String

@@ -81,6 +81,7 @@ struct ScrapeEngine {
         let mark = nextMark
         nextMark += 1
         do {
+            if let reason = settings.targetLimitFailure { throw ScrapeError(reason, kind: .targetLimit) }
             let response = try await scraper.fetch(
                 url: target.url, timeout: settings.timeout, bodySizeLimit: settings.effectiveBodySizeLimit,
                 credentials: credentials)

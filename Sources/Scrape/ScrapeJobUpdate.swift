@@ -34,7 +34,8 @@ struct ScrapeJobUpdate: Sendable, Equatable {
                 stops.append(Stop(key: key, reason: .removed))
                 removed.append(key)
             } else if loop.settings != settings || loop.target != wanted[key] {
-                stops.append(Stop(key: key, reason: .quiet))
+                let overLimit = loop.settings.targetLimitFailure == nil && settings.targetLimitFailure != nil
+                stops.append(Stop(key: key, reason: overLimit ? .overTargetLimit : .quiet))
                 starts.append(wanted[key]!)
             }
         }

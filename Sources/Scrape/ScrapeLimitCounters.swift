@@ -7,6 +7,7 @@ public final class ScrapeLimitCounters: ScrapeObserver {
     private let samples = Atomic<Int>(0)
     private let labels = Atomic<Int>(0)
     private let walRecord = Atomic<Int>(0)
+    private let targetLimit = Atomic<Int>(0)
 
     public init() {}
 
@@ -21,7 +22,7 @@ public final class ScrapeLimitCounters: ScrapeObserver {
         case .sampleLimit: samples.add(1, ordering: .relaxed)
         case .labelLimits: labels.add(1, ordering: .relaxed)
         case .tooLargeForWAL: walRecord.add(1, ordering: .relaxed)
-        case .failed, .timedOut: break
+        case .failed, .timedOut, .targetLimit: break
         }
     }
 
@@ -29,4 +30,10 @@ public final class ScrapeLimitCounters: ScrapeObserver {
     public var sampleLimitExceeded: Int { samples.load(ordering: .relaxed) }
     public var labelLimitsExceeded: Int { labels.load(ordering: .relaxed) }
     public var tooLargeForWAL: Int { walRecord.load(ordering: .relaxed) }
+    /// Target set updates that found a job over its `target_limit`.
+    public var targetLimitExceeded: Int { targetLimit.load(ordering: .relaxed) }
+
+    public func targetLimitExceeded(job: String, targets: Int, limit: Int) {
+        targetLimit.add(1, ordering: .relaxed)
+    }
 }

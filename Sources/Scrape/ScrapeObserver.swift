@@ -10,6 +10,9 @@ public protocol ScrapeObserver: Sendable {
     func scraped(_ key: UInt64, report: ScrapeReport)
     /// The slot of target `key` at `slot` (nanoseconds since the epoch) was another member's.
     func slotOwnedElsewhere(_ key: UInt64, slot: Int64)
+    /// Discovery gave `job` more targets than its `target_limit`: every target's scrape fails
+    /// until it gives fewer.
+    func targetLimitExceeded(job: String, targets: Int, limit: Int)
 }
 
 extension ScrapeObserver {
@@ -17,6 +20,7 @@ extension ScrapeObserver {
     public func targetRemoved(_ key: UInt64) {}
     public func scraped(_ key: UInt64, report: ScrapeReport) {}
     public func slotOwnedElsewhere(_ key: UInt64, slot: Int64) {}
+    public func targetLimitExceeded(job: String, targets: Int, limit: Int) {}
 }
 
 /// How one scrape went.

@@ -17,6 +17,9 @@ struct ScrapeSchedule: Sendable, Equatable {
         case removed
         /// Shutdown or reconfiguration: no markers (another loop or process takes over).
         case quiet
+        /// The job went over its `target_limit`: markers as for a removed target, though the target
+        /// stays (its new loop fails every scrape with the reason).
+        case overTargetLimit
     }
 
     enum Action: Sendable, Equatable {
@@ -87,6 +90,6 @@ struct ScrapeSchedule: Sendable, Equatable {
     mutating func stop(_ reason: StopReason) -> Action {
         guard state != .stopped else { return .finish }
         state = .stopped
-        return reason == .removed && scrapedLastSlot ? .appendStaleness : .finish
+        return (reason == .removed || reason == .overTargetLimit) && scrapedLastSlot ? .appendStaleness : .finish
     }
 }

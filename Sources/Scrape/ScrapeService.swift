@@ -79,6 +79,21 @@ public final class ScrapeService: Service, Sendable {
     /// Makes `job` scrape exactly `targets` with `settings`; returns once the stopped loops have
     /// stopped (the removed targets' staleness markers appended). Does nothing after ``run()``.
     public func update(job: String, settings: ScrapeSettings, targets: [ScrapeTarget]) async {
+        var settings = settings
+        settings.targetLimitFailure = nil
+        if settings.targetLimit > 0 && targets.count > settings.targetLimit {
+            settings.targetLimitFailure =
+                "target_limit exceeded (number of targets: \(targets.count), limit: \(settings.targetLimit))"
+            for observer in context.observers {
+                observer.targetLimitExceeded(job: job, targets: targets.count, limit: settings.targetLimit)
+            }
+            context.logger.warning(
+                "Scrape job has more targets than its target_limit; none is scraped",
+                metadata: [
+                    "scrape.job": "\(job)", "scrape.targets": "\(targets.count)",
+                    "scrape.target_limit": "\(settings.targetLimit)",
+                ])
+        }
         let planned: (ScrapeJobUpdate, [(RunningLoop, ScrapeSchedule.StopReason)])? = state.withLock { state in
             guard !state.isShutDown else { return nil }
             var loops = state.loops[job] ?? [:]

@@ -27,6 +27,12 @@ public struct ScrapeSettings: Sendable, Equatable {
     /// How the job connects and authenticates: `tls_config`, `basic_auth`, `authorization`,
     /// `bearer_token(_file)`, `follow_redirects`, `enable_http2`, `proxy_url`.
     public var http: HTTPClientSettings
+    /// 0: no limit. The most targets the job may have; with more, every target's scrape fails
+    /// (Prometheus's `target_limit`).
+    public var targetLimit = 0
+    /// Set by the scrape service while the job is over its `target_limit`: the reason every
+    /// scrape of the job fails with.
+    public var targetLimitFailure: String?
 
     /// The body size limit when a job sets none: 16 MiB, vmagent's default
     /// (`-promscrape.maxScrapeSize`); 50 to 250 times a node exporter's body. A bigger body is

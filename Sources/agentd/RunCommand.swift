@@ -46,8 +46,24 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("cluster.advertise-address"), help: "host:port other members reach this one at.")
     var advertiseAddress: String?
 
-    @Option(name: .customLong("cluster.join-addresses"), help: "Comma-separated host:port of members to join.")
+    @Option(
+        name: .customLong("cluster.advertise-interfaces"),
+        help:
+            "Comma-separated interfaces to choose the advertise address from (all: every one); default eth0,en0 when listening on 0.0.0.0."
+    )
+    var advertiseInterfaces: String?
+
+    @Option(
+        name: .customLong("cluster.join-addresses"),
+        help:
+            "Comma-separated addresses of members to join: IPs or DNS names, optional :port, optional dns+, dnssrv+ or dnssrvnoa+ prefix."
+    )
     var joinAddresses = ""
+
+    @Option(
+        name: .customLong("cluster.max-join-peers"),
+        help: "How many of the peers the join addresses stand for a join contacts (0: all).")
+    var maxJoinPeers = 5
 
     @Option(name: .customLong("cluster.rejoin-interval"), help: "How often to rejoin the join addresses.")
     var rejoinInterval = "60s"
@@ -101,10 +117,15 @@ struct RunCommand: AsyncParsableCommand {
         options.cluster.enabled = clusterEnabled
         options.cluster.nodeName = nodeName
         options.cluster.advertiseAddress = advertiseAddress
+        options.cluster.advertiseInterfaces = advertiseInterfaces.map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         options.cluster.joinAddresses = joinAddresses.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
         options.cluster.name = clusterName
+        guard maxJoinPeers >= 0 else { throw ValidationError("--cluster.max-join-peers must be 0 or more") }
+        options.cluster.maxJoinPeers = maxJoinPeers
         options.cluster.waitForSize = waitForSize
         options.cluster.secretFile = secretFile
         options.cluster.enableTLS = enableTLS

@@ -39,6 +39,19 @@ import Testing
         #expect(update.starts.isEmpty && update.added.isEmpty)
     }
 
+    @Test func goingOverTheTargetLimitRestartsEveryLoopWithMarkersAndComingBackQuietly() {
+        let (a, b) = (target("a:1"), target("b:1"))
+        var over = settings
+        over.targetLimit = 1
+        over.targetLimitFailure = "target_limit exceeded (number of targets: 2, limit: 1)"
+        let failing = ScrapeJobUpdate(running: running([a, b], settings), targets: [a, b], settings: over)
+        #expect(failing.stops.map(\.reason) == [.overTargetLimit, .overTargetLimit])
+        #expect(Set(failing.starts) == [a, b])
+        #expect(!failing.changesTargets)
+        let back = ScrapeJobUpdate(running: running([a], over), targets: [a], settings: settings)
+        #expect(back.stops == [.init(key: a.key, reason: .quiet)])
+    }
+
     @Test func anIntervalChangeRestartsEveryLoopQuietlyWithoutChangingTheTargets() {
         let (a, b) = (target("a:1"), target("b:1"))
         let faster = ScrapeSettings(jobName: "j", interval: .seconds(4))

@@ -249,7 +249,7 @@ public final class ClusterSimulator {
                 self.onChange?(index, change)
             case .nameConflict(let conflict):
                 self.onConflict?(index, conflict)
-            case .departed, .sizeReached, .sizeWaitTimedOut, .stop:
+            case .departed, .sizeReached, .sizeWaitTimedOut, .stop, .resolveSeeds:
                 break
             }
         }

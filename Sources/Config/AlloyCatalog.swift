@@ -3,7 +3,7 @@
 enum AlloyCatalog {
     /// Components agentd evaluates.
     static let supportedComponents = [
-        "discovery.file", "discovery.relabel", "prometheus.remote_write", "prometheus.scrape",
+        "discovery.file", "discovery.relabel", "prometheus.relabel", "prometheus.remote_write", "prometheus.scrape",
     ]
 
     /// Alloy components by name (not exhaustive for the families listed in `families`).

@@ -27,6 +27,10 @@ public struct ScrapeSettings: Sendable, Equatable {
     /// How the job connects and authenticates: `tls_config`, `basic_auth`, `authorization`,
     /// `bearer_token(_file)`, `follow_redirects`, `enable_http2`, `proxy_url`.
     public var http: HTTPClientSettings
+    /// How the job's samples flow through the configuration graph (`forward_to`): the
+    /// `prometheus.relabel` stages and the receivers of each path (`SampleBatch.route`). The
+    /// samples are appended once per pipeline; an empty list counts as ``MetricPipeline/everywhere``.
+    public var pipelines: [MetricPipeline]
 
     /// The body size limit when a job sets none: 16 MiB, vmagent's default
     /// (`-promscrape.maxScrapeSize`); 50 to 250 times a node exporter's body. A bigger body is
@@ -39,7 +43,7 @@ public struct ScrapeSettings: Sendable, Equatable {
         metricsPath: String = "/metrics", scheme: String = "http", params: [String: [String]] = [:],
         honorLabels: Bool = false, honorTimestamps: Bool = true, sampleLimit: Int = 0, bodySizeLimit: Int = 0,
         labelLimit: Int = 0, labelNameLengthLimit: Int = 0, labelValueLengthLimit: Int = 0,
-        http: HTTPClientSettings = HTTPClientSettings()
+        http: HTTPClientSettings = HTTPClientSettings(), pipelines: [MetricPipeline] = [.everywhere]
     ) {
         self.jobName = jobName
         self.interval = interval
@@ -55,6 +59,7 @@ public struct ScrapeSettings: Sendable, Equatable {
         self.labelNameLengthLimit = labelNameLengthLimit
         self.labelValueLengthLimit = labelValueLengthLimit
         self.http = http
+        self.pipelines = pipelines.isEmpty ? [.everywhere] : pipelines
     }
 
     /// The body size limit in force: the job's, or the default.

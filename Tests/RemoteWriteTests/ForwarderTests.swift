@@ -36,9 +36,9 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
 
 @Suite(.serialized) struct ForwarderTests {
     @discardableResult
-    private func forward(_ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position)
-        async throws -> Forwarder.Damage
-    {
+    private func forward(
+        _ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position, as component: String? = nil
+    ) async throws -> Forwarder.Damage {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let file = try DeliveryCursorFile(path: cursor)
         let queue = RemoteWriteQueue(
@@ -48,7 +48,8 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
             configuration: .init(
                 shards: 2, capacity: 2_000, maxSamplesPerSend: 100, batchSendDeadline: .milliseconds(50)),
             resuming: try file.load(), logger: Logger(label: "test"), progressStore: file)
-        let forwarder = Forwarder(name: "test", log: log, queue: queue, logger: Logger(label: "test"))
+        let forwarder = Forwarder(
+            name: "test", receiver: component, log: log, queue: queue, logger: Logger(label: "test"))
         let task = Task { try await forwarder.run() }
         await queue.waitUntilCommitted(Forwarder.pack(end))
         task.cancel()
@@ -83,6 +84,32 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
         }
         #expect(damage.recordsSkipped == 1)
         #expect(damage.samplesLost == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func anEndpointGetsOnlyTheSamplesRoutedToItsComponent() async throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.sub("wal"), options: .init(sync: .never))
+        let refs = log.refs(for: (0..<3).map { Labels(["__name__": "forwarded", "series": "\($0)"]) })
+        // No route (a record from before routes): everywhere; then routed to a and b, to b, to nothing.
+        let routes: [[String]?] = [nil, ["a", "b"], ["b"], []]
+        for (index, route) in routes.enumerated() {
+            try await log.append(
+                SampleBatch(
+                    target: 1, timestamp: 1_000_000 + Int64(index) * 1000, refs: refs, values: [1, 2, 3],
+                    route: route))
+        }
+        for (component, expected) in [("a", [1_000_000, 1_001_000]), ("b", [1_000_000, 1_001_000, 1_002_000])] {
+            let got = try await TestReceiver.with { receiver in
+                try await forward(
+                    log, cursor: dir.sub("cursor-\(component).json"), to: receiver, until: log.writer.end,
+                    as: component)
+                return try received(receiver)
+            }
+            for series in ["0", "1", "2"] {
+                #expect(got[series] == expected.map(Int64.init), "component \(component), series \(series)")
+            }
+        }
+        try log.close()
     }
 
     @Test(.timeLimit(.minutes(1))) func forwardingResumesFromTheDurableCursorAfterARestart() async throws {

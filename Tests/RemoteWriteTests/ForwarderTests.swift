@@ -3,6 +3,7 @@ import Events
 import Foundation
 import Logging
 import Primitives
+import Synchronization
 import TestSupport
 import Testing
 import WAL
@@ -37,7 +38,8 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
 @Suite(.serialized) struct ForwarderTests {
     @discardableResult
     private func forward(
-        _ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position, as component: String? = nil
+        _ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position, as component: String? = nil,
+        writeRelabel: (@Sendable (Labels) -> Labels?)? = nil, dropped: ((UInt64) -> Void)? = nil
     ) async throws -> Forwarder.Damage {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let file = try DeliveryCursorFile(path: cursor)
@@ -49,12 +51,14 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
                 shards: 2, capacity: 2_000, maxSamplesPerSend: 100, batchSendDeadline: .milliseconds(50)),
             resuming: try file.load(), logger: Logger(label: "test"), progressStore: file)
         let forwarder = Forwarder(
-            name: "test", receiver: component, log: log, queue: queue, logger: Logger(label: "test"))
+            name: "test", receiver: component, writeRelabel: writeRelabel, log: log, queue: queue,
+            logger: Logger(label: "test"))
         let task = Task { try await forwarder.run() }
         await queue.waitUntilCommitted(Forwarder.pack(end))
         task.cancel()
         _ = await task.result
         try await client.shutdown()
+        dropped?(queue.metrics.droppedSamplesTotal)
         return forwarder.passedOver
     }
 
@@ -110,6 +114,30 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
             }
         }
         try log.close()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func writeRelabelRulesRewriteOrDropSeriesAsTheyAreSentAndDropsAreCounted()
+        async throws
+    {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.sub("wal"), options: .init(segmentSize: 512, sync: .never))
+        let batches = try appendScrapes(log, count: 20, first: 1_000_000)
+        let droppedCount = Mutex<UInt64>(0)
+        let got = try await TestReceiver.with { receiver in
+            try await forward(
+                log, cursor: dir.sub("cursor.json"), to: receiver, until: log.writer.end,
+                writeRelabel: { labels in
+                    // Series 1 dropped; the others sent with their series label renamed.
+                    guard labels["series"] != "1" else { return nil }
+                    return Labels(labels.map { $0.name == "series" ? Label("series", "w" + $0.value) : $0 })
+                },
+                dropped: { count in droppedCount.withLock { $0 = count } })
+            return try received(receiver)
+        }
+        try log.close()
+        #expect(Set(got.keys) == ["w0", "w2"])
+        #expect(got["w0"] == batches.map(\.timestamp))
+        #expect(droppedCount.withLock { $0 } == UInt64(batches.count))
     }
 
     @Test(.timeLimit(.minutes(1))) func forwardingResumesFromTheDurableCursorAfterARestart() async throws {

@@ -43,6 +43,10 @@ extension EndToEnd {
             let processed = try #require(metric(metrics, "prometheus_relabel_metrics_processed\(id)"))
             let written = try #require(metric(metrics, "prometheus_relabel_metrics_written\(id)"))
             #expect(processed > written && written > 0, "processed \(processed), written \(written)")
+            // The component page (Alloy's API) says the same.
+            let page = await agent.get("/api/v0/web/components/prometheus.relabel.drop_go")
+            #expect(page?.status == 200)
+            #expect(page?.body.contains("samples in") == true, "\(page?.body ?? "")")
             #expect(
                 await agent.process.terminate() == 0, "agentd did not stop cleanly: \(agent.process.log.suffix(2000))")
             #expect(agent.process.log.contains("Remote write drained"))

@@ -213,6 +213,24 @@ final class ComponentRegistry: Sendable {
                 health: Health(state: state, message: message), debugInfo: debug,
                 outgoing: [Outgoing(type: .prometheusMetric, count: parts.appended.total(job: job))])
         },
+        "prometheus.relabel": { id, parts in
+            guard let component = parts.config.prometheusRelabel(id) else { return fallback(id, parts) }
+            // Shared with the scrape loops whose samples pass through it (MetricRelabelCounters).
+            let reading = MetricRelabelCounters.named(id.description).reading
+            return Report(
+                health: Health(
+                    state: .healthy,
+                    message: "\(count(component.rules.count, "rule")); \(reading.processed) samples in, "
+                        + "\(reading.written) out, \(reading.processed - reading.written) dropped"),
+                exports: [.attribute(name: "receiver", value: .capsule("\(id).receiver"))],
+                debugInfo: [
+                    .attribute(name: "metrics_processed", value: .int(reading.processed)),
+                    .attribute(name: "metrics_written", value: .int(reading.written)),
+                    .attribute(name: "cache_hits", value: .int(reading.cacheHits)),
+                    .attribute(name: "cache_misses", value: .int(reading.cacheMisses)),
+                ],
+                outgoing: [Outgoing(type: .prometheusMetric, count: UInt64(reading.written))])
+        },
         "prometheus.remote_write": { id, parts in
             guard let component = parts.config.remoteWrite(id) else { return fallback(id, parts) }
             var outgoing: [Outgoing] = []

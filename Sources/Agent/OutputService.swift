@@ -6,6 +6,7 @@ import HTTPSecurity
 import Logging
 import Projections
 import RemoteWrite
+import Scrape
 import ServiceLifecycle
 import Synchronization
 import WAL
@@ -76,7 +77,11 @@ final class OutputService: Service, Sendable {
                         },
                         name: endpoint.name, logger: remoteLogger),
                     logger: remoteLogger, progressStore: cursor)
-                forwarders.append(Forwarder(name: endpoint.name, log: log, queue: queue, logger: remoteLogger))
+                forwarders.append(
+                    Forwarder(
+                        name: endpoint.name, receiver: component.id.label,
+                        writeRelabel: Self.writeRelabel(endpoint.writeRelabelRules), log: log, queue: queue,
+                        logger: remoteLogger))
             }
         }
         self.forwarders = forwarders
@@ -84,6 +89,15 @@ final class OutputService: Service, Sendable {
         drained = Mutex(forwarders.map { _ in false })
         let wal = config.remoteWrites.first?.wal ?? .init()
         retention = Retention(minAge: wal.minKeepaliveTime, maxAge: wal.maxKeepaliveTime)
+    }
+
+    /// An endpoint's `write_relabel_config` as the forwarder applies it; nil without rules.
+    static func writeRelabel(_ rules: [RelabelRule]) -> (@Sendable (Labels) -> Labels?)? {
+        guard !rules.isEmpty else { return nil }
+        return { labels in
+            let dictionary = Dictionary(labels.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+            return Scrape.relabel(dictionary, rules: rules).map(Labels.init)
+        }
     }
 
     func run() async {

@@ -176,6 +176,16 @@ private struct Families {
             "Total number of times scrape pools hit the target limit, during sync or config reload.",
             limits.targetLimit)
 
+        // Alloy's prometheus.relabel debug metrics; processed less written is what a component dropped.
+        for (id, relabel) in MetricRelabelCounters.all {
+            let labels = [("component_id", id)]
+            counter(
+                "prometheus_relabel_metrics_processed", "Total number of metrics processed.", labels,
+                relabel.processed)
+            counter("prometheus_relabel_metrics_written", "Total number of metrics written.", labels, relabel.written)
+            counter("prometheus_relabel_cache_hits", "Total number of cache hits.", labels, relabel.cacheHits)
+            counter("prometheus_relabel_cache_misses", "Total number of cache misses.", labels, relabel.cacheMisses)
+        }
         for endpoint in reading.remoteWrite { collect(endpoint) }
         collect(reading.discovery)
         if let cluster = reading.cluster { collect(cluster) }

@@ -22,17 +22,33 @@ struct TargetDiscovery: Sendable {
     /// Told the targets each discovery component found, and whether it could refresh them.
     var components: ComponentRegistry? = nil
 
-    /// The settings a scrape component gives its loops.
-    static func settings(for component: ScrapeComponent) -> ScrapeSettings {
+    /// The settings a scrape component gives its loops, with the route of its `forward_to`.
+    static func settings(for component: ScrapeComponent, in config: AgentConfig) -> ScrapeSettings {
         var settings = ScrapeSettings(
             jobName: component.jobName, interval: component.scrapeInterval, timeout: component.scrapeTimeout,
             metricsPath: component.metricsPath, scheme: component.scheme, params: component.params,
             honorLabels: component.honorLabels, honorTimestamps: component.honorTimestamps,
             sampleLimit: component.sampleLimit, bodySizeLimit: Int(component.bodySizeLimit),
             labelLimit: component.labelLimit, labelNameLengthLimit: component.labelNameLengthLimit,
-            labelValueLengthLimit: component.labelValueLengthLimit, http: component.http)
+            labelValueLengthLimit: component.labelValueLengthLimit, http: component.http,
+            pipelines: pipelines(component.forwardTo, in: config))
         settings.targetLimit = component.targetLimit
         return settings
+    }
+
+    /// The pipelines of a `forward_to` list: its routes, each `prometheus.relabel` stage with
+    /// its rules and the component's counters.
+    static func pipelines(_ forwardTo: [ComponentID], in config: AgentConfig) -> [MetricPipeline] {
+        config.routes(forwardTo).map { route in
+            MetricPipeline(
+                stages: route.stages.compactMap { id in
+                    config.prometheusRelabel(id).map {
+                        MetricRelabelStage(
+                            id: id.description, rules: $0.rules, counters: .named(id.description))
+                    }
+                },
+                route: route.receivers)
+        }
     }
 
     func run() async {
@@ -131,7 +147,7 @@ struct TargetDiscovery: Sendable {
         var jobs: [(String, ScrapeSettings, [ScrapeTarget])] = []
         for component in config.scrapes {
             let labels = component.targets.resolve { discovered[$0] ?? [] }
-            let settings = Self.settings(for: component)
+            let settings = Self.settings(for: component, in: config)
             let targets = ScrapeService.targets(discovered: labels, settings: settings)
             if component.clusteringEnabled {
                 clustered += targets.map { ($0.key, $0.discovered, settings.interval) }

@@ -12,6 +12,7 @@ public struct AgentConfig: Sendable {
     public var scrapes: [ScrapeComponent] = []
     public var remoteWrites: [RemoteWriteComponent] = []
     public var relabels: [RelabelComponent] = []
+    public var prometheusRelabels: [PrometheusRelabelComponent] = []
     public var files: [DiscoveryFileComponent] = []
     public var dnsDiscoveries: [DiscoveryDNSComponent] = []
     public var httpDiscoveries: [DiscoveryHTTPComponent] = []
@@ -90,6 +91,11 @@ public struct AgentConfig: Sendable {
                 let component = try RelabelComponent(id: id, decoder: decoder)
                 config.relabels.append(component)
                 evaluator.define(id.path, .object(["output": Self.value(of: component.output)]))
+            case "prometheus.relabel":
+                let decoder = try BlockDecoder(
+                    block, title: title, schema: PrometheusRelabelComponent.schema, evaluator: evaluator)
+                config.prometheusRelabels.append(try PrometheusRelabelComponent(id: id, decoder: decoder))
+                evaluator.define(id.path, .object(["receiver": .capsule(.receiver(id))]))
             case "discovery.file":
                 let decoder = try BlockDecoder(
                     block, title: title, schema: DiscoveryFileComponent.schema, evaluator: evaluator)

@@ -34,8 +34,8 @@ public struct RelabelComponent: Sendable, Hashable {
     }
 
     /// Decodes a `rule` block (also usable by other components that take rules).
-    static func rule(_ block: Block, evaluator: Evaluator) throws(Diagnostic) -> RelabelRule {
-        let rule = try BlockDecoder(block, title: "rule", schema: ruleSchema, evaluator: evaluator)
+    static func rule(_ block: Block, evaluator: Evaluator, title: String = "rule") throws(Diagnostic) -> RelabelRule {
+        let rule = try BlockDecoder(block, title: title, schema: ruleSchema, evaluator: evaluator)
         let actionName = try rule.string("action", default: "replace")
         guard let action = RelabelAction(rawValue: actionName.lowercased()) else {
             throw rule.error(

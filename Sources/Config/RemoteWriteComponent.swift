@@ -1,4 +1,5 @@
 import HTTPSecurity
+import Scrape
 
 /// `prometheus.remote_write "LABEL" { endpoint { … } … }`: where samples are sent.
 public struct RemoteWriteComponent: Sendable, Hashable {
@@ -19,6 +20,9 @@ public struct RemoteWriteComponent: Sendable, Hashable {
         /// TLS, credentials, redirects, HTTP/2 and proxy for the requests.
         public var http = HTTPClientSettings()
         public var queue = QueueOptions()
+        /// `write_relabel_config` blocks: applied to each series as it is sent to this endpoint
+        /// (the WAL keeps it as the graph delivered it); a series they drop is not sent.
+        public var writeRelabelRules: [RelabelRule] = []
 
         public init(url: String, name: String) {
             self.url = url
@@ -59,11 +63,11 @@ public struct RemoteWriteComponent: Sendable, Hashable {
 
     static let endpointSchema = BlockSchema(
         attributes: Set(["url", "name", "remote_timeout", "headers"]).union(HTTPClientBlocks.attributes),
-        blocks: Set(["queue_config"]).union(HTTPClientBlocks.blocks),
+        blocks: Set(["queue_config", "write_relabel_config"]).union(HTTPClientBlocks.blocks),
         required: ["url"],
         alloyOnlyAttributes: Set(["send_exemplars", "send_native_histograms", "protobuf_message"]).union(
             HTTPClientBlocks.alloyOnlyAttributes),
-        alloyOnlyBlocks: Set(["sigv4", "azuread", "metadata_config", "write_relabel_config"]).union(
+        alloyOnlyBlocks: Set(["sigv4", "azuread", "metadata_config"]).union(
             HTTPClientBlocks.alloyOnlyBlocks))
 
     static let queueSchema = BlockSchema(
@@ -87,6 +91,10 @@ public struct RemoteWriteComponent: Sendable, Hashable {
             decoded.remoteTimeout = try endpoint.duration("remote_timeout", default: decoded.remoteTimeout)
             decoded.headers = try endpoint.stringMap("headers") ?? [:]
             decoded.http = try HTTPClientBlocks.decode(endpoint)
+            for rule in endpoint.blocks("write_relabel_config") {
+                decoded.writeRelabelRules.append(
+                    try RelabelComponent.rule(rule, evaluator: evaluator, title: "write_relabel_config"))
+            }
             if let queueBlock = try endpoint.optionalBlock("queue_config") {
                 let queue = try BlockDecoder(
                     queueBlock, title: "queue_config", schema: Self.queueSchema, evaluator: evaluator)

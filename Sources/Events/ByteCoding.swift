@@ -99,13 +99,39 @@ struct ByteReader {
     }
 
     /// The fixed start of a `samples` payload (docs/wal-format.md): flags, target key,
-    /// the scrape's timestamp and the sample count.
+    /// the scrape's timestamp, the sample count, and where the route's bytes lie (flag 4),
+    /// their structure checked (``route(in:)`` decodes them).
     mutating func samplesHeader() throws(EventDecodeError) -> (
-        flags: UInt8, target: UInt64, timestamp: Int64, count: Int
+        flags: UInt8, target: UInt64, timestamp: Int64, count: Int, route: Range<Int>?
     ) {
         let flags = try byte()
-        guard flags & ~3 == 0 else { throw error("unknown samples flags \(flags)") }
-        return (flags, try uint64(), try zigzag(), try count())
+        guard flags & ~7 == 0 else { throw error("unknown samples flags \(flags)") }
+        let target = try uint64()
+        let timestamp = try zigzag()
+        let count = try count()
+        guard flags & 4 != 0 else { return (flags, target, timestamp, count, nil) }
+        let start = index
+        for _ in 0..<(try self.count(limit: 1 << 16)) {
+            let length = try self.count()
+            guard index + length <= bytes.count else {
+                throw error("receiver of \(length) bytes runs past the payload")
+            }
+            index += length
+        }
+        return (flags, target, timestamp, count, start..<index)
+    }
+
+    /// The receivers of a route whose bytes ``samplesHeader()`` found at `range`.
+    func route(in range: Range<Int>) -> [String] {
+        var reader = ByteReader(bytes)
+        reader.index = range.lowerBound
+        // The structure was checked by `samplesHeader`.
+        var route: [String] = []
+        for _ in 0..<((try? reader.count(limit: 1 << 16)) ?? 0) {
+            guard let receiver = try? reader.string() else { break }
+            route.append(receiver)
+        }
+        return route
     }
 
     /// Steps over what `labels()` would read, checking its structure but making no strings.

@@ -72,15 +72,27 @@ public struct SampleBatch: Sendable, Equatable {
     public var values: [Double]
     /// Per-sample timestamps, when the exposition gave its own (`honor_timestamps`).
     public var timestamps: [Int64]?
+    /// The receivers the samples flow to through the configuration graph: the labels of the
+    /// `prometheus.remote_write` components their `forward_to` path reaches (empty: none, the
+    /// samples are kept for replay and history only). nil: no route recorded, every receiver
+    /// (records written before routes existed, and appenders that route nothing).
+    public var route: [String]?
 
-    public init(target: UInt64, timestamp: Int64, refs: [UInt64], values: [Double], timestamps: [Int64]? = nil) {
+    public init(
+        target: UInt64, timestamp: Int64, refs: [UInt64], values: [Double], timestamps: [Int64]? = nil,
+        route: [String]? = nil
+    ) {
         precondition(refs.count == values.count && (timestamps?.count ?? refs.count) == refs.count)
         self.target = target
         self.timestamp = timestamp
         self.refs = refs
         self.values = values
         self.timestamps = timestamps
+        self.route = route
     }
+
+    /// Whether the samples flow to the `prometheus.remote_write` component labelled `receiver`.
+    public func flows(to receiver: String) -> Bool { route?.contains(receiver) ?? true }
 
     public var count: Int { refs.count }
 
@@ -89,7 +101,7 @@ public struct SampleBatch: Sendable, Equatable {
     /// Bit-exact equality: NaN payloads compare by their bits.
     public static func == (lhs: SampleBatch, rhs: SampleBatch) -> Bool {
         lhs.target == rhs.target && lhs.timestamp == rhs.timestamp && lhs.refs == rhs.refs
-            && lhs.timestamps == rhs.timestamps
+            && lhs.timestamps == rhs.timestamps && lhs.route == rhs.route
             && lhs.values.map(\.bitPattern) == rhs.values.map(\.bitPattern)
     }
 }

@@ -27,6 +27,9 @@ public struct EventDecoder {
     private var broken: Set<UInt64> = []
     /// Every chain broke: a record that may have held any series' samples was lost.
     private var allBroken = false
+    /// The bytes of the last route decoded, and the route.
+    private var lastRouteBytes: [UInt8] = []
+    private var lastRoute: [String] = []
 
     /// Samples left out so far because their series' value chain was broken or their series
     /// was never defined in the segment (see ``recordLost(in:)``).
@@ -222,7 +225,8 @@ public struct EventDecoder {
         _ payload: [UInt8], skippingBefore time: Int64?, refs decodedRefs: inout [UInt64]?
     ) throws(EventDecodeError) -> SampleBatch? {
         var reader = ByteReader(payload)
-        let (flags, target, timestamp, count) = try reader.samplesHeader()
+        let (flags, target, timestamp, count, routeBytes) = try reader.samplesHeader()
+        let route = routeBytes.map { self.route(payload, at: $0, reader: reader) }
         let refs: [UInt64]
         if flags & 2 != 0 {
             guard let last = lastRefs[target], last.count == count else {
@@ -230,7 +234,7 @@ public struct EventDecoder {
                     // The record that listed these refs was lost with the chains: no error of this one.
                     if let time, timestamp < time, flags & 1 == 0 { return nil }  // Before the window anyway.
                     lostSamples += count
-                    return SampleBatch(target: target, timestamp: timestamp, refs: [], values: [])
+                    return SampleBatch(target: target, timestamp: timestamp, refs: [], values: [], route: route)
                 }
                 throw reader.error("samples reuse the refs of a previous record that this segment lacks")
             }
@@ -281,7 +285,7 @@ public struct EventDecoder {
         // Skipped: no values were decoded (and no batch can be made), whatever chains are broken.
         if skip { return nil }
         let batch = SampleBatch(
-            target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps)
+            target: target, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps, route: route)
         return allBroken || !broken.isEmpty ? leavingOutBroken(batch) : batch
     }
 
@@ -295,7 +299,17 @@ public struct EventDecoder {
         lostSamples += batch.refs.count - kept.count
         return SampleBatch(
             target: batch.target, timestamp: batch.timestamp, refs: kept.map { batch.refs[$0] },
-            values: kept.map { batch.values[$0] }, timestamps: batch.timestamps.map { list in kept.map { list[$0] } })
+            values: kept.map { batch.values[$0] }, timestamps: batch.timestamps.map { list in kept.map { list[$0] } },
+            route: batch.route)
+    }
+
+    /// The route whose bytes lie at `range` of `payload`: the previous record's when the bytes are
+    /// the same (they nearly always are), so a record costs a comparison, not an array of strings.
+    private mutating func route(_ payload: [UInt8], at range: Range<Int>, reader: ByteReader) -> [String] {
+        if lastRouteBytes.elementsEqual(payload[range]) { return lastRoute }
+        lastRouteBytes = Array(payload[range])
+        lastRoute = reader.route(in: range)
+        return lastRoute
     }
 }
 
@@ -341,7 +355,7 @@ public enum RecordSummary: Sendable, Equatable {
     /// The header of a samples record, and its per-sample timestamps when it has them.
     private static func samples(_ payload: [UInt8]) throws(EventDecodeError) -> RecordSummary {
         var reader = ByteReader(payload)
-        let (flags, _, timestamp, count) = try reader.samplesHeader()
+        let (flags, _, timestamp, count, _) = try reader.samplesHeader()
         guard count > 0 else { return .samples(count: 0, oldest: nil, newest: nil) }
         guard flags & 1 != 0 else { return .samples(count: count, oldest: timestamp, newest: timestamp) }
         if flags & 2 == 0 {

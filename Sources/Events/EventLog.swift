@@ -76,6 +76,17 @@ public final class EventLog: Sendable {
         try commit { state in state.encoder.encode(batch, registry: state.registry) }
     }
 
+    /// Appends several batches in one write and one sync: a scrape whose samples flow along
+    /// several pipelines (each with its route).
+    @discardableResult
+    public func append(_ batches: [SampleBatch]) throws -> LogWriter.Appended {
+        try commit { state in
+            var records: [Record] = []
+            for batch in batches { records += state.encoder.encode(batch, registry: state.registry) }
+            return records
+        }
+    }
+
     /// Appends a targets, membership or ownership event.
     @discardableResult
     public func append(_ event: Event) throws -> LogWriter.Appended {
@@ -103,6 +114,11 @@ public final class EventLog: Sendable {
     @discardableResult
     public func append(_ event: Event) async throws -> LogWriter.Appended {
         try await offload { try self.append(event) }
+    }
+
+    @discardableResult
+    public func append(_ batches: [SampleBatch]) async throws -> LogWriter.Appended {
+        try await offload { try self.append(batches) }
     }
 
     public func close() throws { try writer.close() }

@@ -75,10 +75,18 @@ struct SegmentEncoder {
         var flags: UInt8 = 0
         if batch.timestamps != nil { flags |= 1 }
         if sameRefs { flags |= 2 }
+        if batch.route != nil { flags |= 4 }
         scratch.append(flags)
         withUnsafeBytes(of: batch.target.littleEndian) { scratch.append(contentsOf: $0) }
         appendZigzag(batch.timestamp)
         appendVarint(UInt64(batch.count))
+        if let route = batch.route {
+            appendVarint(UInt64(route.count))
+            for receiver in route {
+                appendVarint(UInt64(receiver.utf8.count))
+                scratch.append(contentsOf: receiver.utf8)
+            }
+        }
         if !sameRefs {
             var last: UInt64 = 0
             for ref in batch.refs {

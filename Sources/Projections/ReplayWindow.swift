@@ -18,11 +18,15 @@ public struct ReplayWindow: Sendable {
     public var since: Int64?
     public var until: Int64?
     public var selectors: [SeriesSelector]
+    /// Only samples routed to the `prometheus.remote_write` component with this label (and
+    /// those recorded without a route, which went to every one); nil: all samples.
+    public var receiver: String?
 
-    public init(since: Int64?, until: Int64?, selectors: [SeriesSelector] = []) {
+    public init(since: Int64?, until: Int64?, selectors: [SeriesSelector] = [], receiver: String? = nil) {
         self.since = since
         self.until = until
         self.selectors = selectors
+        self.receiver = receiver
     }
 
     /// The segments worth reading: from the index when it covers them, else all.
@@ -97,7 +101,7 @@ public struct ReplayWindow: Sendable {
                 if reader != nil, let (record, event) = try reader!.next(skippingSamplesBefore: window.since),
                     record.position.segment == segments[segmentIndex]
                 {
-                    if case .samples(let next) = event { batch = next }
+                    if case .samples(let next) = event, window.receiver.map(next.flows(to:)) ?? true { batch = next }
                     continue
                 }
                 if let reader { problems += reader.corruptions }

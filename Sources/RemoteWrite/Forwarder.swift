@@ -12,6 +12,13 @@ import WAL
 /// not decode is skipped, logged with its segment:offset and counted; it never stops the rest.
 public final class Forwarder: Sendable {
     public let name: String
+    /// The label of the `prometheus.remote_write` component the endpoint belongs to: only
+    /// samples whose route reaches it are sent (those with no route go everywhere). nil: all.
+    public let receiver: String?
+    /// The endpoint's `write_relabel_config`: a series' labels as sent, or nil to drop it (its
+    /// samples are counted as dropped, as Prometheus's queue counts them). Applied once per
+    /// series per segment. nil: labels as the WAL holds them.
+    private let writeRelabel: (@Sendable (Labels) -> Labels?)?
     private let log: EventLog
     public let queue: RemoteWriteQueue
     private let logger: Logger
@@ -27,8 +34,13 @@ public final class Forwarder: Sendable {
         public var samplesLost = 0
     }
 
-    public init(name: String, log: EventLog, queue: RemoteWriteQueue, logger: Logger) {
+    public init(
+        name: String, receiver: String? = nil, writeRelabel: (@Sendable (Labels) -> Labels?)? = nil, log: EventLog,
+        queue: RemoteWriteQueue, logger: Logger
+    ) {
         self.name = name
+        self.receiver = receiver
+        self.writeRelabel = writeRelabel
         self.log = log
         self.queue = queue
         self.logger = logger
@@ -94,6 +106,8 @@ public final class Forwarder: Sendable {
         var segment = -1
         // The label sets of the current segment's series, by ref (refs are per segment).
         var labelSets: [RemoteWriteLabelSet?] = []
+        // The refs of the current segment whose series `write_relabel_config` drops.
+        var writeDropped: Set<UInt64> = []
         var samples: [RemoteWriteQueue.Sample] = []
         // What earlier tailers (before a read error) and this one reported.
         var earlier = Damage()
@@ -125,6 +139,7 @@ public final class Forwarder: Sendable {
             guard let (record, event) = next else { break }
             if record.position.segment != segment {
                 labelSets.removeAll(keepingCapacity: true)
+                writeDropped.removeAll(keepingCapacity: true)
                 segment = record.position.segment
             }
             if tailer.skipped.count + earlier.recordsSkipped != reported.recordsSkipped
@@ -134,16 +149,22 @@ public final class Forwarder: Sendable {
                 report(&reported, tailer, earlier: earlier)
             }
             samples.removeAll(keepingCapacity: true)
-            if case .samples(let batch) = event {
+            // Samples routed elsewhere still move the cursor on: an empty append at the record's end.
+            if case .samples(let batch) = event, receiver.map(batch.flows(to:)) ?? true {
                 samples.reserveCapacity(batch.count)
                 for index in 0..<batch.count {
                     let ref = batch.refs[index]
                     if Int(ref) >= labelSets.count {
                         labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
                     }
-                    if labelSets[Int(ref)] == nil, let labels = tailer.labels(for: ref) {
-                        labelSets[Int(ref)] = queue.labelSet(
-                            labels.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+                    if labelSets[Int(ref)] == nil, !writeDropped.contains(ref), let labels = tailer.labels(for: ref) {
+                        let sent: Labels? = if let writeRelabel { writeRelabel(labels) } else { labels }
+                        if let sent {
+                            labelSets[Int(ref)] = queue.labelSet(
+                                sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+                        } else {
+                            writeDropped.insert(ref)
+                        }
                     }
                     // No labels for the ref (nil): the queue counts the sample as dropped.
                     samples.append(

@@ -6,11 +6,27 @@ public protocol ScrapeAppender: Sendable {
     func refs(for labelSets: [Labels]) -> [UInt64]
     /// Appends one scrape's samples (staleness markers and report series included).
     func append(samples batch: SampleBatch) async throws
+    /// Appends one scrape's batches, one per pipeline, together.
+    func append(samples batches: [SampleBatch]) async throws
     /// Appends a change of a job's target set.
     func append(targets change: TargetsChange) async throws
 }
 
+extension ScrapeAppender {
+    public func append(samples batches: [SampleBatch]) async throws {
+        for batch in batches { try await append(samples: batch) }
+    }
+}
+
 extension EventLog: ScrapeAppender {
+    public func append(samples batches: [SampleBatch]) async throws {
+        if batches.count == 1 {
+            _ = try await append(batches[0])
+        } else {
+            _ = try await append(batches)
+        }
+    }
+
     public func append(samples batch: SampleBatch) async throws { _ = try await append(batch) }
 
     public func append(targets change: TargetsChange) async throws { _ = try await append(.targets(change)) }

@@ -27,6 +27,20 @@ struct ScrapeEngine {
     /// The cache indexes of the series in the previous scrape, in its order.
     private var previous: [Int] = []
     private let reportRefs: [UInt64]
+    /// The job's pipelines (never empty).
+    private let pipelines: [MetricPipeline]
+    /// Per pipeline with stages, by series index in the cache: the ref of the series' relabelled
+    /// labels, or ``droppedFlag`` with the index of the stage that dropped it. Kept with the
+    /// series, so a series is relabelled once, when the target first exposes it. Empty for a
+    /// pipeline without stages.
+    private var relabelled: [[UInt64]]
+    /// The same for the report series, by their order.
+    private let relabelledReport: [[UInt64]]
+    /// Series relabelled for the first time in the current scrape, per pipeline.
+    private var newlyRelabelled: [Int]
+    static let droppedFlag: UInt64 = 1 << 63
+    /// Whether some pipeline relabels (has `prometheus.relabel` stages).
+    private let hasStages: Bool
     /// What a scrape's series and samples may take in WAL records: the WAL's limit less what the
     /// report series take. Counted as if none of the series were defined in the current segment
     /// yet (the first scrape in a new segment defines them all in one `series` record), staleness
@@ -49,6 +63,14 @@ struct ScrapeEngine {
         ]
         let reportLabels = names.map { name in Labels(target.labels.labels + [Label("__name__", name)]) }
         reportRefs = appender.refs(for: reportLabels)
+        let pipelines = settings.pipelines.isEmpty ? [.everywhere] : settings.pipelines
+        self.pipelines = pipelines
+        hasStages = pipelines.contains { !$0.stages.isEmpty }
+        relabelled = pipelines.map { _ in [] }
+        newlyRelabelled = pipelines.map { _ in 0 }
+        relabelledReport = pipelines.map { pipeline in
+            pipeline.stages.isEmpty ? [] : Self.relabel(reportLabels, through: pipeline, appender: appender)
+        }
         let reportBytes = reportLabels.reduce(29) { $0 + SeriesCache.recordBytes($1) + Self.sampleRecordBound }
         recordBudget = Self.walRecordLimit - reportBytes
     }
@@ -117,11 +139,14 @@ struct ScrapeEngine {
             added = 0
         }
         // Series of the previous scrape that this one did not expose (all of them, if it failed).
+        var gone: [Int] = []
         for index in previous where failure != nil || cache.series[index].lastSeen != mark {
             refs.append(cache.series[index].ref)
             values.append(SampleBatch.staleMarker)
             timestamps.append(start)
+            if hasStages { gone.append(index) }
         }
+        let series = current
         previous = current
         previousMark = failure == nil ? mark : Self.noMark
         let elapsed = ContinuousClock.now - clock
@@ -130,11 +155,11 @@ struct ScrapeEngine {
         refs += reportRefs
         values += report
         timestamps += Array(repeating: start, count: report.count)
-        let batch = SampleBatch(
-            target: target.key, timestamp: start, refs: refs, values: values,
-            timestamps: explicitTimestamps ? timestamps : nil)
+        let batches = self.batches(
+            timestamp: start, refs: refs, values: values, timestamps: explicitTimestamps ? timestamps : nil,
+            series: hasStages ? series + gone : [])
         do {
-            try await appender.append(samples: batch)
+            try await appender.append(samples: batches)
         } catch {
             // Counted and logged (once a minute) by the event log; the target shows the reason.
             logger.debug("Could not append a scrape to the WAL", metadata: ["error": "\(error)"])
@@ -146,7 +171,7 @@ struct ScrapeEngine {
         }
         return ScrapeReport(
             timestamp: start, duration: duration, samples: scraped, error: failure, failureKind: failureKind,
-            appended: batch.count)
+            appended: batches.reduce(0) { $0 + $1.count })
     }
 
     /// The reason a scrape gives for an exposition the parser refused.
@@ -201,11 +226,11 @@ struct ScrapeEngine {
     mutating func markEverythingStale(at now: Int64) async {
         guard !previous.isEmpty else { return }
         let refs = previous.map { cache.series[$0].ref } + reportRefs
-        let batch = SampleBatch(
-            target: target.key, timestamp: now, refs: refs,
-            values: Array(repeating: SampleBatch.staleMarker, count: refs.count))
+        let batches = self.batches(
+            timestamp: now, refs: refs, values: Array(repeating: SampleBatch.staleMarker, count: refs.count),
+            timestamps: nil, series: hasStages ? previous : [])
         do {
-            try await appender.append(samples: batch)
+            try await appender.append(samples: batches)
         } catch {
             logger.error("Could not append staleness markers to the WAL", metadata: ["error": "\(error)"])
         }
@@ -322,6 +347,7 @@ struct ScrapeEngine {
         for (series, ref) in zip(newSeries, newRefs) {
             indexes.append(cache.insert(series.form, hash: series.hash, ref: ref, recordBytes: series.recordBytes))
         }
+        if hasStages { relabelNew(newSeries.map(\.labels), at: indexes) }
         var kept = 0
         for position in current.indices {
             var index = current[position]
@@ -344,6 +370,91 @@ struct ScrapeEngine {
             values.removeLast(dropped)
             timestamps.removeLast(dropped)
         }
+    }
+
+    /// The refs of `labelSets` after `pipeline`'s stages, or ``droppedFlag`` with the stage that dropped each.
+    private static func relabel(_ labelSets: [Labels], through pipeline: MetricPipeline, appender: any ScrapeAppender)
+        -> [UInt64]
+    {
+        var result: [UInt64] = []
+        var kept: [Labels] = []
+        var keptAt: [Int] = []
+        for labels in labelSets {
+            let (relabelled, droppedAt) = pipeline.relabel(labels)
+            if let relabelled {
+                keptAt.append(result.count)
+                kept.append(relabelled)
+                result.append(0)
+            } else {
+                result.append(droppedFlag | UInt64(droppedAt ?? 0))
+            }
+        }
+        for (position, ref) in zip(keptAt, appender.refs(for: kept)) { result[position] = ref }
+        return result
+    }
+
+    /// Relabels the series just added to the cache at `indexes`, for every pipeline with stages.
+    private mutating func relabelNew(_ labelSets: [Labels], at indexes: [Int]) {
+        for (number, pipeline) in pipelines.enumerated() where !pipeline.stages.isEmpty {
+            let missing = cache.count - relabelled[number].count
+            if missing > 0 { relabelled[number].append(contentsOf: repeatElement(Self.droppedFlag, count: missing)) }
+            let refs = Self.relabel(labelSets, through: pipeline, appender: appender)
+            for (index, ref) in zip(indexes, refs) { relabelled[number][index] = ref }
+            newlyRelabelled[number] += labelSets.count
+        }
+    }
+
+    /// One scrape's samples as a batch per pipeline. `series` gives the cache index of each
+    /// sample's series, in order, the report series (the last five samples) left out; it is
+    /// only read when a pipeline relabels. Counts what each `prometheus.relabel` stage did.
+    private mutating func batches(
+        timestamp: Int64, refs: [UInt64], values: [Double], timestamps: [Int64]?, series: [Int]
+    ) -> [SampleBatch] {
+        var batches: [SampleBatch] = []
+        batches.reserveCapacity(pipelines.count)
+        for (number, pipeline) in pipelines.enumerated() {
+            guard !pipeline.stages.isEmpty else {
+                batches.append(
+                    SampleBatch(
+                        target: target.key, timestamp: timestamp, refs: refs, values: values, timestamps: timestamps,
+                        route: pipeline.route))
+                continue
+            }
+            var keptRefs: [UInt64] = []
+            var keptValues: [Double] = []
+            var keptTimestamps: [Int64] = []
+            keptRefs.reserveCapacity(refs.count)
+            keptValues.reserveCapacity(refs.count)
+            if timestamps != nil { keptTimestamps.reserveCapacity(refs.count) }
+            var droppedAt = [Int](repeating: 0, count: pipeline.stages.count)
+            let map = relabelled[number]
+            let report = relabelledReport[number]
+            for position in 0..<refs.count {
+                let mapped =
+                    position < series.count ? map[series[position]] : report[position - (refs.count - report.count)]
+                if mapped & Self.droppedFlag != 0 {
+                    droppedAt[Int(mapped & ~Self.droppedFlag)] += 1
+                    continue
+                }
+                keptRefs.append(mapped)
+                keptValues.append(values[position])
+                if let timestamps { keptTimestamps.append(timestamps[position]) }
+            }
+            var entering = refs.count
+            let misses = newlyRelabelled[number]
+            for (stage, dropped) in zip(pipeline.stages, droppedAt) {
+                let stageMisses = Swift.min(misses, entering)
+                stage.counters.add(
+                    processed: entering, written: entering - dropped, hits: entering - stageMisses, misses: stageMisses)
+                entering -= dropped
+            }
+            newlyRelabelled[number] = 0
+            batches.append(
+                SampleBatch(
+                    target: target.key, timestamp: timestamp, refs: keptRefs, values: keptValues,
+                    timestamps: timestamps == nil ? nil : keptTimestamps, route: pipeline.route))
+        }
+        return batches
     }
 
     /// A series' labels: the exposed ones and the target's, with Prometheus's

@@ -33,6 +33,10 @@ public struct ScrapeSettings: Sendable, Equatable {
     /// Set by the scrape service while the job is over its `target_limit`: the reason every
     /// scrape of the job fails with.
     public var targetLimitFailure: String?
+    /// How the job's samples flow through the configuration graph (`forward_to`): the
+    /// `prometheus.relabel` stages and the receivers of each path (`SampleBatch.route`). The
+    /// samples are appended once per pipeline; an empty list counts as ``MetricPipeline/everywhere``.
+    public var pipelines: [MetricPipeline]
 
     /// The body size limit when a job sets none: 16 MiB, vmagent's default
     /// (`-promscrape.maxScrapeSize`); 50 to 250 times a node exporter's body. A bigger body is
@@ -45,7 +49,7 @@ public struct ScrapeSettings: Sendable, Equatable {
         metricsPath: String = "/metrics", scheme: String = "http", params: [String: [String]] = [:],
         honorLabels: Bool = false, honorTimestamps: Bool = true, sampleLimit: Int = 0, bodySizeLimit: Int = 0,
         labelLimit: Int = 0, labelNameLengthLimit: Int = 0, labelValueLengthLimit: Int = 0,
-        http: HTTPClientSettings = HTTPClientSettings()
+        http: HTTPClientSettings = HTTPClientSettings(), pipelines: [MetricPipeline] = [.everywhere]
     ) {
         self.jobName = jobName
         self.interval = interval
@@ -61,6 +65,7 @@ public struct ScrapeSettings: Sendable, Equatable {
         self.labelNameLengthLimit = labelNameLengthLimit
         self.labelValueLengthLimit = labelValueLengthLimit
         self.http = http
+        self.pipelines = pipelines.isEmpty ? [.everywhere] : pipelines
     }
 
     /// The body size limit in force: the job's, or the default.

@@ -23,8 +23,17 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(
         help: """
+            Only samples whose forward_to path reaches this prometheus.remote_write component (its label, \
+            e.g. a, or prometheus.remote_write.a); samples written before routes were recorded count as \
+            reaching every one. Replay shows samples as the WAL holds them: as the graph delivered them (after \
+            prometheus.relabel), before any endpoint's write_relabel_config, which replay does not apply.
+            """)
+    var receiver: String?
+
+    @Option(
+        help: """
             Send the window to this Prometheus remote-write URL instead of printing it; with --config, \
-            an endpoint's name or URL.
+            an endpoint's name or URL, which is sent what its forward_to paths route to it (unless --receiver).
             """)
     var to: String?
 
@@ -43,14 +52,17 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let window = ReplayWindow(
+            var window = ReplayWindow(
                 since: try parseTimeArgument(since, parameter: "--since"),
                 until: try until.map { try parseTimeArgument($0, parameter: "--until") },
-                selectors: try match.map { try SeriesSelector($0) })
+                selectors: try match.map { try SeriesSelector($0) },
+                receiver: receiver.map { $0.hasPrefix("prometheus.remote_write.") ? String($0.dropFirst(24)) : $0 })
             let paths = StoragePaths(storagePath)
             let store = try? paths.catchUpIndex()
             if let to {
-                let (endpoint, owner) = try replayEndpoint(to)
+                let (endpoint, owner, component) = try replayEndpoint(to)
+                // A configured endpoint gets what its forwarder would send, unless --receiver says otherwise.
+                if window.receiver == nil { window.receiver = component }
                 let report: RemoteWriteReplay.Report
                 do {
                     report = try await RemoteWriteReplay.send(
@@ -91,10 +103,11 @@ struct ReplayCommand: AsyncParsableCommand {
 
 extension ReplayCommand {
     /// The endpoint `--to` names: a plain URL, or with `--config` the configured endpoint whose
-    /// name or URL it is, with its settings; and who owns it, for credential errors.
-    func replayEndpoint(_ to: String) throws -> (RemoteWriteEndpoint, String?) {
+    /// name or URL it is, with its settings; who owns it, for credential errors; and the label
+    /// of its `prometheus.remote_write` component (nil without `--config`).
+    func replayEndpoint(_ to: String) throws -> (RemoteWriteEndpoint, String?, String?) {
         guard let config else {
-            return (RemoteWriteEndpoint(name: "replay", url: to, userAgent: "agentd/0.1.0"), nil)
+            return (RemoteWriteEndpoint(name: "replay", url: to, userAgent: "agentd/0.1.0"), nil, nil)
         }
         let loaded: AgentConfig
         do {
@@ -114,7 +127,7 @@ extension ReplayCommand {
                 userAgent: "agentd/0.1.0", remoteTimeout: endpoint.remoteTimeout,
                 retryOnHTTP429: endpoint.queue.retryOnHTTP429, minBackoff: endpoint.queue.minBackoff,
                 maxBackoff: endpoint.queue.maxBackoff),
-            "\(component) endpoint \(endpoint.name)"
+            "\(component) endpoint \(endpoint.name)", component.label
         )
     }
 }

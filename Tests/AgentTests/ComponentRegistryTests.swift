@@ -80,9 +80,12 @@ import Testing
     }
 
     static func target() throws -> ScrapeTarget {
-        let scrape = try #require(try AgentConfig.parse(source: config).scrapes.first)
+        let parsed = try AgentConfig.parse(source: config)
+        let scrape = try #require(parsed.scrapes.first)
         return try #require(
-            ScrapeTarget(discovered: ["__address__": "127.0.0.1:9100"], settings: TargetDiscovery.settings(for: scrape))
+            ScrapeTarget(
+                discovered: ["__address__": "127.0.0.1:9100"],
+                settings: TargetDiscovery.settings(for: scrape, in: parsed))
         )
     }
 

@@ -49,6 +49,64 @@ struct AgentConfigTests {
         #expect(scrape.targets == .static([["__address__": "127.0.0.1:9100"]]))
     }
 
+    @Test func forwardToGivesEachScrapeItsRoutesThroughPrometheusRelabel() throws {
+        let config = try parse(
+            remoteWrite + """
+                prometheus.remote_write "other" {
+                	endpoint {
+                		url = "http://127.0.0.1:9091/api/v1/write"
+                		write_relabel_config {
+                			source_labels = ["__name__"]
+                			regex         = "up"
+                			action        = "drop"
+                		}
+                	}
+                }
+                prometheus.relabel "drop_go" {
+                	forward_to     = [prometheus.remote_write.other.receiver, prometheus.relabel.nowhere.receiver]
+                	max_cache_size = 10
+                	rule {
+                		source_labels = ["__name__"]
+                		regex         = "go_.*"
+                		action        = "drop"
+                	}
+                }
+                prometheus.relabel "nowhere" {
+                	forward_to = []
+                }
+                prometheus.scrape "both" {
+                	targets    = []
+                	forward_to = [prometheus.remote_write.other.receiver, prometheus.remote_write.default.receiver, prometheus.remote_write.other.receiver]
+                }
+                prometheus.scrape "fanned" {
+                	targets    = []
+                	forward_to = [prometheus.relabel.drop_go.receiver, prometheus.remote_write.default.receiver]
+                }
+                prometheus.scrape "none" {
+                	targets    = []
+                	forward_to = []
+                }
+                prometheus.scrape "dead_end" {
+                	targets    = []
+                	forward_to = [prometheus.relabel.nowhere.receiver]
+                }
+                """)
+        let dropGo = ComponentID(name: "prometheus.relabel", label: "drop_go")
+        func routes(_ scrape: String) throws -> [SampleRoute] {
+            config.routes(try #require(config.scrape(scrape)).forwardTo)
+        }
+        #expect(try routes("both") == [SampleRoute(stages: [], receivers: ["default", "other"])])
+        #expect(
+            try routes("fanned") == [
+                SampleRoute(stages: [dropGo], receivers: ["other"]), SampleRoute(stages: [], receivers: ["default"]),
+            ])
+        #expect(try routes("none") == [SampleRoute(stages: [], receivers: [])])
+        #expect(try routes("dead_end") == [SampleRoute(stages: [], receivers: [])])
+        let relabel = try #require(config.prometheusRelabel(dropGo))
+        #expect(relabel.maxCacheSize == 10 && relabel.rules.count == 1)
+        #expect(config.remoteWrites.first { $0.id.label == "other" }?.endpoints[0].writeRelabelRules.count == 1)
+    }
+
     @Test func everyScrapeAttributeIsRead() throws {
         let config = try parse(
             remoteWrite + """
@@ -266,11 +324,11 @@ struct AgentConfigTests {
         ),
         (
             "prometheus.scrap \"x\" {}",
-            "1:1: unknown component \"prometheus.scrap\"; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.remote_write, prometheus.scrape"
+            "1:1: unknown component \"prometheus.scrap\"; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
         ),
         (
             "prometheus.exporter.unix \"x\" {}",
-            "1:1: component prometheus.exporter.unix is an Alloy component that agentd does not support yet; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.remote_write, prometheus.scrape"
+            "1:1: component prometheus.exporter.unix is an Alloy component that agentd does not support yet; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
         ),
         (
             "discovery.relabel {\n}",
@@ -286,7 +344,7 @@ struct AgentConfigTests {
         ),
         (
             "prometheus.remote_write \"a\" {\n\tendpoint {\n\t\turl = \"http://x\"\n\t\toauth2 {\n\t\t}\n\t}\n}",
-            "4:3: block \"oauth2\" of endpoint is an Alloy block that agentd does not support yet; supported blocks: authorization, basic_auth, queue_config, tls_config"
+            "4:3: block \"oauth2\" of endpoint is an Alloy block that agentd does not support yet; supported blocks: authorization, basic_auth, queue_config, tls_config, write_relabel_config"
         ),
         (
             "prometheus.remote_write \"a\" {\n\tendpoint {\n\t}\n}",
@@ -339,6 +397,38 @@ struct AgentConfigTests {
         (
             "http {\n\tauth {\n\t}\n}",
             "2:2: block \"auth\" of http is an Alloy block that agentd does not support yet; supported blocks: tls"
+        ),
+        (
+            "prometheus.relabel \"a\" {\n\tforward_to = []\n\trule {\n\t\taction = \"rename\"\n\t}\n}",
+            "4:12: unknown relabel action \"rename\"; expected one of: replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase"
+        ),
+        (
+            "prometheus.relabel \"a\" {\n\trule {\n\t}\n}",
+            "1:1: missing required attribute \"forward_to\" in prometheus.relabel \"a\""
+        ),
+        (
+            "prometheus.relabel \"a\" {\n\tforward_to = [\"x\"]\n}",
+            "2:15: attribute \"forward_to\" of prometheus.relabel \"a\" must be a list of receivers, not a string"
+        ),
+        (
+            "prometheus.relabel \"a\" {\n\tforward_to = []\n\tmax_cache_size = 0\n}",
+            "3:19: attribute \"max_cache_size\" of prometheus.relabel \"a\" must be at least 1, got 0"
+        ),
+        (
+            "prometheus.relabel \"a\" {\n\tforward_to = []\n\tcache_ttl = \"10m\"\n}",
+            "3:2: attribute \"cache_ttl\" of prometheus.relabel \"a\" is an Alloy attribute that agentd does not support yet; supported: forward_to, max_cache_size"
+        ),
+        (
+            "prometheus.relabel \"a\" {\n\tforward_to = [prometheus.relabel.b.receiver]\n}\nprometheus.relabel \"b\" {\n\tforward_to = [prometheus.relabel.a.receiver]\n}",
+            "1:1: dependency cycle between components: prometheus.relabel.a -> prometheus.relabel.b -> prometheus.relabel.a"
+        ),
+        (
+            "prometheus.remote_write \"a\" {\n\tendpoint {\n\t\turl = \"http://x\"\n\t\twrite_relabel_config {\n\t\t\taction = \"hashmod\"\n\t\t\ttarget_label = \"x\"\n\t\t}\n\t}\n}",
+            "4:3: relabel configuration for hashmod requires non-zero modulus"
+        ),
+        (
+            "prometheus.remote_write \"a\" {\n\tendpoint {\n\t\turl = \"http://x\"\n\t\twrite_relabel_config {\n\t\t\tregexp = \"x\"\n\t\t}\n\t}\n}",
+            "5:4: unknown attribute \"regexp\" in write_relabel_config; expected one of: action, modulus, regex, replacement, separator, source_labels, target_label"
         ),
         (
             "discovery.relabel \"my-targets\" {\n}",

@@ -48,7 +48,7 @@ struct ScenarioConfigTests {
         #expect(
             error?.description
                 == Self.fixtures
-                + "upstream-config.alloy:13:1: component discovery.docker is an Alloy component that agentd does not support yet; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.remote_write, prometheus.scrape"
+                + "upstream-config.alloy:13:1: component discovery.docker is an Alloy component that agentd does not support yet; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
         )
     }
 

@@ -137,6 +137,35 @@ func decodeOneSeries(_ bytes: [UInt8], count: Int) throws -> (values: [UInt64], 
         #expect(try readEvents(dir.path).compactMap { if case .samples(let b) = $0.1 { b } else { nil } } == [batch])
     }
 
+    @Test func routesRoundTripAndARecordWithoutOneGoesEverywhere() throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, options: .init(sync: .never))
+        let refs = log.refs(for: [Labels(["__name__": "a"]), Labels(["__name__": "b"])])
+        let batches = [
+            SampleBatch(target: 1, timestamp: 1000, refs: refs, values: [1, 2]),
+            SampleBatch(target: 1, timestamp: 2000, refs: refs, values: [3, 4], route: ["a", "b"]),
+            SampleBatch(target: 1, timestamp: 3000, refs: refs, values: [5, 6], route: ["a", "b"]),
+            SampleBatch(target: 2, timestamp: 3000, refs: refs, values: [7, 8], timestamps: [1, 2], route: ["b"]),
+            SampleBatch(target: 3, timestamp: 4000, refs: refs, values: [9, 10], route: []),
+        ]
+        for batch in batches { try log.append(batch) }
+        try log.close()
+        let read = try readEvents(dir.path).compactMap { if case .samples(let b) = $0.1 { b } else { nil } }
+        #expect(read == batches)
+        #expect(read.map { $0.flows(to: "a") } == [true, true, true, false, false])
+        #expect(read.map { $0.flows(to: "b") } == [true, true, true, true, false])
+        // The summaries the index is built from step over the route.
+        var reader = try LogReader(directory: dir.path)
+        var counts: [Int] = []
+        while let record = try reader.next() {
+            if case .samples(let count, _, let newest) = try RecordSummary.of(record) {
+                counts.append(count)
+                if count == 2, newest == 2 { counts.append(-1) }
+            }
+        }
+        #expect(counts == [2, 2, 2, 2, -1, 2])
+    }
+
     @Test func unchangedScrapesCostAboutOneBytePerSample() throws {
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))

@@ -3,6 +3,7 @@ import Events
 import Foundation
 import Logging
 import Primitives
+import Synchronization
 import TestSupport
 import Testing
 import WAL
@@ -36,9 +37,10 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
 
 @Suite(.serialized) struct ForwarderTests {
     @discardableResult
-    private func forward(_ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position)
-        async throws -> Forwarder.Damage
-    {
+    private func forward(
+        _ log: EventLog, cursor: String, to receiver: TestReceiver, until end: Position, as component: String? = nil,
+        writeRelabel: (@Sendable (Labels) -> Labels?)? = nil, dropped: ((UInt64) -> Void)? = nil
+    ) async throws -> Forwarder.Damage {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let file = try DeliveryCursorFile(path: cursor)
         let queue = RemoteWriteQueue(
@@ -48,12 +50,15 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
             configuration: .init(
                 shards: 2, capacity: 2_000, maxSamplesPerSend: 100, batchSendDeadline: .milliseconds(50)),
             resuming: try file.load(), logger: Logger(label: "test"), progressStore: file)
-        let forwarder = Forwarder(name: "test", log: log, queue: queue, logger: Logger(label: "test"))
+        let forwarder = Forwarder(
+            name: "test", receiver: component, writeRelabel: writeRelabel, log: log, queue: queue,
+            logger: Logger(label: "test"))
         let task = Task { try await forwarder.run() }
         await queue.waitUntilCommitted(Forwarder.pack(end))
         task.cancel()
         _ = await task.result
         try await client.shutdown()
+        dropped?(queue.metrics.droppedSamplesTotal)
         return forwarder.passedOver
     }
 
@@ -83,6 +88,56 @@ private func received(_ receiver: TestReceiver) throws -> [String: [Int64]] {
         }
         #expect(damage.recordsSkipped == 1)
         #expect(damage.samplesLost == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func anEndpointGetsOnlyTheSamplesRoutedToItsComponent() async throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.sub("wal"), options: .init(sync: .never))
+        let refs = log.refs(for: (0..<3).map { Labels(["__name__": "forwarded", "series": "\($0)"]) })
+        // No route (a record from before routes): everywhere; then routed to a and b, to b, to nothing.
+        let routes: [[String]?] = [nil, ["a", "b"], ["b"], []]
+        for (index, route) in routes.enumerated() {
+            try await log.append(
+                SampleBatch(
+                    target: 1, timestamp: 1_000_000 + Int64(index) * 1000, refs: refs, values: [1, 2, 3],
+                    route: route))
+        }
+        for (component, expected) in [("a", [1_000_000, 1_001_000]), ("b", [1_000_000, 1_001_000, 1_002_000])] {
+            let got = try await TestReceiver.with { receiver in
+                try await forward(
+                    log, cursor: dir.sub("cursor-\(component).json"), to: receiver, until: log.writer.end,
+                    as: component)
+                return try received(receiver)
+            }
+            for series in ["0", "1", "2"] {
+                #expect(got[series] == expected.map(Int64.init), "component \(component), series \(series)")
+            }
+        }
+        try log.close()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func writeRelabelRulesRewriteOrDropSeriesAsTheyAreSentAndDropsAreCounted()
+        async throws
+    {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.sub("wal"), options: .init(segmentSize: 512, sync: .never))
+        let batches = try appendScrapes(log, count: 20, first: 1_000_000)
+        let droppedCount = Mutex<UInt64>(0)
+        let got = try await TestReceiver.with { receiver in
+            try await forward(
+                log, cursor: dir.sub("cursor.json"), to: receiver, until: log.writer.end,
+                writeRelabel: { labels in
+                    // Series 1 dropped; the others sent with their series label renamed.
+                    guard labels["series"] != "1" else { return nil }
+                    return Labels(labels.map { $0.name == "series" ? Label("series", "w" + $0.value) : $0 })
+                },
+                dropped: { count in droppedCount.withLock { $0 = count } })
+            return try received(receiver)
+        }
+        try log.close()
+        #expect(Set(got.keys) == ["w0", "w2"])
+        #expect(got["w0"] == batches.map(\.timestamp))
+        #expect(droppedCount.withLock { $0 } == UInt64(batches.count))
     }
 
     @Test(.timeLimit(.minutes(1))) func forwardingResumesFromTheDurableCursorAfterARestart() async throws {

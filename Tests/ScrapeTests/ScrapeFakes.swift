@@ -161,6 +161,7 @@ final class MemoryAppender: ScrapeAppender {
     func append(targets change: TargetsChange) async throws { state.withLock { $0.changes.append(change) } }
 
     var batches: [SampleBatch] { state.withLock { $0.batches } }
+    func labels(_ ref: UInt64) -> Labels? { state.withLock { $0.labels[ref] } }
     var changes: [TargetsChange] { state.withLock { $0.changes } }
 
     /// Every sample appended, as (metric name, value, timestamp), in order.

@@ -104,12 +104,11 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         self.address = address
         self.log = log
         self.client = client
+        // The configuration of the clear-text gossip client (`HTTPScraper.makeClient`).
         self.tls = tls.map { settings in
-            var configuration = HTTPClient.Configuration()
-            configuration.connectionPool.retryConnectionEstablishment = false
-            return (
+            (
                 HTTPClientCredentials(settings: settings, owner: "cluster"),
-                HTTPClientPool(configuration: configuration)
+                HTTPClientPool(configuration: HTTPScraper.clientConfiguration)
             )
         }
         self.logger = logger

@@ -63,7 +63,7 @@ public struct HTTPScraper: TargetScraper {
         return configuration
     }
 
-    /// A client with ``clientConfiguration`` (the agent's remote write and gossip use it too).
+    /// A client with ``clientConfiguration`` (the agent's clear-text gossip uses it).
     public static func makeClient() -> HTTPClient {
         HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     }

@@ -80,7 +80,7 @@ final class OutputService: Service, Sendable {
                 forwarders.append(
                     Forwarder(
                         name: endpoint.name, receiver: component.id.label,
-                        writeRelabel: Self.writeRelabel(endpoint.writeRelabelRules), log: log, queue: queue,
+                        writeRelabel: writeRelabelling(endpoint.writeRelabelRules), log: log, queue: queue,
                         logger: remoteLogger))
             }
         }
@@ -89,15 +89,6 @@ final class OutputService: Service, Sendable {
         drained = Mutex(forwarders.map { _ in false })
         let wal = config.remoteWrites.first?.wal ?? .init()
         retention = Retention(minAge: wal.minKeepaliveTime, maxAge: wal.maxKeepaliveTime)
-    }
-
-    /// An endpoint's `write_relabel_config` as the forwarder applies it; nil without rules.
-    static func writeRelabel(_ rules: [RelabelRule]) -> (@Sendable (Labels) -> Labels?)? {
-        guard !rules.isEmpty else { return nil }
-        return { labels in
-            let dictionary = Dictionary(labels.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
-            return Scrape.relabel(dictionary, rules: rules).map(Labels.init)
-        }
     }
 
     func run() async {

@@ -27,6 +27,8 @@ final class OutputService: Service, Sendable {
     private let flushDeadline: Duration
     private let projected = Mutex<Position?>(nil)
     let droppedSegments = Mutex<Int>(0)
+    /// Retention passes that deleted segments, and those that failed (Prometheus's WAL truncations).
+    let truncations = Mutex<(done: Int, failed: Int)>((0, 0))
     /// Finished when the forwarder of the same index stops (drained, cancelled or failed).
     private let stopped: [(stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
     /// By forwarder: whether it delivered the closed log to its end.
@@ -256,7 +258,9 @@ final class OutputService: Service, Sendable {
                     directory: paths.wal, cursors: cursors, current: log.writer.end.segment, logger: logger)
                 // The histories in SQLite outlive the segments they came from: they are the audit trail.
                 if !outcome.dropped.isEmpty { droppedSegments.withLock { $0 += outcome.dropped.count } }
+                if !outcome.deleted.isEmpty || !outcome.dropped.isEmpty { truncations.withLock { $0.done += 1 } }
             } catch {
+                truncations.withLock { $0.failed += 1 }
                 logger.error("WAL retention failed", metadata: ["error": "\(error)"])
             }
         }

@@ -123,8 +123,10 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         }
         codec = MessageCodec(clusterName: options.name, secret: secret)
         let now = ClusterTime.wallClock
+        var membershipSettings = MembershipSettings()
+        membershipSettings.deadMemberRetention = options.deadMemberRetention
         let membership = Membership(
-            node: Node(name: name, address: address), settings: MembershipSettings(), codec: codec, now: now,
+            node: Node(name: name, address: address), settings: membershipSettings, codec: codec, now: now,
             seed: UInt64(UInt32(truncatingIfNeeded: getpid())) ^ UInt64(now.nanoseconds))
         var settings = ClusterLifecycle.Settings()
         settings.rejoinInterval = options.rejoinInterval
@@ -462,6 +464,10 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                         "cluster.node": "\(conflict.name)", "cluster.known_address": "\(conflict.knownAddress)",
                         "cluster.conflicting_address": "\(conflict.conflictingAddress)",
                     ])
+            case .forgotten(let node):
+                logger.info(
+                    "Forgot a member that died or left; the WAL and ownership-history keep it",
+                    metadata: ["cluster.peer": "\(node.name)", "cluster.peer_address": "\(node.address)"])
             case .departed:
                 logger.info("Left the cluster")
             case .sizeReached(let size):

@@ -106,5 +106,43 @@ extension EndToEnd {
                     return seen.allSatisfy { $0 == ["agentd-1", "agentd-2"] }
                 })
         }
+
+        /// A crashed member is forgotten once `--cluster.dead-member-retention` has passed: it leaves
+        /// the survivor's peers API and `cluster_node_peers`, while the WAL's history keeps it.
+        @Test(.timeLimit(.minutes(3))) func aDeadMemberIsForgottenAfterTheRetentionAndTheHistoryKeepsIt()
+            async throws
+        {
+            let members = ["agentd-1", "agentd-2"]
+            let scenario = try await Scenario(exporters: 2, members: members)
+            defer { scenario.stop() }
+            let ports = members.map { _ in freePort() }
+            let agents = try members.enumerated().map { index, name in
+                try AgentProcess(
+                    name: name, port: ports[index], config: scenario.config, storage: scenario.directory.sub(name),
+                    join: ports.map { "127.0.0.1:\($0)" }, extra: ["--cluster.dead-member-retention=3s"])
+            }
+            defer { for agent in agents { agent.process.stop() } }
+            for agent in agents { try await agent.waitUntilReady() }
+            #expect(
+                await waitUntil(within: .seconds(20)) {
+                    await allAgents(agents) { await clusterParticipants($0) == Set(members) }
+                })
+
+            await agents[1].process.kill9()
+            let peers = { (agent: AgentProcess) async -> Set<String> in
+                Set((await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).map(\.name))
+            }
+            let forgotten = await waitUntil(within: .seconds(30)) { await peers(agents[0]) == ["agentd-1"] }
+            let seen = await peers(agents[0])
+            #expect(forgotten, "agentd-1 still sees \(seen)")
+            let metrics = await httpGet(agents[0].url + "/metrics")?.body ?? ""
+            #expect(metric(metrics, "cluster_node_peers{state=\"dead\"}") == 0, "\(metrics)")
+            #expect(metric(metrics, "cluster_node_peers{state=\"participant\"}") == 1)
+            #expect(agents[0].process.log.contains("Forgot a member that died or left"))
+            let (_, history) = try await AgentProcess.run([
+                "ownership-history", "--storage.path=\(agents[0].storage)", "--member=agentd-2",
+            ])
+            #expect(history.contains("agentd-2 declared dead"), "\(history)")
+        }
     }
 }

@@ -147,7 +147,8 @@ struct TargetDiscovery: Sendable {
         var jobs: [(String, ScrapeSettings, [ScrapeTarget])] = []
         for component in config.scrapes {
             let labels = component.targets.resolve { discovered[$0] ?? [] }
-            let settings = Self.settings(for: component, in: config)
+            var settings = Self.settings(for: component, in: config)
+            if component.clusteringEnabled, let cluster { settings.ownerSeries = cluster.name }
             let targets = ScrapeService.targets(discovered: labels, settings: settings)
             if component.clusteringEnabled {
                 clustered += targets.map { ($0.key, $0.discovered, settings.interval) }

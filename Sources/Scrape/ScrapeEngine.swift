@@ -27,6 +27,8 @@ struct ScrapeEngine {
     /// The cache indexes of the series in the previous scrape, in its order.
     private var previous: [Int] = []
     private let reportRefs: [UInt64]
+    /// Whether this member's `agentd_target_owner` series has a sample and no staleness marker since.
+    private var ownerSeriesWritten = false
     /// The job's pipelines (never empty).
     private let pipelines: [MetricPipeline]
     /// Per pipeline with stages, by series index in the cache: the ref of the series' relabelled
@@ -61,7 +63,13 @@ struct ScrapeEngine {
             "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
             "scrape_series_added",
         ]
-        let reportLabels = names.map { name in Labels(target.labels.labels + [Label("__name__", name)]) }
+        var reportLabels = names.map { name in Labels(target.labels.labels + [Label("__name__", name)]) }
+        if let owner = settings.ownerSeries {
+            // The member's own `owner` label wins over a target label of that name.
+            let labels = target.labels.labels.filter { $0.name != "owner" }
+            reportLabels.append(
+                Labels(labels + [Label("__name__", "agentd_target_owner"), Label("owner", owner)]))
+        }
         reportRefs = appender.refs(for: reportLabels)
         let pipelines = settings.pipelines.isEmpty ? [.everywhere] : settings.pipelines
         self.pipelines = pipelines
@@ -78,11 +86,21 @@ struct ScrapeEngine {
     /// Series in the target's cache: every series of every accepted scrape.
     var knownSeries: Int { cache.count }
 
-    /// Forgets the previous scrape: the slot went to another member, which takes its series over
-    /// without staleness markers.
-    mutating func forgetPreviousScrape() {
+    /// The slot at `time` (milliseconds since the epoch) went to another member: forgets the
+    /// previous scrape, whose series the new owner takes over without staleness markers, and marks
+    /// this member's `agentd_target_owner` series stale (the new owner writes its own).
+    mutating func handOver(at time: Int64) async {
         previous.removeAll()
         previousMark = Self.noMark
+        guard ownerSeriesWritten, let ref = reportRefs.last else { return }
+        ownerSeriesWritten = false
+        let batches = self.batches(
+            timestamp: time, refs: [ref], values: [SampleBatch.staleMarker], timestamps: nil, series: [])
+        do {
+            try await appender.append(samples: batches)
+        } catch {
+            logger.debug("Could not append the owner series' staleness marker", metadata: ["error": "\(error)"])
+        }
     }
 
     /// One scrape started at `start` (milliseconds since the epoch: its samples' timestamp),
@@ -151,7 +169,8 @@ struct ScrapeEngine {
         previousMark = failure == nil ? mark : Self.noMark
         let elapsed = ContinuousClock.now - clock
         let duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let report: [Double] = [failure == nil ? 1 : 0, duration, Double(scraped), Double(scraped), Double(added)]
+        var report: [Double] = [failure == nil ? 1 : 0, duration, Double(scraped), Double(scraped), Double(added)]
+        if settings.ownerSeries != nil { report.append(1) }
         refs += reportRefs
         values += report
         timestamps += Array(repeating: start, count: report.count)
@@ -166,6 +185,7 @@ struct ScrapeEngine {
             return ScrapeReport(
                 timestamp: start, duration: duration, samples: scraped, error: "WAL append failed: \(error)")
         }
+        ownerSeriesWritten = settings.ownerSeries != nil
         if let failure {
             logger.debug("Scrape failed", metadata: ["scrape.error": "\(failure)"])
         }

@@ -23,7 +23,7 @@ final class ScrapeLoop: Sendable {
     let credentials: HTTPClientCredentials?
     private let context: Context
     private let logger: Logger
-    private let stopReason = Mutex(ScrapeSchedule.StopReason.quiet)
+    private let stopReason = Mutex(ScrapeSchedule.StopReason.shutdown)
 
     init(target: ScrapeTarget, settings: ScrapeSettings, credentials: HTTPClientCredentials? = nil, context: Context) {
         self.target = target
@@ -35,7 +35,7 @@ final class ScrapeLoop: Sendable {
         self.logger = logger
     }
 
-    /// Why the loop will stop when its task is cancelled (`quiet` unless set).
+    /// Why the loop will stop when its task is cancelled (`shutdown` unless set).
     func setStopReason(_ reason: ScrapeSchedule.StopReason) { stopReason.withLock { $0 = reason } }
 
     func run() async {
@@ -72,7 +72,7 @@ final class ScrapeLoop: Sendable {
                 action =
                     Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
             case .leaveToOwner(let slot):
-                engine.forgetPreviousScrape()
+                await engine.handOver(at: slot / 1_000_000)
                 previousScrape = nil
                 for observer in context.observers { observer.slotOwnedElsewhere(target.key, slot: slot) }
                 action =
@@ -81,6 +81,7 @@ final class ScrapeLoop: Sendable {
                 await engine.markEverythingStale(at: clock.now / 1_000_000)
                 return
             case .finish:
+                if stopReason.withLock({ $0 }) == .shutdown { await engine.handOver(at: clock.now / 1_000_000) }
                 return
             }
         }

@@ -15,8 +15,11 @@ struct ScrapeSchedule: Sendable, Equatable {
     enum StopReason: Sendable, Equatable {
         /// Gone from discovery: its series get staleness markers.
         case removed
-        /// Shutdown or reconfiguration: no markers (another loop or process takes over).
+        /// Reconfiguration: no markers (another loop takes over).
         case quiet
+        /// Shutdown or cancellation: no markers (another member or the next process takes over),
+        /// but for this member's `agentd_target_owner` series.
+        case shutdown
         /// The job went over its `target_limit`: markers as for a removed target, though the target
         /// stays (its new loop fails every scrape with the reason).
         case overTargetLimit

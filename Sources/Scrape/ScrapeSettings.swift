@@ -33,6 +33,9 @@ public struct ScrapeSettings: Sendable, Equatable {
     /// Set by the scrape service while the job is over its `target_limit`: the reason every
     /// scrape of the job fails with.
     public var targetLimitFailure: String?
+    /// The member whose scrapes of a clustered job also write `agentd_target_owner{…, owner=}` 1,
+    /// which becomes stale when the slots go to another member; nil: no owner series.
+    public var ownerSeries: String?
     /// How the job's samples flow through the configuration graph (`forward_to`): the
     /// `prometheus.relabel` stages and the receivers of each path (`SampleBatch.route`). The
     /// samples are appended once per pipeline; an empty list counts as ``MetricPipeline/everywhere``.

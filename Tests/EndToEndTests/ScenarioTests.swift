@@ -113,6 +113,19 @@ extension EndToEnd {
                     last?.scrapedBy == "agentd-2",
                     "\(Scenario.instance(index)) last scraped by \(last?.scrapedBy ?? "nobody")")
             }
+            // Ownership is data in Prometheus too: each target's agentd_target_owner series now names
+            // agentd-2 alone (agentd-1's went stale at its hand-off slots), and agentd-1's series of the
+            // targets it owned hold its samples from before.
+            let owned = await scenario.receiver.instantQuery("agentd_target_owner")
+            let ownerByInstance = Dictionary(owned.map { ($0["instance"] ?? "", $0["owner"] ?? "") }) { $0 + "," + $1 }
+            #expect(
+                ownerByInstance
+                    == Dictionary(uniqueKeysWithValues: (1...8).map { (Scenario.instance($0), "agentd-2") }),
+                "\(owned)")
+            let before = await scenario.receiver.rawSamples("agentd_target_owner{owner=\"agentd-1\"}[10m]")
+            #expect(
+                Set(before.compactMap { $0.0["instance"] })
+                    == Set(expected.filter { $0.value == "agentd-1" }.keys), "\(before.map(\.0))")
 
             // 3. ownership-history on agentd-2 names the leave, at the slot the samples switched.
             let (code, output) = try await AgentProcess.run([

@@ -142,6 +142,17 @@ public final class PrometheusReceiver: @unchecked Sendable {
         try await waitUntilReady()
     }
 
+    /// The label sets of an instant query's result at the current time.
+    public func instantQuery(_ query: String) async -> [[String: String]] {
+        var components = URLComponents(string: url + "/api/v1/query")!
+        components.queryItems = [URLQueryItem(name: "query", value: query)]
+        guard let (status, body) = await httpGet(components.url!.absoluteString, timeout: 10), status == 200,
+            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let data = object["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
+        else { return [] }
+        return result.map { $0["metric"] as? [String: String] ?? [:] }
+    }
+
     /// Raw samples of a range selector (e.g. `up{job="x"}[5m]`) at `time`: (labels, [(ms, value)]).
     public func rawSamples(_ selector: String, at time: Double? = nil) async -> [([String: String], [(Int64, String)])]
     {

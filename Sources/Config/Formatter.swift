@@ -1,16 +1,16 @@
 /// `agentd fmt`: Alloy's formatting of a configuration file (`alloy fmt`, Alloy's
 /// `syntax/printer`), as a pure function of the text.
 ///
-/// Tabs indent; `=` aligns across a run of one-line attributes (or object fields), and trailing
-/// comments align across a run; a blank line or a statement spanning lines ends the run. Blocks
-/// are separated by one blank line; a blank line in the source between attributes is kept (more
-/// collapse to one). Lists, objects and calls are multi-line where the source broke the line
-/// and on one line where it did not; a multi-line list or object gets a trailing comma. Comments
-/// stay where they are. A block with an empty body prints as `name { }`.
+/// Tabs indent; `=` aligns across a run of one-line attributes (or object fields), and so do
+/// trailing comments; a blank line, a comment line, a block or a statement spanning lines ends
+/// the run. One blank line separates blocks; blank lines between attributes collapse to one.
+/// Lists, objects and calls break lines where the source did, with a trailing comma when the
+/// closing bracket is on its own line. Comments stay where they are. An empty block is `name { }`.
 ///
-/// Where Alloy's printer would change what the file means, this one does not: strings are
-/// written exactly as in the source (Alloy trims trailing spaces inside multi-line raw strings),
-/// an empty label stays, and `f(` followed by a newline and `)` gets no trailing comma.
+/// Where Alloy's printer would change what the file means, or format its own output differently,
+/// this one does not (`docs/fmt.md`): strings are written as in the source, a comment always
+/// precedes the token that follows it in the source, and whether a statement spans lines is
+/// judged in the output.
 public enum AlloyFormatter {
     /// The formatted text of `source`, ending in a newline; or the parser's diagnostic naming
     /// `filename`, line and column.

@@ -53,7 +53,7 @@ struct FormatterPrinter {
     /// An estimate of the position in the source, corrected by every `.at`.
     private var position = FormatterPosition(offset: 0, line: 1, column: 1)
     /// The source position just past the last text written.
-    private var last = FormatterPosition.none
+    private var last = FormatterPosition.unknown
     /// The line and column in the output.
     private var outputLine = 1
     private var outputColumn = 1

@@ -6,7 +6,7 @@ struct FormatterPosition: Sendable, Equatable {
     var column: Int
 
     /// No position yet (line 0), as Alloy's zero `token.Position`.
-    static let none = FormatterPosition(offset: 0, line: 0, column: 0)
+    static let unknown = FormatterPosition(offset: 0, line: 0, column: 0)
 
     var isValid: Bool { line > 0 }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import Testing
 
 @testable import Config
@@ -194,6 +195,43 @@ struct FormatterTests {
         try expectStable(source, "\(source.debugDescription)")
     }
 
+    /// Random token soup, and the project's configurations with random pieces inserted and
+    /// removed (seeded, so a failure reproduces): whatever parses formats stably.
+    @Test func randomInputsThatParseFormatIdempotentlyToTheSameSyntax() throws {
+        let pieces = [
+            "a", "bb", "c.d", "\"s\"", "`r\n x`", "1", "2.5", "=", "{", "}", "[", "]", "(", ")", ",", ".", "+", "-",
+            "*", "/", "!", "&&", "==", "\n", "\n", "\n\n", " ", "\t", "// c\n", "# h\n", "/* b */", "/* m\n l */",
+            "true", "null", "f", "\"k\" =", "x =", "blk \"l\" {", "}",
+        ]
+        let seeds = try Self.configurations.map { Array(try String(contentsOfFile: $0, encoding: .utf8).utf8) }
+        var random = SplitMix64(seed: 16)
+        var parsed = 0
+        for iteration in 0..<4000 {
+            var bytes: [UInt8] = []
+            if iteration % 2 == 0, let seed = seeds.randomElement(using: &random) {
+                bytes = seed
+                for _ in 0..<Int.random(in: 1...4, using: &random) {
+                    let at = Int.random(in: 0...bytes.count, using: &random)
+                    if Bool.random(using: &random), at < bytes.count {
+                        bytes.remove(at: at)
+                    } else {
+                        bytes.insert(contentsOf: pieces.randomElement(using: &random)!.utf8, at: at)
+                    }
+                }
+            } else {
+                for _ in 0..<Int.random(in: 1...30, using: &random) {
+                    bytes += pieces.randomElement(using: &random)!.utf8
+                    if Bool.random(using: &random) { bytes.append(UInt8(ascii: " ")) }
+                }
+            }
+            let source = String(decoding: bytes, as: UTF8.self)
+            guard (try? Parser.parse(source: source, filename: "random.alloy")) != nil else { continue }
+            parsed += 1
+            try expectStable(source, "\(source.debugDescription)")
+        }
+        #expect(parsed > 500)
+    }
+
     @Test func aSyntaxErrorIsTheParsersDiagnostic() {
         let error = #expect(throws: Diagnostic.self) {
             try AlloyFormatter.format("a {\n  b = [1,\n  2\n]\n}\n", filename: "bad.alloy")
@@ -207,7 +245,7 @@ func shape(_ file: SyntaxFile) -> String {
     file.body.map(shape).joined(separator: "\n")
 }
 
-private func shape(_ statement: Statement) -> String {
+private func shape(_ statement: Config.Statement) -> String {
     switch statement {
     case .attribute(let attribute):
         "\(attribute.name) = \(shape(attribute.value))"
@@ -217,7 +255,7 @@ private func shape(_ statement: Statement) -> String {
     }
 }
 
-private func shape(_ expression: Expression) -> String {
+private func shape(_ expression: Config.Expression) -> String {
     switch expression {
     case .string(let text, _): "string(\(text.debugDescription))"
     case .number(let text, _): "number(\(text))"

@@ -1,7 +1,7 @@
 /// Alloy's printer (`syntax/printer/printer.go`): collects tokens and whitespace directions
 /// from the walk over the tree, places comments between them by source position, and writes
-/// text for ``FormatterTabWriter``: `\t` for indentation, `\v` before what aligns (`=` and
-/// trailing comments), `\n` within a run of aligned lines, `\f` to end a run.
+/// text for ``FormatterTabWriter``: `\t` for indentation and before a trailing comment, `\v`
+/// before `=`, `\n` within a run of aligned lines, `\f` to end a run.
 struct FormatterPrinter {
     /// A direction about whitespace before the next token; held until a token follows, so
     /// none is written at the end of the file.
@@ -89,10 +89,6 @@ struct FormatterPrinter {
             switch item {
             case .space(let space):
                 if space == .ignore { continue }
-                if whitespace.count == 16 {
-                    // Alloy's bounded buffer: never reached by the walk, kept for the same output.
-                    writeWhitespace(whitespace.count)
-                }
                 whitespace.append(space)
                 lastToken = .whitespace
                 continue

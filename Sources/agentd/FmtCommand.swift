@@ -28,6 +28,10 @@ struct FmtCommand: ParsableCommand {
         if write, test { throw failure("cannot use --write and --test together") }
         if write, path == nil { throw failure("cannot use --write with standard input") }
 
+        var isDirectory: ObjCBool = false
+        if let path, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw failure("cannot format a directory: \(path)")
+        }
         let source: Data
         do {
             source =
@@ -35,6 +39,10 @@ struct FmtCommand: ParsableCommand {
                 ?? FileHandle.standardInput.readDataToEndOfFile()
         } catch {
             throw failure("cannot read \(path ?? "standard input"): \(error.localizedDescription)")
+        }
+        if let invalid = Self.firstInvalidUTF8(in: source) {
+            // Formatting would replace the bytes: refuse, as Alloy's scanner does.
+            throw failure("\(path ?? "<stdin>"):\(invalid): illegal UTF-8 encoding")
         }
         let formatted: String
         do {
@@ -63,6 +71,27 @@ struct FmtCommand: ParsableCommand {
     private func failure(_ message: String) -> ExitCode {
         FileHandle.standardError.write(Data("\(message)\n".utf8))
         return ExitCode(1)
+    }
+
+    /// Where the first byte that is not UTF-8 is, if any.
+    static func firstInvalidUTF8(in data: Data) -> SourcePosition? {
+        var bytes = data.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var position = SourcePosition(line: 1, column: 1)
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let encoded):
+                if encoded.count == 1, encoded.first == UInt8(ascii: "\n") {
+                    position = SourcePosition(line: position.line + 1, column: 1)
+                } else {
+                    position.column += encoded.count
+                }
+            case .error:
+                return position
+            case .emptyInput:
+                return nil
+            }
+        }
     }
 
     /// Replaces the file at `path` (or, for a symbolic link, the file it names) atomically: a

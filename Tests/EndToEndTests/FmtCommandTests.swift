@@ -80,6 +80,14 @@ struct FmtCommandTests {
         }
         let stdin = try await fmt("< '\(config)'", in: dir)
         #expect(stdin.errors.hasPrefix("<stdin>:4:6: "), "\(stdin.errors)")
+
+        let latin1 = dir.sub("latin1.alloy")
+        let bytes = Data("a = 1\nb = \"caf".utf8 + [0xE9] + "\"\n".utf8)
+        try bytes.write(to: URL(fileURLWithPath: latin1))
+        let notUTF8 = try await fmt("--write '\(latin1)'", in: dir)
+        #expect(notUTF8.status == 1)
+        #expect(notUTF8.errors == "\(latin1):2:9: illegal UTF-8 encoding\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: latin1)) == bytes)
     }
 
     @Test(.timeLimit(.minutes(1))) func testExitsOneWhenTheFileIsNotFormatted() async throws {

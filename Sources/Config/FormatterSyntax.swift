@@ -12,14 +12,15 @@ struct FormatterPosition: Sendable, Equatable {
 }
 
 /// The syntax tree the formatter prints: the parser's shape, plus what layout depends on and
-/// ``Syntax`` leaves out: where brackets open and close, the lines where nodes end, and the
-/// literals' source text.
+/// ``SyntaxFile`` leaves out: where brackets, commas, `=` and `.` are, the lines where nodes
+/// end, and the literals' source text.
 enum FormatterSyntax {
     /// One element of a body.
     enum Statement {
         case attribute(name: String, at: FormatterPosition, assign: FormatterPosition, value: Expression)
         case block(Block)
 
+        /// The line of the first token.
         var startLine: Int {
             switch self {
             case .attribute(_, let position, _, _): position.line
@@ -27,6 +28,7 @@ enum FormatterSyntax {
             }
         }
 
+        /// The line of the last token.
         var endLine: Int {
             switch self {
             case .attribute(_, _, _, let value): value.endLine

@@ -20,7 +20,7 @@ struct FmtCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Write the result to FILE instead of standard output.")
     var write = false
 
-    @Flag(name: .shortAndLong, help: "Exit 1 when FILE is not formatted; print nothing. Not with --write.")
+    @Flag(name: .shortAndLong, help: "Only check: exit 1, saying so, when FILE is not formatted. Not with --write.")
     var test = false
 
     func run() throws {

@@ -97,6 +97,8 @@ struct FmtCommandTests {
         let unformatted = try await fmt("--test '\(config)'", in: dir)
         #expect(unformatted.status == 1)
         #expect(unformatted.output.isEmpty)
+        #expect(unformatted.errors == "file \(config) is not formatted correctly\n")
+        #expect(try String(contentsOfFile: config, encoding: .utf8) == Self.messy)
         try Self.formatted.write(toFile: config, atomically: true, encoding: .utf8)
         #expect(try await fmt("-t '\(config)'", in: dir).status == 0)
     }

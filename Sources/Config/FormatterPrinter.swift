@@ -231,7 +231,9 @@ struct FormatterPrinter {
         let bytes = Array(text.utf8)
         var newlines = 0
         var lastNewline = 0
-        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") || byte == 0x0C {
+        // Only `\n` ends a line of the source or of the output: a formfeed in a comment or a
+        // string is passed through as it is (Alloy counts it, and misplaces what follows).
+        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
             newlines += 1
             lastNewline = index
         }

@@ -167,6 +167,9 @@ struct FormatterTests {
         ("a = 1", "a = 1\n"),
         ("", "\n"),
         ("\n\n// only a comment\n\n", "// only a comment\n"),
+        // A formfeed in a comment is no line break (Alloy's printer counts one, and would join
+        // the next comment to this one's line; found by fuzz-config).
+        ("// a\u{0C}b\n// c\nx = 1 // d\u{0C}\nlong = 2\n", "// a\u{0C}b\n// c\nx    = 1 // d\u{0C}\nlong = 2\n"),
     ])
     func formatsAsAlloyDoes(source: String, expected: String) throws {
         #expect(try format(source) == expected)
@@ -190,6 +193,7 @@ struct FormatterTests {
         "a = 1. /* c */ b\n",
         "a = x.y /* c */ [0]\n",
         "/* one */ /* two */ a = 1 /* three */\n/* four\n five */\n",
+
     ])
     func keepsTheMeaningWhereAlloysPrinterWouldNot(source: String) throws {
         try expectStable(source, "\(source.debugDescription)")

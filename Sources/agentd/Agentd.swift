@@ -7,7 +7,8 @@ struct Agentd: AsyncParsableCommand {
         abstract: "A clustered Prometheus metrics agent with a durable, replayable event log.",
         version: "0.1.0",
         subcommands: [
-            RunCommand.self, ReplayCommand.self, OwnershipHistoryCommand.self, CheckMetricsCommand.self,
+            RunCommand.self, FmtCommand.self, ReplayCommand.self, OwnershipHistoryCommand.self,
+            CheckMetricsCommand.self,
             MembersCommand.self, TargetsCommand.self, IndexCommand.self, WALCommand.self,
         ]
     )

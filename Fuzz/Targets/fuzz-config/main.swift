@@ -3,7 +3,8 @@ import FuzzSupport
 
 // The Alloy configuration language: lexer, parser, evaluator and the components' decoders (and,
 // through `discovery.relabel`, relabelling of static targets) on any bytes read as a file. A
-// configuration either loads or fails with a diagnostic naming a place in it; nothing traps.
+// configuration either loads or fails with a diagnostic naming a place in it; nothing traps. What
+// parses, `agentd fmt` formats, and formatting that again changes nothing.
 
 /// A fixed outside world, so that an input replays the same way everywhere.
 let context = EvaluationContext(
@@ -12,6 +13,10 @@ let context = EvaluationContext(
 
 func testOneInput(_ input: UnsafeRawBufferPointer) {
     let source = String(decoding: input, as: UTF8.self)
+    if let formatted = try? AlloyFormatter.format(source, filename: "fuzz.alloy") {
+        let again = try? AlloyFormatter.format(formatted, filename: "fuzz.alloy")
+        fuzzCheck(again == formatted, "agentd fmt's output formats to itself, not to \(String(describing: again))")
+    }
     do {
         let config = try AgentConfig.parse(source: source, filename: "fuzz.alloy", context: context)
         fuzzCheck(

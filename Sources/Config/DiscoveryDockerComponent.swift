@@ -4,7 +4,7 @@ import Scrape
 /// `discovery.docker "LABEL" { host = "unix:///var/run/docker.sock" }`: the containers of a Docker
 /// Engine, as Prometheus's `docker_sd_configs`. Over `tcp://`, `http://` and `https://` it takes
 /// the HTTP client settings `discovery.http` has (a `tls_config` makes `tcp://` HTTPS); over a
-/// unix socket they mean nothing and are refused.
+/// unix socket, credentials, TLS and a proxy mean nothing and are refused.
 public struct DiscoveryDockerComponent: Sendable, Hashable {
     public var id: ComponentID
     public var host: DockerDiscovery.Host
@@ -40,6 +40,12 @@ public struct DiscoveryDockerComponent: Sendable, Hashable {
         alloyOnlyAttributes: HTTPClientBlocks.alloyOnlyAttributes, alloyOnlyBlocks: HTTPClientBlocks.alloyOnlyBlocks)
 
     static let filterSchema = BlockSchema(attributes: ["name", "values"], required: ["name", "values"])
+
+    /// The HTTP client settings a unix socket cannot honour (credentials, TLS, a proxy): refused
+    /// there rather than ignored. `follow_redirects` and `enable_http2` are harmless and pass.
+    static let networkOnly: Set<String> = [
+        "tls_config", "basic_auth", "authorization", "bearer_token", "bearer_token_file", "proxy_url",
+    ]
 
     init(id: ComponentID, decoder: BlockDecoder) throws(Diagnostic) {
         let text = try decoder.string("host", default: "")
@@ -82,9 +88,9 @@ public struct DiscoveryDockerComponent: Sendable, Hashable {
             let client =
                 decoder.block.body.compactMap { statement -> (String, SourcePosition)? in
                     switch statement {
-                    case .attribute(let attribute) where HTTPClientBlocks.attributes.contains(attribute.name):
+                    case .attribute(let attribute) where Self.networkOnly.contains(attribute.name):
                         (attribute.name, attribute.position)
-                    case .block(let block) where HTTPClientBlocks.blocks.contains(block.name):
+                    case .block(let block) where Self.networkOnly.contains(block.name):
                         (block.name, block.position)
                     default: nil
                     }

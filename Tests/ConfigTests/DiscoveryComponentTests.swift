@@ -66,7 +66,8 @@ struct DiscoveryComponentTests {
         let config = try parse(
             """
             discovery.docker "local" {
-            	host = "unix:///run/podman/podman.sock"
+            	host             = "unix:///run/podman/podman.sock"
+            	follow_redirects = true
             }
             discovery.docker "remote" {
             	host                 = "tcp://docker.example.org:2376"

@@ -30,6 +30,17 @@ extension EndToEnd {
             return config
         }
 
+        /// A component of the Graph page's API.
+        struct ComponentJSON: Decodable {
+            struct Health: Decodable {
+                var state: String
+                var message: String
+            }
+            var localID: String
+            var health: Health
+            var dataFlowEdgesTo: [String]
+        }
+
         struct DiscoveryJSON: Decodable {
             var component: String
             var healthy: Bool
@@ -83,11 +94,20 @@ extension EndToEnd {
                 }
             }
             func logs() -> String { "agentd:\n\(agent.process.log)\npodman:\n\(engine.log)" }
+            func component() async -> ComponentJSON? {
+                await agent.json("/api/v0/web/components", as: [ComponentJSON].self)?.first {
+                    $0.localID == "discovery.docker.containers"
+                }
+            }
 
             let both = await sees(["agentd-docker-1", "agentd-docker-2"])
             let seen = await targets().keys
             #expect(both, "\(seen) \(logs())")
             #expect(await status()?.targets == 3)
+            // On the Graph page: healthy, its targets flowing to the relabelling.
+            let shown = await component()
+            #expect(shown?.health.state == "healthy", "\(String(describing: shown))")
+            #expect(shown?.dataFlowEdgesTo == ["discovery.relabel.targets"])
             let found = await targets()
             let first = try #require(found["agentd-docker-1"]?.discoveredLabels)
             let ip = try #require(first["__meta_docker_network_ip"])
@@ -134,6 +154,9 @@ extension EndToEnd {
             #expect(Set(await targets().keys) == ["agentd-docker-1"])
             let metrics = await httpGet(agent.url + "/metrics")?.body ?? ""
             #expect(metric(metrics, "agentd_discovery_healthy{component_id=\"discovery.docker.containers\"}") == 0)
+            let unhealthy = await component()
+            #expect(unhealthy?.health.state == "unhealthy")
+            #expect(unhealthy?.health.message.contains(engine.socket) == true, "\(String(describing: unhealthy))")
 
             // Back: healthy again, with what the engine lists.
             try await engine.startService()

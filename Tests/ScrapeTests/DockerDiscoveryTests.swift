@@ -1,5 +1,6 @@
 import Foundation
 import HTTPSecurity
+import TestSupport
 import Testing
 
 @testable import Scrape
@@ -233,6 +234,108 @@ import Testing
         } catch {
             #expect(error.description.hasPrefix("unix://\(path): GET /_ping: "), "\(error)")
         }
+        try await pool.shutdown()
+    }
+}
+
+/// `DockerDiscovery.fetch` against a stand-in engine on a unix socket
+/// (`Fixtures/docker_engine_stub.py`): what it asks for and how it reports what goes wrong. The
+/// real engine is the end-to-end test's (Podman).
+@Suite(.serialized) struct DockerEngineRequestTests {
+    /// A stub engine answering from the files of its own directory.
+    final class Stub {
+        let directory = TemporaryDirectory()
+        let process: ChildProcess
+        var socket: String { directory.sub("engine.sock") }
+
+        init() async throws {
+            let script =
+                String(#filePath.dropLast("DockerDiscoveryTests.swift".count)) + "Fixtures/docker_engine_stub.py"
+            process = try ChildProcess(
+                "/usr/bin/env", ["python3", script, directory.path, directory.sub("engine.sock")], name: "docker-stub")
+            let up = await waitUntil(within: .seconds(20)) { [process] in process.log.contains("serving") }
+            try #require(up, "the stub engine did not start: \(process.log)")
+        }
+
+        func write(_ name: String, _ text: String) throws {
+            try text.write(toFile: directory.sub(name), atomically: true, encoding: .utf8)
+        }
+
+        var requests: [String] {
+            ((try? String(contentsOfFile: directory.sub("requests.log"), encoding: .utf8)) ?? "")
+                .split(separator: "\n").map(String.init)
+        }
+
+        /// Python keeps the SIGTERM the test process blocks: stopped with SIGKILL.
+        func stop() { process.stop(grace: .milliseconds(100)) }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func itSpeaksTheEnginesVersionWithTheFiltersAndNamesTheDaemonDocker() async throws {
+        let stub = try await Stub()
+        defer { stub.stop() }
+        try stub.write("version", "1.43")
+        try stub.write("containers.json", DockerDiscoveryTests.containers)
+        try stub.write("networks.json", DockerDiscoveryTests.networks)
+        let pool = HTTPScraper.makePool()
+        var discovery = DockerDiscovery(host: .unix(path: stub.socket), refreshInterval: .seconds(5))
+        discovery.filters = [.init(name: "label", values: ["scrape=true"])]
+        let (targets, version) = try await discovery.fetch(pool: pool, credentials: nil)
+        #expect(version.description == "1.43")
+        #expect(targets.count == 5)
+        #expect(
+            stub.requests == [
+                "/_ping docker",
+                "/v1.43/containers/json?filters=%7B%22label%22%3A%7B%22scrape%3Dtrue%22%3Atrue%7D%7D docker",
+                "/v1.43/networks docker",
+            ])
+        // A version already negotiated is used as it is.
+        _ = try await discovery.fetch(pool: pool, credentials: nil, version: version)
+        #expect(stub.requests.count == 5)
+        try await pool.shutdown()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aNewerEngineIsSpokenToInOurNewestVersionAndOneThatNamesNoneIn124() async throws {
+        let stub = try await Stub()
+        defer { stub.stop() }
+        let pool = HTTPScraper.makePool()
+        let discovery = DockerDiscovery(host: .unix(path: stub.socket), refreshInterval: .seconds(5))
+        try stub.write("version", "1.52")
+        #expect(try await discovery.fetch(pool: pool, credentials: nil).version.description == "1.47")
+        try FileManager.default.removeItem(atPath: stub.directory.sub("version"))
+        #expect(try await discovery.fetch(pool: pool, credentials: nil).version.description == "1.24")
+        #expect(stub.requests.contains("/v1.24/networks docker"))
+        try await pool.shutdown()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anErrorStatusAndABodyThatDoesNotParseAreNamedWithTheHost() async throws {
+        let stub = try await Stub()
+        defer { stub.stop() }
+        let pool = HTTPScraper.makePool()
+        let discovery = DockerDiscovery(host: .unix(path: stub.socket), refreshInterval: .seconds(5))
+        let version = DockerDiscovery.APIVersion(major: 1, minor: 41)
+        func failure() async -> String? {
+            do {
+                _ = try await discovery.fetch(pool: pool, credentials: nil, version: version)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        try stub.write("status", "500")
+        try stub.write("containers.json", #"{"message": "database is locked"}"#)
+        #expect(
+            await failure()
+                == "unix://\(stub.socket): GET /v1.41/containers/json: HTTP status 500 Internal Server Error: database is locked"
+        )
+        try stub.write("status", "200")
+        try stub.write("containers.json", #"{"not": "a list"}"#)
+        let invalid = await failure()
+        #expect(
+            invalid?.hasPrefix("unix://\(stub.socket): invalid container list: ") == true,
+            "\(String(describing: invalid))")
         try await pool.shutdown()
     }
 }

@@ -27,6 +27,8 @@ Per run, between t0 (after --warmup) and t1 (--duration later):
   peak RSS       VmHWM at t1; RSS/series = VmHWM / series at the receiver
   disk B/sample  growth of the agent's storage directory (agentd: WAL, index, cursors; file sizes) / samples
   RW B/sample    the agent's own counter of remote-write bytes sent (delta) / samples
+  appended/s     the agent's own count of samples it took in, per second: agentd and Prometheus's
+                 prometheus_agent_samples_appended_total, vmagent's vm_promscrape_scraped_samples_sum
   series         distinct data series (not up/scrape_*) the receiver holds at t1 vs expected
 In the JSON lines also: target_server_cpu_cores (bench/targets.py) and receiver_cpu_cores (the
 receiving Prometheus), utime+stime over the same window; for agentd wal_backlog_bytes at t0 and t1
@@ -313,6 +315,12 @@ def start_agent(procs, args, agent, load, receiver_port, work, sync):
     raise ValueError(agent)
 
 
+APPENDED = {
+    "agentd": ["prometheus_agent_samples_appended_total"],
+    "prometheus": ["prometheus_agent_samples_appended_total"],
+    "vmagent": ["vm_promscrape_scraped_samples_sum"],
+}
+
 BYTES_SENT = {
     "agentd": ["prometheus_remote_storage_bytes_total"],
     "prometheus": ["prometheus_remote_storage_bytes_total"],
@@ -339,12 +347,14 @@ def measure(procs, args, agent, load, work, sync, run_index):
         tc0 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc0 = cpu_seconds(receiver.pid)
         backlog0 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
+        a0 = metric_sum(metrics_url, APPENDED[agent])
         time.sleep(args.duration)
         s1 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
         c1, b1, d1, t1 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc1 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc1 = cpu_seconds(receiver.pid)
         backlog1 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
+        a1 = metric_sum(metrics_url, APPENDED[agent])
         hwm, rss = status_kib(process.pid, "VmHWM"), status_kib(process.pid, "VmRSS")
         samples = (s1 - s0) if s0 is not None and s1 is not None else 0
         series = query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
@@ -353,6 +363,7 @@ def measure(procs, args, agent, load, work, sync, run_index):
             "seconds": t1 - t0,
             "samples": samples,
             "samples_per_second": samples / (t1 - t0),
+            "appended_per_second": (a1 - a0) / (t1 - t0) if a0 is not None and a1 is not None else None,
             "expected_per_second": load["expected_series"] / load["interval_seconds"],
             "cpu_seconds": c1 - c0,
             "cpu_per_million": (c1 - c0) / samples * 1e6 if samples else None,

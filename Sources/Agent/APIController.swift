@@ -32,6 +32,22 @@ struct APIController: Sendable {
         var targets: [TargetStatus]
     }
 
+    /// The WAL's figures for `/metrics`.
+    func walReading() -> SelfMetrics.WALReading {
+        let health = log.health
+        let truncations = outputs.truncations.withLock { $0 }
+        var size = 0
+        for segment in (try? SegmentName.list(in: log.writer.directory)) ?? [] {
+            var info = stat()
+            if stat(SegmentName.path(segment, in: log.writer.directory), &info) == 0 { size += Int(info.st_size) }
+        }
+        return SelfMetrics.WALReading(
+            currentSegment: log.writer.end.segment, sizeBytes: size, fsyncs: log.writer.syncs.syncs,
+            fsyncSeconds: log.writer.syncs.seconds, writesFailed: Int(health.failures.values.reduce(0, +)),
+            truncations: truncations.done, truncationsFailed: truncations.failed,
+            corruptions: log.writer.openRepairs.count)
+    }
+
     func addRoutes(to router: Router<some PeerRequestContext>) {
         router.get("/-/healthy") { _, _ in "agentd is healthy.\n" }
         router.get("/-/ready") { _, _ -> Response in
@@ -57,7 +73,10 @@ struct APIController: Sendable {
                     labels: limits.labelLimitsExceeded, walRecord: limits.tooLargeForWAL,
                     targetLimit: limits.targetLimitExceeded),
                 remoteWrite: outputs.remoteWriteMetrics, cluster: cluster?.metricsReading,
-                tlsHandshakeFailures: tlsFailures?.count, discovery: reloader.health.all)
+                tlsHandshakeFailures: tlsFailures?.count, discovery: reloader.health.all,
+                samplesAppended: log.appendedSamples, activeSeries: board.statistics.activeSeries,
+                intervalLengths: board.statistics.intervalLengths, syncLengths: board.statistics.syncLengths,
+                wal: walReading())
             let body = metrics.exposition(reading)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -1,3 +1,5 @@
+import Cluster
+
 /// Everything `agentd run` takes on its command line, with Alloy's names and defaults.
 public struct AgentOptions: Sendable {
     public var configPath: String
@@ -37,6 +39,8 @@ public struct AgentOptions: Sendable {
         public var maxJoinPeers = 5
         /// `--cluster.rejoin-interval`
         public var rejoinInterval: Duration = .seconds(60)
+        /// `--cluster.dead-member-retention`: how long dead and departed members stay peers.
+        public var deadMemberRetention: Duration = MembershipSettings().deadMemberRetention
         /// `--cluster.name`
         public var name = ""
         /// `--cluster.wait-for-size`: scrape nothing until the cluster has this many members.

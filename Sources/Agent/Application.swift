@@ -151,9 +151,6 @@ func buildRouter(_ api: APIController, _ ui: WebUIController, _ components: Comp
 
 /// Reads and evaluates the configuration file, with errors that name the file.
 func loadConfiguration(_ options: AgentOptions, context: EvaluationContext) throws -> AgentConfig {
-    guard FileManager.default.isReadableFile(atPath: options.configPath) else {
-        throw AgentError("\(options.configPath): cannot read the configuration file (missing or unreadable)")
-    }
     do {
         return try AgentConfig.load(path: options.configPath, context: context)
     } catch {

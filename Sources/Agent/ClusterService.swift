@@ -123,8 +123,10 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         }
         codec = MessageCodec(clusterName: options.name, secret: secret)
         let now = ClusterTime.wallClock
+        var membershipSettings = MembershipSettings()
+        membershipSettings.deadMemberRetention = options.deadMemberRetention
         let membership = Membership(
-            node: Node(name: name, address: address), settings: MembershipSettings(), codec: codec, now: now,
+            node: Node(name: name, address: address), settings: membershipSettings, codec: codec, now: now,
             seed: UInt64(UInt32(truncatingIfNeeded: getpid())) ^ UInt64(now.nanoseconds))
         var settings = ClusterLifecycle.Settings()
         settings.rejoinInterval = options.rejoinInterval
@@ -238,12 +240,34 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     }
 
     /// True at most once a minute for `key`.
-    private func firstInAMinute(_ key: String, now: ClusterTime) -> Bool {
+    private func firstInAMinute(_ key: String, now: ClusterTime) -> Bool { firstIn(.seconds(60), key, now: now) }
+
+    /// True at most once per `period` for `key`.
+    private func firstIn(_ period: Duration, _ key: String, now: ClusterTime) -> Bool {
         state.withLock { state in
-            if let last = state.loggedRejections[key], now - last < .seconds(60) { return false }
+            if let last = state.loggedRejections[key], now - last < period { return false }
             if state.loggedRejections.count >= 4_096 { state.loggedRejections.removeAll() }
             state.loggedRejections[key] = now
             return true
+        }
+    }
+
+    /// Warns (once every ten minutes per peer) of a peer whose clock is off from this member's by
+    /// half the hand-off delay or more: a planned change then reaches it later, by its clock, than
+    /// the margin allows, and slots around hand-offs are scraped twice or missed.
+    private func warnOfClockSkew() {
+        let (skews, margin) = state.withLock { state in
+            let membership = state.lifecycle.membership
+            return (membership.clockSkew, membership.settings.handoff.delay(clusterSize: membership.clusterSize))
+        }
+        for (peer, skew) in skews where abs(skew.seconds) >= margin.seconds / 2 {
+            guard firstIn(.seconds(600), "skew/\(peer)", now: .wallClock) else { continue }
+            logger.warning(
+                "A peer's clock is off from this member's by half the hand-off delay or more; synchronise the clocks (NTP)",
+                metadata: [
+                    "cluster.peer": "\(peer)", "cluster.clock_skew_seconds": "\(skew.seconds)",
+                    "cluster.handoff_delay_seconds": "\(margin.seconds)",
+                ])
         }
     }
 
@@ -333,6 +357,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                 await handle { $0.leave(now: $1, limit: limit) }
             case .tick(let time) where time <= .now:
                 await handle { $0.onTick(now: $1) }
+                warnOfClockSkew()
             case .tick(let time):
                 await wakeup.sleep(until: time)
             }
@@ -462,6 +487,10 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                         "cluster.node": "\(conflict.name)", "cluster.known_address": "\(conflict.knownAddress)",
                         "cluster.conflicting_address": "\(conflict.conflictingAddress)",
                     ])
+            case .forgotten(let node):
+                logger.info(
+                    "Forgot a member that died or left; the WAL and ownership-history keep it",
+                    metadata: ["cluster.peer": "\(node.name)", "cluster.peer_address": "\(node.address)"])
             case .departed:
                 logger.info("Left the cluster")
             case .sizeReached(let size):

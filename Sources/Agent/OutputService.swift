@@ -27,6 +27,8 @@ final class OutputService: Service, Sendable {
     private let flushDeadline: Duration
     private let projected = Mutex<Position?>(nil)
     let droppedSegments = Mutex<Int>(0)
+    /// Retention passes that deleted segments, and those that failed (Prometheus's WAL truncations).
+    let truncations = Mutex<(done: Int, failed: Int)>((0, 0))
     /// Finished when the forwarder of the same index stops (drained, cancelled or failed).
     private let stopped: [(stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
     /// By forwarder: whether it delivered the closed log to its end.
@@ -80,7 +82,7 @@ final class OutputService: Service, Sendable {
                 forwarders.append(
                     Forwarder(
                         name: endpoint.name, receiver: component.id.label,
-                        writeRelabel: Self.writeRelabel(endpoint.writeRelabelRules), log: log, queue: queue,
+                        writeRelabel: writeRelabelling(endpoint.writeRelabelRules), log: log, queue: queue,
                         logger: remoteLogger))
             }
         }
@@ -89,15 +91,6 @@ final class OutputService: Service, Sendable {
         drained = Mutex(forwarders.map { _ in false })
         let wal = config.remoteWrites.first?.wal ?? .init()
         retention = Retention(minAge: wal.minKeepaliveTime, maxAge: wal.maxKeepaliveTime)
-    }
-
-    /// An endpoint's `write_relabel_config` as the forwarder applies it; nil without rules.
-    static func writeRelabel(_ rules: [RelabelRule]) -> (@Sendable (Labels) -> Labels?)? {
-        guard !rules.isEmpty else { return nil }
-        return { labels in
-            let dictionary = Dictionary(labels.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
-            return Scrape.relabel(dictionary, rules: rules).map(Labels.init)
-        }
     }
 
     func run() async {
@@ -265,7 +258,9 @@ final class OutputService: Service, Sendable {
                     directory: paths.wal, cursors: cursors, current: log.writer.end.segment, logger: logger)
                 // The histories in SQLite outlive the segments they came from: they are the audit trail.
                 if !outcome.dropped.isEmpty { droppedSegments.withLock { $0 += outcome.dropped.count } }
+                if !outcome.deleted.isEmpty || !outcome.dropped.isEmpty { truncations.withLock { $0.done += 1 } }
             } catch {
+                truncations.withLock { $0.failed += 1 }
                 logger.error("WAL retention failed", metadata: ["error": "\(error)"])
             }
         }

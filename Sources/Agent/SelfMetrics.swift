@@ -26,6 +26,26 @@ final class SelfMetrics: Sendable {
         var tlsHandshakeFailures: Int? = nil
         /// The discovery components' health.
         var discovery: [DiscoveryHealth.Status] = []
+        var samplesAppended = 0
+        var activeSeries = 0
+        /// By configured interval (`15s`).
+        var intervalLengths: [String: ScrapeStatistics.Summary] = [:]
+        /// By job.
+        var syncLengths: [String: ScrapeStatistics.Summary] = [:]
+        var wal = WALReading()
+    }
+
+    /// The WAL as Prometheus's `prometheus_tsdb_wal_*` families show one.
+    struct WALReading {
+        var currentSegment = 0
+        var sizeBytes = 0
+        var fsyncs = 0
+        var fsyncSeconds = 0.0
+        var writesFailed = 0
+        var truncations = 0
+        var truncationsFailed = 0
+        /// Torn or damaged tails repaired when the WAL was opened.
+        var corruptions = 0
     }
 
     struct ScrapeLimitReading {
@@ -88,10 +108,47 @@ final class SelfMetrics: Sendable {
 
     /// Reads `reading` into the registry and emits the exposition (text format 0.0.4).
     func exposition(_ reading: Reading) -> [UInt8] {
-        families.withLock { families in
+        var exposition = families.withLock { families in
             families.collect(reading)
             return registry.emitToBuffer()
         }
+        // Summaries (swift-prometheus has none): sum and count, what a rate of the mean needs.
+        Self.appendSummary(
+            "prometheus_target_interval_length_seconds", "Actual intervals between scrapes.", label: "interval",
+            reading.intervalLengths, to: &exposition)
+        Self.appendSummary(
+            "prometheus_target_sync_length_seconds", "Actual interval to sync the scrape pool.", label: "scrape_job",
+            reading.syncLengths, to: &exposition)
+        Self.appendSummary(
+            "prometheus_tsdb_wal_fsync_duration_seconds", "Duration of write log fsync.", label: nil,
+            ["": .init(sum: reading.wal.fsyncSeconds, count: reading.wal.fsyncs)], to: &exposition)
+        return exposition
+    }
+
+    /// A summary family in the text format, without quantiles; `label` names the dictionary's keys.
+    static func appendSummary(
+        _ name: String, _ help: String, label: String?, _ values: [String: ScrapeStatistics.Summary],
+        to exposition: inout [UInt8]
+    ) {
+        var text = "# HELP \(name) \(help)\n# TYPE \(name) summary\n"
+        for (key, summary) in values.sorted(by: { $0.key < $1.key }) {
+            let labels = label.map { "{\($0)=\"\(escapeLabelValue(key))\"}" } ?? ""
+            text += "\(name)_sum\(labels) \(summary.sum)\n\(name)_count\(labels) \(summary.count)\n"
+        }
+        exposition.append(contentsOf: text.utf8)
+    }
+
+    static func escapeLabelValue(_ value: String) -> String {
+        var escaped = ""
+        for character in value {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 }
 
@@ -143,6 +200,31 @@ private struct Families {
             "prometheus_scrape_targets_gauge", "Targets this member currently scrapes.",
             Double(reading.targetsScrapedHere))
         gauge("agentd_wal_segments", "Segments in the write-ahead log.", Double(reading.walSegments))
+        counter(
+            "prometheus_agent_samples_appended_total", "Total number of samples appended to the storage.",
+            reading.samplesAppended)
+        gauge(
+            "prometheus_agent_active_series",
+            "Series written by the last scrape of each target this member scrapes (report series included).",
+            Double(reading.activeSeries))
+        let wal = reading.wal
+        gauge(
+            "prometheus_tsdb_wal_segment_current", "Write log segment index that TSDB is currently writing to.",
+            Double(wal.currentSegment))
+        gauge("prometheus_tsdb_wal_storage_size_bytes", "Size of the write log directory.", Double(wal.sizeBytes))
+        counter(
+            "prometheus_tsdb_wal_writes_failed_total", "Total number of write log writes that failed.",
+            wal.writesFailed)
+        counter(
+            "prometheus_tsdb_wal_truncations_total", "Total number of write log truncations attempted.",
+            wal.truncations + wal.truncationsFailed)
+        counter(
+            "prometheus_tsdb_wal_truncations_failed_total", "Total number of write log truncations that failed.",
+            wal.truncationsFailed)
+        counter(
+            "prometheus_tsdb_wal_corruptions_total",
+            "Total number of WAL corruptions (torn or damaged tails repaired on open).",
+            wal.corruptions)
         counter(
             "agentd_wal_segments_dropped_total",
             "WAL segments deleted by a maximum age or size before every reader had passed them.",

@@ -29,6 +29,8 @@ public final class TargetStatusBoard: ScrapeObserver {
     private let statuses = Mutex<[UInt64: TargetStatus]>([:])
     /// Scrapes that failed on a limit, for `/metrics`.
     public let limitCounters = ScrapeLimitCounters()
+    /// Scrape intervals, job syncs and active series, for `/metrics`.
+    public let statistics = ScrapeStatistics()
 
     public init() {}
 
@@ -46,7 +48,12 @@ public final class TargetStatusBoard: ScrapeObserver {
         statuses.withLock { $0[status.key] = $0[status.key] ?? status }
     }
 
-    public func targetRemoved(_ key: UInt64) { _ = statuses.withLock { $0.removeValue(forKey: key) } }
+    public func targetRemoved(_ key: UInt64) {
+        statistics.targetRemoved(key)
+        _ = statuses.withLock { $0.removeValue(forKey: key) }
+    }
+
+    public func jobSynced(_ job: String, duration: Duration) { statistics.jobSynced(job, duration: duration) }
 
     public func targetLimitExceeded(job: String, targets: Int, limit: Int) {
         limitCounters.targetLimitExceeded(job: job, targets: targets, limit: limit)
@@ -54,6 +61,7 @@ public final class TargetStatusBoard: ScrapeObserver {
 
     public func scraped(_ key: UInt64, report: ScrapeReport) {
         limitCounters.scraped(key, report: report)
+        statistics.scraped(key, report: report)
         update(key) { status in
             status.health = report.error == nil ? .up : .down
             status.lastScrape = report.timestamp
@@ -64,7 +72,10 @@ public final class TargetStatusBoard: ScrapeObserver {
         }
     }
 
-    public func slotOwnedElsewhere(_ key: UInt64, slot: Int64) { update(key) { $0.scrapedHere = false } }
+    public func slotOwnedElsewhere(_ key: UInt64, slot: Int64) {
+        statistics.slotOwnedElsewhere(key, slot: slot)
+        update(key) { $0.scrapedHere = false }
+    }
 
     private func update(_ key: UInt64, _ change: (inout TargetStatus) -> Void) {
         statuses.withLock { all in

@@ -1,4 +1,4 @@
-/// What the cluster state machines ask their shell to do. ``Membership`` returns the first five;
+/// What the cluster state machines ask their shell to do. ``Membership`` returns the first six;
 /// ``ClusterLifecycle``, which wraps it, adds the last four.
 public enum Directive: Sendable, Hashable {
     /// Encode `message` with the membership's codec and send it to `address` (`host:port`).
@@ -9,6 +9,9 @@ public enum Directive: Sendable, Hashable {
     case membershipChanged(MembershipChange)
     /// Two members claim the same node name.
     case nameConflict(NameConflict)
+    /// A member dead or departed for longer than `MembershipSettings.deadMemberRetention` was
+    /// forgotten: it is no longer a peer (the event log keeps its history).
+    case forgotten(Node)
     /// This node's graceful leave is complete: it may flush and exit once pending sends are out.
     case departed
     /// The cluster reached `--cluster.wait-for-size` (it has `clusterSize` members): scraping may start.

@@ -233,6 +233,7 @@ public struct Membership: Sendable {
             self.runProbe(now: now, into: &out)
             self.runRelays(now: now, into: &out)
             self.runSuspicions(now: now, into: &out)
+            self.forgetDeparted(now: now, into: &out)
         }
         if now >= self.nextGossipAt {
             self.gossip(now: now, into: &out)
@@ -250,6 +251,23 @@ public struct Membership: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Forgets the members dead or departed for longer than `deadMemberRetention`. Records of
+    /// them that others still gossip are not taken back in: down strangers are not learned.
+    mutating func forgetDeparted(now: ClusterTime, into out: inout [Directive]) {
+        let deadline = now - self.settings.deadMemberRetention
+        for (name, since) in self.downSince where since <= deadline {
+            self.downSince[name] = nil
+            guard let member = self.members[name], member.liveness.isDown, name != self.myself.name else { continue }
+            self.members[name] = nil
+            self.otherNames.removeAll { $0 == name }
+            self.suspicions[name] = nil
+            self.replayWindows[name] = nil
+            self.clockSkew[name] = nil
+            self.reportedConflicts = self.reportedConflicts.filter { !$0.hasPrefix(name + "@") }
+            out.append(.forgotten(member.node))
+        }
+    }
 
     /// Stores a member's record, keeping the live count and the name list current.
     mutating func store(_ member: Member) {

@@ -52,6 +52,11 @@ public struct MembershipSettings: Sendable, Hashable {
     public var gossipNodes: Int = 3
     /// How long dead members still receive gossip, so that a falsely declared member can refute.
     public var gossipToTheDeadTime: Duration = .seconds(30)
+    /// How long a dead or departed member is remembered before it is forgotten (memberlist's
+    /// idea behind `GossipToTheDeadTime`): it leaves the peer list, the UI and the metrics, while
+    /// the WAL and `ownership-history` keep it. Partitions longer than this heal through the
+    /// periodic rejoin of the join addresses, not through reconnection to the forgotten member.
+    public var deadMemberRetention: Duration = .seconds(300)
     /// Full-state exchange with a random member (scaled up above 32 members, as memberlist).
     public var pushPullInterval: Duration = .seconds(30)
     /// How often a push-pull is tried with a random dead member, so partitions heal (serf's reconnect).

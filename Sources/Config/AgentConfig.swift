@@ -1,3 +1,4 @@
+import Glibc
 import HTTPSecurity
 
 #if canImport(FoundationEssentials)
@@ -35,10 +36,10 @@ public struct AgentConfig: Sendable {
 
     public init() {}
 
-    /// Reads and evaluates the file at `path`; errors name the path as given.
+    /// Reads and evaluates the file at `path`; errors (a `ConfigFileError` or a `Diagnostic`)
+    /// name the path as given.
     public static func load(path: String, context: EvaluationContext = .current()) throws -> AgentConfig {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return try parse(source: String(decoding: data, as: UTF8.self), filename: path, context: context)
+        try parse(source: try ConfigFileError.read(path), filename: path, context: context)
     }
 
     /// Parses and evaluates `source`; `filename` is used in error messages.
@@ -142,5 +143,33 @@ public struct AgentConfig: Sendable {
     /// The remote-write component with this ID, if any.
     public func remoteWrite(_ id: ComponentID) -> RemoteWriteComponent? {
         remoteWrites.first { $0.id == id }
+    }
+}
+
+/// A configuration file that could not be read at all, and why.
+public struct ConfigFileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var reason: String
+
+    public var description: String { "\(path): cannot read the configuration file: \(reason)" }
+
+    /// The text of the file at `path`.
+    public static func read(_ path: String) throws(ConfigFileError) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ConfigFileError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            throw ConfigFileError(path: path, reason: "it is a directory")
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw ConfigFileError(path: path, reason: String(cString: strerror(errno))) }
+            if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(contentsOf: chunk[..<count])
+        }
     }
 }

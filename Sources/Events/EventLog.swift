@@ -39,6 +39,7 @@ public final class EventLog: Sendable {
     static let failureReportInterval: Duration = .seconds(60)
 
     private let state: Mutex<State>
+    private let samplesAppended = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "agentd.events.append", attributes: .concurrent)
 
     /// The fewest bytes of encoded samples between two checkpoints (seek points) in a
@@ -73,18 +74,22 @@ public final class EventLog: Sendable {
     /// Appends one scrape's samples; every ref must come from `ref(for:)`.
     @discardableResult
     public func append(_ batch: SampleBatch) throws -> LogWriter.Appended {
-        try commit { state in state.encoder.encode(batch, registry: state.registry) }
+        let appended = try commit { state in state.encoder.encode(batch, registry: state.registry) }
+        samplesAppended.add(batch.count, ordering: .relaxed)
+        return appended
     }
 
     /// Appends several batches in one write and one sync: a scrape whose samples flow along
     /// several pipelines (each with its route).
     @discardableResult
     public func append(_ batches: [SampleBatch]) throws -> LogWriter.Appended {
-        try commit { state in
+        let appended = try commit { state in
             var records: [Record] = []
             for batch in batches { records += state.encoder.encode(batch, registry: state.registry) }
             return records
         }
+        samplesAppended.add(batches.reduce(0) { $0 + $1.count }, ordering: .relaxed)
+        return appended
     }
 
     /// Appends a targets, membership or ownership event.
@@ -128,6 +133,9 @@ public final class EventLog: Sendable {
             queue.async { continuation.resume(with: Result { try work() }) }
         }
     }
+
+    /// Samples appended since the log was opened (staleness markers included).
+    public var appendedSamples: Int { samplesAppended.load(ordering: .relaxed) }
 
     /// Whether appends succeed now, and the failures so far.
     public var health: AppendHealth { state.withLock { $0.health } }

@@ -21,12 +21,20 @@ public struct ReplayWindow: Sendable {
     /// Only samples routed to the `prometheus.remote_write` component with this label (and
     /// those recorded without a route, which went to every one); nil: all samples.
     public var receiver: String?
+    /// An endpoint's `write_relabel_config`, applied to the series the selectors chose (they match
+    /// the labels as the WAL holds them): the labels as that endpoint is sent them, or nil for a
+    /// series it drops. nil: the samples as the WAL holds them.
+    public var relabel: (@Sendable (Labels) -> Labels?)?
 
-    public init(since: Int64?, until: Int64?, selectors: [SeriesSelector] = [], receiver: String? = nil) {
+    public init(
+        since: Int64?, until: Int64?, selectors: [SeriesSelector] = [], receiver: String? = nil,
+        relabel: (@Sendable (Labels) -> Labels?)? = nil
+    ) {
         self.since = since
         self.until = until
         self.selectors = selectors
         self.receiver = receiver
+        self.relabel = relabel
     }
 
     /// The segments worth reading: from the index when it covers them, else all.
@@ -71,8 +79,11 @@ public struct ReplayWindow: Sendable {
         private var reader: EventReader?
         private var batch: SampleBatch?
         private var index = 0
-        /// Per ref of the current segment: 0 not decided yet, 1 left out by the selectors, 2 wanted.
+        /// Per ref of the current segment: 0 not decided yet, 1 left out (by the selectors or the
+        /// relabelling), 2 wanted.
         private var wanted: [UInt8] = []
+        /// Per ref of the current segment, with `window.relabel`: the wanted series' labels as relabelled.
+        private var relabelled: [Int: Labels] = [:]
         /// Damage met in the segments read so far.
         public private(set) var problems: [CorruptionError] = []
 
@@ -114,14 +125,23 @@ public struct ReplayWindow: Sendable {
             if Int(ref) >= wanted.count {
                 wanted.append(contentsOf: repeatElement(0, count: Int(ref) + 1 - wanted.count))
             }
-            if wanted[Int(ref)] == 1 { return nil }
-            guard let labels = reader!.labels(for: ref) else { return nil }
-            if wanted[Int(ref)] == 0 {
-                let match = window.selectors.isEmpty || window.selectors.contains { $0.matches(labels) }
-                wanted[Int(ref)] = match ? 2 : 1
-                if !match { return nil }
+            switch wanted[Int(ref)] {
+            case 1: return nil
+            case 2: return window.relabel == nil ? reader!.labels(for: ref) : relabelled[Int(ref)]
+            default: break
             }
-            return labels
+            guard var labels = reader!.labels(for: ref) else { return nil }
+            let match = window.selectors.isEmpty || window.selectors.contains { $0.matches(labels) }
+            if match, let relabel = window.relabel {
+                guard let sent = relabel(labels) else {
+                    wanted[Int(ref)] = 1
+                    return nil
+                }
+                labels = sent
+                relabelled[Int(ref)] = sent
+            }
+            wanted[Int(ref)] = match ? 2 : 1
+            return match ? labels : nil
         }
 
         private mutating func openNextSegment() throws -> Bool {
@@ -133,6 +153,7 @@ public struct ReplayWindow: Sendable {
                 try window.since.map { try EventReader(directory: walDirectory, segment: segment, seekingTo: $0) }
                 ?? EventReader(directory: walDirectory, from: .start(of: segment))
             wanted.removeAll(keepingCapacity: true)
+            relabelled.removeAll(keepingCapacity: true)
             return true
         }
     }

@@ -1,3 +1,5 @@
+import Events
+
 /// Applies `rules` in order to a target's labels, with Prometheus's semantics.
 ///
 /// Returns the relabelled labels, or nil when a `keep`, `drop`, `keepequal` or `dropequal`
@@ -9,6 +11,20 @@ public func relabel(_ labels: [String: String], rules: [RelabelRule]) -> [String
         guard rule.apply(to: &labels) else { return nil }
     }
     return labels.isEmpty ? nil : labels
+}
+
+/// `relabel(_:rules:)` for a series' labels (metric relabelling: `prometheus.relabel`,
+/// `write_relabel_config`): the series' labels relabelled, or nil when the rules drop it.
+public func relabel(_ labels: Labels, rules: [RelabelRule]) -> Labels? {
+    let dictionary = Dictionary(labels.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+    return relabel(dictionary, rules: rules).map(Labels.init)
+}
+
+/// An endpoint's `write_relabel_config` as a function of a series' labels, for the forwarder and
+/// `agentd replay`; nil when there are no rules.
+public func writeRelabelling(_ rules: [RelabelRule]) -> (@Sendable (Labels) -> Labels?)? {
+    guard !rules.isEmpty else { return nil }
+    return { labels in relabel(labels, rules: rules) }
 }
 
 extension RelabelRule {

@@ -171,7 +171,7 @@ struct ScrapeEngine {
         }
         return ScrapeReport(
             timestamp: start, duration: duration, samples: scraped, error: failure, failureKind: failureKind,
-            appended: batches.reduce(0) { $0 + $1.count })
+            appended: batches.reduce(0) { $0 + $1.count }, series: series.count + reportRefs.count)
     }
 
     /// The reason a scrape gives for an exposition the parser refused.

@@ -45,6 +45,8 @@ final class ScrapeLoop: Sendable {
         var schedule = ScrapeSchedule(
             slots: ScrapeSlots(key: target.key, interval: settings.intervalNanoseconds), now: clock.now)
         var action = schedule.firstAction
+        // When this member last scraped the target, if that was its previous slot.
+        var previousScrape: Int64?
         while true {
             switch action {
             case .waitForSlot(let slot), .skipMissedSlots(_, let slot):
@@ -61,12 +63,17 @@ final class ScrapeLoop: Sendable {
                 }
                 action = schedule.slotReached(owned: context.oracle.owns(target.key, atSlot: slot))
             case .scrape:
-                let report = await engine.scrape(using: context.scraper, at: clock.now / 1_000_000)
+                let started = clock.now
+                var report = await engine.scrape(using: context.scraper, at: started / 1_000_000)
+                report.interval = settings.interval
+                report.sinceLastScrape = previousScrape.map { .nanoseconds(started - $0) }
+                previousScrape = started
                 for observer in context.observers { observer.scraped(target.key, report: report) }
                 action =
                     Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
             case .leaveToOwner(let slot):
                 engine.forgetPreviousScrape()
+                previousScrape = nil
                 for observer in context.observers { observer.slotOwnedElsewhere(target.key, slot: slot) }
                 action =
                     Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)

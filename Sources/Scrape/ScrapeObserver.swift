@@ -13,6 +13,8 @@ public protocol ScrapeObserver: Sendable {
     /// Discovery gave `job` more targets than its `target_limit`: every target's scrape fails
     /// until it gives fewer.
     func targetLimitExceeded(job: String, targets: Int, limit: Int)
+    /// `job`'s target set was applied (loops started and stopped) in `duration`.
+    func jobSynced(_ job: String, duration: Duration)
 }
 
 extension ScrapeObserver {
@@ -21,6 +23,7 @@ extension ScrapeObserver {
     public func scraped(_ key: UInt64, report: ScrapeReport) {}
     public func slotOwnedElsewhere(_ key: UInt64, slot: Int64) {}
     public func targetLimitExceeded(job: String, targets: Int, limit: Int) {}
+    public func jobSynced(_ job: String, duration: Duration) {}
 }
 
 /// How one scrape went.
@@ -37,10 +40,17 @@ public struct ScrapeReport: Sendable, Equatable {
     public var failureKind: ScrapeError.Kind?
     /// Samples written to the log, report series and staleness markers included.
     public var appended = 0
+    /// Series the scrape wrote a sample for, its report series included (staleness markers not).
+    public var series = 0
+    /// The job's scrape interval.
+    public var interval: Duration = .zero
+    /// Time since this member's previous scrape of the target, when that was the slot before
+    /// (nil for a first scrape, or after slots owned by another member).
+    public var sinceLastScrape: Duration?
 
     public init(
         timestamp: Int64, duration: Double, samples: Int, error: String? = nil, failureKind: ScrapeError.Kind? = nil,
-        appended: Int = 0
+        appended: Int = 0, series: Int = 0
     ) {
         self.timestamp = timestamp
         self.duration = duration
@@ -48,5 +58,6 @@ public struct ScrapeReport: Sendable, Equatable {
         self.error = error
         self.failureKind = failureKind
         self.appended = appended
+        self.series = series
     }
 }

@@ -79,6 +79,11 @@ public final class ScrapeService: Service, Sendable {
     /// Makes `job` scrape exactly `targets` with `settings`; returns once the stopped loops have
     /// stopped (the removed targets' staleness markers appended). Does nothing after ``run()``.
     public func update(job: String, settings: ScrapeSettings, targets: [ScrapeTarget]) async {
+        let began = ContinuousClock.now
+        defer {
+            let duration = ContinuousClock.now - began
+            for observer in context.observers { observer.jobSynced(job, duration: duration) }
+        }
         var settings = settings
         settings.targetLimitFailure = nil
         if settings.targetLimit > 0 && targets.count > settings.targetLimit {

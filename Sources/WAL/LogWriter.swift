@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Primitives
 import Synchronization
 
 #if canImport(Glibc)
@@ -59,6 +60,8 @@ public final class LogWriter: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Every `fdatasync` of a segment: how many, and the time they took.
+    public let syncs = SyncStatistics()
     private let syncState = Mutex(SyncState())
     private let lockFile: SegmentFile
     private let ioQueue = DispatchQueue(label: "agentd.wal.io", attributes: .concurrent)
@@ -194,7 +197,7 @@ public final class LogWriter: Sendable {
         try syncState.withLock { (sync) throws in
             guard sync.syncedSequence < appended.sequence else { return }
             let (file, sequence) = state.withLock { ($0.file, $0.sequence) }
-            try file.sync()
+            try syncs.time { try file.sync() }
             sync.syncedSequence = sequence
         }
     }
@@ -203,7 +206,7 @@ public final class LogWriter: Sendable {
     public func sync() throws {
         let (file, sequence) = state.withLock { ($0.file, $0.sequence) }
         try syncState.withLock { (sync) throws in
-            try file.sync()
+            try syncs.time { try file.sync() }
             sync.syncedSequence = Swift.max(sync.syncedSequence, sequence)
         }
     }
@@ -214,7 +217,7 @@ public final class LogWriter: Sendable {
     }
 
     private func rotate(state: inout State) throws {
-        if options.sync != .never { try state.file.sync() }
+        if options.sync != .never { try syncs.time { try state.file.sync() } }
         let next = state.segment + 1
         state.file = try Self.createSegment(next, in: directory, sync: options.sync != .never)
         state.segment = next
@@ -296,4 +299,24 @@ public final class LogWriter: Sendable {
         }
         timer.withLock { $0 = task }
     }
+}
+
+/// How many times the writer synced a segment, and the time that took in all.
+public final class SyncStatistics: Sendable {
+    private let count = Atomic<Int>(0)
+    private let nanoseconds = Atomic<Int>(0)
+
+    init() {}
+
+    func time(_ sync: () throws -> Void) throws {
+        let began = ContinuousClock.now
+        defer {
+            count.add(1, ordering: .relaxed)
+            nanoseconds.add(Int((ContinuousClock.now - began).nanoseconds), ordering: .relaxed)
+        }
+        try sync()
+    }
+
+    public var syncs: Int { count.load(ordering: .relaxed) }
+    public var seconds: Double { Double(nanoseconds.load(ordering: .relaxed)) / 1e9 }
 }

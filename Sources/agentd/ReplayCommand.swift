@@ -6,6 +6,7 @@ import Foundation
 import HTTPSecurity
 import Projections
 import RemoteWrite
+import Scrape
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,15 +26,24 @@ struct ReplayCommand: AsyncParsableCommand {
         help: """
             Only samples whose forward_to path reaches this prometheus.remote_write component (its label, \
             e.g. a, or prometheus.remote_write.a); samples written before routes were recorded count as \
-            reaching every one. Replay shows samples as the WAL holds them: as the graph delivered them (after \
-            prometheus.relabel), before any endpoint's write_relabel_config, which replay does not apply.
+            reaching every one. Without --endpoint, replay shows samples as the WAL holds them: as the graph \
+            delivered them (after prometheus.relabel), before any endpoint's write_relabel_config.
             """)
     var receiver: String?
 
     @Option(
         help: """
+            With --config: show the samples as this remote-write endpoint (its name or URL) is sent them: \
+            those its component's forward_to paths carry, after its write_relabel_config (--match still \
+            selects by the labels the WAL holds).
+            """)
+    var endpoint: String?
+
+    @Option(
+        help: """
             Send the window to this Prometheus remote-write URL instead of printing it; with --config, \
-            an endpoint's name or URL, which is sent what its forward_to paths route to it (unless --receiver).
+            an endpoint's name or URL, which is sent what its forward_to paths route to it (unless --receiver), \
+            after its write_relabel_config.
             """)
     var to: String?
 
@@ -59,14 +69,23 @@ struct ReplayCommand: AsyncParsableCommand {
                 receiver: receiver.map { $0.hasPrefix("prometheus.remote_write.") ? String($0.dropFirst(24)) : $0 })
             let paths = StoragePaths(storagePath)
             let store = try? paths.catchUpIndex()
+            if let endpoint {
+                guard to == nil else { throw AgentError("--endpoint shows what an endpoint is sent; --to sends it") }
+                guard config != nil else { throw AgentError("--endpoint needs --config, the agent's configuration") }
+                let configured = try replayEndpoint(endpoint)
+                if window.receiver == nil { window.receiver = configured.component }
+                window.relabel = writeRelabelling(configured.writeRelabelRules)
+            }
             if let to {
-                let (endpoint, owner, component) = try replayEndpoint(to)
+                let configured = try replayEndpoint(to)
                 // A configured endpoint gets what its forwarder would send, unless --receiver says otherwise.
-                if window.receiver == nil { window.receiver = component }
+                if window.receiver == nil { window.receiver = configured.component }
+                window.relabel = writeRelabelling(configured.writeRelabelRules)
                 let report: RemoteWriteReplay.Report
                 do {
                     report = try await RemoteWriteReplay.send(
-                        window: window, walDirectory: paths.wal, store: store, to: endpoint, owner: owner)
+                        window: window, walDirectory: paths.wal, store: store, to: configured.endpoint,
+                        owner: configured.owner)
                 } catch let error as CredentialError {
                     throw AgentError("\(error)")
                 }
@@ -102,12 +121,23 @@ struct ReplayCommand: AsyncParsableCommand {
 }
 
 extension ReplayCommand {
-    /// The endpoint `--to` names: a plain URL, or with `--config` the configured endpoint whose
-    /// name or URL it is, with its settings; who owns it, for credential errors; and the label
-    /// of its `prometheus.remote_write` component (nil without `--config`).
-    func replayEndpoint(_ to: String) throws -> (RemoteWriteEndpoint, String?, String?) {
+    /// An endpoint `--to` or `--endpoint` names.
+    struct ConfiguredEndpoint {
+        var endpoint: RemoteWriteEndpoint
+        /// Who owns it, for credential errors (nil for a plain URL).
+        var owner: String?
+        /// The label of its `prometheus.remote_write` component (nil for a plain URL).
+        var component: String?
+        /// Its `write_relabel_config`.
+        var writeRelabelRules: [RelabelRule] = []
+    }
+
+    /// The endpoint `name` names: a plain URL, or with `--config` the configured endpoint whose
+    /// name or URL it is, with its settings and write relabelling.
+    func replayEndpoint(_ name: String) throws -> ConfiguredEndpoint {
         guard let config else {
-            return (RemoteWriteEndpoint(name: "replay", url: to, userAgent: "agentd/0.1.0"), nil, nil)
+            return ConfiguredEndpoint(
+                endpoint: RemoteWriteEndpoint(name: "replay", url: name, userAgent: "agentd/0.1.0"))
         }
         let loaded: AgentConfig
         do {
@@ -116,19 +146,19 @@ extension ReplayCommand {
             throw AgentError("\(error)")
         }
         let all = loaded.remoteWrites.flatMap { component in component.endpoints.map { (component.id, $0) } }
-        guard let (component, endpoint) = all.first(where: { $0.1.name == to || $0.1.url == to }) else {
+        guard let (component, endpoint) = all.first(where: { $0.1.name == name || $0.1.url == name }) else {
             let names = all.map(\.1.name).joined(separator: ", ")
             throw AgentError(
-                "\(config) has no remote-write endpoint named \(to) or with that URL (endpoints: \(names))")
+                "\(config) has no remote-write endpoint named \(name) or with that URL (endpoints: \(names))")
         }
-        return (
-            RemoteWriteEndpoint(
+        return ConfiguredEndpoint(
+            endpoint: RemoteWriteEndpoint(
                 name: endpoint.name, url: endpoint.url, headers: endpoint.headers, http: endpoint.http,
                 userAgent: "agentd/0.1.0", remoteTimeout: endpoint.remoteTimeout,
                 retryOnHTTP429: endpoint.queue.retryOnHTTP429, minBackoff: endpoint.queue.minBackoff,
                 maxBackoff: endpoint.queue.maxBackoff),
-            "\(component) endpoint \(endpoint.name)", component.label
-        )
+            owner: "\(component) endpoint \(endpoint.name)", component: component.label,
+            writeRelabelRules: endpoint.writeRelabelRules)
     }
 }
 

@@ -68,6 +68,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("cluster.rejoin-interval"), help: "How often to rejoin the join addresses.")
     var rejoinInterval = "60s"
 
+    @Option(
+        name: .customLong("cluster.dead-member-retention"),
+        help: "How long a dead or departed member stays a peer before it is forgotten (the WAL keeps it).")
+    var deadMemberRetention = "5m"
+
     @Option(name: .customLong("cluster.name"), help: "Only members with the same cluster name may join.")
     var clusterName = ""
 
@@ -135,6 +140,8 @@ struct RunCommand: AsyncParsableCommand {
         options.cluster.tlsServerName = tlsServerName
         do {
             options.cluster.rejoinInterval = try parseDuration(rejoinInterval, flag: "--cluster.rejoin-interval")
+            options.cluster.deadMemberRetention = try parseDuration(
+                deadMemberRetention, flag: "--cluster.dead-member-retention")
             options.cluster.waitTimeout = try parseDuration(waitTimeout, flag: "--cluster.wait-timeout")
             options.remoteFlushDeadline = try parseDuration(flushDeadline, flag: "--storage.remote.flush-deadline")
             let logger = Logger(label: "agentd")

@@ -1,4 +1,5 @@
 import Prometheus
+import Scrape
 import Testing
 
 @testable import Agent
@@ -56,6 +57,22 @@ import Testing
         #expect(types.contains("# TYPE agentd_remote_storage_samples_refused_total counter"))
         #expect(types.contains("# TYPE agentd_wal_appends_failing gauge"))
         #expect(lines.filter { $0.hasPrefix("agentd_remote_storage_samples_refused_total{") }.count == 4)
+    }
+
+    @Test func summariesShowTheirSumAndCountByLabel() {
+        var reading = Self.reading()
+        reading.intervalLengths = ["15s": .init(sum: 30.5, count: 2), "1m": .init(sum: 60, count: 1)]
+        reading.syncLengths = ["job \"a\"": .init(sum: 0.25, count: 1)]
+        reading.wal.fsyncs = 3
+        reading.wal.fsyncSeconds = 0.5
+        let lines = Self.lines(SelfMetrics(nodeName: "agentd-1").exposition(reading))
+        #expect(lines.contains("# TYPE prometheus_target_interval_length_seconds summary"))
+        #expect(lines.contains(#"prometheus_target_interval_length_seconds_sum{interval="15s"} 30.5"#))
+        #expect(lines.contains(#"prometheus_target_interval_length_seconds_count{interval="15s"} 2"#))
+        #expect(lines.contains(#"prometheus_target_interval_length_seconds_count{interval="1m"} 1"#))
+        #expect(lines.contains(#"prometheus_target_sync_length_seconds_count{scrape_job="job \"a\""} 1"#))
+        #expect(lines.contains("prometheus_tsdb_wal_fsync_duration_seconds_count 3"))
+        #expect(lines.contains("prometheus_tsdb_wal_fsync_duration_seconds_sum 0.5"))
     }
 
     @Test func labelValuesAreEscaped() {

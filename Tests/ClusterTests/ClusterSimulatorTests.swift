@@ -29,6 +29,41 @@ import Testing
         #expect(simulator.agrees)
     }
 
+    @Test func deadAndDepartedMembersAreForgottenAfterTheRetentionAndNotLearnedAgain() {
+        var settings = MembershipSettings()
+        settings.deadMemberRetention = .seconds(60)
+        let simulator = ClusterSimulator(size: 6, settings: settings, conditions: .lossyLAN, seed: 21)
+        simulator.run(for: .seconds(3))
+        simulator.kill(5)
+        simulator.leave(4)
+        let down = simulator.run(
+            until: { sim in
+                sim.running.allSatisfy {
+                    sim.liveness(of: 5, seenBy: $0) == .dead && sim.liveness(of: 4, seenBy: $0) == .left
+                }
+            }, limit: .seconds(20))
+        #expect(down)
+        // Still known just before the retention has passed, for everyone.
+        simulator.run(for: .seconds(50))
+        #expect(simulator.running.allSatisfy { simulator.liveness(of: 5, seenBy: $0) == .dead })
+        // Forgotten by everyone once it has, and not taken back from anyone's gossip or push-pull
+        // (two push-pull intervals later).
+        #expect(
+            simulator.run(
+                until: { sim in
+                    sim.running.allSatisfy {
+                        sim.liveness(of: 5, seenBy: $0) == nil && sim.liveness(of: 4, seenBy: $0) == nil
+                    }
+                }, limit: .seconds(30)))
+        simulator.run(for: .seconds(70))
+        for observer in simulator.running {
+            #expect(simulator.liveness(of: 5, seenBy: observer) == nil)
+            #expect(simulator.liveness(of: 4, seenBy: observer) == nil)
+            #expect(simulator.peers[observer].membership.clusterSize == 4)
+        }
+        #expect(simulator.agrees)
+    }
+
     @Test func aHealedPartitionConvergesBackToOneCluster() {
         let simulator = ClusterSimulator(size: 10, conditions: .lossyLAN, seed: 11)
         simulator.run(for: .seconds(3))

@@ -25,6 +25,15 @@ struct AgentConfigTests {
 
         """
 
+    @Test func aFileThatCannotBeReadIsNamedWithTheReason() {
+        let missing = #expect(throws: ConfigFileError.self) { try AgentConfig.load(path: "/nonexistent/agentd.alloy") }
+        #expect(
+            missing?.description
+                == "/nonexistent/agentd.alloy: cannot read the configuration file: No such file or directory")
+        let directory = #expect(throws: ConfigFileError.self) { try AgentConfig.load(path: "/") }
+        #expect(directory?.description == "/: cannot read the configuration file: it is a directory")
+    }
+
     @Test func scrapeDefaultsAreAlloys() throws {
         let config = try parse(
             remoteWrite + """

@@ -106,5 +106,84 @@ extension EndToEnd {
                     return seen.allSatisfy { $0 == ["agentd-1", "agentd-2"] }
                 })
         }
+
+        /// A crashed member is forgotten once `--cluster.dead-member-retention` has passed: it leaves
+        /// the survivor's peers API and `cluster_node_peers`, while the WAL's history keeps it.
+        @Test(.timeLimit(.minutes(3))) func aDeadMemberIsForgottenAfterTheRetentionAndTheHistoryKeepsIt()
+            async throws
+        {
+            let members = ["agentd-1", "agentd-2"]
+            let scenario = try await Scenario(exporters: 2, members: members)
+            defer { scenario.stop() }
+            let ports = members.map { _ in freePort() }
+            let agents = try members.enumerated().map { index, name in
+                try AgentProcess(
+                    name: name, port: ports[index], config: scenario.config, storage: scenario.directory.sub(name),
+                    join: ports.map { "127.0.0.1:\($0)" }, extra: ["--cluster.dead-member-retention=3s"])
+            }
+            defer { for agent in agents { agent.process.stop() } }
+            for agent in agents { try await agent.waitUntilReady() }
+            #expect(
+                await waitUntil(within: .seconds(20)) {
+                    await allAgents(agents) { await clusterParticipants($0) == Set(members) }
+                })
+
+            await agents[1].process.kill9()
+            let peers = { (agent: AgentProcess) async -> Set<String> in
+                Set((await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).map(\.name))
+            }
+            let forgotten = await waitUntil(within: .seconds(30)) { await peers(agents[0]) == ["agentd-1"] }
+            let seen = await peers(agents[0])
+            #expect(forgotten, "agentd-1 still sees \(seen)")
+            let metrics = await httpGet(agents[0].url + "/metrics")?.body ?? ""
+            #expect(metric(metrics, "cluster_node_peers{state=\"dead\"}") == 0, "\(metrics)")
+            #expect(metric(metrics, "cluster_node_peers{state=\"participant\"}") == 1)
+            #expect(agents[0].process.log.contains("Forgot a member that died or left"))
+            let (_, history) = try await AgentProcess.run([
+                "ownership-history", "--storage.path=\(agents[0].storage)", "--member=agentd-2",
+            ])
+            #expect(history.contains("agentd-2 declared dead"), "\(history)")
+        }
+
+        /// A member whose clock runs 1.5 s ahead (Debian's faketime: libfaketime preloaded into the
+        /// real agentd) is measured from ping round trips and warned of: half the 2 s hand-off delay
+        /// of a two-member cluster is 1 s.
+        @Test(.timeLimit(.minutes(3))) func aPeerWhoseClockIsOffByHalfTheHandoffDelayIsWarnedOf() async throws {
+            let faketime = "/usr/bin/faketime"
+            try #require(
+                FileManager.default.isExecutableFile(atPath: faketime),
+                "faketime is missing: install Debian's faketime (scripts/install-deps.sh does)")
+            let members = ["agentd-1", "agentd-2"]
+            let scenario = try await Scenario(exporters: 2, members: members)
+            defer { scenario.stop() }
+            let ports = members.map { _ in freePort() }
+            let join = ports.map { "127.0.0.1:\($0)" }
+            // faketime forks agentd and does not pass signals on: agentd is stopped by its own PID.
+            let agents = try members.enumerated().map { index, name in
+                try AgentProcess(
+                    name: name, port: ports[index], config: scenario.config, storage: scenario.directory.sub(name),
+                    join: join, environment: index == 0 ? [:] : ["FAKETIME_DONT_FAKE_MONOTONIC": "1"],
+                    launcher: index == 0 ? [] : [faketime, "-f", "+1.5s"])
+            }
+            defer {
+                if let pid = agents[1].launchedPID { kill(pid, SIGKILL) }
+                for agent in agents { agent.process.stop() }
+            }
+            for agent in agents { try await agent.waitUntilReady() }
+            let warned = await waitUntil(within: .seconds(30)) {
+                agents[0].process.log.contains("A peer's clock is off") && agents[0].process.log.contains("agentd-2")
+            }
+            #expect(warned, "\(agents[0].process.log.suffix(3000))")
+            let metrics = await httpGet(agents[0].url + "/metrics")?.body ?? ""
+            let skew = try #require(metric(metrics, "cluster_node_clock_skew_seconds{peer=\"agentd-2\"}"))
+            #expect(skew > 1 && skew < 2, "measured skew \(skew) s")
+            // agentd-2 sees agentd-1's clock behind its own by as much.
+            let other = await httpGet(agents[1].url + "/metrics")?.body ?? ""
+            let back = try #require(metric(other, "cluster_node_clock_skew_seconds{peer=\"agentd-1\"}"))
+            #expect(back < -1 && back > -2, "measured skew \(back) s")
+            let launched = try #require(agents[1].launchedPID)
+            kill(launched, SIGTERM)
+            #expect(await agents[1].process.waitForExit(within: .seconds(30)) == 0)
+        }
     }
 }

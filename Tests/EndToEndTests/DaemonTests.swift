@@ -37,6 +37,12 @@ extension EndToEnd {
                 await waitUntil(within: .seconds(20)) {
                     !(await receiver.rawSamples("up{scraped_by=\"solo\"}[1m]").isEmpty)
                 })
+            // Two scrapes of the target: one interval between them.
+            let intervals = "prometheus_target_interval_length_seconds_count{interval=\"1s\"}"
+            #expect(
+                await waitUntil(within: .seconds(15)) {
+                    metric(await httpGet(agent.url + "/metrics")?.body ?? "", intervals) ?? 0 >= 1
+                })
             let metrics = await httpGet(agent.url + "/metrics")?.body ?? ""
             for name in [
                 "agentd_build_info", "prometheus_scrape_targets_gauge", "agentd_wal_segments",
@@ -45,6 +51,32 @@ extension EndToEnd {
             ] {
                 #expect(metrics.contains(name), "/metrics lacks \(name)")
             }
+            // The families dashboards made for Prometheus's agent mode read, with their types.
+            let types = Dictionary(
+                metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { line in
+                    let parts = line.split(separator: " ")
+                    return (String(parts[2]), String(parts[3]))
+                }, uniquingKeysWith: { first, _ in first })
+            for (name, type) in [
+                ("prometheus_agent_samples_appended_total", "counter"), ("prometheus_agent_active_series", "gauge"),
+                ("prometheus_target_interval_length_seconds", "summary"),
+                ("prometheus_target_sync_length_seconds", "summary"),
+                ("prometheus_tsdb_wal_fsync_duration_seconds", "summary"),
+                ("prometheus_tsdb_wal_segment_current", "gauge"), ("prometheus_tsdb_wal_storage_size_bytes", "gauge"),
+                ("prometheus_tsdb_wal_writes_failed_total", "counter"),
+                ("prometheus_tsdb_wal_truncations_total", "counter"),
+                ("prometheus_tsdb_wal_corruptions_total", "counter"),
+                ("prometheus_remote_storage_samples_total", "counter"),
+                ("prometheus_remote_storage_highest_timestamp_in_seconds", "gauge"),
+                ("prometheus_remote_storage_samples_pending", "gauge"),
+            ] {
+                #expect(types[name] == type, "\(name) is \(types[name] ?? "missing"), not \(type)")
+            }
+            // The node exporter's series and the five report series are active; every scrape so far appended.
+            let active = try #require(metric(metrics, "prometheus_agent_active_series"))
+            let appended = try #require(metric(metrics, "prometheus_agent_samples_appended_total"))
+            #expect(active > 100 && appended >= active, "active \(active), appended \(appended)")
+            #expect((metric(metrics, "prometheus_tsdb_wal_fsync_duration_seconds_count") ?? 0) >= 1)
 
             let status = await agent.process.terminate(grace: .seconds(20))
             #expect(status == 0, "exit status \(status): \(agent.process.log.suffix(2000))")

@@ -14,7 +14,7 @@ final class NetworkNamespace: @unchecked Sendable {
     let directory: String
     let domain: String
     private let outside: String
-    private var dnsmasq: ChildProcess?
+    private var dnsmasq: DaemonProcess?
     private var processes: [ChildProcess] = []
 
     static let ip = "/usr/sbin/ip"
@@ -61,7 +61,8 @@ final class NetworkNamespace: @unchecked Sendable {
             "--user=root", "--log-queries", "--log-facility=-", "--local=/\(domain)/", "--hostsdir=\(hostsDirectory)",
         ]
         arguments += hostRecords.map { "--host-record=\($0)" } + srvHosts.map { "--srv-host=\($0)" }
-        let server = try ChildProcess(Self.ip, arguments, name: "dnsmasq-\(name)")
+        // dnsmasq closes the descriptors it inherits: see DaemonProcess for why that matters.
+        let server = try DaemonProcess(Self.ip, arguments, name: "dnsmasq-\(name)")
         dnsmasq = server
         let ready = await waitUntil(within: .seconds(10)) { server.log.contains("read \(self.hostsDirectory)") }
         guard ready else { throw TestSupportError("dnsmasq did not start: \(server.log)") }

@@ -57,6 +57,8 @@ extension EndToEnd {
             let routedToA = try await Self.replay(agent, receiver: "a")
             let routedToB = try await Self.replay(agent, receiver: "prometheus.remote_write.b")
             let everything = try await Self.replay(agent, receiver: nil)
+            // What b's endpoint is sent, as replay shows it: b's route, after its write_relabel_config.
+            let sentToB = try await Self.replay(agent, endpoint: "prometheus.remote_write.b.0", config: config)
 
             // The paths: "both" reaches a (relabelled) and b, "only_b" reaches b, "nowhere" nothing.
             #expect(Self.jobs(atA) == ["prometheus.scrape.both"])
@@ -70,8 +72,11 @@ extension EndToEnd {
             #expect(!Self.names(routedToB).filter { $0.hasPrefix("go_") }.isEmpty)
             #expect(!Self.names(routedToB).filter { $0.hasPrefix("process_") }.isEmpty)
             // Each receiver holds exactly what replay says its path carried, sample by sample, less
-            // what b's write_relabel_config drops as it sends.
-            let sentToB = Self.filter(routedToB) { !$0.hasPrefix("process_") }
+            // what b's write_relabel_config drops as it sends — which `replay --endpoint` applies.
+            let routedToBLessProcess = Self.filter(routedToB) { !$0.hasPrefix("process_") }
+            #expect(sentToB.count > 100)
+            #expect(
+                sentToB.subtracting(routedToBLessProcess).isEmpty && routedToBLessProcess.subtracting(sentToB).isEmpty)
             #expect(Self.names(atB).filter { $0.hasPrefix("process_") }.isEmpty)
             for (name, received, routed) in [("a", atA, routedToA), ("b", atB, sentToB)] {
                 #expect(received.count > 100, "receiver \(name) holds \(received.count) samples")
@@ -144,10 +149,15 @@ extension EndToEnd {
             """
         }
 
-        /// `agentd replay --format json` of the whole WAL, for one receiver or all.
-        static func replay(_ agent: AgentProcess, receiver: String?) async throws -> SampleSet {
+        /// `agentd replay --format json` of the whole WAL: for one receiver or all, or as one
+        /// configured endpoint is sent it.
+        static func replay(
+            _ agent: AgentProcess, receiver: String? = nil, endpoint: String? = nil, config: String? = nil
+        ) async throws -> SampleSet {
             var arguments = ["replay", "--since", "1h", "--format", "json", "--storage.path", agent.storage]
             if let receiver { arguments += ["--receiver", receiver] }
+            if let endpoint { arguments += ["--endpoint", endpoint] }
+            if let config { arguments += ["--config", config] }
             let (status, output) = try await AgentProcess.run(arguments)
             #expect(status == 0, "agentd replay failed: \(output.suffix(2000))")
             return try SampleSet(replayJSON: output)

@@ -6,6 +6,10 @@ public final class AgentProcess: @unchecked Sendable {
     public let port: Int
     public let storage: String
     public let arguments: [String]
+    /// The environment it runs with, when it differs from the test's (nil: the test's).
+    public let environment: [String: String]?
+    /// A command agentd runs under (e.g. `faketime -f +1.5s`), given agentd's path and arguments.
+    public let launcher: [String]
     public private(set) var process: ChildProcess
 
     /// How the test speaks to an agent that serves TLS (`--cluster.enable-tls`); nil: plain HTTP.
@@ -17,7 +21,7 @@ public final class AgentProcess: @unchecked Sendable {
     /// Starts `agentd run CONFIG` with clustering on when `join` is not empty.
     public init(
         name: String, port: Int, config: String, storage: String, join: [String] = [], extra: [String] = [],
-        identity: TestClientIdentity? = nil
+        identity: TestClientIdentity? = nil, environment: [String: String] = [:], launcher: [String] = []
     ) throws {
         self.name = name
         self.identity = identity
@@ -31,7 +35,22 @@ public final class AgentProcess: @unchecked Sendable {
             arguments += ["--cluster.enabled=true", "--cluster.join-addresses=\(join.joined(separator: ","))"]
         }
         self.arguments = arguments + extra
-        process = try ChildProcess(Self.binary, self.arguments, name: name)
+        self.environment =
+            environment.isEmpty
+            ? nil : ProcessInfo.processInfo.environment.merging(environment, uniquingKeysWith: { _, new in new })
+        self.launcher = launcher
+        process = try ChildProcess(
+            launcher.first ?? Self.binary,
+            launcher.dropFirst() + (launcher.isEmpty ? [] : [Self.binary]) + self.arguments,
+            name: name, environment: self.environment)
+    }
+
+    /// The PID of agentd itself when it runs under a launcher (the launcher's child).
+    public var launchedPID: pid_t? {
+        guard !launcher.isEmpty else { return process.pid }
+        let path = "/proc/\(process.pid)/task/\(process.pid)/children"
+        let children = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return children.split(separator: " ").first.flatMap { pid_t($0) }
     }
 
     /// The `agentd` executable next to the test binary.
@@ -46,7 +65,9 @@ public final class AgentProcess: @unchecked Sendable {
 
     /// Starts the same agent again (same name, port and storage).
     public func restart() throws {
-        process = try ChildProcess(Self.binary, arguments, name: name)
+        process = try ChildProcess(
+            launcher.first ?? Self.binary, launcher.dropFirst() + (launcher.isEmpty ? [] : [Self.binary]) + arguments,
+            name: name, environment: environment)
     }
 
     /// Runs `agentd` with `arguments` to completion and returns its exit status and output.

@@ -249,7 +249,10 @@ public final class ClusterSimulator {
                 self.onChange?(index, change)
             case .nameConflict(let conflict):
                 self.onConflict?(index, conflict)
-            case .departed, .sizeReached, .sizeWaitTimedOut, .stop, .resolveSeeds:
+            case .departed:
+                // As agentd does once its graceful leave is complete: it stops.
+                self.peers[index].isRunning = false
+            case .sizeReached, .sizeWaitTimedOut, .stop, .resolveSeeds, .forgotten:
                 break
             }
         }

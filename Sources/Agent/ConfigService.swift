@@ -22,7 +22,7 @@ final class ConfigService: Service, Sendable {
     private let logger: Logger
     /// How the discovery components fare, for `/api/v0/discovery` and `/metrics`.
     let health: DiscoveryHealth
-    /// The clients `discovery.http` fetches with.
+    /// The clients `discovery.http` and `discovery.docker` fetch with.
     private let pool: HTTPClientPool?
     private struct Running {
         var config: AgentConfig

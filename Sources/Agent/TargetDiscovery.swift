@@ -7,16 +7,16 @@ import Scrape
 import Synchronization
 
 /// Feeds every `prometheus.scrape` component its targets: static lists at once, the outputs of
-/// `discovery.file`, `discovery.dns` and `discovery.http` whenever they change, each through the
-/// `discovery.relabel` rules between them. A discovery whose refresh fails keeps its last good
-/// targets; the failure is logged and shown in ``DiscoveryHealth``.
+/// `discovery.file`, `discovery.dns`, `discovery.http` and `discovery.docker` whenever they
+/// change, each through the `discovery.relabel` rules between them. A discovery whose refresh
+/// fails keeps its last good targets; the failure is logged and shown in ``DiscoveryHealth``.
 struct TargetDiscovery: Sendable {
     let config: AgentConfig
     let manager: ScrapeService
     let cluster: ClusterService?
     let logger: Logger
     var health = DiscoveryHealth()
-    /// The clients `discovery.http` fetches with.
+    /// The clients `discovery.http` and `discovery.docker` fetch with.
     var pool: HTTPClientPool?
     var resolver: any DNSResolving = SystemResolver()
     /// Told the targets each discovery component found, and whether it could refresh them.
@@ -53,11 +53,12 @@ struct TargetDiscovery: Sendable {
 
     func run() async {
         let discovered = DiscoveredTargets()
-        health.reset(
-            components: (config.files.map(\.id) + config.dnsDiscoveries.map(\.id) + config.httpDiscoveries.map(\.id))
-                .map(\.description))
+        let dynamic =
+            config.files.map(\.id) + config.dnsDiscoveries.map(\.id) + config.httpDiscoveries.map(\.id)
+            + config.dockerDiscoveries.map(\.id)
+        health.reset(components: dynamic.map(\.description))
         await apply([:])
-        guard !config.files.isEmpty || !config.dnsDiscoveries.isEmpty || !config.httpDiscoveries.isEmpty else {
+        guard !dynamic.isEmpty else {
             // Nothing dynamic: stay alive until cancelled.
             while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
             return
@@ -126,6 +127,27 @@ struct TargetDiscovery: Sendable {
                         if let error {
                             logger.warning(
                                 "discovery.http refresh failed; keeping the previous targets",
+                                metadata: ["component": "\(id)", "error": "\(error)"])
+                        }
+                    }
+                    for await targets in updates { await publish(id, targets, into: discovered) }
+                    if self.pool == nil { try? await pool.shutdown() }
+                }
+            }
+            for component in config.dockerDiscoveries {
+                let id = component.id
+                let (logger, health, components) = (self.logger, self.health, self.components)
+                let pool = self.pool ?? HTTPScraper.makePool()
+                let credentials = HTTPClientCredentials(settings: component.http, owner: id.description)
+                group.addTask {
+                    let updates = component.discovery.updates(pool: pool, credentials: credentials) { error in
+                        health.refreshed(id.description, error: error.map(\.description))
+                        components?.setHealth(
+                            id, error == nil ? .healthy : .unhealthy,
+                            message: error.map { "refresh failed; keeping the previous targets: \($0)" } ?? "refreshed")
+                        if let error {
+                            logger.warning(
+                                "discovery.docker refresh failed; keeping the previous targets",
                                 metadata: ["component": "\(id)", "error": "\(error)"])
                         }
                     }

@@ -17,6 +17,7 @@ public struct AgentConfig: Sendable {
     public var files: [DiscoveryFileComponent] = []
     public var dnsDiscoveries: [DiscoveryDNSComponent] = []
     public var httpDiscoveries: [DiscoveryHTTPComponent] = []
+    public var dockerDiscoveries: [DiscoveryDockerComponent] = []
     public var logging = LoggingOptions()
     /// The top-level `http { tls { … } }` block: TLS for the agent's own server; nil serves plain HTTP.
     public var serverTLS: ServerTLSSettings?
@@ -111,6 +112,11 @@ public struct AgentConfig: Sendable {
                 let decoder = try BlockDecoder(
                     block, title: title, schema: DiscoveryHTTPComponent.schema, evaluator: evaluator)
                 config.httpDiscoveries.append(try DiscoveryHTTPComponent(id: id, decoder: decoder))
+                evaluator.define(id.path, .object(["targets": .capsule(.targets(.discovered(id)))]))
+            case "discovery.docker":
+                let decoder = try BlockDecoder(
+                    block, title: title, schema: DiscoveryDockerComponent.schema, evaluator: evaluator)
+                config.dockerDiscoveries.append(try DiscoveryDockerComponent(id: id, decoder: decoder))
                 evaluator.define(id.path, .object(["targets": .capsule(.targets(.discovered(id)))]))
             default:
                 preconditionFailure("ComponentGraph admitted unsupported component \(id.name)")

@@ -3,8 +3,8 @@
 enum AlloyCatalog {
     /// Components agentd evaluates.
     static let supportedComponents = [
-        "discovery.dns", "discovery.file", "discovery.http", "discovery.relabel", "prometheus.relabel",
-        "prometheus.remote_write", "prometheus.scrape",
+        "discovery.dns", "discovery.docker", "discovery.file", "discovery.http", "discovery.relabel",
+        "prometheus.relabel", "prometheus.remote_write", "prometheus.scrape",
     ]
 
     /// Alloy components by name (not exhaustive for the families listed in `families`).

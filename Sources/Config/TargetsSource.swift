@@ -4,13 +4,15 @@ import Scrape
 ///
 /// Static lists are resolved while the configuration is evaluated (including relabelling of
 /// static lists); targets found at run time are described so the daemon can wire the
-/// pipeline: `discovery.file` (or `.dns`, `.http`) → `discovery.relabel` → `prometheus.scrape`.
+/// pipeline: `discovery.file` (or `.dns`, `.http`, `.docker`) → `discovery.relabel` →
+/// `prometheus.scrape`.
 public indirect enum TargetsSource: Sendable, Hashable {
     /// Targets known now.
     case `static`([[String: String]])
     /// The targets of the `discovery.file` component with this ID.
     case file(ComponentID)
-    /// The targets of another run-time discovery component (`discovery.dns`, `discovery.http`).
+    /// The targets of another run-time discovery component (`discovery.dns`, `discovery.http`,
+    /// `discovery.docker`).
     case discovered(ComponentID)
     /// The `input` targets passed through the rules of the `discovery.relabel` component `id`.
     case relabel(ComponentID, rules: [RelabelRule], input: TargetsSource)

@@ -333,11 +333,11 @@ struct AgentConfigTests {
         ),
         (
             "prometheus.scrap \"x\" {}",
-            "1:1: unknown component \"prometheus.scrap\"; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
+            "1:1: unknown component \"prometheus.scrap\"; supported: discovery.dns, discovery.docker, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
         ),
         (
             "prometheus.exporter.unix \"x\" {}",
-            "1:1: component prometheus.exporter.unix is an Alloy component that agentd does not support yet; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
+            "1:1: component prometheus.exporter.unix is an Alloy component that agentd does not support yet; supported: discovery.dns, discovery.docker, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
         ),
         (
             "discovery.relabel {\n}",

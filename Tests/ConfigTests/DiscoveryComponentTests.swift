@@ -5,7 +5,7 @@ import Testing
 
 @testable import Config
 
-@Suite("discovery.dns, discovery.http and target_limit")
+@Suite("discovery.dns, discovery.http, discovery.docker and target_limit")
 struct DiscoveryComponentTests {
     private func parse(_ source: String) throws(Diagnostic) -> AgentConfig {
         try AgentConfig.parse(source: source, filename: "config.alloy", context: EvaluationContext(hostname: "h"))
@@ -62,6 +62,59 @@ struct DiscoveryComponentTests {
         #expect(http.http.authorization == .credentials(type: "Bearer", credentials: .inline(Secret("t0ken"))))
     }
 
+    @Test func dockerDiscoveryTakesAlloysAttributesAndDefaults() throws {
+        let config = try parse(
+            """
+            discovery.docker "local" {
+            	host             = "unix:///run/podman/podman.sock"
+            	follow_redirects = true
+            }
+            discovery.docker "remote" {
+            	host                 = "tcp://docker.example.org:2376"
+            	port                 = 9100
+            	host_networking_host = "10.0.0.1"
+            	match_first_network  = false
+            	refresh_interval     = "15s"
+            	filter {
+            		name   = "label"
+            		values = ["scrape=true"]
+            	}
+            	filter {
+            		name   = "status"
+            		values = ["running", "paused"]
+            	}
+            	tls_config {
+            		ca_file = "/etc/docker/ca.pem"
+            	}
+            	basic_auth {
+            		username = "u"
+            		password = "p"
+            	}
+            }
+            prometheus.scrape "s" {
+            	targets    = discovery.docker.remote.targets
+            	forward_to = []
+            }
+            """)
+        let local = try #require(config.dockerDiscoveries.first)
+        #expect(local.host == .unix(path: "/run/podman/podman.sock"))
+        #expect(local.port == 80 && local.hostNetworkingHost == "localhost" && local.matchFirstNetwork)
+        #expect(local.refreshInterval == .seconds(60) && local.filters.isEmpty)
+        let remote = try #require(config.dockerDiscoveries.last)
+        // A tls_config makes tcp:// HTTPS, as the Docker CLI's --tlsverify.
+        #expect(remote.host == .http(baseURL: "https://docker.example.org:2376"))
+        #expect(remote.port == 9100 && remote.hostNetworkingHost == "10.0.0.1" && !remote.matchFirstNetwork)
+        #expect(remote.refreshInterval == .seconds(15))
+        #expect(
+            remote.filters == [
+                .init(name: "label", values: ["scrape=true"]), .init(name: "status", values: ["running", "paused"]),
+            ])
+        #expect(remote.http.tls?.certificateAuthority == .file("/etc/docker/ca.pem"))
+        #expect(remote.http.authorization == .basic(username: "u", password: .inline(Secret("p"))))
+        #expect(remote.discovery.filters == remote.filters && remote.discovery.port == 9100)
+        #expect(config.scrape("s")?.targets == .discovered(remote.id))
+    }
+
     @Test(arguments: [
         (
             "discovery.dns \"d\" {\n\tnames = [\"a.example.org\"]\n\ttype = \"A\"\n}",
@@ -86,6 +139,38 @@ struct DiscoveryComponentTests {
         (
             "discovery.http \"h\" {\n\turl = \"http://x/\"\n\toauth2 {\n\t}\n}",
             "3:2: block \"oauth2\" of discovery.http \"h\" is an Alloy block that agentd does not support yet; supported blocks: authorization, basic_auth, tls_config"
+        ),
+        (
+            "discovery.docker \"d\" {\n\thost = \"/var/run/docker.sock\"\n}",
+            "2:9: attribute \"host\" of discovery.docker \"d\" must be a unix:///path/to/socket, tcp://, http:// or https:// URL, not \"/var/run/docker.sock\""
+        ),
+        (
+            "discovery.docker \"d\" {\n\tport = 80\n}",
+            "1:1: missing required attribute \"host\" in discovery.docker \"d\""
+        ),
+        (
+            "discovery.docker \"d\" {\n\thost = \"unix:///var/run/docker.sock\"\n\tport = 65536\n}",
+            "3:9: attribute \"port\" of discovery.docker \"d\" must be at most 65535"
+        ),
+        (
+            "discovery.docker \"d\" {\n\thost = \"unix:///var/run/docker.sock\"\n\trefresh_interval = \"0s\"\n}",
+            "3:21: attribute \"refresh_interval\" of discovery.docker \"d\" must be greater than 0"
+        ),
+        (
+            "discovery.docker \"d\" {\n\thost = \"unix:///var/run/docker.sock\"\n\tfilter {\n\t\tname = \"label\"\n\t}\n}",
+            "3:2: missing required attribute \"values\" in filter"
+        ),
+        (
+            "discovery.docker \"d\" {\n\thost = \"unix:///var/run/docker.sock\"\n\tfilter {\n\t\tname = \"\"\n\t\tvalues = []\n\t}\n}",
+            "4:10: attribute \"name\" of filter in discovery.docker \"d\" must not be empty"
+        ),
+        (
+            "discovery.docker \"d\" {\n\thost = \"unix:///var/run/docker.sock\"\n\tbearer_token = \"t\"\n}",
+            "3:2: \"bearer_token\" of discovery.docker \"d\" applies to a tcp://, http:// or https:// host only, not to the unix socket unix:///var/run/docker.sock"
+        ),
+        (
+            "discovery.docker \"d\" {\n\thost = \"tcp://docker:2375\"\n\toauth2 {\n\t}\n}",
+            "3:2: block \"oauth2\" of discovery.docker \"d\" is an Alloy block that agentd does not support yet; supported blocks: authorization, basic_auth, filter, tls_config"
         ),
         (
             "prometheus.scrape \"s\" {\n\ttargets = []\n\tforward_to = []\n\ttarget_limit = -1\n}",

@@ -40,16 +40,29 @@ struct ScenarioConfigTests {
         #expect(remoteWrite.endpoints.first?.queue.maxSamplesPerSend == 2000)
     }
 
-    @Test func theUpstreamScenarioNamesDiscoveryDockerAsUnsupported() throws {
-        let error = #expect(throws: Diagnostic.self) {
-            try AgentConfig.load(path: Self.fixtures + "upstream-config.alloy", context: context)
-        }
-        #expect(error?.position == SourcePosition(line: 13, column: 1))
+    @Test func theUpstreamScenarioEvaluatesUnchanged() throws {
+        let config = try AgentConfig.load(path: Self.fixtures + "upstream-config.alloy", context: context)
         #expect(
-            error?.description
-                == Self.fixtures
-                + "upstream-config.alloy:13:1: component discovery.docker is an Alloy component that agentd does not support yet; supported: discovery.dns, discovery.file, discovery.http, discovery.relabel, prometheus.relabel, prometheus.remote_write, prometheus.scrape"
-        )
+            config.evaluationOrder.map(\.description) == [
+                "discovery.docker.containers", "discovery.relabel.targets", "prometheus.remote_write.default",
+                "prometheus.scrape.clustered",
+            ])
+        let docker = try #require(config.dockerDiscoveries.first)
+        #expect(docker.host == .unix(path: "/var/run/docker.sock"))
+        #expect(docker.refreshInterval == .seconds(10))
+        #expect(docker.port == 80 && docker.hostNetworkingHost == "localhost" && docker.matchFirstNetwork)
+        #expect(docker.filters.isEmpty)
+
+        let scrape = try #require(config.scrape("clustered"))
+        guard case .relabel(_, let rules, let input) = scrape.targets else {
+            Issue.record("expected relabelled dynamic targets, got \(scrape.targets)")
+            return
+        }
+        #expect(input == .discovered(docker.id))
+        #expect(rules.map(\.action) == [.keep, .replace, .replace])
+        #expect(scrape.clusteringEnabled)
+        #expect(config.remoteWrites.first?.externalLabels == ["scraped_by": "host-a"])
+        #expect(config.remoteWrites.first?.endpoints.map(\.url) == ["http://prometheus:9090/api/v1/write"])
     }
 
     @Test func theUpstreamScenarioRunsWithOnlyItsDiscoverySwapped() throws {

@@ -60,6 +60,14 @@ struct APIController: Sendable {
                 let text = "agentd is not ready: WAL appends failing (\(failing.reason)): \(failing.error)\n"
                 return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: text)))
             }
+            // A restarted agent is not ready while it still forwards what it had appended before.
+            let behind = outputs.endpointsBehindStart
+            if !behind.isEmpty {
+                let text =
+                    "agentd is not ready: remote write has not yet delivered the WAL written before this start "
+                    + "(endpoints: \(behind.joined(separator: ", ")))\n"
+                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "agentd is ready.\n")))
         }
         router.get("/metrics") { _, _ -> Response in

@@ -27,6 +27,11 @@ final class OutputService: Service, Sendable {
     private let flushDeadline: Duration
     private let projected = Mutex<Position?>(nil)
     let droppedSegments = Mutex<Int>(0)
+    /// The end of what the WAL held when the agent started (nil: nothing): readiness waits until
+    /// every endpoint has delivered up to it.
+    private let startMark: Position?
+    /// Set once every endpoint had delivered the WAL written before this start.
+    private let caughtUp = Mutex(false)
     /// Retention passes that deleted segments, and those that failed (Prometheus's WAL truncations).
     let truncations = Mutex<(done: Int, failed: Int)>((0, 0))
     /// Finished when the forwarder of the same index stops (drained, cancelled or failed).
@@ -35,6 +40,7 @@ final class OutputService: Service, Sendable {
     private let drained: Mutex<[Bool]>
 
     init(config: AgentConfig, log: EventLog, paths: StoragePaths, flushDeadline: Duration, logger: Logger) throws {
+        startMark = Self.endBeforeStart(directory: paths.wal, current: log.writer.end.segment)
         let pool = RemoteWriteClient.makePool()
         self.pool = pool
         self.log = log
@@ -166,6 +172,31 @@ final class OutputService: Service, Sendable {
                     "remote_write.wal_backlog_bytes": "\(backlogBytes(from: committed))",
                 ])
         }
+    }
+
+    /// The endpoints that have not yet delivered what the WAL held when the agent started (empty
+    /// once all have: from then on, later outages do not make the agent unready).
+    var endpointsBehindStart: [String] {
+        if caughtUp.withLock({ $0 }) { return [] }
+        guard let startMark else {
+            caughtUp.withLock { $0 = true }
+            return []
+        }
+        let behind = forwarders.filter { forwarder in
+            guard let committed = forwarder.committed else { return true }
+            return committed < startMark
+        }.map(\.name)
+        if behind.isEmpty { caughtUp.withLock { $0 = true } }
+        return behind
+    }
+
+    /// The end of the newest segment before `current` (the one the writer opened), if any holds a record.
+    static func endBeforeStart(directory: String, current: Int) -> Position? {
+        guard let previous = (try? SegmentName.list(in: directory))?.last(where: { $0 < current }) else { return nil }
+        var info = stat()
+        guard stat(SegmentName.path(previous, in: directory), &info) == 0, Int(info.st_size) > SegmentHeader.size
+        else { return nil }
+        return Position(segment: previous, offset: Int(info.st_size))
     }
 
     /// WAL bytes from `position` to the end of the log: what a forwarder still has to read.

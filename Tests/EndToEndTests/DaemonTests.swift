@@ -84,6 +84,44 @@ extension EndToEnd {
             #expect(code == 0, "\(output)")
         }
 
+        /// `/-/ready` means ready for traffic: a restarted agent whose WAL holds samples its receiver
+        /// has not got yet serves, but is not ready until a real Prometheus has them.
+        @Test(.timeLimit(.minutes(3))) func aRestartedAgentIsReadyOnlyOnceItHasDeliveredWhatItHadAppended()
+            async throws
+        {
+            let dir = TemporaryDirectory()
+            let (exporter, port) = try await startNodeExporter()
+            defer { exporter.stop() }
+            let receiverPort = freePort()
+            try writeConfig(
+                dir.sub("config.alloy"), ports: [port], receiver: "http://127.0.0.1:\(receiverPort)/api/v1/write")
+            let agent = try AgentProcess(
+                name: "solo", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
+            defer { agent.process.stop() }
+            // Nothing receives yet: the samples stay in the WAL (ready: nothing was appended before this start).
+            try await agent.waitUntilReady()
+            #expect(
+                await waitUntil(within: .seconds(20)) {
+                    let metrics = await httpGet(agent.url + "/metrics")?.body ?? ""
+                    return (metric(metrics, "agentd_remote_storage_wal_backlog_bytes") ?? 0) > 0
+                })
+            await agent.process.kill9()
+
+            try agent.restart()
+            try await agent.waitUntilHealthy()
+            let unready = await agent.get("/-/ready")
+            #expect(unready?.status == 503, "\(unready?.body ?? "")")
+            #expect(
+                unready?.body.contains("has not yet delivered the WAL written before this start") == true,
+                "\(unready?.body ?? "")")
+
+            let receiver = try await PrometheusReceiver(directory: dir.sub("prometheus"), port: receiverPort)
+            defer { receiver.process.stop() }
+            try await agent.waitUntilReady()
+            // What the first run scraped is in Prometheus.
+            #expect(!(await receiver.rawSamples("up{scraped_by=\"solo\"}[10m]").isEmpty))
+        }
+
         @Test(.timeLimit(.minutes(2))) func aSecondAgentOnTheSameStoragePathIsRefused() async throws {
             let dir = TemporaryDirectory()
             try writeConfig(

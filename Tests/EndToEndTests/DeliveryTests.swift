@@ -127,7 +127,16 @@ extension EndToEnd {
                 try agent.restart()
                 logs.add(agent.process)
                 lives.append(Life(number: lives.count + 1, start: wallClock(), outage: !receiverUp))
-                try await agent.waitUntilReady()
+                if receiverUp {
+                    try await agent.waitUntilReady()
+                } else {
+                    // Not ready while what it appended before is undelivered: the receiver is down.
+                    try await agent.waitUntilHealthy()
+                    let ready = await agent.get("/-/ready")
+                    #expect(
+                        ready?.status == 200 || ready?.body.contains("has not yet delivered the WAL") == true,
+                        "\(ready.map { "\($0.status) \($0.body)" } ?? "no answer")")
+                }
                 if receiverReturnsAfterRestart {
                     try await receiver.restart()
                     logs.add(receiver.process)

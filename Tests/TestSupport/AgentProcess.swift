@@ -63,6 +63,13 @@ public final class AgentProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits until `/-/healthy` answers 200: the agent serves, ready or not.
+    public func waitUntilHealthy(within limit: Duration = .seconds(30)) async throws {
+        guard await waitUntil(within: limit, { await get("/-/healthy")?.status == 200 }) else {
+            throw TestSupportError("\(name) did not start serving: \(process.log)")
+        }
+    }
+
     /// Starts the same agent again (same name, port and storage).
     public func restart() throws {
         process = try ChildProcess(

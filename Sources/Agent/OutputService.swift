@@ -193,10 +193,9 @@ final class OutputService: Service, Sendable {
     /// The end of the newest segment before `current` (the one the writer opened), if any holds a record.
     static func endBeforeStart(directory: String, current: Int) -> Position? {
         guard let previous = (try? SegmentName.list(in: directory))?.last(where: { $0 < current }) else { return nil }
-        var info = stat()
-        guard stat(SegmentName.path(previous, in: directory), &info) == 0, Int(info.st_size) > SegmentHeader.size
-        else { return nil }
-        return Position(segment: previous, offset: Int(info.st_size))
+        let attributes = try? FileManager.default.attributesOfItem(atPath: SegmentName.path(previous, in: directory))
+        guard let size = attributes?[.size] as? Int, size > SegmentHeader.size else { return nil }
+        return Position(segment: previous, offset: size)
     }
 
     /// WAL bytes from `position` to the end of the log: what a forwarder still has to read.

@@ -32,6 +32,9 @@ public struct EventReader {
     /// Damage found in the WAL so far (see docs/wal-format.md for what each costs).
     public var corruptions: [CorruptionError] { reader.corruptions }
 
+    /// Where the reader stands in its segment (nil past its end).
+    public var position: Position? { reader.position }
+
     /// Records that are intact on disk but did not decode: each was skipped (see `next()`).
     public private(set) var skipped: [EventError] = []
 

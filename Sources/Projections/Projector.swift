@@ -100,7 +100,9 @@ public struct Projector {
     /// Reads the WAL directory from where the store stopped and applies everything.
     /// Returns the position after the last record read.
     @discardableResult
-    public static func catchUp(store: ProjectionStore, walDirectory: String) throws -> Position {
+    public static func catchUp(
+        store: ProjectionStore, walDirectory: String, progress: ((Position) -> Void)? = nil
+    ) throws -> Position {
         let consumed = try store.consumedPosition()
         let start =
             consumed.map { Position(segment: Int($0.segment), offset: Int($0.offset)) }
@@ -111,15 +113,20 @@ public struct Projector {
         while let record = try reader.next() {
             try projector.add(record)
             end = record.end
-            if projector.pending > 5_000 { try projector.flush(into: store) }
+            if projector.pending > 5_000 {
+                try projector.flush(into: store)
+                progress?(end)
+            }
         }
         try projector.flush(into: store)
         return end
     }
 
     /// Drops the projections and rebuilds them from the whole WAL (cursors are kept).
-    public static func rebuild(store: ProjectionStore, walDirectory: String) throws {
+    public static func rebuild(
+        store: ProjectionStore, walDirectory: String, progress: ((Position) -> Void)? = nil
+    ) throws {
         try store.reset()
-        try catchUp(store: store, walDirectory: walDirectory)
+        try catchUp(store: store, walDirectory: walDirectory, progress: progress)
     }
 }

@@ -47,7 +47,8 @@ public enum RemoteWriteReplay {
     /// is sent, with an error naming the file.
     public static func send(
         window: ReplayWindow, walDirectory: String, store: ProjectionStore?, to endpoint: RemoteWriteEndpoint,
-        owner: String? = nil, batchSize: Int = 2_000, logger: Logger = Logger(label: "agentd.replay")
+        owner: String? = nil, batchSize: Int = 2_000, logger: Logger = Logger(label: "agentd.replay"),
+        progress: ((Position) -> Void)? = nil
     ) async throws -> Report {
         var endpoint = endpoint
         endpoint.retryOnAuthorizationFailure = false
@@ -56,7 +57,8 @@ public enum RemoteWriteReplay {
             let client = try RemoteWriteClient(endpoint: endpoint, pool: pool, owner: owner, logger: logger)
             try client.checkCredentials()
             let report = try await send(
-                window: window, walDirectory: walDirectory, store: store, client: client, batchSize: batchSize)
+                window: window, walDirectory: walDirectory, store: store, client: client, batchSize: batchSize,
+                progress: progress)
             try await pool.shutdown()
             return report
         } catch {
@@ -67,7 +69,7 @@ public enum RemoteWriteReplay {
 
     private static func send(
         window: ReplayWindow, walDirectory: String, store: ProjectionStore?, client: RemoteWriteClient,
-        batchSize: Int
+        batchSize: Int, progress: ((Position) -> Void)?
     ) async throws -> Report {
         var samples = try window.samples(walDirectory: walDirectory, store: store)
         var report = Report()
@@ -102,6 +104,7 @@ public enum RemoteWriteReplay {
             for (drop, count) in result.drops {
                 report.rejections["HTTP \(drop.status): \(drop.message)", default: 0] += count
             }
+            if let progress, let position = samples.position { progress(position) }
         }
         report.problems = samples.problems
         return report

@@ -86,6 +86,8 @@ public struct ReplayWindow: Sendable {
         private var relabelled: [Int: Labels] = [:]
         /// Damage met in the segments read so far.
         public private(set) var problems: [CorruptionError] = []
+        /// How far into the WAL the cursor has read (nil before the first segment or after the last).
+        public var position: Position? { reader.flatMap(\.position) }
 
         init(window: ReplayWindow, walDirectory: String, segments: [Int]) {
             self.window = window

@@ -106,8 +106,9 @@ public enum Repair {
         try report(directory: directory).problems
     }
 
-    /// `verify`'s problems, and the spans earlier repairs cut out.
-    public static func report(directory: String) throws -> Report {
+    /// `verify`'s problems, and the spans earlier repairs cut out; `progress` is told the end of
+    /// each segment once it has been examined.
+    public static func report(directory: String, progress: ((Position) -> Void)? = nil) throws -> Report {
         let segments = try SegmentName.list(in: directory)
         var report = Report()
         for (index, segment) in segments.enumerated() {
@@ -122,6 +123,7 @@ public enum Repair {
             report.cutOut += examined.padding.map {
                 Cut(segment: segment, offsets: $0, action: .padded, problems: [])
             }
+            progress?(Position(segment: segment, offset: examined.size))
         }
         return report
     }

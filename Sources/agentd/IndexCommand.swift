@@ -17,7 +17,10 @@ struct IndexCommand: ParsableCommand {
         func run() throws {
             let paths = StoragePaths(storagePath)
             let store = try ProjectionStore.open(path: paths.index)
-            try Projector.rebuild(store: store, walDirectory: paths.wal)
+            let scale = WALProgressScale(directory: paths.wal)
+            let meter = ProgressMeter(title: "index rebuild", total: scale.total)
+            try Projector.rebuild(store: store, walDirectory: paths.wal) { meter.update(scale.bytes(before: $0)) }
+            meter.finish()
             let segments = try store.allSegments()
             print(
                 "rebuilt \(paths.index): \(segments.count) segments, "

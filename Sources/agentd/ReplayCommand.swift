@@ -83,9 +83,14 @@ struct ReplayCommand: AsyncParsableCommand {
                 window.relabel = writeRelabelling(configured.writeRelabelRules)
                 let report: RemoteWriteReplay.Report
                 do {
+                    let scale = WALProgressScale(
+                        directory: paths.wal, segments: try window.segments(walDirectory: paths.wal, store: store))
+                    let meter = ProgressMeter(title: "replay", total: scale.total)
                     report = try await RemoteWriteReplay.send(
                         window: window, walDirectory: paths.wal, store: store, to: configured.endpoint,
-                        owner: configured.owner)
+                        owner: configured.owner
+                    ) { meter.update(scale.bytes(before: $0)) }
+                    meter.finish()
                 } catch let error as CredentialError {
                     throw AgentError("\(error)")
                 }

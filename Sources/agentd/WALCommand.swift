@@ -57,12 +57,20 @@ struct WALCommand: ParsableCommand {
 
         func run() throws {
             let path = WALCommand.resolve(directory)
-            let report = try WAL.Repair.report(directory: path)
-            for cut in report.cutOut { print(cut) }
+            // Two passes over every byte: the frames, then the events.
+            let scale = WALProgressScale(directory: path)
+            let meter = ProgressMeter(title: "wal verify", total: 2 * scale.total)
+            let report = try WAL.Repair.report(directory: path) { meter.update(scale.bytes(before: $0)) }
             var problems = report.problems.map(\.description)
             // Records that are intact on disk must also decode as events: readers skip those that do not.
             var reader = try EventReader(directory: path)
-            while try reader.next() != nil {}
+            var records = 0
+            while let (record, _) = try reader.next() {
+                records += 1
+                if records % 1024 == 0 { meter.update(scale.total + scale.bytes(before: record.position)) }
+            }
+            meter.finish()
+            for cut in report.cutOut { print(cut) }
             problems += reader.skipped.map { "\($0) (readers skip this record; `agentd wal repair` cuts it out)" }
             if problems.isEmpty {
                 print("\(path): OK")

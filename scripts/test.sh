@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# The monitoring mixin's alerting rules (operations/), checked and unit-tested before the long
+# build; MixinTests runs them again and executes every dashboard query against real agents.
+promtool check rules operations/alerts.yaml
+promtool test rules operations/alerts.test.yaml
 swift build --build-tests
 # In parallel (Swift Testing's default): no test blocks a thread of the concurrency pool
 # while it waits (every wait is TestSupport's `waitUntil`, which sleeps with `Task.sleep`,

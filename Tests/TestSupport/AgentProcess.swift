@@ -111,13 +111,15 @@ public final class PrometheusReceiver: @unchecked Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
     public var writeURL: String { url + "/api/v1/write" }
 
-    public init(directory: String, port: Int? = nil) async throws {
+    /// `configuration` is its prometheus.yml (by default none of its own scrapes: a receiver only).
+    public init(
+        directory: String, port: Int? = nil, configuration: String = "global:\n  scrape_interval: 15s\n"
+    ) async throws {
         let port = port ?? freePort()
         self.port = port
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "global:\n  scrape_interval: 15s\n".write(
-            toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        try configuration.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         process = try Self.launch(directory: directory, port: port)
         try await waitUntilReady()
     }

@@ -28,6 +28,8 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         var sendFailures = 0
         var nameConflicts = 0
         var movedTargets = 0
+        /// Ownership changes recorded, by cause (`OwnershipEvent.Cause`'s names).
+        var ownershipChanges: [String: Int] = [:]
         /// Lookups of `--cluster.join-addresses` names that failed.
         var joinLookupFailures = 0
     }
@@ -543,6 +545,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         guard !changes.isEmpty else { return }
         let labels = state.withLock { state in
             state.counters.movedTargets += changes.filter { $0.previousOwner != nil && $0.newOwner != nil }.count
+            for change in changes { state.counters.ownershipChanges[Self.causeName(change.cause), default: 0] += 1 }
             return state.targetLabels
         }
         let now = ClusterTime.wallClock.milliseconds
@@ -565,6 +568,31 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                 labels: labels[change.target] ?? Labels(), previousOwner: change.previousOwner ?? "",
                 newOwner: change.newOwner ?? "", cause: cause, detail: detail)
             await append(.ownership(event))
+        }
+    }
+
+    /// The name a cause has in the WAL and in `agentd_ownership_changes_total`.
+    static func causeName(_ cause: OwnershipChange.Cause) -> String {
+        let event: OwnershipEvent.Cause =
+            switch cause {
+            case .memberJoined: .memberJoined
+            case .memberLeft: .memberLeft
+            case .memberDeclaredDead: .memberDead
+            case .targetAdded: .targetAdded
+            case .targetRemoved: .targetRemoved
+            }
+        return event.rawValue
+    }
+
+    /// The clustered targets each member owns now, by this member's view.
+    var targetsOwned: [String: Int] {
+        state.withLock { state in
+            let now = ClusterTime.wallClock
+            var owned: [String: Int] = [:]
+            for key in state.clustered {
+                if let owner = state.tracker.owner(of: key, at: now) { owned[owner, default: 0] += 1 }
+            }
+            return owned
         }
     }
 
@@ -609,6 +637,7 @@ extension ClusterService {
             rxBytes: counters.rxBytes, txBytes: counters.txBytes, sendFailures: counters.sendFailures,
             rejected: counters.rejected, nameConflicts: counters.nameConflicts, lateSlots: lateSlots,
             movedTargets: counters.movedTargets, clockSkewSeconds: clockSkew.mapValues(\.seconds),
-            joinLookupFailures: counters.joinLookupFailures)
+            joinLookupFailures: counters.joinLookupFailures, ownershipChanges: counters.ownershipChanges,
+            targetsOwned: targetsOwned)
     }
 }

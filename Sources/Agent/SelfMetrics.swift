@@ -81,6 +81,10 @@ final class SelfMetrics: Sendable {
         var movedTargets: Int
         var clockSkewSeconds: [String: Double]
         var joinLookupFailures = 0
+        /// Ownership changes by cause (`member_joined`, `member_left`, `member_dead`, `target_added`, `target_removed`).
+        var ownershipChanges: [String: Int] = [:]
+        /// Clustered targets by owner, as this member sees them now.
+        var targetsOwned: [String: Int] = [:]
     }
 
     /// The reasons a WAL append fails (`EventLog.AppendHealth.failures`).
@@ -403,6 +407,20 @@ private struct Families {
         counter(
             "prometheus_scrape_targets_moved_total", "Targets whose owner changed from one member to another.", [],
             cluster.movedTargets)
+        for cause in OwnershipEvent.Cause.allCases where cause != .initial {
+            counter(
+                "agentd_ownership_changes_total",
+                "Changes of a target's owner this member recorded (planned ahead or late), by cause.",
+                [("cause", cause.rawValue)], cluster.ownershipChanges[cause.rawValue] ?? 0)
+        }
+        // One series per member that owns targets now: a member that owns none (or left) has none.
+        let owned = "agentd_targets_owned"
+        dropGauges(owned, keeping: Set(cluster.targetsOwned.keys.map { Self.key(owned, [("member", $0)]) }))
+        for (member, count) in cluster.targetsOwned {
+            gauge(
+                owned, "Clustered targets each member owns now, as this member sees the ring.", [("member", member)],
+                Double(count))
+        }
         // One series per current peer: a peer that left takes its series with it.
         let skew = "cluster_node_clock_skew_seconds"
         dropGauges(skew, keeping: Set(cluster.clockSkewSeconds.keys.map { Self.key(skew, [("peer", $0)]) }))

@@ -80,6 +80,8 @@ extension EndToEnd {
 
             let status = await agent.process.terminate(grace: .seconds(20))
             #expect(status == 0, "exit status \(status): \(agent.process.log.suffix(2000))")
+            // A clean run and stop logs nothing at error level.
+            #expect(!agent.process.log.contains("level=error"), "\(agent.process.log.suffix(3000))")
             let (code, output) = try await AgentProcess.run(["wal", "verify", agent.storage])
             #expect(code == 0, "\(output)")
         }

@@ -113,6 +113,13 @@ extension EndToEnd {
                     last?.scrapedBy == "agentd-2",
                     "\(Scenario.instance(index)) last scraped by \(last?.scrapedBy ?? "nobody")")
             }
+            // The survivor's /metrics: it owns all eight, and counted the hand-offs the leave caused.
+            let survivorMetrics = await httpGet(agents[1].url + "/metrics")?.body ?? ""
+            #expect(metric(survivorMetrics, "agentd_targets_owned{member=\"agentd-2\"}") == 8, "\(survivorMetrics)")
+            #expect(metric(survivorMetrics, "agentd_targets_owned{member=\"agentd-1\"}") == nil)
+            let leftCount = Double(expected.values.filter { $0 == "agentd-1" }.count)
+            #expect(
+                (metric(survivorMetrics, "agentd_ownership_changes_total{cause=\"member_left\"}") ?? 0) >= leftCount)
             // Ownership is data in Prometheus too: each target's agentd_target_owner series now names
             // agentd-2 alone (agentd-1's went stale at its hand-off slots), and agentd-1's series of the
             // targets it owned hold its samples from before.

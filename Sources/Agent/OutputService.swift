@@ -306,7 +306,8 @@ final class OutputService: Service, Sendable {
         forwarders.map { forwarder in
             SelfMetrics.RemoteWriteEndpointReading(
                 name: forwarder.name, url: forwarder.queue.endpointURL, metrics: forwarder.queue.metrics,
-                damage: forwarder.passedOver, backlogBytes: backlogBytes(from: forwarder.committed))
+                damage: forwarder.passedOver, backlogBytes: backlogBytes(from: forwarder.committed),
+                configuration: forwarder.queue.configuration)
         }
     }
 }

@@ -63,6 +63,8 @@ final class SelfMetrics: Sendable {
         var metrics: RemoteWriteMetrics
         var damage: Forwarder.Damage
         var backlogBytes: Int
+        /// The queue's shards and sizes (nil: not shown).
+        var configuration: RemoteWriteQueue.Configuration? = nil
     }
 
     /// The member's view of the cluster.
@@ -304,6 +306,20 @@ private struct Families {
             "prometheus_remote_storage_samples_pending", "Samples queued, not yet sent.", labels,
             Double(metrics.pendingSamples))
         gauge("prometheus_remote_storage_shards", "Shards sending in parallel.", labels, Double(metrics.shards))
+        if let configuration = endpoint.configuration {
+            // agentd's shard count is fixed by the configuration: its minimum, maximum and desired count alike.
+            for name in ["shards_max", "shards_min", "shards_desired"] {
+                gauge(
+                    "prometheus_remote_storage_\(name)", "The number of shards used for parallel sending (fixed).",
+                    labels, Double(configuration.shards))
+            }
+            gauge(
+                "prometheus_remote_storage_shard_capacity", "The capacity of each shard of the queue.", labels,
+                Double(configuration.capacity))
+            gauge(
+                "prometheus_remote_storage_max_samples_per_send", "The maximum number of samples in one request.",
+                labels, Double(configuration.maxSamplesPerSend))
+        }
         if let newest = metrics.highestAppendedTimestamp {
             gauge(
                 "prometheus_remote_storage_highest_timestamp_in_seconds",

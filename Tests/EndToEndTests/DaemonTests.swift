@@ -69,6 +69,9 @@ extension EndToEnd {
                 ("prometheus_remote_storage_samples_total", "counter"),
                 ("prometheus_remote_storage_highest_timestamp_in_seconds", "gauge"),
                 ("prometheus_remote_storage_samples_pending", "gauge"),
+                ("prometheus_remote_storage_shards_max", "gauge"),
+                ("prometheus_remote_storage_shard_capacity", "gauge"),
+                ("prometheus_remote_storage_max_samples_per_send", "gauge"),
             ] {
                 #expect(types[name] == type, "\(name) is \(types[name] ?? "missing"), not \(type)")
             }

@@ -138,23 +138,10 @@ final class SelfMetrics: Sendable {
     ) {
         var text = "# HELP \(name) \(help)\n# TYPE \(name) summary\n"
         for (key, summary) in values.sorted(by: { $0.key < $1.key }) {
-            let labels = label.map { "{\($0)=\"\(escapeLabelValue(key))\"}" } ?? ""
+            let labels = label.map { "{\($0)=\"\(Labels.escape(key))\"}" } ?? ""
             text += "\(name)_sum\(labels) \(summary.sum)\n\(name)_count\(labels) \(summary.count)\n"
         }
         exposition.append(contentsOf: text.utf8)
-    }
-
-    static func escapeLabelValue(_ value: String) -> String {
-        var escaped = ""
-        for character in value {
-            switch character {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case "\n": escaped += "\\n"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 }
 

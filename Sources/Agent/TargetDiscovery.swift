@@ -118,18 +118,10 @@ struct TargetDiscovery: Sendable {
                 let (logger, health, components) = (self.logger, self.health, self.components)
                 let pool = self.pool ?? HTTPScraper.makePool()
                 let credentials = HTTPClientCredentials(settings: component.http, owner: id.description)
+                let report: @Sendable (HTTPDiscoveryError?) -> Void = Self.refreshReporter(
+                    id, kind: "discovery.http", health: health, components: components, logger: logger)
                 group.addTask {
-                    let updates = component.discovery.updates(pool: pool, credentials: credentials) { error in
-                        health.refreshed(id.description, error: error.map(\.description))
-                        components?.setHealth(
-                            id, error == nil ? .healthy : .unhealthy,
-                            message: error.map { "refresh failed; keeping the previous targets: \($0)" } ?? "refreshed")
-                        if let error {
-                            logger.warning(
-                                "discovery.http refresh failed; keeping the previous targets",
-                                metadata: ["component": "\(id)", "error": "\(error)"])
-                        }
-                    }
+                    let updates = component.discovery.updates(pool: pool, credentials: credentials, onRefresh: report)
                     for await targets in updates { await publish(id, targets, into: discovered) }
                     if self.pool == nil { try? await pool.shutdown() }
                 }
@@ -139,21 +131,31 @@ struct TargetDiscovery: Sendable {
                 let (logger, health, components) = (self.logger, self.health, self.components)
                 let pool = self.pool ?? HTTPScraper.makePool()
                 let credentials = HTTPClientCredentials(settings: component.http, owner: id.description)
+                let report: @Sendable (DockerDiscoveryError?) -> Void = Self.refreshReporter(
+                    id, kind: "discovery.docker", health: health, components: components, logger: logger)
                 group.addTask {
-                    let updates = component.discovery.updates(pool: pool, credentials: credentials) { error in
-                        health.refreshed(id.description, error: error.map(\.description))
-                        components?.setHealth(
-                            id, error == nil ? .healthy : .unhealthy,
-                            message: error.map { "refresh failed; keeping the previous targets: \($0)" } ?? "refreshed")
-                        if let error {
-                            logger.warning(
-                                "discovery.docker refresh failed; keeping the previous targets",
-                                metadata: ["component": "\(id)", "error": "\(error)"])
-                        }
-                    }
+                    let updates = component.discovery.updates(pool: pool, credentials: credentials, onRefresh: report)
                     for await targets in updates { await publish(id, targets, into: discovered) }
                     if self.pool == nil { try? await pool.shutdown() }
                 }
+            }
+        }
+    }
+
+    /// What a refreshing discovery (`discovery.http`, `discovery.docker`) does with the outcome of
+    /// each refresh: its health, its component's state, and a warning when it failed.
+    static func refreshReporter<Failure: Error & CustomStringConvertible>(
+        _ id: ComponentID, kind: String, health: DiscoveryHealth, components: ComponentRegistry?, logger: Logger
+    ) -> @Sendable (Failure?) -> Void {
+        { error in
+            health.refreshed(id.description, error: error.map(\.description))
+            components?.setHealth(
+                id, error == nil ? .healthy : .unhealthy,
+                message: error.map { "refresh failed; keeping the previous targets: \($0)" } ?? "refreshed")
+            if let error {
+                logger.warning(
+                    "\(kind) refresh failed; keeping the previous targets",
+                    metadata: ["component": "\(id)", "error": "\(error)"])
             }
         }
     }

@@ -52,7 +52,11 @@ struct TargetDiscovery: Sendable {
     }
 
     func run() async {
-        let discovered = DiscoveredTargets()
+        // One task applies the pictures, in the order they were made and only the newest of those
+        // waiting: two components refreshing together must not apply an older picture last.
+        let (pictures, continuation) = AsyncStream.makeStream(
+            of: [ComponentID: [[String: String]]].self, bufferingPolicy: .bufferingNewest(1))
+        let discovered = DiscoveredTargets(publishing: continuation)
         let dynamic =
             config.files.map(\.id) + config.dnsDiscoveries.map(\.id) + config.httpDiscoveries.map(\.id)
             + config.dockerDiscoveries.map(\.id)
@@ -64,6 +68,9 @@ struct TargetDiscovery: Sendable {
             return
         }
         await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await picture in pictures { await self.apply(picture) }
+            }
             for component in config.files {
                 let discovery: FileDiscovery
                 do {
@@ -162,7 +169,7 @@ struct TargetDiscovery: Sendable {
 
     private func publish(_ id: ComponentID, _ targets: [[String: String]], into discovered: DiscoveredTargets) async {
         health.targets(id.description, count: targets.count)
-        await apply(discovered.set(id, targets))
+        discovered.set(id, targets)
     }
 
     private func apply(_ discovered: [ComponentID: [[String: String]]]) async {
@@ -190,12 +197,18 @@ struct TargetDiscovery: Sendable {
 /// The latest targets of every run-time discovery component.
 private final class DiscoveredTargets: Sendable {
     private let state = Mutex<[ComponentID: [[String: String]]]>([:])
+    private let pictures: AsyncStream<[ComponentID: [[String: String]]]>.Continuation
 
-    /// Records `targets` for `id` and returns the whole picture.
-    func set(_ id: ComponentID, _ targets: [[String: String]]) -> [ComponentID: [[String: String]]] {
+    init(publishing pictures: AsyncStream<[ComponentID: [[String: String]]]>.Continuation) {
+        self.pictures = pictures
+    }
+
+    /// Records `targets` for `id` and publishes the whole picture (under the lock, so pictures
+    /// are published in the order they were made).
+    func set(_ id: ComponentID, _ targets: [[String: String]]) {
         state.withLock {
             $0[id] = targets
-            return $0
+            pictures.yield($0)
         }
     }
 }

@@ -19,10 +19,14 @@ func testOneInput(_ input: UnsafeRawBufferPointer) {
     }
     do {
         let config = try AgentConfig.parse(source: source, filename: "fuzz.alloy", context: context)
+        let components = [
+            config.scrapes.count, config.remoteWrites.count, config.relabels.count, config.prometheusRelabels.count,
+            config.files.count, config.dnsDiscoveries.count, config.httpDiscoveries.count,
+            config.dockerDiscoveries.count,
+        ]
         fuzzCheck(
-            config.evaluationOrder.count
-                == config.scrapes.count + config.remoteWrites.count + config.relabels.count + config.files.count,
-            "every evaluated component is in the configuration")
+            config.evaluationOrder.count == components.reduce(0, +), "every evaluated component is in the configuration"
+        )
     } catch {
         let lines = 1 + input.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         fuzzCheck(

@@ -125,10 +125,11 @@ import Testing
             let outcome = try await client(receiver, timeout: .milliseconds(300)).send(body()) { failure in
                 retries.withLock { $0.append(failure) }
             }
-            #expect(outcome == .sent(status: 200, attempts: 2))
-            // The first attempt ended on the client's deadline, not on an answer.
+            // The first attempt ended on the client's deadline, not on an answer, and was retried until
+            // one was answered (on a loaded machine an answered attempt may miss the deadline too).
             let failures = retries.withLock { $0 }
-            #expect(failures.map(\.status) == [nil])
+            #expect(outcome == .sent(status: 200, attempts: failures.count + 1))
+            #expect(!failures.isEmpty && failures.allSatisfy { $0.status == nil }, "\(failures)")
             #expect(failures.first?.message.contains("deadlineExceeded") == true, "\(failures)")
         }
     }

@@ -32,20 +32,22 @@ struct APIController: Sendable {
         var targets: [TargetStatus]
     }
 
-    /// The WAL's figures for `/metrics`.
-    func walReading() -> SelfMetrics.WALReading {
+    /// The WAL's figures for `/metrics`, and how many segments it has (one listing of the directory).
+    func walReading() -> (SelfMetrics.WALReading, segments: Int) {
         let health = log.health
         let truncations = outputs.truncations.withLock { $0 }
+        let segments = (try? SegmentName.list(in: log.writer.directory)) ?? []
         var size = 0
-        for segment in (try? SegmentName.list(in: log.writer.directory)) ?? [] {
+        for segment in segments {
             var info = stat()
             if stat(SegmentName.path(segment, in: log.writer.directory), &info) == 0 { size += Int(info.st_size) }
         }
-        return SelfMetrics.WALReading(
+        let reading = SelfMetrics.WALReading(
             currentSegment: log.writer.end.segment, sizeBytes: size, fsyncs: log.writer.syncs.syncs,
             fsyncSeconds: log.writer.syncs.seconds, writesFailed: Int(health.failures.values.reduce(0, +)),
             truncations: truncations.done, truncationsFailed: truncations.failed,
             corruptions: log.writer.openRepairs.count)
+        return (reading, segments.count)
     }
 
     func addRoutes(to router: Router<some PeerRequestContext>) {
@@ -72,9 +74,9 @@ struct APIController: Sendable {
         }
         router.get("/metrics") { _, _ -> Response in
             let limits = board.limitCounters
+            let (wal, walSegments) = walReading()
             let reading = SelfMetrics.Reading(
-                targetsScrapedHere: board.all.filter(\.scrapedHere).count,
-                walSegments: (try? SegmentNameList.count(in: log.writer.directory)) ?? 0,
+                targetsScrapedHere: board.all.filter(\.scrapedHere).count, walSegments: walSegments,
                 walSegmentsDropped: outputs.droppedSegments.withLock { $0 }, walHealth: log.health,
                 scrapeLimits: .init(
                     bodySize: limits.bodySizeLimitExceeded, samples: limits.sampleLimitExceeded,
@@ -84,7 +86,7 @@ struct APIController: Sendable {
                 tlsHandshakeFailures: tlsFailures?.count, discovery: reloader.health.all,
                 samplesAppended: log.appendedSamples, activeSeries: board.statistics.activeSeries,
                 intervalLengths: board.statistics.intervalLengths, syncLengths: board.statistics.syncLengths,
-                wal: walReading())
+                wal: wal)
             let body = metrics.exposition(reading)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -143,11 +145,5 @@ struct APIController: Sendable {
                 }
             return Response(status: status, body: .init(byteBuffer: ByteBuffer(string: "\(rejection)\n")))
         }
-    }
-}
-
-enum SegmentNameList {
-    static func count(in directory: String) throws -> Int {
-        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.count == 8 && Int($0) != nil }.count
     }
 }

@@ -140,7 +140,7 @@ CLUSTER = dashboard("agentd-cluster", "agentd / Cluster overview",
           unit="Bps"),
     panel("Gossip failures and rejections", "Messages that could not be sent, and messages refused by "
           "reason (cluster_mismatch, authentication, replayed, stale, …).",
-          [target(f"rate(cluster_transport_tx_failures_total{{{S}}}[{RATE}])", "{{instance}} send failures"),
+          [target(f"rate(cluster_transport_tx_packets_failed_total{{{S}}}[{RATE}])", "{{instance}} send failures"),
            target(f"sum by (instance, reason) (rate(cluster_transport_rejected_messages_total{{{S}}}[{RATE}]))",
                   "{{instance}} rejected: {{reason}}")],
           unit="ops"),
@@ -156,6 +156,10 @@ CLUSTER = dashboard("agentd-cluster", "agentd / Cluster overview",
            target(f"increase(cluster_node_name_conflicts_total{{{S}}}[{RATE}])", "{{instance}} name conflicts")]),
     panel("Lamport time", "Each member's Lamport clock: it advances with every change gossiped.",
           [target(f"cluster_node_lamport_time{{{S}}}", "{{instance}}")]),
+    panel("Gossip health", "Lifeguard's local health score (0 is healthy; a member that misses its own "
+          "probes' answers raises it and slows down) and the members each one gossips with.",
+          [target(f"cluster_node_gossip_health_score{{{S}}}", "{{instance}} health score"),
+           target(f"cluster_node_gossip_alive_peers{{{S}}}", "{{instance}} alive peers")]),
 ])
 
 THROUGHPUT = dashboard("agentd-throughput", "agentd / Throughput per member",
@@ -227,6 +231,15 @@ REMOTE_WRITE = dashboard("agentd-remote-write", "agentd / Remote write",
                   f"(rate(agentd_remote_storage_failed_requests_total{{{S}}}[{RATE}]))",
                   "{{instance}} → {{remote_name}}: {{reason}}")],
           unit="reqps"),
+    panel("Request duration", "The 99th and 50th percentile of a remote-write request attempt, answered "
+          "or failed.",
+          [target(f"histogram_quantile(0.99, sum by (instance, remote_name, le) "
+                  f"(rate(prometheus_remote_storage_sent_batch_duration_seconds_bucket{{{S}}}[{RATE}])))",
+                  "{{instance}} → {{remote_name}} p99"),
+           target(f"histogram_quantile(0.5, sum by (instance, remote_name, le) "
+                  f"(rate(prometheus_remote_storage_sent_batch_duration_seconds_bucket{{{S}}}[{RATE}])))",
+                  "{{instance}} → {{remote_name}} p50")],
+          unit="s"),
     panel("Pending samples and shards", "Samples queued in shards, not yet sent, and the shards sending.",
           [target(f"prometheus_remote_storage_samples_pending{{{S}}}", "{{instance}} pending"),
            target(f"prometheus_remote_storage_shards{{{S}}}", "{{instance}} shards")]),

@@ -140,10 +140,13 @@ struct APIController: Sendable {
                 switch rejection {
                 case .authenticationFailed, .clusterMismatch: .forbidden
                 case .oversized: .contentTooLarge
-                case .replayed, .stale, .fromSelf: .conflict
+                case .replayed, .stale, .fromSelf, .nameTaken: .conflict
                 case .malformed: .badRequest
                 }
-            return Response(status: status, body: .init(byteBuffer: ByteBuffer(string: "\(rejection)\n")))
+            // The reason's label tells the sender what was refused (a taken node name, say) without parsing the text.
+            return Response(
+                status: status, headers: [.init(ClusterService.rejectionHeader)!: rejection.label],
+                body: .init(byteBuffer: ByteBuffer(string: "\(rejection)\n")))
         }
     }
 }

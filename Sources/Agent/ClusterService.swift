@@ -22,7 +22,10 @@ import Synchronization
 /// request wakes it early; nothing polls.
 final class ClusterService: Service, Sendable, OwnershipOracle {
     struct Counters: Sendable {
+        var rxPackets = 0
         var rxBytes = 0
+        /// Messages and bytes sent, delivered or not (as Alloy counts them).
+        var txPackets = 0
         var txBytes = 0
         var rejected: [String: Int] = [:]
         var sendFailures = 0
@@ -198,6 +201,8 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
 
     var counters: Counters { state.withLock { $0.counters } }
     var lamport: UInt64 { state.withLock { $0.lifecycle.membership.lamport } }
+    /// Lifeguard's local health: 0 is healthy; higher stretches this member's probe timeouts.
+    var healthScore: Int { state.withLock { $0.lifecycle.membership.health.score } }
     var lateSlots: Int { state.withLock { $0.tracker.lateSlots } }
     /// True once the join is done and this member announced itself: what `/-/ready` waits for.
     var hasJoined: Bool { state.withLock { $0.lifecycle.hasAnnounced } }
@@ -293,15 +298,45 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     /// An incoming gossip message (the body of `POST /api/v1/cluster/message`).
     /// Returns nil when accepted, or the rejection (answered with a 4xx).
     func receive(_ bytes: [UInt8], from peer: GossipPeer) async -> MessageRejection? {
-        state.withLock { $0.counters.rxBytes += bytes.count }
+        state.withLock {
+            $0.counters.rxPackets += 1
+            $0.counters.rxBytes += bytes.count
+        }
         do throws(MessageRejection) {
             try await handle { (lifecycle, now) throws(MessageRejection) in try lifecycle.receive(bytes, now: now) }
             return nil
         } catch {
             state.withLock { $0.counters.rejected[error.label, default: 0] += 1 }
-            logRejection(error, from: peer, now: ClusterTime.wallClock)
+            if case .nameTaken(let name, _, let claimant) = error {
+                reportNameConflict(name: name, knownAddress: address, conflictingAddress: claimant)
+            } else {
+                logRejection(error, from: peer, now: ClusterTime.wallClock)
+            }
             return error
         }
+    }
+
+    /// The header a rejection's answer names its reason in (``MessageRejection/label``).
+    static let rejectionHeader = "X-Agentd-Rejection"
+
+    /// Two members use one node name: counted each time, logged once a minute per address.
+    private func reportNameConflict(name: String, knownAddress: String, conflictingAddress: String) {
+        state.withLock { $0.counters.nameConflicts += 1 }
+        guard firstInAMinute("name/\(knownAddress)/\(conflictingAddress)", now: .wallClock) else { return }
+        let message: Logger.Message =
+            if knownAddress == address {
+                "Another member uses this member's node name: its gossip is refused; give each member its own --cluster.node-name"
+            } else if conflictingAddress == address {
+                "Another member already holds this member's node name: this member's gossip is refused; give each member its own --cluster.node-name"
+            } else {
+                "Two members use the same node name: the later one's gossip about it is refused"
+            }
+        logger.error(
+            message,
+            metadata: [
+                "cluster.node": "\(name)", "cluster.known_address": "\(knownAddress)",
+                "cluster.conflicting_address": "\(conflictingAddress)",
+            ])
     }
 
     // MARK: The service
@@ -436,6 +471,10 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
 
     private func send(_ message: Message, to destination: String) async {
         let bytes = codec.encode(message)
+        state.withLock {
+            $0.counters.txPackets += 1
+            $0.counters.txBytes += bytes.count
+        }
         var request: HTTPClientRequest
         let client: HTTPClient
         if let tls {
@@ -457,9 +496,12 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         request.body = .bytes(ByteBuffer(bytes: bytes))
         do {
             let response = try await client.execute(request, timeout: .seconds(1))
-            state.withLock { $0.counters.txBytes += bytes.count }
             guard response.status.code >= 400 else { return }
             let body = try await response.body.collect(upTo: 1024)
+            if response.headers.first(name: Self.rejectionHeader) == "name_conflict" {
+                // The peer holds this member's name: this member is the one refused.
+                reportNameConflict(name: name, knownAddress: destination, conflictingAddress: address)
+            }
             logger.debug(
                 "A peer rejected a cluster message",
                 metadata: ["cluster.peer": "\(destination)", "cluster.reason": "\(String(buffer: body))"])
@@ -482,13 +524,9 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
             case .membershipChanged(let change):
                 changes.append(change)
             case .nameConflict(let conflict):
-                state.withLock { $0.counters.nameConflicts += 1 }
-                logger.error(
-                    "Two members use the same node name",
-                    metadata: [
-                        "cluster.node": "\(conflict.name)", "cluster.known_address": "\(conflict.knownAddress)",
-                        "cluster.conflicting_address": "\(conflict.conflictingAddress)",
-                    ])
+                reportNameConflict(
+                    name: conflict.name, knownAddress: conflict.knownAddress,
+                    conflictingAddress: conflict.conflictingAddress)
             case .forgotten(let node):
                 logger.info(
                     "Forgot a member that died or left; the WAL and ownership-history keep it",
@@ -634,7 +672,8 @@ extension ClusterService {
         return SelfMetrics.ClusterReading(
             name: name, address: address, state: peers.first(where: \.isSelf)?.state ?? "viewer",
             peersByState: Dictionary(grouping: peers, by: \.state).mapValues(\.count), lamport: lamport,
-            rxBytes: counters.rxBytes, txBytes: counters.txBytes, sendFailures: counters.sendFailures,
+            rxPackets: counters.rxPackets, rxBytes: counters.rxBytes, txPackets: counters.txPackets,
+            txBytes: counters.txBytes, sendFailures: counters.sendFailures, healthScore: healthScore,
             rejected: counters.rejected, nameConflicts: counters.nameConflicts, lateSlots: lateSlots,
             movedTargets: counters.movedTargets, clockSkewSeconds: clockSkew.mapValues(\.seconds),
             joinLookupFailures: counters.joinLookupFailures, ownershipChanges: counters.ownershipChanges,

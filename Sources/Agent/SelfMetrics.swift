@@ -1,4 +1,6 @@
+import Cluster
 import Events
+import Primitives
 import Prometheus
 import RemoteWrite
 import Scrape
@@ -74,9 +76,13 @@ final class SelfMetrics: Sendable {
         var state: String
         var peersByState: [String: Int]
         var lamport: UInt64
+        var rxPackets: Int
         var rxBytes: Int
+        var txPackets: Int
         var txBytes: Int
         var sendFailures: Int
+        /// Lifeguard's local health score (0: healthy).
+        var healthScore: Int
         var rejected: [String: Int]
         var nameConflicts: Int
         var lateSlots: Int
@@ -96,7 +102,7 @@ final class SelfMetrics: Sendable {
     /// Why gossip messages are refused (`MessageRejection`'s labels).
     static let rejectionReasons = [
         "malformed", "oversized", "cluster_mismatch", "authentication", "replayed", "stale", "self",
-        "no_client_certificate",
+        "no_client_certificate", "name_conflict",
     ]
 
     let registry: PrometheusCollectorRegistry
@@ -128,7 +134,30 @@ final class SelfMetrics: Sendable {
         Self.appendSummary(
             "prometheus_tsdb_wal_fsync_duration_seconds", "Duration of write log fsync.", label: nil,
             ["": .init(sum: reading.wal.fsyncSeconds, count: reading.wal.fsyncs)], to: &exposition)
+        Self.appendHistogram(
+            "prometheus_remote_storage_sent_batch_duration_seconds",
+            "Duration of send calls to the remote storage, answered or failed.",
+            reading.remoteWrite.map { ([("remote_name", $0.name), ("url", $0.url)], $0.metrics.sendDurations) },
+            to: &exposition)
         return exposition
+    }
+
+    /// A histogram family in the text format, one histogram per label set.
+    static func appendHistogram(
+        _ name: String, _ help: String, _ histograms: [([(String, String)], BucketHistogram)],
+        to exposition: inout [UInt8]
+    ) {
+        var text = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for (labels, histogram) in histograms {
+            let pairs = labels.map { "\($0.0)=\"\(Labels.escape($0.1))\"" }
+            for bucket in histogram.cumulativeBuckets {
+                let all = (pairs + ["le=\"\(bucket.le)\""]).joined(separator: ",")
+                text += "\(name)_bucket{\(all)} \(bucket.count)\n"
+            }
+            let braced = pairs.isEmpty ? "" : "{\(pairs.joined(separator: ","))}"
+            text += "\(name)_sum\(braced) \(histogram.sum)\n\(name)_count\(braced) \(histogram.count)\n"
+        }
+        exposition.append(contentsOf: text.utf8)
     }
 
     /// A summary family in the text format, without quantiles; `label` names the dictionary's keys.
@@ -387,10 +416,26 @@ private struct Families {
                 Double(cluster.peersByState[state] ?? 0))
         }
         gauge("cluster_node_lamport_time", "This member's Lamport clock.", Double(cluster.lamport))
+        // memberlist counts suspects among the members it gossips with, and this member itself.
+        let alive = ["participant", "viewer", "terminating", "suspect"].reduce(0) {
+            $0 + (cluster.peersByState[$1] ?? 0)
+        }
+        gauge(
+            "cluster_node_gossip_alive_peers", "Members alive or suspected, this member included.", Double(alive))
+        gauge(
+            "cluster_node_gossip_health_score",
+            "Lifeguard's local health: 0 is healthy; each point stretches this member's probe timeouts.",
+            Double(cluster.healthScore))
+        gauge(
+            "cluster_node_gossip_proto_version", "Version of the gossip message encoding.",
+            Double(MessageCodec.version))
+        counter("cluster_transport_rx_packets_total", "Gossip messages received.", cluster.rxPackets)
         counter("cluster_transport_rx_bytes_total", "Gossip bytes received.", cluster.rxBytes)
-        counter("cluster_transport_tx_bytes_total", "Gossip bytes sent.", cluster.txBytes)
+        counter("cluster_transport_tx_packets_total", "Gossip messages sent, delivered or not.", cluster.txPackets)
+        counter("cluster_transport_tx_bytes_total", "Gossip bytes sent, delivered or not.", cluster.txBytes)
         counter(
-            "cluster_transport_tx_failures_total", "Gossip messages that could not be delivered.", cluster.sendFailures)
+            "cluster_transport_tx_packets_failed_total", "Gossip messages that could not be delivered.",
+            cluster.sendFailures)
         counter(
             "agentd_cluster_join_lookup_failures_total",
             "DNS lookups of --cluster.join-addresses names that failed (server failure, timeout).",

@@ -188,7 +188,12 @@ public struct Membership: Sendable {
 
     /// Handles a decoded message after the replay and clock checks.
     public mutating func onMessage(_ message: Message, now: ClusterTime) throws(MessageRejection) -> [Directive] {
-        guard message.sender.name != self.myself.name else { throw .fromSelf(sequence: message.sequence) }
+        if message.sender.name == self.myself.name {
+            guard message.sender.address == self.myself.address else {
+                throw .nameTaken(name: self.myself.name, holder: self.myself.address, claimant: message.sender.address)
+            }
+            throw .fromSelf(sequence: message.sequence)
+        }
         let skew = message.sentAt - now
         // `magnitude`, not `abs`: a sent time about 2^63 ns from now makes the skew Int64.min.
         guard skew.nanoseconds.magnitude <= self.settings.maximumClockSkew.nanoseconds.magnitude else {

@@ -22,7 +22,8 @@ import Crypto
 /// ``MessageRejection/authenticationFailed(sender:)``.
 public struct MessageCodec: Sendable {
     static let magic: (UInt8, UInt8) = (0xA6, 0xC1)
-    static let version: UInt8 = 1
+    /// The encoding's version, the first byte after the magic.
+    public static let version: UInt8 = 1
     static let tagSize = 32
     static let maximumStringLength = 1024
     static let maximumReporters = 16

@@ -16,6 +16,9 @@ public enum MessageRejection: Error, Sendable, Hashable, CustomStringConvertible
     case stale(sender: String, skew: Duration)
     /// The message names this node as its sender: one of its own, played back to it.
     case fromSelf(sequence: UInt64)
+    /// The sender uses this node's name from another address: two members with one
+    /// `--cluster.node-name`. The name stays with `holder` (this node).
+    case nameTaken(name: String, holder: String, claimant: String)
 
     /// A short label for metrics (`reason="…"`).
     public var label: String {
@@ -27,6 +30,7 @@ public enum MessageRejection: Error, Sendable, Hashable, CustomStringConvertible
         case .replayed: "replayed"
         case .stale: "stale"
         case .fromSelf: "self"
+        case .nameTaken: "name_conflict"
         }
     }
 
@@ -40,6 +44,8 @@ public enum MessageRejection: Error, Sendable, Hashable, CustomStringConvertible
         case .replayed(let sender, let sequence): "replayed message \(sequence) from \(sender)"
         case .stale(let sender, let skew): "message from \(sender) is \(skew) away from the local clock"
         case .fromSelf(let sequence): "message \(sequence) names this node as its sender (its own message, played back)"
+        case .nameTaken(let name, let holder, let claimant):
+            "node name \"\(name)\" is taken by the member at \(holder); the member at \(claimant) needs its own --cluster.node-name"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Primitives
+
 /// Counters of one remote-write queue, named after Prometheus's
 /// `prometheus_remote_storage_*` metrics, for the integrator to export.
 public struct RemoteWriteMetrics: Sendable, Hashable {
@@ -30,6 +32,8 @@ public struct RemoteWriteMetrics: Sendable, Hashable {
     public var oldestPendingTimestamp: Int64?
     /// Number of shards (`shards`).
     public var shards: Int = 0
+    /// How long each request attempt took, answered or failed (`sent_batch_duration_seconds`).
+    public var sendDurations = BucketHistogram(upperBounds: BucketHistogram.sendDurationBounds)
 
     /// Creates zeroed counters.
     public init() {}

@@ -1,6 +1,7 @@
 import Events
 import Logging
 import NIOCore
+import Primitives
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -295,7 +296,10 @@ public final class RemoteWriteQueue: Sendable {
                 if request.isNewBatch { self.storeProgress() }
                 let body = encoder.encode(request.samples)
                 let answer: ShardQueue.Answer
-                switch await self.client.attempt(body) {
+                let started = ContinuousClock.now
+                let result = await self.client.attempt(body)
+                let took = ContinuousClock.now - started
+                switch result {
                 case .success:
                     answer = .accepted(bytes: body.readableBytes, newest: encoder.newest)
                 case .permanent(let status, let message):
@@ -309,6 +313,7 @@ public final class RemoteWriteQueue: Sendable {
                 }
                 let (reply, waiters) = self.state.withLock {
                     state -> (ShardQueue.Reply, [CheckedContinuation<Void, Never>]) in
+                    state.machine.counters.sendDurations.observe(took.seconds)
                     let reply = state.machine.answered(shard: index, answer, now: .now)
                     guard case .settled(let settlement) = reply, settlement.commitMoved else {
                         return (reply, [])

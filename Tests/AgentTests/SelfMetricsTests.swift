@@ -1,3 +1,4 @@
+import Primitives
 import Prometheus
 import Scrape
 import Testing
@@ -31,8 +32,8 @@ import Testing
     static func cluster(state: String, skew: [String: Double]) -> SelfMetrics.ClusterReading {
         SelfMetrics.ClusterReading(
             name: "agentd-1", address: "127.0.0.1:12345", state: state, peersByState: ["participant": 2], lamport: 9,
-            rxBytes: 100, txBytes: 200, sendFailures: 0, rejected: ["stale": 1], nameConflicts: 0, lateSlots: 0,
-            movedTargets: 3, clockSkewSeconds: skew)
+            rxPackets: 4, rxBytes: 100, txPackets: 5, txBytes: 200, sendFailures: 1, healthScore: 2,
+            rejected: ["stale": 1], nameConflicts: 0, lateSlots: 0, movedTargets: 3, clockSkewSeconds: skew)
     }
 
     static func lines(_ bytes: [UInt8]) -> [String] {
@@ -92,5 +93,27 @@ import Testing
         #expect(info.count == 1 && info[0].contains(#"state="participant""#), "\(info)")
         #expect(lines.contains(#"cluster_transport_rejected_messages_total{reason="stale"} 1"#))
         #expect(lines.contains(#"cluster_node_peers{state="participant"} 2.0"#))
+        #expect(lines.contains("cluster_node_gossip_alive_peers 2.0"))
+        #expect(lines.contains("cluster_node_gossip_health_score 2.0"))
+        #expect(lines.contains("cluster_transport_tx_packets_total 5"))
+        #expect(lines.contains("cluster_transport_tx_packets_failed_total 1"))
+    }
+
+    @Test func requestDurationsAreAHistogramPerEndpointWithCumulativeBuckets() {
+        var reading = Self.reading()
+        for seconds in [0.003_906_25, 0.125, 0.25, 8, 400] {
+            reading.remoteWrite[0].metrics.sendDurations.observe(seconds)
+        }
+        let lines = Self.lines(SelfMetrics(nodeName: "agentd-1").exposition(reading))
+        let name = "prometheus_remote_storage_sent_batch_duration_seconds"
+        let labels = #"remote_name="default",url="http://127.0.0.1:9090/api/v1/write""#
+        #expect(lines.contains("# TYPE \(name) histogram"))
+        #expect(lines.contains(#"\#(name)_bucket{\#(labels),le="0.005"} 1"#))
+        #expect(lines.contains(#"\#(name)_bucket{\#(labels),le="0.25"} 3"#))
+        #expect(lines.contains(#"\#(name)_bucket{\#(labels),le="10"} 4"#))
+        #expect(lines.contains(#"\#(name)_bucket{\#(labels),le="300"} 4"#))
+        #expect(lines.contains(#"\#(name)_bucket{\#(labels),le="+Inf"} 5"#))
+        #expect(lines.contains(#"\#(name)_count{\#(labels)} 5"#))
+        #expect(lines.contains(#"\#(name)_sum{\#(labels)} 408.37890625"#))
     }
 }

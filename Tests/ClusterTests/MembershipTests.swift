@@ -323,4 +323,17 @@ struct Trio {
         #expect(trio.members["a"]!.members == before)
         #expect(MessageRejection.fromSelf(sequence: 5).label == "self")
     }
+
+    @Test func aMessageFromAnotherAddressUnderThisNodesNameIsRefusedAsANameConflict() throws {
+        var trio = Trio()
+        let impostor = Message(
+            sender: Node(name: "a", address: "elsewhere:1"), sequence: 1, sentAt: trio.now, body: .ack(probe: 1))
+        let before = trio.members["a"]!.members
+        let holder = trio.members["a"]!.myself.address
+        #expect(throws: MessageRejection.nameTaken(name: "a", holder: holder, claimant: "elsewhere:1")) {
+            try trio.members["a"]!.receive(Trio.codec.encode(impostor), now: trio.now)
+        }
+        #expect(trio.members["a"]!.members == before)
+        #expect(MessageRejection.nameTaken(name: "a", holder: holder, claimant: "elsewhere:1").label == "name_conflict")
+    }
 }

@@ -185,5 +185,46 @@ extension EndToEnd {
             kill(launched, SIGTERM)
             #expect(await agents[1].process.waitForExit(within: .seconds(30)) == 0)
         }
+
+        /// Two members started with the same `--cluster.node-name`: each refuses the other's claim
+        /// to the name, says so naming the other's address, and counts it; neither lists the other.
+        @Test(.timeLimit(.minutes(3))) func aSecondMemberWithTheSameNodeNameIsRefusedOnBothSides() async throws {
+            let scenario = try await Scenario(exporters: 1, members: ["agentd-1"])
+            defer { scenario.stop() }
+            let ports = [freePort(), freePort()]
+            let join = ports.map { "127.0.0.1:\($0)" }
+            let agents = try ports.enumerated().map { index, port in
+                try AgentProcess(
+                    name: "agentd-1", port: port, config: scenario.config,
+                    storage: scenario.directory.sub("member-\(index)"), join: join)
+            }
+            defer { for agent in agents { agent.process.stop() } }
+            for agent in agents { try await agent.waitUntilHealthy() }
+            let message = "this member's node name"
+            let refused = await waitUntil(within: .seconds(20)) {
+                agents.allSatisfy { $0.process.log.contains(message) }
+            }
+            #expect(refused, "\(agents.map { $0.process.log.suffix(2000) })")
+            for (index, agent) in agents.enumerated() {
+                // The error names the other member's address.
+                let line = agent.process.log.split(separator: "\n").first { $0.contains(message) } ?? ""
+                #expect(line.contains(join[1 - index]), "\(line)")
+                let metrics = await httpGet(agent.url + "/metrics")?.body ?? ""
+                #expect((metric(metrics, "cluster_node_name_conflicts_total") ?? 0) >= 1, "\(metrics)")
+                #expect(metrics.contains(#"cluster_transport_rejected_messages_total{reason="name_conflict"}"#))
+                // Alloy's cluster families, with their types.
+                for (family, type) in [
+                    ("cluster_node_gossip_alive_peers", "gauge"), ("cluster_node_gossip_health_score", "gauge"),
+                    ("cluster_node_gossip_proto_version", "gauge"), ("cluster_transport_rx_packets_total", "counter"),
+                    ("cluster_transport_tx_packets_total", "counter"),
+                    ("cluster_transport_tx_packets_failed_total", "counter"),
+                ] {
+                    #expect(metrics.contains("# TYPE \(family) \(type)\n"), "\(family) is not a \(type)")
+                }
+                #expect(metric(metrics, "cluster_node_gossip_alive_peers") == 1)
+                let peers = await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []
+                #expect(peers.map(\.addr) == [join[index]], "\(peers.map(\.addr))")
+            }
+        }
     }
 }

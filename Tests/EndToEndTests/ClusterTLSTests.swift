@@ -70,7 +70,7 @@ extension EndToEnd {
             #expect(
                 await waitUntil(within: .seconds(20)) {
                     let body = await stranger.get("/metrics")?.body ?? ""
-                    return (metric(body, "cluster_transport_tx_failures_total") ?? 0) > 0
+                    return (metric(body, "cluster_transport_tx_packets_failed_total") ?? 0) > 0
                 })
             let seenByStranger = Set(
                 (await stranger.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).map(\.name))

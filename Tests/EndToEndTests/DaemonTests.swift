@@ -72,6 +72,7 @@ extension EndToEnd {
                 ("prometheus_remote_storage_shards_max", "gauge"),
                 ("prometheus_remote_storage_shard_capacity", "gauge"),
                 ("prometheus_remote_storage_max_samples_per_send", "gauge"),
+                ("prometheus_remote_storage_sent_batch_duration_seconds", "histogram"),
             ] {
                 #expect(types[name] == type, "\(name) is \(types[name] ?? "missing"), not \(type)")
             }

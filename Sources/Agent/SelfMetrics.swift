@@ -124,7 +124,7 @@ final class SelfMetrics: Sendable {
             families.collect(reading)
             return registry.emitToBuffer()
         }
-        // Summaries (swift-prometheus has none): sum and count, what a rate of the mean needs.
+        // Summaries (swift-prometheus has none): quantiles over the last 10 minutes, sum and count.
         Self.appendSummary(
             "prometheus_target_interval_length_seconds", "Actual intervals between scrapes.", label: "interval",
             reading.intervalLengths, to: &exposition)
@@ -133,7 +133,8 @@ final class SelfMetrics: Sendable {
             reading.syncLengths, to: &exposition)
         Self.appendSummary(
             "prometheus_tsdb_wal_fsync_duration_seconds", "Duration of write log fsync.", label: nil,
-            ["": .init(sum: reading.wal.fsyncSeconds, count: reading.wal.fsyncs)], to: &exposition)
+            ["": .init(sum: reading.wal.fsyncSeconds, count: reading.wal.fsyncs)], quantiles: false,
+            to: &exposition)
         Self.appendHistogram(
             "prometheus_remote_storage_sent_batch_duration_seconds",
             "Duration of send calls to the remote storage, answered or failed.",
@@ -160,14 +161,23 @@ final class SelfMetrics: Sendable {
         exposition.append(contentsOf: text.utf8)
     }
 
-    /// A summary family in the text format, without quantiles; `label` names the dictionary's keys.
+    /// A summary family in the text format; `label` names the dictionary's keys. Quantiles are
+    /// shown when `quantiles` (the fsync summary keeps only its sum and count).
     static func appendSummary(
-        _ name: String, _ help: String, label: String?, _ values: [String: ScrapeStatistics.Summary],
+        _ name: String, _ help: String, label: String?, _ values: [String: WindowedSummary], quantiles: Bool = true,
         to exposition: inout [UInt8]
     ) {
         var text = "# HELP \(name) \(help)\n# TYPE \(name) summary\n"
+        let now = ContinuousClock.now
         for (key, summary) in values.sorted(by: { $0.key < $1.key }) {
-            let labels = label.map { "{\($0)=\"\(Labels.escape(key))\"}" } ?? ""
+            let pair = label.map { "\($0)=\"\(Labels.escape(key))\"" }
+            if quantiles {
+                for (quantile, value) in summary.quantiles(at: now) {
+                    let all = [pair, "quantile=\"\(quantile)\""].compactMap { $0 }.joined(separator: ",")
+                    text += "\(name){\(all)} \(value.isNaN ? "NaN" : "\(value)")\n"
+                }
+            }
+            let labels = pair.map { "{\($0)}" } ?? ""
             text += "\(name)_sum\(labels) \(summary.sum)\n\(name)_count\(labels) \(summary.count)\n"
         }
         exposition.append(contentsOf: text.utf8)

@@ -6,21 +6,8 @@ import Synchronization
 /// interval, the time a job's target set took to apply, and the series the member's scrapes
 /// write now. Fed as a ``ScrapeObserver``.
 public final class ScrapeStatistics: ScrapeObserver {
-    /// A summary without quantiles: what `rate(_sum) / rate(_count)` needs.
-    public struct Summary: Sendable, Equatable {
-        public var sum: Double = 0
-        public var count = 0
-
-        public init(sum: Double = 0, count: Int = 0) {
-            self.sum = sum
-            self.count = count
-        }
-
-        mutating func observe(_ value: Double) {
-            sum += value
-            count += 1
-        }
-    }
+    /// Sum, count and quantiles over the last 10 minutes, as Prometheus's summaries.
+    public typealias Summary = WindowedSummary
 
     private struct State {
         var intervalLengths: [String: Summary] = [:]

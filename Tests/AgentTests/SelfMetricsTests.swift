@@ -74,6 +74,25 @@ import Testing
         #expect(lines.contains(#"prometheus_target_sync_length_seconds_count{scrape_job="job \"a\""} 1"#))
         #expect(lines.contains("prometheus_tsdb_wal_fsync_duration_seconds_count 3"))
         #expect(lines.contains("prometheus_tsdb_wal_fsync_duration_seconds_sum 0.5"))
+        // No observation in the window: the quantiles are NaN, as Prometheus shows them.
+        #expect(lines.contains(#"prometheus_target_interval_length_seconds{interval="15s",quantile="0.99"} NaN"#))
+        #expect(!lines.contains { $0.hasPrefix("prometheus_tsdb_wal_fsync_duration_seconds{") })
+    }
+
+    @Test func summaryQuantilesAreTheNearestRankOverTheLastTenMinutes() {
+        let start = ContinuousClock.now
+        var summary = WindowedSummary(capacity: 5)
+        summary.observe(100, at: start)  // out of the window by the time it is read
+        for value in [4.0, 1, 3, 2] { summary.observe(value, at: start + .seconds(300)) }
+        let quantiles = summary.quantiles([0.01, 0.5, 0.9, 0.99], at: start + .seconds(700))
+        #expect(quantiles.map(\.value) == [1, 2, 4, 4])
+        #expect(summary.count == 5 && summary.sum == 110)
+        // Past the window, nothing: NaN.
+        #expect(summary.quantiles([0.5], at: start + .seconds(1000))[0].value.isNaN)
+        // The ring keeps the newest `capacity` observations: 100, then 4, make way.
+        summary.observe(0.5, at: start + .seconds(700))
+        summary.observe(0.25, at: start + .seconds(700))
+        #expect(summary.quantiles([0.01, 0.99], at: start + .seconds(700)).map(\.value) == [0.25, 3])
     }
 
     @Test func labelValuesAreEscaped() {

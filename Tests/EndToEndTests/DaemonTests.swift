@@ -81,6 +81,9 @@ extension EndToEnd {
             let appended = try #require(metric(metrics, "prometheus_agent_samples_appended_total"))
             #expect(active > 100 && appended >= active, "active \(active), appended \(appended)")
             #expect((metric(metrics, "prometheus_tsdb_wal_fsync_duration_seconds_count") ?? 0) >= 1)
+            // The scrape summaries show quantiles, as Prometheus's do (a dashboard reads quantile="0.99").
+            let p99 = metric(metrics, #"prometheus_target_interval_length_seconds{interval="1s",quantile="0.99"}"#)
+            #expect(p99.map { !$0.isNaN } == true, "\(String(describing: p99))")
 
             let status = await agent.process.terminate(grace: .seconds(20))
             #expect(status == 0, "exit status \(status): \(agent.process.log.suffix(2000))")

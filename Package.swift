@@ -168,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "agentd-bench",
             dependencies: [
-                "WAL", "Events", "Scrape", "Cluster", "RemoteWrite", "Projections", "Primitives",
+                "WAL", "Events", "Scrape", "Cluster", "RemoteWrite", "Projections", "Primitives", "HTTPSecurity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

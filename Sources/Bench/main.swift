@@ -6,7 +6,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let which = arguments.first else {
-    print("usage: agentd-bench wal|parse|cluster|replay|delivery [options]")
+    print("usage: agentd-bench wal|parse|cluster|replay|delivery|stages [options]")
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
@@ -21,6 +21,8 @@ case "replay":
     try await runReplayBenchmark(arguments: rest)
 case "delivery":
     try runDeliveryBenchmark(arguments: rest)
+case "stages":
+    try await runStageBenchmark(arguments: rest)
 default:
     print("unknown benchmark \(which)")
     exit(2)

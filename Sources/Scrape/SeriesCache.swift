@@ -18,30 +18,51 @@ struct SeriesCache {
         var lastSeen: UInt64 = 0
     }
 
-    /// One way the target writes a series (two orders of the same labels are two forms).
+    /// One way the target writes a series (two orders of the same labels are two forms): its
+    /// bytes are `arena[start..<start + count]`.
     private struct Form {
-        var bytes: [UInt8]
+        var start: Int
+        var count: Int
+        var hash: UInt64
         var series: Int
     }
 
     private(set) var series: [Series] = []
     private var forms: [Form] = []
+    /// Every form's bytes, one after another in the order they were first seen: a scrape that
+    /// exposes its series in the same order as the last reads them front to back.
+    private var arena: [UInt8] = []
     private var formByHash: [UInt64: Int] = [:]
     /// Forms whose hash collides with another's: keyed by their full bytes.
     private var collisions: [[UInt8]: Int] = [:]
     private var seriesByRef: [UInt64: Int] = [:]
+    /// The form expected next: the one after the last found. Targets expose their series in
+    /// the same order scrape after scrape, so most lookups end here without hashing the key
+    /// into the table.
+    private var expected = 0
 
     var count: Int { series.count }
 
     /// The index in `series` of the series written as `bytes`, if known.
-    func index(for bytes: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
-        guard let form = formByHash[hash] else { return nil }
-        let same = forms[form].bytes.withUnsafeBytes { stored in
-            stored.count == bytes.count
-                && (bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+    mutating func index(for bytes: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        if expected < forms.count, forms[expected].hash == hash, self.form(expected, equals: bytes) {
+            expected += 1
+            return forms[expected - 1].series
         }
-        if same { return forms[form].series }
-        return collisions[Array(bytes)].map { forms[$0].series }
+        guard var form = formByHash[hash] else { return nil }
+        if !self.form(form, equals: bytes) {
+            guard let colliding = collisions[Array(bytes)] else { return nil }
+            form = colliding
+        }
+        expected = form + 1
+        return forms[form].series
+    }
+
+    private func form(_ index: Int, equals bytes: UnsafeRawBufferPointer) -> Bool {
+        let form = forms[index]
+        guard form.count == bytes.count else { return false }
+        guard form.count > 0 else { return true }
+        return arena.withUnsafeBytes { memcmp($0.baseAddress! + form.start, bytes.baseAddress!, form.count) == 0 }
     }
 
     /// Records that `bytes` name the series `ref`; returns the series' index.
@@ -53,7 +74,8 @@ struct SeriesCache {
                 seriesByRef[ref] = series.count - 1
                 return series.count - 1
             }()
-        forms.append(Form(bytes: bytes, series: index))
+        forms.append(Form(start: arena.count, count: bytes.count, hash: hash, series: index))
+        arena.append(contentsOf: bytes)
         if formByHash[hash] == nil {
             formByHash[hash] = forms.count - 1
         } else {

@@ -1,0 +1,142 @@
+import Events
+import Foundation
+import HTTPSecurity
+import NIOCore
+import RemoteWrite
+import Scrape
+import Synchronization
+import WAL
+
+/// `agentd-bench stages [--stage scrape|append|encode] [--iterations N] [--series S]`: one
+/// synthetic target's exposition (S series, about 75 bytes a line, as `bench/targets.py` serves)
+/// through each stage of the hot path alone, N times after one warm-up pass:
+///
+/// - scrape: parse, series-cache lookup and batch building (`ScrapeStage`, the scrape loop's
+///   engine), appending to a sink that keeps nothing;
+/// - append: the batch into a WAL (`EventLog.append`, no fsync);
+/// - encode: the batch as remote-write requests of 2,000 samples (protobuf + snappy).
+///
+/// It prints wall and CPU time per sample. `scripts/bench.sh stages` also runs it under
+/// callgrind at two iteration counts and prints instructions per sample (the difference over
+/// the extra samples: set-up cancels out), a figure that does not move with the machine's load.
+func runStageBenchmark(arguments: [String]) async throws {
+    func option(_ name: String) -> String? {
+        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+        return arguments[index + 1]
+    }
+    let stage = option("--stage")
+    let iterations = option("--iterations").flatMap(Int.init) ?? 200
+    let series = option("--series").flatMap(Int.init) ?? 2_000
+    let body = syntheticExposition(series: series)
+    let start: Int64 = 1_700_000_000_000
+
+    if stage == nil || stage == "scrape" {
+        let sink = DiscardingAppender()
+        var engine = try scrapeStage(appender: sink)
+        let scraper = FixedBody(body: body)
+        _ = await engine.scrape(using: scraper, at: start)
+        let clock = Stopwatch()
+        for iteration in 1...iterations {
+            let report = await engine.scrape(using: scraper, at: start + Int64(iteration) * 1000)
+            precondition(report.error == nil, "scrape failed: \(report.error ?? "")")
+        }
+        printStage("scrape (parse, cache, batch)", samples: iterations * series, clock)
+    }
+    if stage == nil || stage == "append" { try appendStage(iterations: iterations, series: series, start: start) }
+    if stage == nil || stage == "encode" {
+        let sets = (0..<series).map { index in
+            RemoteWriteLabelSet(
+                nodeLikeLabels(series: index, instance: "127.0.0.1:20000").map {
+                    RemoteWriteLabel(name: $0.name, value: $0.value)
+                })
+        }
+        var encoder = WriteRequestEncoder()
+        var batch = RemoteWriteBatch(capacity: 2_000)
+        var bytes = 0
+        func encode(_ timestamp: Int64) {
+            for (index, set) in sets.enumerated() {
+                batch.append(set, timestamp: timestamp, value: Double(index))
+                if batch.count == 2_000 || index == sets.count - 1 {
+                    encoder.encode(batch)
+                    var body = ByteBuffer()
+                    encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
+                    bytes += body.readableBytes
+                    batch.removeAll()
+                }
+            }
+        }
+        encode(start)
+        let clock = Stopwatch()
+        for iteration in 1...iterations { encode(start + Int64(iteration) * 1000) }
+        printStage("encode (batch, protobuf, snappy)", samples: iterations * series, clock)
+    }
+}
+
+/// The append stage, synchronous: `EventLog.append` as a scrape's batch reaches it.
+private func appendStage(iterations: Int, series: Int, start: Int64) throws {
+    let directory = temporaryDirectory("stages")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let log = try EventLog(directory: directory, options: .init(sync: .never))
+    let refs = log.refs(for: (0..<series).map { nodeLikeLabels(series: $0, instance: "127.0.0.1:20000") })
+    var values = (0..<series).map { Double($0) }
+    try log.append(SampleBatch(target: 1, timestamp: start, refs: refs, values: values))
+    let clock = Stopwatch()
+    for iteration in 1...iterations {
+        for index in stride(from: iteration % 10, to: series, by: 10) { values[index] += 1 }
+        try log.append(
+            SampleBatch(target: 1, timestamp: start + Int64(iteration) * 1000, refs: refs, values: values))
+    }
+    printStage("append (WAL record, lz4, write; no fsync)", samples: iterations * series, clock)
+    try log.close()
+}
+
+private func printStage(_ name: String, samples: Int, _ clock: Stopwatch) {
+    print(
+        String(
+            format: "%@: %d samples, %.1f ns/sample wall, %.3f CPU-s per M samples", name, samples,
+            clock.wall / Double(samples) * 1e9, clock.cpu / Double(samples) * 1e6))
+}
+
+/// A text exposition like `bench/targets.py`'s: families of 20 series with four labels.
+func syntheticExposition(series: Int) -> [UInt8] {
+    let methods = ["GET", "POST", "PUT", "DELETE"]
+    let statuses = ["200", "201", "404", "500", "503"]
+    let families = max(1, series / 20)
+    var text = ""
+    for index in 0..<series {
+        let family = index % families
+        let member = index / families
+        text += "bench_requests_\(family)_total{method=\"\(methods[member % 4])\",status=\"\(statuses[member % 5])\","
+        text += "handler=\"/api/v1/h\(member)\"} \(index * 7 % 1000)\n"
+    }
+    return Array(text.utf8)
+}
+
+private func scrapeStage(appender: DiscardingAppender) throws -> ScrapeStage {
+    let settings = ScrapeSettings(jobName: "synthetic", interval: .seconds(1), timeout: .seconds(10))
+    guard let target = ScrapeTarget(discovered: ["__address__": "127.0.0.1:20000"], settings: settings) else {
+        throw CocoaError(.featureUnsupported)
+    }
+    return ScrapeStage(target: target, settings: settings, appender: appender)
+}
+
+/// Serves the same body to every scrape.
+private struct FixedBody: TargetScraper {
+    let body: [UInt8]
+    func fetch(url: String, timeout: Duration, bodySizeLimit: Int, credentials: HTTPClientCredentials?)
+        async throws(ScrapeError) -> ScrapeResponse
+    {
+        ScrapeResponse(body: body, contentType: "text/plain; version=0.0.4")
+    }
+}
+
+/// Gives out refs in order and keeps nothing it is given.
+private final class DiscardingAppender: ScrapeAppender {
+    private let nextRef = Atomic<UInt64>(1)
+    func refs(for labelSets: [Labels]) -> [UInt64] {
+        let first = nextRef.add(UInt64(labelSets.count), ordering: .relaxed).oldValue
+        return (0..<UInt64(labelSets.count)).map { first + $0 }
+    }
+    func append(samples batch: SampleBatch) async throws {}
+    func append(targets change: TargetsChange) async throws {}
+}

@@ -7,12 +7,12 @@ import Scrape
 import Synchronization
 import WAL
 
-/// `agentd-bench stages [--stage scrape|append|encode] [--iterations N] [--series S]`: one
-/// synthetic target's exposition (S series, about 75 bytes a line, as `bench/targets.py` serves)
+/// `agentd-bench stages [--stage scrape|append|encode] [--iterations N] [--series S] [--targets T]`:
+/// a synthetic target's exposition (S series, about 75 bytes a line, as `bench/targets.py` serves)
 /// through each stage of the hot path alone, N times after one warm-up pass:
 ///
 /// - scrape: parse, series-cache lookup and batch building (`ScrapeStage`, the scrape loop's
-///   engine), appending to a sink that keeps nothing;
+///   engine) for T targets (50) in turn, appending to a sink that keeps nothing;
 /// - append: the batch into a WAL (`EventLog.append`, no fsync);
 /// - encode: the batch as remote-write requests of 2,000 samples (protobuf + snappy).
 ///
@@ -27,20 +27,23 @@ func runStageBenchmark(arguments: [String]) async throws {
     let stage = option("--stage")
     let iterations = option("--iterations").flatMap(Int.init) ?? 200
     let series = option("--series").flatMap(Int.init) ?? 2_000
+    let targets = option("--targets").flatMap(Int.init) ?? 50
     let body = syntheticExposition(series: series)
     let start: Int64 = 1_700_000_000_000
 
     if stage == nil || stage == "scrape" {
+        // Several targets scraped in turn, as a member scrapes its share: each target's series
+        // cache is cold again by the time its next scrape comes.
         let sink = DiscardingAppender()
-        var engine = try scrapeStage(appender: sink)
+        var engines = try (0..<targets).map { try scrapeStage(target: $0, appender: sink) }
         let scraper = FixedBody(body: body)
-        _ = await engine.scrape(using: scraper, at: start)
+        for index in engines.indices { _ = await engines[index].scrape(using: scraper, at: start) }
         let clock = Stopwatch()
         for iteration in 1...iterations {
-            let report = await engine.scrape(using: scraper, at: start + Int64(iteration) * 1000)
+            let report = await engines[iteration % targets].scrape(using: scraper, at: start + Int64(iteration) * 1000)
             precondition(report.error == nil, "scrape failed: \(report.error ?? "")")
         }
-        printStage("scrape (parse, cache, batch)", samples: iterations * series, clock)
+        printStage("scrape (parse, cache, batch; \(targets) targets in turn)", samples: iterations * series, clock)
     }
     if stage == nil || stage == "append" { try appendStage(iterations: iterations, series: series, start: start) }
     if stage == nil || stage == "encode" {
@@ -112,9 +115,10 @@ func syntheticExposition(series: Int) -> [UInt8] {
     return Array(text.utf8)
 }
 
-private func scrapeStage(appender: DiscardingAppender) throws -> ScrapeStage {
+private func scrapeStage(target index: Int, appender: DiscardingAppender) throws -> ScrapeStage {
     let settings = ScrapeSettings(jobName: "synthetic", interval: .seconds(1), timeout: .seconds(10))
-    guard let target = ScrapeTarget(discovered: ["__address__": "127.0.0.1:20000"], settings: settings) else {
+    guard let target = ScrapeTarget(discovered: ["__address__": "127.0.0.1:\(20_000 + index)"], settings: settings)
+    else {
         throw CocoaError(.featureUnsupported)
     }
     return ScrapeStage(target: target, settings: settings, appender: appender)

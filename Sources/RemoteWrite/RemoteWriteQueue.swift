@@ -274,7 +274,7 @@ public final class RemoteWriteQueue: Sendable {
     /// Carries out shard `index`'s actions until the task is cancelled. A batch cut short by
     /// cancellation stays unsettled, so the cursor stays before it.
     private func runShard(_ index: Int) async {
-        var encoder = RequestEncoder(capacity: self.configuration.maxSamplesPerSend)
+        var encoder = RequestEncoder()
         while !Task.isCancelled {
             var producers: [CheckedContinuation<Void, any Error>] = []
             let action = self.state.withLock { state in
@@ -496,25 +496,18 @@ public final class RemoteWriteQueue: Sendable {
 
 /// Encodes the runs of one shard's batches into compressed `WriteRequest` bodies, reusing its buffers.
 private struct RequestEncoder {
-    private var batch: RemoteWriteBatch
     private var encoder = WriteRequestEncoder()
-
-    init(capacity: Int) {
-        self.batch = RemoteWriteBatch(capacity: capacity)
-    }
-
     /// The newest timestamp of the last body encoded.
-    var newest: Int64? { self.batch.maxTimestamp }
+    private(set) var newest: Int64?
 
-    /// The snappy-compressed request of `samples`.
+    /// The snappy-compressed request of `samples`, encoded straight from the shard's items.
     mutating func encode(_ samples: ArraySlice<ShardQueue.Item>) -> ByteBuffer {
-        self.batch.removeAll()
-        for item in samples {
-            self.batch.append(item.series, timestamp: item.timestamp, value: item.value)
-        }
-        self.encoder.encode(self.batch)
+        self.newest = samples.lazy.map(\.timestamp).max()
+        self.encoder.encode(entries: samples)
         var body = ByteBuffer()
         self.encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
         return body
     }
 }
+
+extension ShardQueue.Item: RemoteWriteEntry {}

@@ -28,7 +28,7 @@ extension ShardQueue {
         guard count >= self.configuration.maxSamplesPerSend || self.flushing > 0 || deadline <= now else {
             return .wait(until: deadline)
         }
-        let batch = self.takeBatch(index, count: min(count, self.configuration.maxSamplesPerSend), now: now)
+        let batch = self.takeBatch(index, now: now)
         let last = batch[batch.count - 1].end
         self.sent[index] = max(self.sent[index] ?? last, last)
         var isolation = RefusalIsolation(count: batch.count)
@@ -70,19 +70,9 @@ extension ShardQueue {
         return .settled(self.settle(batch, as: flight.isolation.result, shard: index, now: now))
     }
 
-    /// Takes the shard's `count` oldest samples.
-    private mutating func takeBatch(_ index: Int, count: Int, now: Instant) -> [Item] {
-        // No copy of the shard here: one would make the next mutation copy its whole queue.
-        let head = self.shards[index].head
-        let batch = Array(self.shards[index].queue[head..<(head + count)])
-        self.shards[index].head += count
-        if self.shards[index].head == self.shards[index].queue.count {
-            self.shards[index].queue.removeAll(keepingCapacity: true)
-            self.shards[index].head = 0
-        } else if self.shards[index].head >= self.configuration.capacity {
-            self.shards[index].queue.removeFirst(self.shards[index].head)
-            self.shards[index].head = 0
-        }
+    /// Takes the shard's oldest samples: a full batch, or all when fewer are queued.
+    private mutating func takeBatch(_ index: Int, now: Instant) -> [Item] {
+        let batch = self.shards[index].takeFirstChunk()
         self.shards[index].oldestSince = self.shards[index].count > 0 ? now : nil
         return batch
     }

@@ -143,13 +143,32 @@ struct ShardQueue: Sendable {
     }
 
     struct Shard: Sendable {
-        var queue: [Item] = []
-        var head = 0
+        /// The queued samples, oldest first, in chunks of ``RemoteWriteQueue/Configuration/maxSamplesPerSend``:
+        /// only the last may be partly filled, and a batch leaves as the first chunk, moved rather
+        /// than copied sample by sample.
+        var chunks: [[Item]] = []
+        var count = 0
         /// When the oldest queued sample was queued (the batch deadline counts from it).
         var oldestSince: Instant?
         var flight: Flight?
 
-        var count: Int { self.queue.count - self.head }
+        /// Appends `item` to the last chunk, or to a new one when that is full.
+        mutating func append(_ item: Item, chunkSize: Int) {
+            if self.chunks.isEmpty || self.chunks[self.chunks.count - 1].count >= chunkSize {
+                var chunk: [Item] = []
+                chunk.reserveCapacity(chunkSize)
+                self.chunks.append(chunk)
+            }
+            self.chunks[self.chunks.count - 1].append(item)
+            self.count += 1
+        }
+
+        /// Takes the first chunk: the oldest `maxSamplesPerSend` samples, or all when fewer are queued.
+        mutating func takeFirstChunk() -> [Item] {
+            let chunk = self.chunks.removeFirst()
+            self.count -= chunk.count
+            return chunk
+        }
     }
 
     /// A receiver failing: when it began, how often, when it was last reported and why.
@@ -237,7 +256,7 @@ struct ShardQueue: Sendable {
 
     /// The timestamp of the oldest sample waiting in a shard.
     var oldestPending: Int64? {
-        self.shards.compactMap { $0.count > 0 ? $0.queue[$0.head].timestamp : nil }.min()
+        self.shards.compactMap { $0.chunks.first?.first?.timestamp }.min()
     }
 
     // MARK: - Appending
@@ -272,10 +291,11 @@ struct ShardQueue: Sendable {
         {
             return .skipped  // Delivered before the restart.
         }
-        self.shards[index].queue.append(
+        self.shards[index].append(
             Item(
                 series: series, timestamp: sample.timestamp, value: sample.value, position: self.appending.position,
-                ordinal: ordinal))
+                ordinal: ordinal),
+            chunkSize: self.configuration.maxSamplesPerSend)
         self.appending.uncounted += 1
         self.counters.highestAppendedTimestamp = max(
             self.counters.highestAppendedTimestamp ?? sample.timestamp, sample.timestamp)

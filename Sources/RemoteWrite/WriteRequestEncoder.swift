@@ -26,7 +26,9 @@ public struct WriteRequestEncoder: Sendable {
     public private(set) var count = 0
 
     private var slotByIdentity: [ObjectIdentifier: Int32] = [:]
-    private var slotSeries: [RemoteWriteLabelSet] = []
+    /// The series of each slot, unretained: they are read only while the entries that hold
+    /// them are being encoded (no reference count traffic per sample).
+    private var slotSeries: [Unmanaged<RemoteWriteLabelSet>] = []
     private var slotOfEntry: [Int32] = []
     private var slotStart: [Int32] = []
     private var order: [Int32] = []
@@ -59,7 +61,12 @@ public struct WriteRequestEncoder: Sendable {
 
     /// Encodes one request holding every sample of `batch`, replacing the previous request.
     public mutating func encode(_ batch: RemoteWriteBatch) {
-        let entries = batch.entries
+        self.encode(entries: batch.entries)
+    }
+
+    /// Encodes one request holding every sample of `entries`, in order, replacing the previous request.
+    public mutating func encode<Entries: RandomAccessCollection>(entries: Entries)
+    where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
         if self.groupsSamplesBySeries {
             self.groupBySeries(entries)
         } else {
@@ -67,13 +74,14 @@ public struct WriteRequestEncoder: Sendable {
             self.slotStart.removeAll(keepingCapacity: true)
             self.order.removeAll(keepingCapacity: true)
             for (index, entry) in entries.enumerated() {
-                self.slotSeries.append(entry.series)
+                self.slotSeries.append(Unmanaged.passUnretained(entry.series))
                 self.slotStart.append(Int32(index))
                 self.order.append(Int32(index))
             }
             self.slotStart.append(Int32(entries.count))
         }
 
+        let first = entries.startIndex
         // First pass: the size of every TimeSeries, and of the whole request.
         var total = 0
         self.slotLength.removeAll(keepingCapacity: true)
@@ -90,18 +98,18 @@ public struct WriteRequestEncoder: Sendable {
         let written = self.buffer.withUnsafeMutableBufferPointer { out in
             var pointer = out.baseAddress!
             for slot in self.slotSeries.indices {
-                let labels = self.slotSeries[slot].encoded
                 let length = self.slotLength[slot]
                 pointer.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
                 pointer = ProtobufWire.writeVarint(UInt64(length), at: pointer + 1)
-                labels.withUnsafeBufferPointer { source in
-                    if let base = source.baseAddress {
+                pointer = self.slotSeries[slot]._withUnsafeGuaranteedRef { series in
+                    series.encoded.withUnsafeBufferPointer { source in
+                        guard let base = source.baseAddress else { return pointer }
                         pointer.update(from: base, count: source.count)
+                        return pointer + source.count
                     }
                 }
-                pointer += labels.count
                 for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
-                    let entry = entries[Int(self.order[position])]
+                    let entry = entries[first + Int(self.order[position])]
                     pointer = Self.writeSample(value: entry.value, timestamp: entry.timestamp, at: pointer)
                 }
             }
@@ -112,7 +120,8 @@ public struct WriteRequestEncoder: Sendable {
     }
 
     /// Orders entries by series (first appearance), keeping append order within a series.
-    private mutating func groupBySeries(_ entries: [RemoteWriteBatch.Entry]) {
+    private mutating func groupBySeries<Entries: RandomAccessCollection>(_ entries: Entries)
+    where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
         self.slotByIdentity.removeAll(keepingCapacity: true)
         self.slotSeries.removeAll(keepingCapacity: true)
         self.slotOfEntry.removeAll(keepingCapacity: true)
@@ -123,7 +132,7 @@ public struct WriteRequestEncoder: Sendable {
             let slot = self.slotByIdentity[identity, default: next]
             if slot == next {
                 self.slotByIdentity[identity] = slot
-                self.slotSeries.append(entry.series)
+                self.slotSeries.append(Unmanaged.passUnretained(entry.series))
                 self.slotStart.append(0)
             }
             self.slotStart[Int(slot)] += 1
@@ -142,7 +151,7 @@ public struct WriteRequestEncoder: Sendable {
             self.order = [Int32](repeating: 0, count: entries.count)
         }
         var cursor = self.slotStart
-        for index in entries.indices {
+        for index in 0..<entries.count {
             let slot = Int(self.slotOfEntry[index])
             self.order[Int(cursor[slot])] = Int32(index)
             cursor[slot] += 1
@@ -150,10 +159,11 @@ public struct WriteRequestEncoder: Sendable {
     }
 
     @inline(__always)
-    private func timeSeriesLength(slot: Int, entries: [RemoteWriteBatch.Entry]) -> Int {
-        var length = self.slotSeries[slot].encoded.count
+    private func timeSeriesLength<Entries: RandomAccessCollection>(slot: Int, entries: Entries) -> Int
+    where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
+        var length = self.slotSeries[slot]._withUnsafeGuaranteedRef { $0.encoded.count }
         for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
-            let entry = entries[Int(self.order[position])]
+            let entry = entries[entries.startIndex + Int(self.order[position])]
             length += 2 + Self.sampleBodyLength(value: entry.value, timestamp: entry.timestamp)
         }
         return length
@@ -189,3 +199,15 @@ public struct WriteRequestEncoder: Sendable {
         return pointer
     }
 }
+
+/// A sample as ``WriteRequestEncoder`` reads it.
+public protocol RemoteWriteEntry {
+    /// The series the sample belongs to.
+    var series: RemoteWriteLabelSet { get }
+    /// Milliseconds since the Unix epoch.
+    var timestamp: Int64 { get }
+    /// The value, sent bit-exact.
+    var value: Double { get }
+}
+
+extension RemoteWriteBatch.Entry: RemoteWriteEntry {}

@@ -8,6 +8,7 @@
 #   bash scripts/bench.sh versus    agentd vs Prometheus agent mode vs vmagent (see bench/versus.py --help)
 #   bash scripts/bench.sh outage    agentd's memory during a 10-minute receiver outage at 100,000 samples/s
 #   bash scripts/bench.sh delivery  the cursor file's cost per million samples; a 2-minute outage's recovery time
+#   bash scripts/bench.sh stages    the hot path's stages alone (scrape, append, encode): CPU per sample, one core
 #
 # Release binaries are built in .build-release (never the shared debug .build). Every process
 # started here listens on a free 127.0.0.1 port, lives in a temporary directory, and is stopped
@@ -107,6 +108,11 @@ wal)
 cluster)
     build agentd-bench
     "$bench_bin" cluster "$@"
+    ;;
+stages)
+    build agentd-bench
+    echo "== one core (taskset -c 1), five runs; compare the best, the machine's load moves the rest"
+    for run in 1 2 3 4 5; do taskset -c 1 "$bench_bin" stages --iterations 500 "$@"; done
     ;;
 delivery)
     build agentd-bench agentd

@@ -16,9 +16,9 @@ import WAL
 /// - append: the batch into a WAL (`EventLog.append`, no fsync);
 /// - encode: the batch as remote-write requests of 2,000 samples (protobuf + snappy).
 ///
-/// It prints wall and CPU time per sample. `scripts/bench.sh stages` also runs it under
-/// callgrind at two iteration counts and prints instructions per sample (the difference over
-/// the extra samples: set-up cancels out), a figure that does not move with the machine's load.
+/// It prints wall and CPU time per sample. (Instruction counts from callgrind would not move
+/// with the machine's load, but valgrind 3.19 stops with "the 'impossible' happened" on agentd's
+/// Swift 6.3 binaries, even on `agentd --help`, with or without their debug information.)
 func runStageBenchmark(arguments: [String]) async throws {
     func option(_ name: String) -> String? {
         guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }

@@ -1,5 +1,6 @@
 import Events
 import Primitives
+import Synchronization
 
 /// The label set of one series, normalized as remote write requires and encoded once.
 ///
@@ -21,6 +22,12 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     /// alone (never on a WAL segment's refs), so a series keeps its shard across segments
     /// and restarts, and its samples leave in order.
     public let shardKey: UInt64
+    /// Where the series sits in the request being encoded: the request's number above
+    /// ``slotBits``, the slot below (``WriteRequestEncoder`` groups a series' samples with it).
+    let requestSlot = Atomic<UInt64>(0)
+    /// Bits of ``requestSlot`` that hold the slot: a request has fewer than 2^24 series.
+    static let slotBits: UInt64 = 24
+    static let slotMask: UInt64 = (1 << slotBits) - 1
 
     /// The normalized labels, sorted by name (decoded from `encoded`).
     public var labels: [RemoteWriteLabel] {

@@ -1,4 +1,5 @@
 import Primitives
+import Synchronization
 
 /// Encodes `prometheus.WriteRequest` messages (remote write 1.0) into a reused byte buffer.
 ///
@@ -25,7 +26,6 @@ public struct WriteRequestEncoder: Sendable {
     /// Number of valid bytes at the start of `buffer`.
     public private(set) var count = 0
 
-    private var slotByIdentity: [ObjectIdentifier: Int32] = [:]
     /// The series of each slot, unretained: they are read only while the entries that hold
     /// them are being encoded (no reference count traffic per sample).
     private var slotSeries: [Unmanaged<RemoteWriteLabelSet>] = []
@@ -33,6 +33,9 @@ public struct WriteRequestEncoder: Sendable {
     private var slotStart: [Int32] = []
     private var order: [Int32] = []
     private var slotLength: [Int] = []
+
+    /// Numbers requests across every encoder, for the stamps label sets keep (``RemoteWriteLabelSet/requestSlot``).
+    private static let requests = Atomic<UInt64>(0)
 
     /// Creates an encoder.
     public init(groupsSamplesBySeries: Bool = true) {
@@ -67,7 +70,7 @@ public struct WriteRequestEncoder: Sendable {
     /// Encodes one request holding every sample of `entries`, in order, replacing the previous request.
     public mutating func encode<Entries: RandomAccessCollection>(entries: Entries)
     where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
-        if self.groupsSamplesBySeries {
+        if self.groupsSamplesBySeries, entries.count <= RemoteWriteLabelSet.slotMask {
             self.groupBySeries(entries)
         } else {
             self.slotSeries.removeAll(keepingCapacity: true)
@@ -122,17 +125,23 @@ public struct WriteRequestEncoder: Sendable {
     /// Orders entries by series (first appearance), keeping append order within a series.
     private mutating func groupBySeries<Entries: RandomAccessCollection>(_ entries: Entries)
     where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
-        self.slotByIdentity.removeAll(keepingCapacity: true)
         self.slotSeries.removeAll(keepingCapacity: true)
         self.slotOfEntry.removeAll(keepingCapacity: true)
         self.slotStart.removeAll(keepingCapacity: true)
+        // Each label set remembers its slot in this request, stamped with a number no other request
+        // (of any encoder) uses: no table to hash into. Two encoders writing one label set's stamp
+        // at once would at worst give the series two TimeSeries in a request, which is still valid.
+        let request = Self.requests.wrappingAdd(1, ordering: .relaxed).newValue << RemoteWriteLabelSet.slotBits
         for entry in entries {
-            let identity = ObjectIdentifier(entry.series)
-            let next = Int32(self.slotSeries.count)
-            let slot = self.slotByIdentity[identity, default: next]
-            if slot == next {
-                self.slotByIdentity[identity] = slot
-                self.slotSeries.append(Unmanaged.passUnretained(entry.series))
+            let series = entry.series
+            let stamp = series.requestSlot.load(ordering: .relaxed)
+            let slot: Int32
+            if stamp & ~RemoteWriteLabelSet.slotMask == request {
+                slot = Int32(truncatingIfNeeded: stamp & RemoteWriteLabelSet.slotMask)
+            } else {
+                slot = Int32(self.slotSeries.count)
+                series.requestSlot.store(request | UInt64(slot), ordering: .relaxed)
+                self.slotSeries.append(Unmanaged.passUnretained(series))
                 self.slotStart.append(0)
             }
             self.slotStart[Int(slot)] += 1

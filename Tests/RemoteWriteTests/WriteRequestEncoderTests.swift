@@ -82,6 +82,33 @@ import Testing
         #expect(single.count > grouped.count)
     }
 
+    /// A label set remembers its slot per request: another request (of this encoder or another)
+    /// in between, with the series in another order, leaves each request grouped by its own order.
+    @Test func groupingFollowsEachRequestWhenEncodersTakeTurnsOnTheSameSeries() throws {
+        let a = RemoteWriteLabelSet([label("__name__", "a")])
+        let b = RemoteWriteLabelSet([label("__name__", "b")])
+        var first = RemoteWriteBatch()
+        first.append(a, timestamp: 1, value: 1)
+        first.append(b, timestamp: 1, value: 2)
+        first.append(a, timestamp: 2, value: 3)
+        var second = RemoteWriteBatch()
+        second.append(b, timestamp: 3, value: 4)
+        second.append(a, timestamp: 3, value: 5)
+        second.append(b, timestamp: 4, value: 6)
+        var one = WriteRequestEncoder()
+        var other = WriteRequestEncoder()
+        for _ in 0..<2 {
+            one.encode(first)
+            other.encode(second)
+            let firstDecoded = try WriteRequestDecoder.decode(one.bytes)
+            let secondDecoded = try WriteRequestDecoder.decode(other.bytes)
+            #expect(firstDecoded.map(\.labels) == [a.labels, b.labels])
+            #expect(firstDecoded.map(\.samples.count) == [2, 1])
+            #expect(secondDecoded.map(\.labels) == [b.labels, a.labels])
+            #expect(secondDecoded[0].samples == [.init(timestamp: 3, value: 4), .init(timestamp: 4, value: 6)])
+        }
+    }
+
     @Test func reusingTheEncoderReplacesThePreviousRequest() throws {
         var encoder = WriteRequestEncoder()
         let big = (0..<100).map {

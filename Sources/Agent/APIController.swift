@@ -81,7 +81,7 @@ struct APIController: Sendable {
                 scrapeLimits: .init(
                     bodySize: limits.bodySizeLimitExceeded, samples: limits.sampleLimitExceeded,
                     labels: limits.labelLimitsExceeded, walRecord: limits.tooLargeForWAL,
-                    targetLimit: limits.targetLimitExceeded),
+                    targetLimit: limits.targetLimitExceeded, duplicateSamples: limits.duplicateSamples),
                 remoteWrite: outputs.remoteWriteMetrics, cluster: cluster?.metricsReading,
                 tlsHandshakeFailures: tlsFailures?.count, discovery: reloader.health.all,
                 samplesAppended: log.appendedSamples, activeSeries: board.statistics.activeSeries,

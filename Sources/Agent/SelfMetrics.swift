@@ -56,6 +56,7 @@ final class SelfMetrics: Sendable {
         var labels: Int
         var walRecord: Int
         var targetLimit = 0
+        var duplicateSamples = 0
     }
 
     /// One remote-write endpoint's state.
@@ -289,6 +290,10 @@ private struct Families {
             "prometheus_target_scrape_pool_exceeded_target_limit_total",
             "Total number of times scrape pools hit the target limit, during sync or config reload.",
             limits.targetLimit)
+        counter(
+            "prometheus_target_scrapes_sample_duplicate_timestamp_total",
+            "Samples dropped because their series was repeated within one exposition (the first is kept).",
+            limits.duplicateSamples)
 
         // Alloy's prometheus.relabel debug metrics; processed less written is what a component dropped.
         for (id, relabel) in MetricRelabelCounters.all {

@@ -29,6 +29,8 @@ struct ScrapeEngine {
     private let reportRefs: [UInt64]
     /// Whether this member's `agentd_target_owner` series has a sample and no staleness marker since.
     private var ownerSeriesWritten = false
+    /// Repeats of a series within the exposition being parsed (dropped).
+    private var duplicates = 0
     /// The job's pipelines (never empty).
     private let pipelines: [MetricPipeline]
     /// Per pipeline with stages, by series index in the cache: the ref of the series' relabelled
@@ -118,6 +120,7 @@ struct ScrapeEngine {
         var failure: String?
         var failureKind: ScrapeError.Kind?
         var added = 0
+        duplicates = 0
         let mark = nextMark
         nextMark += 1
         do {
@@ -191,7 +194,8 @@ struct ScrapeEngine {
         }
         return ScrapeReport(
             timestamp: start, duration: duration, samples: scraped, error: failure, failureKind: failureKind,
-            appended: batches.reduce(0) { $0 + $1.count }, series: series.count + reportRefs.count)
+            appended: batches.reduce(0) { $0 + $1.count }, series: series.count + reportRefs.count,
+            duplicates: failure == nil ? duplicates : 0)
     }
 
     /// The reason a scrape gives for an exposition the parser refused.
@@ -313,7 +317,10 @@ struct ScrapeEngine {
                 if let known = cache.index(for: sample.seriesBytes, hash: hash) {
                     let before = cache.mark(known, mark)
                     // A series repeated within one exposition: keep the first, as Prometheus.
-                    guard before != mark else { return }
+                    guard before != mark else {
+                        duplicates += 1
+                        return
+                    }
                     if before != previousMark { added += 1 }
                     index = known
                     recordBytes = cache.series[known].recordBytes
@@ -323,7 +330,10 @@ struct ScrapeEngine {
                         throw ScrapeError("\(problem) (line \(sample.line))", kind: .labelLimits)
                     }
                     // Repeated (perhaps with its labels in another order): keep the first.
-                    guard newByLabels[labels] == nil else { return }
+                    guard newByLabels[labels] == nil else {
+                        duplicates += 1
+                        return
+                    }
                     recordBytes = SeriesCache.recordBytes(labels)
                     newByLabels[labels] = newSeries.count
                     newSeries.append(
@@ -374,7 +384,10 @@ struct ScrapeEngine {
             if index < 0 {
                 index = indexes[-index - 1]
                 let before = cache.mark(index, mark)
-                guard before != mark else { continue }
+                guard before != mark else {
+                    duplicates += 1
+                    continue
+                }
                 if before != previousMark { added += 1 }
             }
             current[kept] = index

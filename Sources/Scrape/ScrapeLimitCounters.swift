@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Scrapes that failed on a limit (the agent shows them on `/metrics` under Prometheus's names);
+/// Scrapes that failed on a limit, and samples dropped as repeats (the agent shows them on
+/// `/metrics` under Prometheus's names);
 /// fed as a ``ScrapeObserver``.
 public final class ScrapeLimitCounters: ScrapeObserver {
     private let bodySize = Atomic<Int>(0)
@@ -8,11 +9,13 @@ public final class ScrapeLimitCounters: ScrapeObserver {
     private let labels = Atomic<Int>(0)
     private let walRecord = Atomic<Int>(0)
     private let targetLimit = Atomic<Int>(0)
+    private let duplicates = Atomic<Int>(0)
 
     public init() {}
 
     public func scraped(_ key: UInt64, report: ScrapeReport) {
         if let kind = report.failureKind { count(kind) }
+        if report.duplicates > 0 { duplicates.add(report.duplicates, ordering: .relaxed) }
     }
 
     /// Counts one failed scrape of kind `kind` (failures without a counter are ignored).
@@ -30,6 +33,8 @@ public final class ScrapeLimitCounters: ScrapeObserver {
     public var sampleLimitExceeded: Int { samples.load(ordering: .relaxed) }
     public var labelLimitsExceeded: Int { labels.load(ordering: .relaxed) }
     public var tooLargeForWAL: Int { walRecord.load(ordering: .relaxed) }
+    /// Samples dropped because their series was repeated within one exposition.
+    public var duplicateSamples: Int { duplicates.load(ordering: .relaxed) }
     /// Target set updates that found a job over its `target_limit`.
     public var targetLimitExceeded: Int { targetLimit.load(ordering: .relaxed) }
 

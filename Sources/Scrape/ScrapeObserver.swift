@@ -42,6 +42,9 @@ public struct ScrapeReport: Sendable, Equatable {
     public var appended = 0
     /// Series the scrape wrote a sample for, its report series included (staleness markers not).
     public var series = 0
+    /// Samples of a series the exposition had already given (the first is kept, the repeat
+    /// dropped, as Prometheus does).
+    public var duplicates = 0
     /// The job's scrape interval.
     public var interval: Duration = .zero
     /// Time since this member's previous scrape of the target, when that was the slot before
@@ -50,7 +53,7 @@ public struct ScrapeReport: Sendable, Equatable {
 
     public init(
         timestamp: Int64, duration: Double, samples: Int, error: String? = nil, failureKind: ScrapeError.Kind? = nil,
-        appended: Int = 0, series: Int = 0
+        appended: Int = 0, series: Int = 0, duplicates: Int = 0
     ) {
         self.timestamp = timestamp
         self.duration = duration
@@ -59,5 +62,6 @@ public struct ScrapeReport: Sendable, Equatable {
         self.failureKind = failureKind
         self.appended = appended
         self.series = series
+        self.duplicates = duplicates
     }
 }

@@ -73,6 +73,7 @@ extension EndToEnd {
                 ("prometheus_remote_storage_shard_capacity", "gauge"),
                 ("prometheus_remote_storage_max_samples_per_send", "gauge"),
                 ("prometheus_remote_storage_sent_batch_duration_seconds", "histogram"),
+                ("prometheus_target_scrapes_sample_duplicate_timestamp_total", "counter"),
             ] {
                 #expect(types[name] == type, "\(name) is \(types[name] ?? "missing"), not \(type)")
             }

@@ -281,6 +281,8 @@ import WAL
         try log.close()
         #expect(reports.map(\.error) == [nil, nil, nil])
         #expect(reports.map(\.samples) == [4, 3, 3])
+        // Repeats are dropped and counted: `a 9` and `d` in another label order, then `a 7` of a known series.
+        #expect(reports.map(\.duplicates) == [2, 1, 1])
 
         // Per scrape (by timestamp): the exposed series' values, then the report series.
         let rows = try readSamples(dir.path)

@@ -22,7 +22,7 @@ import zlib
 
 OK = b"# TYPE demo_total counter\ndemo_total 1\ndemo_gauge{a=\"b\"} 2.5\n"
 FIRST = b"a 1\nb 2\nc 3\na 9\nd{x=\"1\",y=\"2\"} 4\nd{y=\"2\",x=\"1\"} 5\n"
-LATER = b"a 1\nc 3\ne 6\n"
+LATER = b"a 1\nc 3\ne 6\na 7\n"
 BADUTF8 = b"# TYPE demo gauge\ndemo{a=\"ok\"} 1\ndemo{a=\"caf\xc3\xa9 \xff\xfe\"} 2\n"
 changing_requests = 0
 big_body = None

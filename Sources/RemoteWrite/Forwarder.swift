@@ -108,7 +108,6 @@ public final class Forwarder: Sendable {
         var labelSets: [RemoteWriteLabelSet?] = []
         // The refs of the current segment whose series `write_relabel_config` drops.
         var writeDropped: Set<UInt64> = []
-        var samples: [RemoteWriteQueue.Sample] = []
         // What earlier tailers (before a read error) and this one reported.
         var earlier = Damage()
         var reported = Damage()
@@ -148,31 +147,33 @@ public final class Forwarder: Sendable {
             {
                 report(&reported, tailer, earlier: earlier)
             }
-            samples.removeAll(keepingCapacity: true)
             // Samples routed elsewhere still move the cursor on: an empty append at the record's end.
-            if case .samples(let batch) = event, receiver.map(batch.flows(to:)) ?? true {
-                samples.reserveCapacity(batch.count)
-                for index in 0..<batch.count {
-                    let ref = batch.refs[index]
-                    if Int(ref) >= labelSets.count {
-                        labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
-                    }
-                    if labelSets[Int(ref)] == nil, !writeDropped.contains(ref), let labels = tailer.labels(for: ref) {
-                        let sent: Labels? = if let writeRelabel { writeRelabel(labels) } else { labels }
-                        if let sent {
-                            labelSets[Int(ref)] = queue.labelSet(
-                                sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
-                        } else {
-                            writeDropped.insert(ref)
-                        }
-                    }
-                    // No labels for the ref (nil): the queue counts the sample as dropped.
-                    samples.append(
-                        .init(
-                            series: labelSets[Int(ref)], timestamp: batch.timestamp(at: index),
-                            value: batch.values[index])
-                    )
+            guard case .samples(let batch) = event, receiver.map(batch.flows(to:)) ?? true else {
+                try await queue.append(EmptyCollection(), position: Self.pack(record.end))
+                continue
+            }
+            for ref in batch.refs {
+                if Int(ref) >= labelSets.count {
+                    labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
                 }
+                if labelSets[Int(ref)] == nil, !writeDropped.contains(ref), let labels = tailer.labels(for: ref) {
+                    let sent: Labels? = if let writeRelabel { writeRelabel(labels) } else { labels }
+                    if let sent {
+                        labelSets[Int(ref)] = queue.labelSet(
+                            sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+                    } else {
+                        writeDropped.insert(ref)
+                    }
+                }
+            }
+            // Made one at a time as the queue takes them: no array of samples (and of references
+            // to their label sets) in between. No labels for a ref (nil): the queue counts the
+            // sample as dropped.
+            let sets = labelSets
+            let samples = batch.refs.indices.lazy.map { index in
+                RemoteWriteQueue.Sample(
+                    series: sets[Int(batch.refs[index])], timestamp: batch.timestamp(at: index),
+                    value: batch.values[index])
             }
             try await queue.append(samples, position: Self.pack(record.end))
         }

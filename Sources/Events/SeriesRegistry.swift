@@ -14,9 +14,11 @@ struct SeriesRegistry {
         var writer = ByteWriter(capacity: 128)
         writer.labels(labels)
         if let ref = refs[writer.bytes] { return ref }
+        // Kept for the process's life: an exact copy, not the writer's roomier buffer.
+        let bytes = Array(writer.bytes[...])
         let ref = UInt64(encoded.count)
-        refs[writer.bytes] = ref
-        encoded.append(writer.bytes)
+        refs[bytes] = ref
+        encoded.append(bytes)
         return ref
     }
 

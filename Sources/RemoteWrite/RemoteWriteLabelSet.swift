@@ -73,13 +73,19 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
         for label in sorted where unique.last?.name != label.name {
             unique.append(label)
         }
+        // The exact size first: the encoding is kept as long as the series is forwarded, so
+        // it gets no spare capacity from growing as it is written.
+        var size = 0
+        for label in unique {
+            let message = Self.labelMessageLength(label)
+            size += 1 + Varint.size(of: UInt64(message)) + message
+        }
         var encoded: [UInt8] = []
+        encoded.reserveCapacity(size)
         for label in unique {
             let nameLength = label.name.utf8.count
             let valueLength = label.value.utf8.count
-            let messageLength =
-                1 + Varint.size(of: UInt64(nameLength)) + nameLength
-                + 1 + Varint.size(of: UInt64(valueLength)) + valueLength
+            let messageLength = Self.labelMessageLength(label)
             encoded.append(ProtobufWire.tag(field: 1, wireType: .lengthDelimited))
             Varint.append(UInt64(messageLength), to: &encoded)
             encoded.append(ProtobufWire.tag(field: 1, wireType: .lengthDelimited))
@@ -100,6 +106,14 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
 
     public var description: String {
         "{" + self.labels.map(\.description).joined(separator: ", ") + "}"
+    }
+
+    /// The length of one `Label` message's body.
+    private static func labelMessageLength(_ label: RemoteWriteLabel) -> Int {
+        let nameLength = label.name.utf8.count
+        let valueLength = label.value.utf8.count
+        return 1 + Varint.size(of: UInt64(nameLength)) + nameLength + 1 + Varint.size(of: UInt64(valueLength))
+            + valueLength
     }
 
     private static func compareUTF8(_ lhs: String, _ rhs: String) -> Int {

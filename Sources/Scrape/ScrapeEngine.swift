@@ -374,6 +374,7 @@ struct ScrapeEngine {
         let newRefs = appender.refs(for: newSeries.map(\.labels))
         var indexes: [Int] = []
         indexes.reserveCapacity(newSeries.count)
+        cache.reserveFirst(forms: newSeries.count, bytes: newSeries.reduce(0) { $0 + $1.form.count })
         for (series, ref) in zip(newSeries, newRefs) {
             indexes.append(cache.insert(series.form, hash: series.hash, ref: ref, recordBytes: series.recordBytes))
         }

@@ -65,6 +65,16 @@ struct SeriesCache {
         return arena.withUnsafeBytes { memcmp($0.baseAddress! + form.start, bytes.baseAddress!, form.count) == 0 }
     }
 
+    /// Sizes an empty cache for its first scrape's `forms` forms of `bytes` bytes in all, exactly:
+    /// the cache keeps them for the target's life, so they get no spare capacity from growing one
+    /// at a time. Later new series grow it as usual.
+    mutating func reserveFirst(forms: Int, bytes: Int) {
+        guard self.forms.isEmpty else { return }
+        self.forms.reserveCapacity(forms)
+        self.arena.reserveCapacity(bytes)
+        self.series.reserveCapacity(forms)
+    }
+
     /// Records that `bytes` name the series `ref`; returns the series' index.
     mutating func insert(_ bytes: [UInt8], hash: UInt64, ref: UInt64, recordBytes: Int) -> Int {
         let index =

@@ -15,7 +15,11 @@ struct SeriesRegistry {
         writer.labels(labels)
         if let ref = refs[writer.bytes] { return ref }
         // Kept for the process's life: an exact copy, not the writer's roomier buffer.
-        let bytes = Array(writer.bytes[...])
+        let count = writer.bytes.count
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            _ = buffer.initialize(from: writer.bytes)
+            initialized = count
+        }
         let ref = UInt64(encoded.count)
         refs[bytes] = ref
         encoded.append(bytes)

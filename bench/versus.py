@@ -3,10 +3,11 @@
 
     python3 bench/versus.py --agentd .build-release/release/agentd [--duration 60] [--warmup 20]
         [--runs 1] [--loads node,synthetic] [--agents agentd,prometheus,vmagent]
-        [--agentd-sync batch] [--targets 50] [--series 2000] [--tls]
+        [--agentd-sync batch] [--targets 50] [--series 2000] [--interval 1] [--tls]
 
 Loads: "node" = 8 real prometheus-node-exporters scraped every 5 s; "synthetic" = bench/targets.py
-serving --targets × --series series, scraped every 1 s (timeout 900 ms). Each agent run gets a
+serving --targets × --series series, scraped every --interval s (1; timeout 0.9 of it); the
+1M-series load of issue 17 is --targets 500 --series 2000 --interval 10. Each agent run gets a
 fresh Prometheus receiver (--web.enable-remote-write-receiver) and fresh data directory.
 
 --tls: the script makes a CA and a server certificate with openssl in its work folder (EC P-256,
@@ -411,7 +412,7 @@ def node_load(procs, work):
             "description": "8 node exporters, 5 s"}
 
 
-def synthetic_load(procs, work, count, series):
+def synthetic_load(procs, work, count, series, interval=1):
     base = free_port_range(count)
     ready = os.path.join(work, "targets.ready")
     argv = [sys.executable, os.path.join(HERE, "targets.py"), "--port", str(base), "--targets",
@@ -426,10 +427,10 @@ def synthetic_load(procs, work, count, series):
         time.sleep(0.2)
     size = len(http_get("%s://127.0.0.1:%d/metrics" % (scheme(), base)))
     return {"name": "synthetic", "job": "synthetic", "targets": ["127.0.0.1:%d" % (base + i) for i in range(count)],
-            "interval": "1s", "timeout": "900ms", "interval_seconds": 1, "expected_series": count * series,
-            "server_pid": server.pid, "server": server, "tls": SECURE is not None,
-            "description": "%d synthetic targets × %d series (%d KB bodies), 1 s%s"
-                           % (count, series, size // 1000, ", HTTPS" if SECURE else "")}
+            "interval": "%ds" % interval, "timeout": "%dms" % (interval * 900), "interval_seconds": interval,
+            "expected_series": count * series, "server_pid": server.pid, "server": server, "tls": SECURE is not None,
+            "description": "%d synthetic targets × %d series (%d KB bodies), %d s%s"
+                           % (count, series, size // 1000, interval, ", HTTPS" if SECURE else "")}
 
 
 def fmt(value, pattern="%.2f"):
@@ -482,6 +483,7 @@ def main():
     parser.add_argument("--agentd-sync", default="batch", help="comma-separated: batch,never,1s")
     parser.add_argument("--targets", type=int, default=50)
     parser.add_argument("--series", type=int, default=2000)
+    parser.add_argument("--interval", type=int, default=1, help="the synthetic targets' scrape interval, seconds")
     parser.add_argument("--tls", action="store_true",
                         help="HTTPS everywhere the agent connects: the synthetic targets, and the receiver "
                              "(--web.config.file: TLS and a bcrypt basic-auth user)")
@@ -502,7 +504,7 @@ def main():
             load_work = os.path.join(work, load_name)
             os.makedirs(load_work, exist_ok=True)
             load = node_load(procs, load_work) if load_name == "node" else \
-                synthetic_load(procs, load_work, args.targets, args.series)
+                synthetic_load(procs, load_work, args.targets, args.series, args.interval)
             loads.append(load)
             print("load %s: %s, %d data series expected" % (load_name, load["description"], load["expected_series"]),
                   flush=True)

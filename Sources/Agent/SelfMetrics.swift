@@ -100,6 +100,8 @@ final class SelfMetrics: Sendable {
     static let appendFailureReasons = ["disk_full", "record_too_large", "io"]
     /// Member states as `cluster_node_peers` counts them.
     static let peerStates = ["participant", "viewer", "terminating", "suspect", "dead", "left"]
+    /// The states memberlist counts among the members it gossips with: all but the departed.
+    static let gossipingStates = peerStates.filter { $0 != "dead" && $0 != "left" }
     /// Why gossip messages are refused (`MessageRejection`'s labels).
     static let rejectionReasons = [
         "malformed", "oversized", "cluster_mismatch", "authentication", "replayed", "stale", "self",
@@ -144,6 +146,9 @@ final class SelfMetrics: Sendable {
         return exposition
     }
 
+    /// `name="value"`, the value escaped, for the families written as text here.
+    private static func pair(_ name: String, _ value: String) -> String { "\(name)=\"\(Labels.escape(value))\"" }
+
     /// A histogram family in the text format, one histogram per label set.
     static func appendHistogram(
         _ name: String, _ help: String, _ histograms: [([(String, String)], BucketHistogram)],
@@ -151,9 +156,9 @@ final class SelfMetrics: Sendable {
     ) {
         var text = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
         for (labels, histogram) in histograms {
-            let pairs = labels.map { "\($0.0)=\"\(Labels.escape($0.1))\"" }
+            let pairs = labels.map { pair($0.0, $0.1) }
             for bucket in histogram.cumulativeBuckets {
-                let all = (pairs + ["le=\"\(bucket.le)\""]).joined(separator: ",")
+                let all = (pairs + [pair("le", bucket.le)]).joined(separator: ",")
                 text += "\(name)_bucket{\(all)} \(bucket.count)\n"
             }
             let braced = pairs.isEmpty ? "" : "{\(pairs.joined(separator: ","))}"
@@ -171,14 +176,14 @@ final class SelfMetrics: Sendable {
         var text = "# HELP \(name) \(help)\n# TYPE \(name) summary\n"
         let now = ContinuousClock.now
         for (key, summary) in values.sorted(by: { $0.key < $1.key }) {
-            let pair = label.map { "\($0)=\"\(Labels.escape(key))\"" }
+            let keyPair = label.map { pair($0, key) }
             if quantiles {
                 for (quantile, value) in summary.quantiles(at: now) {
-                    let all = [pair, "quantile=\"\(quantile)\""].compactMap { $0 }.joined(separator: ",")
+                    let all = [keyPair, pair("quantile", "\(quantile)")].compactMap { $0 }.joined(separator: ",")
                     text += "\(name){\(all)} \(value.isNaN ? "NaN" : "\(value)")\n"
                 }
             }
-            let labels = pair.map { "{\($0)}" } ?? ""
+            let labels = keyPair.map { "{\($0)}" } ?? ""
             text += "\(name)_sum\(labels) \(summary.sum)\n\(name)_count\(labels) \(summary.count)\n"
         }
         exposition.append(contentsOf: text.utf8)
@@ -431,10 +436,8 @@ private struct Families {
                 Double(cluster.peersByState[state] ?? 0))
         }
         gauge("cluster_node_lamport_time", "This member's Lamport clock.", Double(cluster.lamport))
-        // memberlist counts suspects among the members it gossips with, and this member itself.
-        let alive = ["participant", "viewer", "terminating", "suspect"].reduce(0) {
-            $0 + (cluster.peersByState[$1] ?? 0)
-        }
+        // memberlist counts suspects among the members it gossips with, and itself.
+        let alive = SelfMetrics.gossipingStates.reduce(0) { $0 + (cluster.peersByState[$1] ?? 0) }
         gauge(
             "cluster_node_gossip_alive_peers", "Members alive or suspected, this member included.", Double(alive))
         gauge(

@@ -59,14 +59,17 @@ import Testing
             ])
     }
 
+    /// A batch of `(series, timestamp, value)` samples, in order.
+    private static func batch(_ samples: [(RemoteWriteLabelSet, Int64, Double)]) -> RemoteWriteBatch {
+        var batch = RemoteWriteBatch()
+        for (series, timestamp, value) in samples { batch.append(series, timestamp: timestamp, value: value) }
+        return batch
+    }
+
     @Test func samplesOfOneSeriesAreGroupedInAppendOrder() throws {
         let a = RemoteWriteLabelSet([label("__name__", "a")])
         let b = RemoteWriteLabelSet([label("__name__", "b")])
-        var batch = RemoteWriteBatch()
-        batch.append(a, timestamp: 1, value: 10)
-        batch.append(b, timestamp: 1, value: 20)
-        batch.append(a, timestamp: 2, value: 11)
-        batch.append(b, timestamp: 2, value: 21)
+        let batch = Self.batch([(a, 1, 10), (b, 1, 20), (a, 2, 11), (b, 2, 21)])
         var grouped = WriteRequestEncoder()
         grouped.encode(batch)
         let decoded = try WriteRequestDecoder.decode(grouped.bytes)
@@ -87,14 +90,8 @@ import Testing
     @Test func groupingFollowsEachRequestWhenEncodersTakeTurnsOnTheSameSeries() throws {
         let a = RemoteWriteLabelSet([label("__name__", "a")])
         let b = RemoteWriteLabelSet([label("__name__", "b")])
-        var first = RemoteWriteBatch()
-        first.append(a, timestamp: 1, value: 1)
-        first.append(b, timestamp: 1, value: 2)
-        first.append(a, timestamp: 2, value: 3)
-        var second = RemoteWriteBatch()
-        second.append(b, timestamp: 3, value: 4)
-        second.append(a, timestamp: 3, value: 5)
-        second.append(b, timestamp: 4, value: 6)
+        let first = Self.batch([(a, 1, 1), (b, 1, 2), (a, 2, 3)])
+        let second = Self.batch([(b, 3, 4), (a, 3, 5), (b, 4, 6)])
         var one = WriteRequestEncoder()
         var other = WriteRequestEncoder()
         for _ in 0..<2 {

@@ -99,10 +99,12 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
             })
         #expect(observer.report(for: targets[0].key)?.error == nil)
 
-        // The exporter stops: up = 0, and its series get staleness markers.
+        // The exporter stops: up = 0, and its series get staleness markers. The loop appends a
+        // scrape before it tells its observers, so wait for the failed report as well.
         exporter.stop()
         let down = await waitUntil(within: .seconds(10)) {
             (try? rows().contains { $0.labels.metricName == "up" && $0.value == 0 }) == true
+                && observer.report(for: targets[0].key)?.error != nil
         }
         #expect(down)
         let stale = try rows().filter { SampleBatch.isStaleMarker($0.value) }

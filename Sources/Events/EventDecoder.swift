@@ -56,6 +56,21 @@ public struct EventDecoder {
         return labels
     }
 
+    /// The WAL encoding of `ref`'s labels as defined in the current segment: for a series
+    /// defined lazily, a range of its `series` record's payload (no copy, no decoding).
+    public func encodedLabels(for ref: UInt64) -> EncodedLabels? {
+        guard isDefined(ref) else { return nil }
+        if let labels = labelsByRef[Int(ref)] { return EncodedLabels(labels) }
+        let source = lazySource[Int(ref)]
+        let payload = lazyPayloads[Int(source >> 40)]
+        var reader = ByteReader(payload)
+        reader.index = Int(source & (1 << 40 - 1))
+        let start = reader.index
+        // `defineLazily` has checked the structure already.
+        guard (try? reader.skipLabels()) != nil else { return nil }
+        return EncodedLabels(storage: payload, start: start, end: reader.index)
+    }
+
     /// Tells the decoder that a record of `segment` before the next one it sees was lost (the
     /// WAL skipped damage): it may have held any series' samples, a series definition or a
     /// checkpoint, so every value chain is broken until the next checkpoint, and samples until

@@ -117,4 +117,8 @@ public struct EventTailer {
 
     /// The labels of a ref, decoded from the segment's series record on every call.
     public mutating func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref, keep: false) }
+
+    /// The labels of a ref as the segment's series record encodes them: a range of the record's
+    /// payload, shared, not copied.
+    public func encodedLabels(for ref: UInt64) -> EncodedLabels? { decoder.encodedLabels(for: ref) }
 }

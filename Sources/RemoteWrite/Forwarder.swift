@@ -156,9 +156,12 @@ public final class Forwarder: Sendable {
                 if Int(ref) >= labelSets.count {
                     labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
                 }
-                if labelSets[Int(ref)] == nil, !writeDropped.contains(ref), let labels = tailer.labels(for: ref) {
-                    let sent: Labels? = if let writeRelabel { writeRelabel(labels) } else { labels }
-                    if let sent {
+                guard labelSets[Int(ref)] == nil, !writeDropped.contains(ref) else { continue }
+                if writeRelabel == nil {
+                    // The series record's own bytes: no labels decoded, none copied.
+                    labelSets[Int(ref)] = tailer.encodedLabels(for: ref).map(queue.labelSet)
+                } else if let writeRelabel, let labels = tailer.labels(for: ref) {
+                    if let sent = writeRelabel(labels) {
                         labelSets[Int(ref)] = queue.labelSet(
                             sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
                     } else {

@@ -2,25 +2,33 @@ import Events
 import Primitives
 import Synchronization
 
-/// The label set of one series, normalized as remote write requires and encoded once.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The label set of one series, normalized as remote write requires.
 ///
 /// Normalization follows Prometheus's queue manager: external labels are added unless the series
 /// already has a label of that name (the series' value wins); labels with an empty value are
 /// dropped (an empty value means "absent" in Prometheus, and the spec forbids sending one); names
-/// are sorted; of repeated names the first one given is kept. The result is pre-encoded as the
-/// `labels` fields of a `prometheus.TimeSeries`, so a sample costs only its own bytes to encode.
+/// are sorted; of repeated names the first one given is kept.
+///
+/// The labels are kept in the WAL's encoding (``EncodedLabels``), and a label set made from a
+/// series record that needs no change shares that record's payload with the WAL reader: one
+/// copy of a series' labels between the two, however many series the record defines. The
+/// encoder writes them as `TimeSeries.labels` entries (``write(to:)``); their length there is
+/// computed once, here.
 ///
 /// Create one per series when its `series` record is read, and reuse it for every sample: the
 /// encoder groups samples by the identity of this object.
-///
-/// Only the encoding is kept (one per series for as long as the series is forwarded): `labels`
-/// is decoded from it when asked for.
 public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
-    /// The protobuf encoding of `labels` as repeated `TimeSeries.labels` (field 1) entries.
-    public let encoded: [UInt8]
-    /// xxhash64 of `encoded`: the series' identity for sharding. It depends on the labels
-    /// alone (never on a WAL segment's refs), so a series keeps its shard across segments
-    /// and restarts, and its samples leave in order.
+    /// The labels in the WAL's encoding.
+    let encodedLabels: EncodedLabels
+    /// The bytes the labels take as repeated `TimeSeries.labels` (field 1) entries.
+    public let encodedLength: Int
+    /// xxhash64 of the labels' WAL encoding: the series' identity for sharding. It depends on
+    /// the labels alone (never on a WAL segment's refs), so a series keeps its shard across
+    /// segments and restarts, and its samples leave in order.
     public let shardKey: UInt64
     /// Where the series sits in the request being encoded: the request's number above
     /// ``slotBits``, the slot below (``WriteRequestEncoder`` groups a series' samples with it).
@@ -29,34 +37,45 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     static let slotBits: UInt64 = 24
     static let slotMask: UInt64 = (1 << slotBits) - 1
 
-    /// The normalized labels, sorted by name (decoded from `encoded`).
+    /// The normalized labels, sorted by name.
     public var labels: [RemoteWriteLabel] {
         var labels: [RemoteWriteLabel] = []
-        var index = 0
-        func varint() -> Int {
-            // `encoded` is this type's own encoding: every varint in it is whole.
-            guard case .value(let value) = Varint.read(encoded, at: &index, end: encoded.count) else {
-                preconditionFailure("a label set's own encoding holds a broken varint at \(index)")
-            }
-            return Int(value)
-        }
-        func string() -> String {
-            index += 1  // the field's tag
-            let length = varint()
-            defer { index += length }
-            return String(decoding: encoded[index..<(index + length)], as: UTF8.self)
-        }
-        while index < encoded.count {
-            index += 1  // the Label message's tag
-            _ = varint()  // its length
-            let name = string()
-            labels.append(RemoteWriteLabel(name: name, value: string()))
+        encodedLabels.forEach { name, value in
+            labels.append(
+                RemoteWriteLabel(
+                    name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
         }
         return labels
     }
 
-    /// Normalizes and encodes a label set.
-    public init(_ labels: [RemoteWriteLabel], externalLabels: [RemoteWriteLabel] = []) {
+    private init(_ encoded: EncodedLabels) {
+        self.encodedLabels = encoded
+        var length = 0
+        encoded.forEach { name, value in
+            let message = Self.labelMessageLength(name: name.count, value: value.count)
+            length += 1 + Varint.size(of: UInt64(message)) + message
+        }
+        self.encodedLength = length
+        self.shardKey = encoded.storage.withUnsafeBytes {
+            TargetKey.hash(UnsafeRawBufferPointer(rebasing: $0[encoded.start..<encoded.end]))
+        }
+    }
+
+    /// The label set of a series as the WAL encodes it. Labels that are already normalized (the
+    /// WAL's are sorted and unique; only empty values and external labels change them) are
+    /// shared, not copied; others are normalized into a buffer of their own.
+    public convenience init(_ encoded: EncodedLabels, externalLabels: [RemoteWriteLabel] = []) {
+        if externalLabels.isEmpty, Self.isNormalized(encoded) {
+            self.init(encoded)
+        } else {
+            self.init(
+                encoded.labels.map { RemoteWriteLabel(name: $0.name, value: $0.value) },
+                externalLabels: externalLabels)
+        }
+    }
+
+    /// Normalizes a label set.
+    public convenience init(_ labels: [RemoteWriteLabel], externalLabels: [RemoteWriteLabel] = []) {
         var merged = labels.filter { !$0.value.isEmpty }
         for external in externalLabels where !external.value.isEmpty {
             if !merged.contains(where: { $0.name == external.name }) {
@@ -68,35 +87,64 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
             let order = Self.compareUTF8(lhs.element.name, rhs.element.name)
             return order != 0 ? order < 0 : lhs.offset < rhs.offset
         }.map(\.element)
-        var unique: [RemoteWriteLabel] = []
+        var unique: [Label] = []
         unique.reserveCapacity(sorted.count)
         for label in sorted where unique.last?.name != label.name {
-            unique.append(label)
+            unique.append(Label(label.name, label.value))
         }
-        // The exact size first: the encoding is kept as long as the series is forwarded, so
-        // it gets no spare capacity from growing as it is written.
-        var size = 0
-        for label in unique {
-            let message = Self.labelMessageLength(label)
-            size += 1 + Varint.size(of: UInt64(message)) + message
+        self.init(EncodedLabels(Labels(sorted: unique)))
+    }
+
+    /// Whether `encoded` needs no normalization: names strictly increasing as bytes, no empty value.
+    private static func isNormalized(_ encoded: EncodedLabels) -> Bool {
+        var normalized = true
+        var previous: UnsafeRawBufferPointer? = nil
+        encoded.forEach { name, value in
+            if value.isEmpty { normalized = false }
+            if let previous, compare(previous, name) >= 0 { normalized = false }
+            previous = name
         }
-        var encoded: [UInt8] = []
-        encoded.reserveCapacity(size)
-        for label in unique {
-            let nameLength = label.name.utf8.count
-            let valueLength = label.value.utf8.count
-            let messageLength = Self.labelMessageLength(label)
-            encoded.append(ProtobufWire.tag(field: 1, wireType: .lengthDelimited))
-            Varint.append(UInt64(messageLength), to: &encoded)
-            encoded.append(ProtobufWire.tag(field: 1, wireType: .lengthDelimited))
-            Varint.append(UInt64(nameLength), to: &encoded)
-            encoded.append(contentsOf: label.name.utf8)
-            encoded.append(ProtobufWire.tag(field: 2, wireType: .lengthDelimited))
-            Varint.append(UInt64(valueLength), to: &encoded)
-            encoded.append(contentsOf: label.value.utf8)
+        return normalized
+    }
+
+    private static func compare(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Int {
+        let common = min(lhs.count, rhs.count)
+        if common > 0 {
+            let order = memcmp(lhs.baseAddress!, rhs.baseAddress!, common)
+            if order != 0 { return Int(order) }
         }
-        self.encoded = encoded
-        self.shardKey = TargetKey.hash(encoded)
+        return lhs.count - rhs.count
+    }
+
+    /// Writes the labels as `TimeSeries.labels` entries at `pointer` (``encodedLength`` bytes);
+    /// returns the pointer past them.
+    @inline(__always)
+    func write(to pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        encodedLabels.storage.withUnsafeBytes { bytes in
+            var out = pointer
+            var index = encodedLabels.start
+            let count = EncodedLabels.varint(bytes, &index)
+            for _ in 0..<count {
+                let nameLength = EncodedLabels.varint(bytes, &index)
+                let nameStart = index
+                index += nameLength
+                let valueLength = EncodedLabels.varint(bytes, &index)
+                let valueStart = index
+                index += valueLength
+                let message = Self.labelMessageLength(name: nameLength, value: valueLength)
+                out.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
+                out = ProtobufWire.writeVarint(UInt64(message), at: out + 1)
+                out.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
+                out = ProtobufWire.writeVarint(UInt64(nameLength), at: out + 1)
+                UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress! + nameStart, byteCount: nameLength)
+                out += nameLength
+                out.pointee = ProtobufWire.tag(field: 2, wireType: .lengthDelimited)
+                out = ProtobufWire.writeVarint(UInt64(valueLength), at: out + 1)
+                UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress! + valueStart, byteCount: valueLength)
+                out += valueLength
+            }
+            return out
+        }
     }
 
     /// The value of the label `name`, if present.
@@ -109,11 +157,9 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     }
 
     /// The length of one `Label` message's body.
-    private static func labelMessageLength(_ label: RemoteWriteLabel) -> Int {
-        let nameLength = label.name.utf8.count
-        let valueLength = label.value.utf8.count
-        return 1 + Varint.size(of: UInt64(nameLength)) + nameLength + 1 + Varint.size(of: UInt64(valueLength))
-            + valueLength
+    @inline(__always)
+    private static func labelMessageLength(name: Int, value: Int) -> Int {
+        1 + Varint.size(of: UInt64(name)) + name + 1 + Varint.size(of: UInt64(value)) + value
     }
 
     private static func compareUTF8(_ lhs: String, _ rhs: String) -> Int {

@@ -135,7 +135,7 @@ public final class RemoteWriteQueue: Sendable {
         self.wallClock = wallClock
         let external = externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
         let externalKey = String(TargetKey.hash(Array(external.utf8)), radix: 16)
-        self.mapping = "shards=\(configuration.shards);xxh64(labels);external=\(externalKey)"
+        self.mapping = "shards=\(configuration.shards);xxh64(wal-labels);external=\(externalKey)"
         let machine = ShardQueue(
             configuration: configuration, endpoint: client.endpoint, mapping: self.mapping, resuming: stored)
         self.state = Mutex(
@@ -166,6 +166,12 @@ public final class RemoteWriteQueue: Sendable {
     /// The label set this queue sends for `labels`: normalized, external labels added.
     public func labelSet(_ labels: [RemoteWriteLabel]) -> RemoteWriteLabelSet {
         RemoteWriteLabelSet(labels, externalLabels: self.externalLabels)
+    }
+
+    /// The label set this queue sends for labels in the WAL's encoding (shared with the WAL
+    /// reader when they need no change).
+    public func labelSet(_ encoded: EncodedLabels) -> RemoteWriteLabelSet {
+        RemoteWriteLabelSet(encoded, externalLabels: self.externalLabels)
     }
 
     /// Queues the samples of one input record at `position`, suspending while a shard is full.

@@ -4,7 +4,7 @@ import Synchronization
 /// Encodes `prometheus.WriteRequest` messages (remote write 1.0) into a reused byte buffer.
 ///
 /// The encoder computes every nested length before writing, so each message is written once,
-/// front to back, with no per-sample allocation: label sets come pre-encoded
+/// front to back, with no per-sample allocation: label sets know their encoded length
 /// (``RemoteWriteLabelSet``), and the work arrays are kept between calls.
 ///
 /// With ``groupsSamplesBySeries`` (the default) all samples of one series in a batch go into a
@@ -104,13 +104,7 @@ public struct WriteRequestEncoder: Sendable {
                 let length = self.slotLength[slot]
                 pointer.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
                 pointer = ProtobufWire.writeVarint(UInt64(length), at: pointer + 1)
-                pointer = self.slotSeries[slot]._withUnsafeGuaranteedRef { series in
-                    series.encoded.withUnsafeBufferPointer { source in
-                        guard let base = source.baseAddress else { return pointer }
-                        pointer.update(from: base, count: source.count)
-                        return pointer + source.count
-                    }
-                }
+                pointer = self.slotSeries[slot]._withUnsafeGuaranteedRef { $0.write(to: pointer) }
                 for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
                     let entry = entries[first + Int(self.order[position])]
                     pointer = Self.writeSample(value: entry.value, timestamp: entry.timestamp, at: pointer)
@@ -170,7 +164,7 @@ public struct WriteRequestEncoder: Sendable {
     @inline(__always)
     private func timeSeriesLength<Entries: RandomAccessCollection>(slot: Int, entries: Entries) -> Int
     where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
-        var length = self.slotSeries[slot]._withUnsafeGuaranteedRef { $0.encoded.count }
+        var length = self.slotSeries[slot]._withUnsafeGuaranteedRef { $0.encodedLength }
         for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
             let entry = entries[entries.startIndex + Int(self.order[position])]
             length += 2 + Self.sampleBodyLength(value: entry.value, timestamp: entry.timestamp)

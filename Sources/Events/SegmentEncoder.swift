@@ -64,7 +64,7 @@ struct SegmentEncoder {
             definedEpoch[Int(ref)] = epoch
             previous[Int(ref)] = 0
             series.varint(ref)
-            series.bytes.append(contentsOf: registry.encoded[Int(ref)])
+            registry.withEncoding(ref) { series.bytes.append(contentsOf: $0) }
             defined += 1
         }
         definedCount += defined

@@ -21,10 +21,10 @@ struct SeriesCache {
     /// One way the target writes a series (two orders of the same labels are two forms): its
     /// bytes are `arena[start..<start + count]`.
     private struct Form {
-        var start: Int
-        var count: Int
         var hash: UInt64
-        var series: Int
+        var start: UInt32
+        var count: UInt32
+        var series: Int32
     }
 
     private(set) var series: [Series] = []
@@ -32,10 +32,10 @@ struct SeriesCache {
     /// Every form's bytes, one after another in the order they were first seen: a scrape that
     /// exposes its series in the same order as the last reads them front to back.
     private var arena: [UInt8] = []
-    private var formByHash: [UInt64: Int] = [:]
-    /// Forms whose hash collides with another's: keyed by their full bytes.
-    private var collisions: [[UInt8]: Int] = [:]
-    private var seriesByRef: [UInt64: Int] = [:]
+    /// Forms by their hash (the forms hold their hashes and bytes).
+    private var formIndex = HashIndex()
+    /// Series by their ref.
+    private var seriesIndex = HashIndex()
     /// The form expected next: the one after the last found. Targets expose their series in
     /// the same order scrape after scrape, so most lookups end here without hashing the key
     /// into the table.
@@ -47,22 +47,21 @@ struct SeriesCache {
     mutating func index(for bytes: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         if expected < forms.count, forms[expected].hash == hash, self.form(expected, equals: bytes) {
             expected += 1
-            return forms[expected - 1].series
+            return Int(forms[expected - 1].series)
         }
-        guard var form = formByHash[hash] else { return nil }
-        if !self.form(form, equals: bytes) {
-            guard let colliding = collisions[Array(bytes)] else { return nil }
-            form = colliding
-        }
+        guard let form = formIndex.find(hash: hash, where: { forms[$0].hash == hash && self.form($0, equals: bytes) })
+        else { return nil }
         expected = form + 1
-        return forms[form].series
+        return Int(forms[form].series)
     }
 
     private func form(_ index: Int, equals bytes: UnsafeRawBufferPointer) -> Bool {
         let form = forms[index]
-        guard form.count == bytes.count else { return false }
+        guard Int(form.count) == bytes.count else { return false }
         guard form.count > 0 else { return true }
-        return arena.withUnsafeBytes { memcmp($0.baseAddress! + form.start, bytes.baseAddress!, form.count) == 0 }
+        return arena.withUnsafeBytes {
+            memcmp($0.baseAddress! + Int(form.start), bytes.baseAddress!, Int(form.count)) == 0
+        }
     }
 
     /// Sizes an empty cache for its first scrape's `forms` forms of `bytes` bytes in all, exactly:
@@ -73,24 +72,24 @@ struct SeriesCache {
         self.forms.reserveCapacity(forms)
         self.arena.reserveCapacity(bytes)
         self.series.reserveCapacity(forms)
+        self.formIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
+        self.seriesIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
     }
 
     /// Records that `bytes` name the series `ref`; returns the series' index.
     mutating func insert(_ bytes: [UInt8], hash: UInt64, ref: UInt64, recordBytes: Int) -> Int {
-        let index =
-            seriesByRef[ref]
-            ?? {
-                series.append(Series(ref: ref, recordBytes: recordBytes))
-                seriesByRef[ref] = series.count - 1
-                return series.count - 1
-            }()
-        forms.append(Form(start: arena.count, count: bytes.count, hash: hash, series: index))
-        arena.append(contentsOf: bytes)
-        if formByHash[hash] == nil {
-            formByHash[hash] = forms.count - 1
+        precondition(arena.count + bytes.count <= Int(UInt32.max), "a target's series take under 4 GiB")
+        let index: Int
+        if let known = seriesIndex.find(hash: HashIndex.hash(ref), where: { series[$0].ref == ref }) {
+            index = known
         } else {
-            collisions[bytes] = forms.count - 1
+            index = series.count
+            series.append(Series(ref: ref, recordBytes: recordBytes))
+            seriesIndex.insert(index, hash: HashIndex.hash(ref)) { [series] in HashIndex.hash(series[$0].ref) }
         }
+        forms.append(Form(hash: hash, start: UInt32(arena.count), count: UInt32(bytes.count), series: Int32(index)))
+        arena.append(contentsOf: bytes)
+        formIndex.insert(forms.count - 1, hash: hash) { [forms] in forms[$0].hash }
         return index
     }
 

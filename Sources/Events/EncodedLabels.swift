@@ -1,21 +1,27 @@
 import Primitives
 
-/// A label set in the WAL's encoding (a varint count, then each name and value as a varint
-/// length and its UTF-8 bytes; docs/wal-format.md), as a range of a byte array that may hold
-/// other things too: usually a `series` record's payload, shared with the decoder that read it,
-/// so that a reader keeping a series' labels keeps no copy of them.
-public struct EncodedLabels: Sendable {
-    /// The bytes the labels are a range of.
-    public let storage: [UInt8]
-    /// Where the encoding starts in `storage` (at the count).
-    public let start: Int
-    /// Where it ends.
-    public let end: Int
+#if canImport(Glibc)
+    import Glibc
+#endif
 
-    /// The labels `storage[start..<end]` encode.
-    ///
-    /// - Precondition: the range holds one whole label encoding (as a decoder checks it).
-    init(storage: [UInt8], start: Int, end: Int) {
+/// A label set in the WAL's encoding (a varint count, then each name and value as a varint
+/// length and its UTF-8 bytes; docs/wal-format.md), as a range of bytes that may hold other
+/// things too: a `series` record's payload shared with the decoder that read it, or the series
+/// registry's own copy, so that whoever keeps a series' labels this way keeps no copy of them.
+public struct EncodedLabels: Sendable {
+    enum Storage: Sendable {
+        case array([UInt8])
+        case chunk(ByteChunk)
+    }
+
+    let storage: Storage
+    /// Where the encoding starts in the storage (at the count).
+    let start: Int
+    /// Where it ends.
+    let end: Int
+
+    /// - Precondition: `storage[start..<end]` holds one whole label encoding (as a decoder checks it).
+    init(_ storage: Storage, start: Int, end: Int) {
         self.storage = storage
         self.start = start
         self.end = end
@@ -25,13 +31,23 @@ public struct EncodedLabels: Sendable {
     public init(_ labels: Labels) {
         var writer = ByteWriter(capacity: 16 * labels.count + 8)
         writer.labels(labels)
-        self.init(storage: writer.bytes, start: 0, end: writer.bytes.count)
+        self.init(.array(writer.bytes), start: 0, end: writer.bytes.count)
+    }
+
+    /// Calls `body` with the encoding's bytes.
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        switch storage {
+        case .array(let array):
+            array.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        case .chunk(let chunk):
+            body(chunk.bytes(start, end))
+        }
     }
 
     /// Calls `body` with each label's name and value bytes, in order.
     public func forEach(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        storage.withUnsafeBytes { bytes in
-            var index = start
+        withUnsafeBytes { bytes in
+            var index = 0
             let count = Self.varint(bytes, &index)
             for _ in 0..<count {
                 let nameLength = Self.varint(bytes, &index)
@@ -54,8 +70,18 @@ public struct EncodedLabels: Sendable {
         return Labels(sorted: labels)
     }
 
-    /// A varint of an encoding that has been checked whole (what the fields of an
-    /// `EncodedLabels` are): reads it at `index` and moves `index` past it.
+    /// Whether both encode the same labels (the same bytes: equal label sets encode equally).
+    public func hasSameBytes(as other: EncodedLabels) -> Bool {
+        withUnsafeBytes { mine in
+            other.withUnsafeBytes { theirs in
+                mine.count == theirs.count
+                    && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
+            }
+        }
+    }
+
+    /// A varint of an encoding that has been checked whole (what an `EncodedLabels` holds): reads
+    /// it at `index` and moves `index` past it.
     @inlinable @inline(__always)
     public static func varint(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> Int {
         var value = 0

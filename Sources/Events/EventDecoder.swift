@@ -1,5 +1,11 @@
 import WAL
 
+/// A series as a `series` record defines it: its ref in the segment, and its labels' encoding.
+public struct SeriesEncoding: Sendable {
+    public let ref: UInt64
+    public let labels: EncodedLabels
+}
+
 /// Decodes the records of the log back into events. It must see a segment's
 /// records in order from the segment's start, or from a checkpoint with the
 /// series defined before it (see `EventReader.init(directory:segment:seekingTo:)`);
@@ -48,6 +54,7 @@ public struct EventDecoder {
         guard isDefined(ref) else { return nil }
         if let labels = labelsByRef[Int(ref)] { return labels }
         let source = lazySource[Int(ref)]
+        guard source != Self.handedOver else { return nil }
         var reader = ByteReader(lazyPayloads[Int(source >> 40)])
         reader.index = Int(source & (1 << 40 - 1))
         // `defineLazily` has checked the structure already; decoding the strings cannot fail.
@@ -62,13 +69,14 @@ public struct EventDecoder {
         guard isDefined(ref) else { return nil }
         if let labels = labelsByRef[Int(ref)] { return EncodedLabels(labels) }
         let source = lazySource[Int(ref)]
+        guard source != Self.handedOver else { return nil }
         let payload = lazyPayloads[Int(source >> 40)]
         var reader = ByteReader(payload)
         reader.index = Int(source & (1 << 40 - 1))
         let start = reader.index
         // `defineLazily` has checked the structure already.
         guard (try? reader.skipLabels()) != nil else { return nil }
-        return EncodedLabels(storage: payload, start: start, end: reader.index)
+        return EncodedLabels(.array(payload), start: start, end: reader.index)
     }
 
     /// Tells the decoder that a record of `segment` before the next one it sees was lost (the
@@ -115,6 +123,37 @@ public struct EventDecoder {
         } catch {
             throw EventError(position: record.position, kind: .series, underlying: error)
         }
+    }
+
+    /// The `lazySource` of a series whose definition was handed over, not kept.
+    private static let handedOver = UInt64.max
+
+    /// Defines the series of a `series` record and hands their definitions to `body`, each as a
+    /// range of the record's payload, keeping none of it: ``labels(for:)`` answers nil for these
+    /// refs afterwards. For a follower that takes what it needs of a series when it is defined.
+    /// When the record fails to decode part way, the series defined before the failure are
+    /// handed over (they stay defined) before the error is thrown.
+    mutating func define(_ record: StoredRecord, handingOver body: ([SeriesEncoding]) -> Void) throws(EventError) {
+        enter(segment: record.position.segment)
+        var reader = ByteReader(record.payload)
+        var definitions: [SeriesEncoding] = []
+        do throws(EventDecodeError) {
+            while !reader.isAtEnd {
+                let ref = try reader.varint()
+                guard ref < Self.refLimit else { throw reader.error("series ref \(ref) is implausibly large") }
+                let offset = reader.index
+                try reader.skipLabels()
+                define(ref, nil)
+                lazySource[Int(ref)] = Self.handedOver
+                definitions.append(
+                    SeriesEncoding(
+                        ref: ref, labels: EncodedLabels(.array(record.payload), start: offset, end: reader.index)))
+            }
+        } catch {
+            body(definitions)
+            throw EventError(position: record.position, kind: .series, underlying: error)
+        }
+        body(definitions)
     }
 
     @inline(__always)

@@ -7,6 +7,9 @@ import WAL
 /// every segment self-contained (it defines the series its samples use).
 public final class EventLog: Sendable {
     public let writer: LogWriter
+    /// The first segment this log writes (the writer starts a new one): refs in it and after
+    /// it are this log's registry's.
+    private let firstSegment: Int
     private let logger: Logger
 
     private struct State {
@@ -52,6 +55,7 @@ public final class EventLog: Sendable {
         checkpointInterval: Int = EventLog.defaultCheckpointInterval, logger: Logger = Logger(label: "agentd.wal")
     ) throws {
         writer = try LogWriter(directory: directory, options: options, logger: logger)
+        firstSegment = writer.end.segment
         self.logger = logger
         state = Mutex(
             State(encoder: SegmentEncoder(checkpointInterval: checkpointInterval), segment: writer.end.segment))
@@ -69,6 +73,20 @@ public final class EventLog: Sendable {
 
     public func labels(for ref: UInt64) -> Labels? {
         state.withLock { $0.registry.labels(ref) }
+    }
+
+    /// For series defined in `segment`: the registry's own encoding of each, where the segment
+    /// was written by this log (its refs are the registry's) and the bytes are the same; nil
+    /// for the others. A reader that keeps these keeps no copy of the labels.
+    public func sharedLabels(_ definitions: [SeriesEncoding], in segment: Int) -> [EncodedLabels?] {
+        guard segment >= firstSegment else { return definitions.map { _ in nil } }
+        return state.withLock { state in
+            definitions.map { definition in
+                guard definition.ref < UInt64(state.registry.count) else { return nil }
+                let own = state.registry.encodedLabels(definition.ref)
+                return own.hasSameBytes(as: definition.labels) ? own : nil
+            }
+        }
     }
 
     /// Appends one scrape's samples; every ref must come from `ref(for:)`.

@@ -98,12 +98,27 @@ public struct EventTailer {
     /// The next event; waits for one. Like `EventReader.next()`, a record that does not
     /// decode is skipped and listed in `skipped`.
     public mutating func next() async throws -> (record: StoredRecord, event: Event)? {
+        try await next(onSeries: nil)
+    }
+
+    /// The next event, like ``next()``, but the definitions of `series` records at or after the
+    /// start are handed to `onSeries` as they are read (with their segment), as ranges of the
+    /// record's payload, and not kept: ``labels(for:)`` answers only for series defined before
+    /// the start. For a follower that takes a series' labels once, when it is defined, so that
+    /// nothing holds a segment's series records for the segment's life.
+    public mutating func next(
+        onSeries: ((_ segment: Int, _ definitions: [SeriesEncoding]) -> Void)?
+    ) async throws -> (record: StoredRecord, event: Event)? {
         while true {
             guard let record = try await tailer.next() else { return nil }
             if tailer.lostSinceLastRecord { decoder.recordLost(in: record.position.segment) }
             do {
-                // Series are defined lazily and not returned: a follower of the live log asks for a
-                // series' labels once, and the decoder keeps only the record's bytes.
+                if let onSeries, record.position >= start, record.type == EventKind.series.rawValue {
+                    try decoder.define(record) { onSeries(record.position.segment, $0) }
+                    continue
+                }
+                // Otherwise series are defined lazily and not returned: a follower of the live log
+                // asks for a series' labels once, and the decoder keeps only the record's bytes.
                 guard record.position >= start, record.type != EventKind.series.rawValue else {
                     try decoder.advance(record)
                     continue

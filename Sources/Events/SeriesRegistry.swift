@@ -10,14 +10,15 @@ import Primitives
 ///
 /// A series is kept as its labels' encoding in a `series` record (labels are sorted
 /// and unique, so equal label sets encode equally): that is what the encoder writes.
-/// The encodings lie end to end in chunks of ``chunkSize`` bytes, found by ref through
+/// The encodings lie end to end in chunks of ``chunkSize`` bytes that never move (a
+/// remote-write label set keeps a range of one rather than a copy), found by ref through
 /// two small arrays and by content through a ``HashIndex``: about 15 bytes a series
 /// besides the encoding itself, where an array per series keyed in a dictionary took 70.
 struct SeriesRegistry {
     /// The most bytes a chunk holds (a larger encoding gets a chunk of its own).
     static let chunkSize = 1 << 20
 
-    private var chunks: [[UInt8]] = []
+    private var chunks: [ByteChunk] = []
     /// By ref: the chunk (high 24 bits) and offset in it (low 40 bits) of the encoding.
     private var locations: [UInt64] = []
     /// By ref: the encoding's length.
@@ -47,15 +48,13 @@ struct SeriesRegistry {
     }
 
     private mutating func store(_ bytes: UnsafeRawBufferPointer) {
-        if chunks.isEmpty || chunks[chunks.count - 1].count + bytes.count > Self.chunkSize {
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(Swift.max(Self.chunkSize, bytes.count))
-            chunks.append(chunk)
+        if chunks.isEmpty || chunks[chunks.count - 1].count + bytes.count > chunks[chunks.count - 1].capacity {
+            chunks.append(ByteChunk(capacity: Swift.max(Self.chunkSize, bytes.count)))
         }
         let chunk = chunks.count - 1
-        locations.append(UInt64(chunk) << 40 | UInt64(chunks[chunk].count))
+        let offset = chunks[chunk].append(bytes)
+        locations.append(UInt64(chunk) << 40 | UInt64(offset))
         lengths.append(UInt32(bytes.count))
-        chunks[chunk].append(contentsOf: bytes)
     }
 
     private func encoding(_ ref: Int, equals bytes: UnsafeRawBufferPointer) -> Bool {
@@ -67,11 +66,19 @@ struct SeriesRegistry {
     ///
     /// - Precondition: `ref` was handed out by this registry.
     func withEncoding<Result>(_ ref: UInt64, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        let labels = encodedLabels(ref)
+        guard case .chunk(let chunk) = labels.storage else { preconditionFailure("the registry keeps chunks") }
+        return body(chunk.bytes(labels.start, labels.end))
+    }
+
+    /// The encoded labels of `ref`: a range of the registry's own bytes, which never move.
+    ///
+    /// - Precondition: `ref` was handed out by this registry.
+    func encodedLabels(_ ref: UInt64) -> EncodedLabels {
         let location = locations[Int(ref)]
         let offset = Int(location & (1 << 40 - 1))
-        return chunks[Int(location >> 40)].withUnsafeBytes { chunk in
-            body(UnsafeRawBufferPointer(rebasing: chunk[offset..<(offset + Int(lengths[Int(ref)]))]))
-        }
+        return EncodedLabels(
+            .chunk(chunks[Int(location >> 40)]), start: offset, end: offset + Int(lengths[Int(ref)]))
     }
 
     /// The labels of `ref`, decoded.

@@ -112,10 +112,38 @@ public final class Forwarder: Sendable {
         var earlier = Damage()
         var reported = Damage()
         var readFailures = 0
+        func enter(_ next: Int) {
+            guard next != segment else { return }
+            labelSets.removeAll(keepingCapacity: true)
+            writeDropped.removeAll(keepingCapacity: true)
+            segment = next
+        }
+        // A series' label set is made when its series record is read. Where the record is this
+        // process's own, the label set keeps a range of the series registry's bytes: neither the
+        // record nor a copy of the labels is kept.
+        func define(_ definedIn: Int, _ definitions: [SeriesEncoding]) {
+            enter(definedIn)
+            let shared = writeRelabel == nil ? log.sharedLabels(definitions, in: definedIn) : []
+            for (index, definition) in definitions.enumerated() {
+                let ref = Int(definition.ref)
+                if ref >= labelSets.count {
+                    labelSets.append(contentsOf: repeatElement(nil, count: ref + 1 - labelSets.count))
+                }
+                if let writeRelabel {
+                    let sent = writeRelabel(definition.labels.labels)
+                    labelSets[ref] = sent.map {
+                        queue.labelSet($0.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+                    }
+                    if sent == nil { writeDropped.insert(definition.ref) }
+                } else {
+                    labelSets[ref] = queue.labelSet(shared[index] ?? definition.labels)
+                }
+            }
+        }
         while true {
             let next: (record: StoredRecord, event: Event)?
             do {
-                next = try await tailer.next()
+                next = try await tailer.next(onSeries: define)
                 readFailures = 0
             } catch {
                 // An I/O error reading a segment: try again from the same place, never give up.
@@ -136,11 +164,7 @@ public final class Forwarder: Sendable {
                 continue
             }
             guard let (record, event) = next else { break }
-            if record.position.segment != segment {
-                labelSets.removeAll(keepingCapacity: true)
-                writeDropped.removeAll(keepingCapacity: true)
-                segment = record.position.segment
-            }
+            enter(record.position.segment)
             if tailer.skipped.count + earlier.recordsSkipped != reported.recordsSkipped
                 || tailer.corruptions.count + earlier.corruptions != reported.corruptions
                 || tailer.lostSamples + earlier.samplesLost != reported.samplesLost
@@ -152,6 +176,7 @@ public final class Forwarder: Sendable {
                 try await queue.append(EmptyCollection(), position: Self.pack(record.end))
                 continue
             }
+            // Series defined before the start (read by the seek) are kept by the reader until asked for.
             for ref in batch.refs {
                 if Int(ref) >= labelSets.count {
                     labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))

@@ -56,9 +56,7 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
             length += 1 + Varint.size(of: UInt64(message)) + message
         }
         self.encodedLength = length
-        self.shardKey = encoded.storage.withUnsafeBytes {
-            TargetKey.hash(UnsafeRawBufferPointer(rebasing: $0[encoded.start..<encoded.end]))
-        }
+        self.shardKey = encoded.withUnsafeBytes { TargetKey.hash($0) }
     }
 
     /// The label set of a series as the WAL encodes it. Labels that are already normalized (the
@@ -120,9 +118,9 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     /// returns the pointer past them.
     @inline(__always)
     func write(to pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        encodedLabels.storage.withUnsafeBytes { bytes in
+        encodedLabels.withUnsafeBytes { bytes in
             var out = pointer
-            var index = encodedLabels.start
+            var index = 0
             let count = EncodedLabels.varint(bytes, &index)
             for _ in 0..<count {
                 let nameLength = EncodedLabels.varint(bytes, &index)

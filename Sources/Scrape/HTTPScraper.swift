@@ -54,12 +54,20 @@ public struct HTTPScraper: TargetScraper {
     /// What every scraping client has: connections kept alive; gzip is left to ``fetch``; a
     /// refused connection or a failed TLS handshake fails the scrape at once with its reason,
     /// instead of being retried until the timeout.
+    ///
+    /// A connection reads one buffer per wake-up (`maxMessagesPerRead` 1). NIO keeps a pool of
+    /// receive buffers per connection as large as that count, each up to 64 KiB; at its default
+    /// of 4, every kept-alive target connection held about 192 KiB between scrapes (98 MB at 500
+    /// targets), now at most one buffer.
     public static var clientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.decompression = .disabled
         configuration.connectionPool.idleTimeout = .seconds(120)
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+        configuration.http1_1ConnectionDebugInitializer = { channel in
+            channel.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
+        }
         return configuration
     }
 

@@ -8,8 +8,8 @@ import Testing
         RemoteWriteLabel(name: name, value: value)
     }
 
-    private func baseAddress(_ bytes: [UInt8]) -> UnsafeRawPointer? {
-        bytes.withUnsafeBytes { $0.baseAddress }
+    private func baseAddress(_ labels: EncodedLabels) -> UnsafeRawPointer? {
+        labels.withUnsafeBytes { $0.baseAddress }
     }
 
     /// The request one sample of `series` encodes to.
@@ -53,15 +53,15 @@ import Testing
     @Test func labelsThatNeedNoChangeShareTheRecordsBytesAndOthersGetTheirOwn() {
         let payload = EncodedLabels(Labels([Label("__name__", "up"), Label("job", "node")]))
         let shared = RemoteWriteLabelSet(payload)
-        #expect(baseAddress(shared.encodedLabels.storage) == baseAddress(payload.storage))
+        #expect(baseAddress(shared.encodedLabels) == baseAddress(payload))
 
         let withExternal = RemoteWriteLabelSet(payload, externalLabels: [label("cluster", "eu")])
-        #expect(baseAddress(withExternal.encodedLabels.storage) != baseAddress(payload.storage))
+        #expect(baseAddress(withExternal.encodedLabels) != baseAddress(payload))
         #expect(withExternal.labels.map(\.name) == ["__name__", "cluster", "job"])
 
         let withEmpty = EncodedLabels(Labels([Label("__name__", "up"), Label("gone", "")]))
         let normalized = RemoteWriteLabelSet(withEmpty)
-        #expect(baseAddress(normalized.encodedLabels.storage) != baseAddress(withEmpty.storage))
+        #expect(baseAddress(normalized.encodedLabels) != baseAddress(withEmpty))
         #expect(normalized.labels == [label("__name__", "up")])
 
         // Names out of byte order (an encoding no writer of this project makes): sorted, not trusted.

@@ -1,0 +1,51 @@
+import TestSupport
+import Testing
+import WAL
+
+@testable import Events
+
+@Suite(.timeLimit(.minutes(1))) struct SharedSeriesLabelsTests {
+    private func address(_ labels: EncodedLabels) -> UnsafeRawPointer? {
+        labels.withUnsafeBytes { $0.baseAddress }
+    }
+
+    @Test func aFollowerTakesEachSeriesWhenDefinedAndTheLogSharesItsOwnBytes() async throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, options: .init(sync: .never))
+        let labels = (0..<3).map { Labels(["__name__": "m", "id": "\($0)"]) }
+        let refs = log.refs(for: labels)
+        try await log.append(SampleBatch(target: 1, timestamp: 1000, refs: refs, values: [1, 2, 3]))
+        var tailer = EventTailer(log: log, from: .start(of: log.writer.end.segment))
+        var handed: [(segment: Int, definitions: [SeriesEncoding])] = []
+        let next = try await tailer.next { handed.append(($0, $1)) }
+        guard case .samples(let batch)? = next?.event else {
+            Issue.record("expected the samples record, read \(String(describing: next?.event))")
+            return
+        }
+        #expect(batch.refs == refs)
+        #expect(handed.count == 1)
+        #expect(handed.first?.definitions.map(\.ref) == refs)
+        #expect(handed.first?.definitions.map(\.labels.labels) == labels)
+        // The reader kept nothing of the record.
+        #expect(tailer.labels(for: refs[0]) == nil)
+        #expect(tailer.encodedLabels(for: refs[0]) == nil)
+
+        // The log gives its registry's own bytes for the series of its own segment.
+        let segment = handed[0].segment
+        let shared = log.sharedLabels(handed[0].definitions, in: segment)
+        for (index, encoded) in shared.enumerated() {
+            #expect(encoded?.labels == labels[index])
+            #expect(encoded.flatMap(address) != address(handed[0].definitions[index].labels))
+        }
+        // Not for a definition whose bytes are not the registry's for that ref.
+        let wrong = SeriesEncoding(ref: refs[0], labels: EncodedLabels(labels[1]))
+        #expect(log.sharedLabels([wrong], in: segment).map { $0 == nil } == [true])
+        try log.close()
+
+        // Another log over the directory: the first log's segment is not its own, whatever its refs.
+        let reopened = try EventLog(directory: dir.path, options: .init(sync: .never))
+        #expect(reopened.refs(for: labels) == refs)
+        #expect(reopened.sharedLabels(handed[0].definitions, in: segment).map { $0 == nil } == [true, true, true])
+        try reopened.close()
+    }
+}

@@ -15,16 +15,19 @@ public struct EncodedLabels: Sendable {
     }
 
     let storage: Storage
-    /// Where the encoding starts in the storage (at the count).
-    let start: Int
-    /// Where it ends.
-    let end: Int
+    /// Where the encoding starts in the storage (at the count), and ends: 32 bits each, so that
+    /// a label set keeping one stays small (storages are WAL records and registry chunks).
+    private let bounds: (start: UInt32, end: UInt32)
 
-    /// - Precondition: `storage[start..<end]` holds one whole label encoding (as a decoder checks it).
+    var start: Int { Int(bounds.start) }
+    var end: Int { Int(bounds.end) }
+
+    /// - Precondition: `storage[start..<end]` holds one whole label encoding (as a decoder checks
+    ///   it), and `end` is below 4 GiB.
     init(_ storage: Storage, start: Int, end: Int) {
+        precondition(start <= end && end <= Int(UInt32.max), "labels are encoded below 4 GiB into their storage")
         self.storage = storage
-        self.start = start
-        self.end = end
+        self.bounds = (UInt32(start), UInt32(end))
     }
 
     /// The encoding of `labels`, in a buffer of its own.

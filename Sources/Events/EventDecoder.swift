@@ -110,19 +110,7 @@ public struct EventDecoder {
         // Kept before the definitions are read: when one fails, the series defined before it
         // stay defined (as `decode` leaves them), and their labels are in this payload.
         lazyPayloads.append(record.payload)
-        var reader = ByteReader(record.payload)
-        do throws(EventDecodeError) {
-            while !reader.isAtEnd {
-                let ref = try reader.varint()
-                guard ref < Self.refLimit else { throw reader.error("series ref \(ref) is implausibly large") }
-                let offset = reader.index
-                try reader.skipLabels()
-                define(ref, nil)
-                lazySource[Int(ref)] = payloadIndex << 40 | UInt64(offset)
-            }
-        } catch {
-            throw EventError(position: record.position, kind: .series, underlying: error)
-        }
+        try defineEach(record) { ref, labels in payloadIndex << 40 | UInt64(labels.lowerBound) }
     }
 
     /// The `lazySource` of a series whose definition was handed over, not kept.
@@ -135,8 +123,23 @@ public struct EventDecoder {
     /// handed over (they stay defined) before the error is thrown.
     mutating func define(_ record: StoredRecord, handingOver body: ([SeriesEncoding]) -> Void) throws(EventError) {
         enter(segment: record.position.segment)
-        var reader = ByteReader(record.payload)
         var definitions: [SeriesEncoding] = []
+        defer { body(definitions) }
+        try defineEach(record) { ref, labels in
+            definitions.append(
+                SeriesEncoding(
+                    ref: ref,
+                    labels: EncodedLabels(.array(record.payload), start: labels.lowerBound, end: labels.upperBound)))
+            return Self.handedOver
+        }
+    }
+
+    /// Defines each series of a `series` record, its `lazySource` what `source` gives for its
+    /// ref and the range of its labels in the payload. The series before a failure stay defined.
+    private mutating func defineEach(
+        _ record: StoredRecord, source: (_ ref: UInt64, _ labels: Range<Int>) -> UInt64
+    ) throws(EventError) {
+        var reader = ByteReader(record.payload)
         do throws(EventDecodeError) {
             while !reader.isAtEnd {
                 let ref = try reader.varint()
@@ -144,16 +147,11 @@ public struct EventDecoder {
                 let offset = reader.index
                 try reader.skipLabels()
                 define(ref, nil)
-                lazySource[Int(ref)] = Self.handedOver
-                definitions.append(
-                    SeriesEncoding(
-                        ref: ref, labels: EncodedLabels(.array(record.payload), start: offset, end: reader.index)))
+                lazySource[Int(ref)] = source(ref, offset..<reader.index)
             }
         } catch {
-            body(definitions)
             throw EventError(position: record.position, kind: .series, underlying: error)
         }
-        body(definitions)
     }
 
     @inline(__always)

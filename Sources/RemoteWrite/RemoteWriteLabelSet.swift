@@ -116,33 +116,63 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
 
     /// Writes the labels as `TimeSeries.labels` entries at `pointer` (``encodedLength`` bytes);
     /// returns the pointer past them.
+    ///
+    /// A `Label` message's body is the WAL's bytes for the label with a tag before each field:
+    /// `0x0A`, the name's length and bytes (as the WAL has them), `0x12`, the value's length and
+    /// bytes. So each label costs two copies and its message's length, no varint re-encoded.
     @inline(__always)
     func write(to pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         encodedLabels.withUnsafeBytes { bytes in
-            var out = pointer
-            var index = 0
-            let count = EncodedLabels.varint(bytes, &index)
+            guard var source = bytes.baseAddress else { return pointer }
+            var out = UnsafeMutableRawPointer(pointer)
+            let count = Self.readLength(&source)
             for _ in 0..<count {
-                let nameLength = EncodedLabels.varint(bytes, &index)
-                let nameStart = index
-                index += nameLength
-                let valueLength = EncodedLabels.varint(bytes, &index)
-                let valueStart = index
-                index += valueLength
-                let message = Self.labelMessageLength(name: nameLength, value: valueLength)
-                out.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
-                out = ProtobufWire.writeVarint(UInt64(message), at: out + 1)
-                out.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
-                out = ProtobufWire.writeVarint(UInt64(nameLength), at: out + 1)
-                UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress! + nameStart, byteCount: nameLength)
-                out += nameLength
-                out.pointee = ProtobufWire.tag(field: 2, wireType: .lengthDelimited)
-                out = ProtobufWire.writeVarint(UInt64(valueLength), at: out + 1)
-                UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress! + valueStart, byteCount: valueLength)
-                out += valueLength
+                let name = source
+                let nameLength = Self.readLength(&source)
+                source += nameLength
+                let nameField = source - name
+                let value = source
+                let valueLength = Self.readLength(&source)
+                source += valueLength
+                let valueField = source - value
+                out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
+                out = Self.writeLength(2 + nameField + valueField, at: out + 1)
+                out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
+                out.advanced(by: 1).copyMemory(from: name, byteCount: nameField)
+                out += 1 + nameField
+                out.storeBytes(of: ProtobufWire.tag(field: 2, wireType: .lengthDelimited), as: UInt8.self)
+                out.advanced(by: 1).copyMemory(from: value, byteCount: valueField)
+                out += 1 + valueField
             }
-            return out
+            return out.assumingMemoryBound(to: UInt8.self)
         }
+    }
+
+    /// A length (a varint) of a checked encoding; most take one byte.
+    @inline(__always)
+    private static func readLength(_ source: inout UnsafeRawPointer) -> Int {
+        let first = source.load(as: UInt8.self)
+        source += 1
+        if first < 0x80 { return Int(first) }
+        var value = Int(first & 0x7F)
+        var shift = 7
+        while true {
+            let byte = source.load(as: UInt8.self)
+            source += 1
+            value |= Int(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    @inline(__always)
+    private static func writeLength(_ length: Int, at out: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        if length < 0x80 {
+            out.storeBytes(of: UInt8(length), as: UInt8.self)
+            return out + 1
+        }
+        let end = ProtobufWire.writeVarint(UInt64(length), at: out.assumingMemoryBound(to: UInt8.self))
+        return UnsafeMutableRawPointer(end)
     }
 
     /// The value of the label `name`, if present.

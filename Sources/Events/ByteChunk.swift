@@ -3,15 +3,22 @@
 ///
 /// The owner appends under its own lock; a reader is given ranges written before it took
 /// that lock, and reads only those: no byte is written and read at once.
+@usableFromInline
 final class ByteChunk: @unchecked Sendable {
     let capacity: Int
     /// Bytes written so far (changed by the owner only).
     private(set) var count = 0
-    private let base: UnsafeMutableRawPointer
+    @usableFromInline let base: UnsafeMutableRawPointer
 
     init(capacity: Int) {
         self.capacity = capacity
         base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// A chunk holding a copy of `bytes`, exactly.
+    convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(capacity: bytes.count)
+        _ = append(bytes)
     }
 
     deinit { base.deallocate() }
@@ -28,6 +35,7 @@ final class ByteChunk: @unchecked Sendable {
     }
 
     /// The bytes `start..<end`, written before.
+    @inlinable
     func bytes(_ start: Int, _ end: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base + start, count: end - start)
     }

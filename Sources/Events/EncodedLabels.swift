@@ -9,23 +9,19 @@ import Primitives
 /// things too: a `series` record's payload shared with the decoder that read it, or the series
 /// registry's own copy, so that whoever keeps a series' labels this way keeps no copy of them.
 public struct EncodedLabels: Sendable {
-    enum Storage: Sendable {
-        case array([UInt8])
-        case chunk(ByteChunk)
-    }
-
-    let storage: Storage
+    /// The bytes the encoding is a range of: a raw allocation that never moves.
+    @usableFromInline let storage: ByteChunk
     /// Where the encoding starts in the storage (at the count), and ends: 32 bits each, so that
     /// a label set keeping one stays small (storages are WAL records and registry chunks).
-    private let bounds: (start: UInt32, end: UInt32)
+    @usableFromInline let bounds: (start: UInt32, end: UInt32)
 
     var start: Int { Int(bounds.start) }
     var end: Int { Int(bounds.end) }
 
-    /// - Precondition: `storage[start..<end]` holds one whole label encoding (as a decoder checks
-    ///   it), and `end` is below 4 GiB.
-    init(_ storage: Storage, start: Int, end: Int) {
-        precondition(start <= end && end <= Int(UInt32.max), "labels are encoded below 4 GiB into their storage")
+    /// - Precondition: `storage`'s bytes `start..<end` hold one whole label encoding (as a decoder
+    ///   checks it), and `end` is below 4 GiB.
+    init(_ storage: ByteChunk, start: Int, end: Int) {
+        precondition(start <= end && end <= storage.count, "labels are encoded inside their storage")
         self.storage = storage
         self.bounds = (UInt32(start), UInt32(end))
     }
@@ -34,17 +30,22 @@ public struct EncodedLabels: Sendable {
     public init(_ labels: Labels) {
         var writer = ByteWriter(capacity: 16 * labels.count + 8)
         writer.labels(labels)
-        self.init(.array(writer.bytes), start: 0, end: writer.bytes.count)
+        self.init(copying: writer.bytes)
     }
+
+    /// A label encoding copied out of `bytes` (which must hold one whole encoding, checked).
+    init(copying bytes: [UInt8]) {
+        self.init(bytes.withUnsafeBytes { ByteChunk(copying: $0) }, start: 0, end: bytes.count)
+    }
+
+    /// The encoding's bytes. They never move, and stay valid as long as this value or a copy of
+    /// it lives: a holder may keep the buffer beside the value and read it without a closure.
+    @inlinable
+    public var unsafeBytes: UnsafeRawBufferPointer { storage.bytes(Int(bounds.start), Int(bounds.end)) }
 
     /// Calls `body` with the encoding's bytes.
     public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        switch storage {
-        case .array(let array):
-            array.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
-        case .chunk(let chunk):
-            body(chunk.bytes(start, end))
-        }
+        withExtendedLifetime(storage) { body(unsafeBytes) }
     }
 
     /// Calls `body` with each label's name and value bytes, in order.

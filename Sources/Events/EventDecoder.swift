@@ -76,7 +76,7 @@ public struct EventDecoder {
         let start = reader.index
         // `defineLazily` has checked the structure already.
         guard (try? reader.skipLabels()) != nil else { return nil }
-        return EncodedLabels(.array(payload), start: start, end: reader.index)
+        return EncodedLabels(copying: Array(payload[start..<reader.index]))
     }
 
     /// Tells the decoder that a record of `segment` before the next one it sees was lost (the
@@ -125,11 +125,11 @@ public struct EventDecoder {
         enter(segment: record.position.segment)
         var definitions: [SeriesEncoding] = []
         defer { body(definitions) }
+        let payload = record.payload.withUnsafeBytes { ByteChunk(copying: $0) }
         try defineEach(record) { ref, labels in
             definitions.append(
                 SeriesEncoding(
-                    ref: ref,
-                    labels: EncodedLabels(.array(record.payload), start: labels.lowerBound, end: labels.upperBound)))
+                    ref: ref, labels: EncodedLabels(payload, start: labels.lowerBound, end: labels.upperBound)))
             return Self.handedOver
         }
     }

@@ -67,8 +67,7 @@ struct SeriesRegistry {
     /// - Precondition: `ref` was handed out by this registry.
     func withEncoding<Result>(_ ref: UInt64, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         let labels = encodedLabels(ref)
-        guard case .chunk(let chunk) = labels.storage else { preconditionFailure("the registry keeps chunks") }
-        return body(chunk.bytes(labels.start, labels.end))
+        return withExtendedLifetime(labels) { body(labels.unsafeBytes) }
     }
 
     /// The encoded labels of `ref`: a range of the registry's own bytes, which never move.
@@ -78,7 +77,7 @@ struct SeriesRegistry {
         let location = locations[Int(ref)]
         let offset = Int(location & (1 << 40 - 1))
         return EncodedLabels(
-            .chunk(chunks[Int(location >> 40)]), start: offset, end: offset + Int(lengths[Int(ref)]))
+            chunks[Int(location >> 40)], start: offset, end: offset + Int(lengths[Int(ref)]))
     }
 
     /// The labels of `ref`, decoded.

@@ -122,30 +122,29 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     /// bytes. So each label costs two copies and its message's length, no varint re-encoded.
     @inline(__always)
     func write(to pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        encodedLabels.withUnsafeBytes { bytes in
-            guard var source = bytes.baseAddress else { return pointer }
-            var out = UnsafeMutableRawPointer(pointer)
-            let count = Self.readLength(&source)
-            for _ in 0..<count {
-                let name = source
-                let nameLength = Self.readLength(&source)
-                source += nameLength
-                let nameField = source - name
-                let value = source
-                let valueLength = Self.readLength(&source)
-                source += valueLength
-                let valueField = source - value
-                out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
-                out = Self.writeLength(2 + nameField + valueField, at: out + 1)
-                out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
-                out.advanced(by: 1).copyMemory(from: name, byteCount: nameField)
-                out += 1 + nameField
-                out.storeBytes(of: ProtobufWire.tag(field: 2, wireType: .lengthDelimited), as: UInt8.self)
-                out.advanced(by: 1).copyMemory(from: value, byteCount: valueField)
-                out += 1 + valueField
-            }
-            return out.assumingMemoryBound(to: UInt8.self)
+        // The bytes never move while `encodedLabels` is kept: read in place, no closure.
+        guard var source = encodedLabels.unsafeBytes.baseAddress else { return pointer }
+        var out = UnsafeMutableRawPointer(pointer)
+        let count = Self.readLength(&source)
+        for _ in 0..<count {
+            let name = source
+            let nameLength = Self.readLength(&source)
+            source += nameLength
+            let nameField = source - name
+            let value = source
+            let valueLength = Self.readLength(&source)
+            source += valueLength
+            let valueField = source - value
+            out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
+            out = Self.writeLength(2 + nameField + valueField, at: out + 1)
+            out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
+            (out + 1).copyMemory(from: name, byteCount: nameField)
+            out += 1 + nameField
+            out.storeBytes(of: ProtobufWire.tag(field: 2, wireType: .lengthDelimited), as: UInt8.self)
+            (out + 1).copyMemory(from: value, byteCount: valueField)
+            out += 1 + valueField
         }
+        return out.assumingMemoryBound(to: UInt8.self)
     }
 
     /// A length (a varint) of a checked encoding; most take one byte.

@@ -250,9 +250,16 @@ def start_prometheus_receiver(procs, directory, port, log):
     return process
 
 
-def start_receiver(procs, work, name):
+def start_receiver(procs, work, name, sink=None):
+    """A Prometheus receiver, or with `sink` (an agentd-bench binary) a counting sink that costs
+    little (`agentd-bench sink`: decompresses, counts samples, answers 204)."""
     port = free_port()
     directory = os.path.join(work, name)
+    if sink:
+        os.makedirs(directory, exist_ok=True)
+        process = procs.start([sink, "sink", "--port", str(port)], directory + "/log")
+        wait_http("http://127.0.0.1:%d/metrics" % port, 30)
+        return process, port
     return start_prometheus_receiver(procs, directory, port, directory + "/log"), port
 
 
@@ -332,8 +339,9 @@ BYTES_SENT = {
 def measure(procs, args, agent, load, work, sync, run_index):
     name = "%s-%s-%s-%s%d" % (agent, load["name"], sync, "tls-" if SECURE else "", run_index)
     work = os.path.join(work, name)
-    receiver, receiver_port = start_receiver(procs, work, "receiver")
+    receiver, receiver_port = start_receiver(procs, work, "receiver", args.sink)
     process, port, wal, data, metrics_url = start_agent(procs, args, agent, load, receiver_port, work, sync)
+    received = ["sink_samples_total"] if args.sink else ["prometheus_tsdb_head_samples_appended_total"]
     result = {"agent": agent, "load": load["name"], "sync": sync if agent == "agentd" else "-"}
     if SECURE:
         result["tls"] = "remote write" + (" and scrape" if load.get("tls") else "")
@@ -342,15 +350,16 @@ def measure(procs, args, agent, load, work, sync, run_index):
         time.sleep(args.warmup)
         if process.poll() is not None:
             raise RuntimeError("%s exited; see %s" % (agent, os.path.join(work, agent, "log")))
-        receiver_metrics = "%s://127.0.0.1:%d/metrics" % (scheme(), receiver_port)
-        s0 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
+        receiver_metrics = ("http://127.0.0.1:%d/metrics" % receiver_port if args.sink
+                            else "%s://127.0.0.1:%d/metrics" % (scheme(), receiver_port))
+        s0 = metric_sum(receiver_metrics, received)
         c0, b0, d0, t0 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc0 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc0 = cpu_seconds(receiver.pid)
         backlog0 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
         a0 = metric_sum(metrics_url, APPENDED[agent])
         time.sleep(args.duration)
-        s1 = metric_sum(receiver_metrics, ["prometheus_tsdb_head_samples_appended_total"])
+        s1 = metric_sum(receiver_metrics, received)
         c1, b1, d1, t1 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc1 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc1 = cpu_seconds(receiver.pid)
@@ -358,8 +367,8 @@ def measure(procs, args, agent, load, work, sync, run_index):
         a1 = metric_sum(metrics_url, APPENDED[agent])
         hwm, rss = status_kib(process.pid, "VmHWM"), status_kib(process.pid, "VmRSS")
         samples = (s1 - s0) if s0 is not None and s1 is not None else 0
-        series = query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
-        up = query(receiver_port, "count(up == 1)")
+        series = None if args.sink else query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
+        up = None if args.sink else query(receiver_port, "count(up == 1)")
         result.update({
             "seconds": t1 - t0,
             "samples": samples,
@@ -382,6 +391,8 @@ def measure(procs, args, agent, load, work, sync, run_index):
             "receiver_cpu_cores": (rc1 - rc0) / (t1 - t0),
             "wal_backlog_bytes": [backlog0, backlog1],
         })
+        if args.sink:
+            result["sink_bad_requests"] = metric_sum(receiver_metrics, ["sink_bad_requests_total"])
         if agent == "agentd":
             inspect = subprocess.run([args.agentd, "wal", "inspect", data], capture_output=True, text=True)
             lines = [l for l in inspect.stdout.splitlines() if "sample" in l.lower()]
@@ -471,6 +482,40 @@ def table(results, loads):
     print("Medians of %s run(s) each. " % (", ".join(sorted({str(sum(1 for r in results if (r['load'], r['agent'], r['sync']) == k)) for k in keys}))))
 
 
+def max_ingest(procs, args, work):
+    """For each agent, the rates it keeps up with, in order, until the first it does not."""
+    rates = [int(rate) for rate in args.max_ingest.split(",")]
+    summary = []
+    for agent in args.agents.split(","):
+        kept = None
+        for rate in rates:
+            load_work = os.path.join(work, "ingest-%s-%d" % (agent, rate))
+            os.makedirs(load_work, exist_ok=True)
+            load = synthetic_load(procs, load_work, max(1, rate // args.series), args.series, 1)
+            print("max ingest: %s at %d samples/s (%s)" % (agent, rate, load["description"]), flush=True)
+            result = measure(procs, args, agent, load, load_work, args.agentd_sync.split(",")[0], 0)
+            for process in list(procs.started):
+                procs.stop(process, grace=5)
+            procs.started.clear()
+            expected = load["expected_series"]
+            delivered = result.get("samples_per_second") or 0
+            appended = result.get("appended_per_second") or 0
+            keeps_up = "error" not in result and delivered >= 0.97 * expected and appended >= 0.97 * expected
+            summary.append((agent, rate, delivered, appended, result.get("cpu_cores"), result.get("peak_rss_mib"),
+                            keeps_up))
+            if not keeps_up:
+                break
+            kept = rate
+        print("max ingest: %s keeps up with %s samples/s" % (agent, kept if kept else "none of the rates"),
+              flush=True)
+    print()
+    print("| agent | offered samples/s | delivered/s | ingested/s | CPU cores | peak RSS MiB | keeps up |")
+    print("|---|---|---|---|---|---|---|")
+    for agent, rate, delivered, appended, cores, rss, keeps_up in summary:
+        print("| %s | %d | %.0f | %.0f | %s | %s | %s |" % (agent, rate, delivered, appended, fmt(cores),
+                                                        fmt(rss, "%.0f"), "yes" if keeps_up else "no"))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--agentd", required=True)
@@ -487,6 +532,11 @@ def main():
     parser.add_argument("--tls", action="store_true",
                         help="HTTPS everywhere the agent connects: the synthetic targets, and the receiver "
                              "(--web.config.file: TLS and a bcrypt basic-auth user)")
+    parser.add_argument("--sink", help="an agentd-bench binary: receive with its counting sink instead of Prometheus")
+    parser.add_argument("--max-ingest", metavar="RATES",
+                        help="comma-separated samples/s (synthetic targets of --series series at 1 s): for each "
+                             "agent, the highest rate, tried in order, that it keeps up with (delivered and "
+                             "ingested within 3 %% of the rate over the window); stops at the first it does not")
     args = parser.parse_args()
     work = os.path.join(args.work, "versus")
     # A fresh folder each time: a stale targets.ready or agent data directory from an earlier
@@ -497,6 +547,12 @@ def main():
     if args.tls:
         SECURE = Secure(os.path.join(work, "tls"))
     procs = Processes()
+    if args.max_ingest:
+        try:
+            max_ingest(procs, args, work)
+        finally:
+            procs.stop_all()
+        return
     results = []
     loads = []
     try:

@@ -6,7 +6,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let which = arguments.first else {
-    print("usage: agentd-bench wal|parse|cluster|replay|delivery|stages [options]")
+    print("usage: agentd-bench wal|parse|cluster|replay|delivery|stages|sink [options]")
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
@@ -23,6 +23,8 @@ case "delivery":
     try runDeliveryBenchmark(arguments: rest)
 case "stages":
     try await runStageBenchmark(arguments: rest)
+case "sink":
+    try runSink(arguments: rest)
 default:
     print("unknown benchmark \(which)")
     exit(2)

@@ -30,16 +30,7 @@ func runSink(arguments: [String]) throws {
     }
     let counters = SinkCounters()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let channel = try ServerBootstrap(group: group)
-        .serverChannelOption(.backlog, value: 64)
-        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        .childChannelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                try channel.pipeline.syncOperations.addHandler(CountingHandler(counters: counters))
-            }
-        }
-        .bind(host: "127.0.0.1", port: port).wait()
+    let channel = try bindLocalHTTPServer(group: group, port: port) { CountingHandler(counters: counters) }
     FileHandle.standardOutput.write(Data("sink listening on 127.0.0.1:\(channel.localAddress?.port ?? port)\n".utf8))
     try channel.closeFuture.wait()
 }

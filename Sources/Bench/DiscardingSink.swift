@@ -22,16 +22,7 @@ final class DiscardingSink: Sendable {
     init() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let counters = Counters()
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(DiscardHandler(counters: counters))
-                }
-            }
-        channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
+        channel = try bindLocalHTTPServer(group: group, port: 0) { DiscardHandler(counters: counters) }
         port = channel.localAddress?.port ?? 0
         self.group = group
         self.counters = counters
@@ -67,4 +58,21 @@ private final class DiscardHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }
+}
+
+/// An HTTP/1.1 server on 127.0.0.1:`port` (0: any free port), each connection handled by a
+/// fresh `makeHandler()` behind NIO's HTTP server pipeline.
+func bindLocalHTTPServer<Handler: ChannelInboundHandler>(
+    group: MultiThreadedEventLoopGroup, port: Int, makeHandler: @escaping @Sendable () -> Handler
+) throws -> any Channel where Handler.InboundIn == HTTPServerRequestPart {
+    try ServerBootstrap(group: group)
+        .serverChannelOption(.backlog, value: 64)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                try channel.pipeline.syncOperations.addHandler(makeHandler())
+            }
+        }
+        .bind(host: "127.0.0.1", port: port).wait()
 }

@@ -121,23 +121,32 @@ public final class Forwarder: Sendable {
         // A series' label set is made when its series record is read. Where the record is this
         // process's own, the label set keeps a range of the series registry's bytes: neither the
         // record nor a copy of the labels is kept.
+        func makeRoom(for ref: UInt64) {
+            if Int(ref) >= labelSets.count {
+                labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
+            }
+        }
+        // The label set of `labels` after `write_relabel_config`, or nil (and the ref noted) when it drops them.
+        func relabel(_ ref: UInt64, _ labels: Labels, _ writeRelabel: @Sendable (Labels) -> Labels?)
+            -> RemoteWriteLabelSet?
+        {
+            guard let sent = writeRelabel(labels) else {
+                writeDropped.insert(ref)
+                return nil
+            }
+            return queue.labelSet(sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+        }
         func define(_ definedIn: Int, _ definitions: [SeriesEncoding]) {
             enter(definedIn)
             let shared = writeRelabel == nil ? log.sharedLabels(definitions, in: definedIn) : []
             for (index, definition) in definitions.enumerated() {
-                let ref = Int(definition.ref)
-                if ref >= labelSets.count {
-                    labelSets.append(contentsOf: repeatElement(nil, count: ref + 1 - labelSets.count))
-                }
-                if let writeRelabel {
-                    let sent = writeRelabel(definition.labels.labels)
-                    labelSets[ref] = sent.map {
-                        queue.labelSet($0.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
+                makeRoom(for: definition.ref)
+                labelSets[Int(definition.ref)] =
+                    if let writeRelabel {
+                        relabel(definition.ref, definition.labels.labels, writeRelabel)
+                    } else {
+                        queue.labelSet(shared[index] ?? definition.labels)
                     }
-                    if sent == nil { writeDropped.insert(definition.ref) }
-                } else {
-                    labelSets[ref] = queue.labelSet(shared[index] ?? definition.labels)
-                }
             }
         }
         while true {
@@ -178,20 +187,13 @@ public final class Forwarder: Sendable {
             }
             // Series defined before the start (read by the seek) are kept by the reader until asked for.
             for ref in batch.refs {
-                if Int(ref) >= labelSets.count {
-                    labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
-                }
+                makeRoom(for: ref)
                 guard labelSets[Int(ref)] == nil, !writeDropped.contains(ref) else { continue }
-                if writeRelabel == nil {
+                if let writeRelabel {
+                    labelSets[Int(ref)] = tailer.labels(for: ref).flatMap { relabel(ref, $0, writeRelabel) }
+                } else {
                     // The series record's own bytes: no labels decoded, none copied.
                     labelSets[Int(ref)] = tailer.encodedLabels(for: ref).map(queue.labelSet)
-                } else if let writeRelabel, let labels = tailer.labels(for: ref) {
-                    if let sent = writeRelabel(labels) {
-                        labelSets[Int(ref)] = queue.labelSet(
-                            sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
-                    } else {
-                        writeDropped.insert(ref)
-                    }
                 }
             }
             // Made one at a time as the queue takes them: no array of samples (and of references

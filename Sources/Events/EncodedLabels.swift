@@ -6,8 +6,9 @@ import Primitives
 
 /// A label set in the WAL's encoding (a varint count, then each name and value as a varint
 /// length and its UTF-8 bytes; docs/wal-format.md), as a range of bytes that may hold other
-/// things too: a `series` record's payload shared with the decoder that read it, or the series
-/// registry's own copy, so that whoever keeps a series' labels this way keeps no copy of them.
+/// things too: a `series` record's payload (copied once per record into a ``ByteChunk``, shared
+/// by every series the record defines), or the series registry's own bytes, so that whoever
+/// keeps a series' labels this way keeps no copy of them.
 public struct EncodedLabels: Sendable {
     /// The bytes the encoding is a range of: a raw allocation that never moves.
     @usableFromInline let storage: ByteChunk

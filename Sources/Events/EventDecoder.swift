@@ -64,7 +64,7 @@ public struct EventDecoder {
     }
 
     /// The WAL encoding of `ref`'s labels as defined in the current segment: for a series
-    /// defined lazily, a range of its `series` record's payload (no copy, no decoding).
+    /// defined lazily, a copy of its labels' bytes from the `series` record (no decoding).
     public func encodedLabels(for ref: UInt64) -> EncodedLabels? {
         guard isDefined(ref) else { return nil }
         if let labels = labelsByRef[Int(ref)] { return EncodedLabels(labels) }

@@ -133,7 +133,7 @@ public struct EventTailer {
     /// The labels of a ref, decoded from the segment's series record on every call.
     public mutating func labels(for ref: UInt64) -> Labels? { decoder.labels(for: ref, keep: false) }
 
-    /// The labels of a ref as the segment's series record encodes them: a range of the record's
-    /// payload, shared, not copied.
+    /// The labels of a ref as the segment's series record encodes them: their bytes copied out of
+    /// the record, not decoded.
     public func encodedLabels(for ref: UInt64) -> EncodedLabels? { decoder.encodedLabels(for: ref) }
 }

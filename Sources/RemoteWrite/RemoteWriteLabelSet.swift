@@ -14,8 +14,9 @@ import Synchronization
 /// are sorted; of repeated names the first one given is kept.
 ///
 /// The labels are kept in the WAL's encoding (``EncodedLabels``), and a label set made from a
-/// series record that needs no change shares that record's payload with the WAL reader: one
-/// copy of a series' labels between the two, however many series the record defines. The
+/// series record that needs no change keeps a range of bytes others hold too: the series
+/// registry's (``EventLog/sharedLabels(_:in:)``) or the record's payload, one copy for every
+/// series the record defines. The
 /// encoder writes them as `TimeSeries.labels` entries (``write(to:)``); their length there is
 /// computed once, here.
 ///

@@ -336,6 +336,14 @@ BYTES_SENT = {
 }
 
 
+def sink_totals(url):
+    """The counting sink's byte, request and series counters."""
+    names = {"compressed": "sink_compressed_bytes_total", "uncompressed": "sink_uncompressed_bytes_total",
+             "requests": "sink_requests_total", "series": "sink_series_total"}
+    totals = {key: metric_sum(url, [name]) for key, name in names.items()}
+    return None if None in totals.values() else totals
+
+
 def measure(procs, args, agent, load, work, sync, run_index):
     name = "%s-%s-%s-%s%d" % (agent, load["name"], sync, "tls-" if SECURE else "", run_index)
     work = os.path.join(work, name)
@@ -353,6 +361,7 @@ def measure(procs, args, agent, load, work, sync, run_index):
         receiver_metrics = ("http://127.0.0.1:%d/metrics" % receiver_port if args.sink
                             else "%s://127.0.0.1:%d/metrics" % (scheme(), receiver_port))
         s0 = metric_sum(receiver_metrics, received)
+        w0 = sink_totals(receiver_metrics) if args.sink else None
         c0, b0, d0, t0 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc0 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc0 = cpu_seconds(receiver.pid)
@@ -360,6 +369,7 @@ def measure(procs, args, agent, load, work, sync, run_index):
         a0 = metric_sum(metrics_url, APPENDED[agent])
         time.sleep(args.duration)
         s1 = metric_sum(receiver_metrics, received)
+        w1 = sink_totals(receiver_metrics) if args.sink else None
         c1, b1, d1, t1 = cpu_seconds(process.pid), metric_sum(metrics_url, BYTES_SENT[agent]), dir_bytes(wal), time.time()
         tc1 = cpu_seconds(load["server_pid"]) if load.get("server_pid") else None
         rc1 = cpu_seconds(receiver.pid)
@@ -393,6 +403,13 @@ def measure(procs, args, agent, load, work, sync, run_index):
         })
         if args.sink:
             result["sink_bad_requests"] = metric_sum(receiver_metrics, ["sink_bad_requests_total"])
+            if w0 and w1 and samples:
+                # Measured at the receiver, the same way for every agent.
+                delta = {key: w1[key] - w0[key] for key in w0}
+                result["received_bytes_per_sample"] = delta["compressed"] / samples
+                result["received_uncompressed_bytes_per_sample"] = delta["uncompressed"] / samples
+                result["received_samples_per_request"] = samples / delta["requests"] if delta["requests"] else None
+                result["received_samples_per_series_entry"] = samples / delta["series"] if delta["series"] else None
         if agent == "agentd":
             inspect = subprocess.run([args.agentd, "wal", "inspect", data], capture_output=True, text=True)
             lines = [l for l in inspect.stdout.splitlines() if "sample" in l.lower()]
@@ -480,6 +497,27 @@ def table(results, loads):
             fmt(median("series"), "%.0f"), group[0]["expected_series"]))
     print()
     print("Medians of %s run(s) each. " % (", ".join(sorted({str(sum(1 for r in results if (r['load'], r['agent'], r['sync']) == k)) for k in keys}))))
+    received = [r for r in results if r.get("received_bytes_per_sample") is not None]
+    if received:
+        print()
+        print("Remote-write requests as the counting sink received them (the same count for every agent):")
+        print()
+        print("| load | agent | bytes/sample (snappy) | bytes/sample (protobuf) | samples/request | samples per TimeSeries |")
+        print("|---|---|---|---|---|---|")
+        for key in keys:
+            group = [r for r in received if (r["load"], r["agent"], r["sync"]) == key]
+            if not group:
+                continue
+
+            def median(name):
+                values = [r[name] for r in group if r.get(name) is not None]
+                return statistics.median(values) if values else None
+
+            print("| %s | %s | %s | %s | %s | %s |" % (
+                key[0], key[1], fmt(median("received_bytes_per_sample")),
+                fmt(median("received_uncompressed_bytes_per_sample")),
+                fmt(median("received_samples_per_request"), "%.0f"),
+                fmt(median("received_samples_per_series_entry"))))
 
 
 def max_ingest(procs, args, work):

@@ -15,7 +15,7 @@ import Synchronization
 /// Input is neutral: the WAL tailer calls ``append(_:position:)`` for every `samples` record
 /// (and for any other record, with no samples, so the position still advances); each sample
 /// carries its series' label set, made once per series with ``labelSet(_:)``. A series goes to
-/// the shard its labels hash to (``RemoteWriteLabelSet/shardKey``), whatever segment it came
+/// the shard its family on its target hashes to (``RemoteWriteLabelSet/shardKey``), whatever segment it came
 /// from and however often the agent restarted, and each shard has one request in flight: a
 /// series' samples leave in WAL order. A shard sends when it holds
 /// ``Configuration/maxSamplesPerSend`` samples or its oldest sample has waited
@@ -135,7 +135,7 @@ public final class RemoteWriteQueue: Sendable {
         self.wallClock = wallClock
         let external = externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
         let externalKey = String(TargetKey.hash(Array(external.utf8)), radix: 16)
-        self.mapping = "shards=\(configuration.shards);xxh64(wal-labels);external=\(externalKey)"
+        self.mapping = "shards=\(configuration.shards);xxh64(__name__,instance,job);external=\(externalKey)"
         let machine = ShardQueue(
             configuration: configuration, endpoint: client.endpoint, mapping: self.mapping, resuming: stored)
         self.state = Mutex(

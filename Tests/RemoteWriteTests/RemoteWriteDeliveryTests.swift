@@ -33,7 +33,13 @@ private final class MemoryProgressStore: DeliveryProgressStore {
     }
 
     private func series(_ queue: RemoteWriteQueue, _ count: Int) -> [RemoteWriteLabelSet] {
-        (0..<count).map { queue.labelSet([.init(name: "__name__", value: "m"), .init(name: "id", value: "\($0)")]) }
+        (0..<count).map {
+            // One target each: the shard key is the family on its target (`__name__`, `instance`, `job`).
+            queue.labelSet([
+                .init(name: "__name__", value: "m"), .init(name: "id", value: "\($0)"),
+                .init(name: "instance", value: "target-\($0)"),
+            ])
+        }
     }
 
     /// Record `scrape` of a fixed set of series: one sample per series at `scrape × 1000`.
@@ -44,17 +50,35 @@ private final class MemoryProgressStore: DeliveryProgressStore {
     }
 
     @Test func aSeriesKeepsItsShardWhateverLabelSetObjectCarriesIt() throws {
-        let labels: [RemoteWriteLabel] = [.init(name: "__name__", value: "up"), .init(name: "job", value: "a")]
+        let labels: [RemoteWriteLabel] = [
+            .init(name: "__name__", value: "up"), .init(name: "job", value: "a"), .init(name: "instance", value: "h:1"),
+            .init(name: "route", value: "/1"),
+        ]
         // Made again for every segment, as the forwarder does: the shard comes from the labels alone.
         let first = RemoteWriteLabelSet(labels, externalLabels: [.init(name: "cluster", value: "c")])
         let again = RemoteWriteLabelSet(labels.reversed(), externalLabels: [.init(name: "cluster", value: "c")])
         #expect(first !== again)
         #expect(first.shardKey == again.shardKey)
-        let other = RemoteWriteLabelSet(labels, externalLabels: [.init(name: "cluster", value: "d")])
-        #expect(other.shardKey != first.shardKey)
-        // Many series spread over the shards.
+        // A family's series on one target share a shard, so a request holds them together.
+        func with(_ name: String, _ value: String) -> RemoteWriteLabelSet {
+            RemoteWriteLabelSet(labels.filter { $0.name != name } + [.init(name: name, value: value)])
+        }
+        #expect(with("route", "/2").shardKey == first.shardKey)
+        #expect(
+            RemoteWriteLabelSet(labels, externalLabels: [.init(name: "cluster", value: "d")]).shardKey == first.shardKey
+        )
+        // Another family, target or job is another key.
+        #expect(with("__name__", "down").shardKey != first.shardKey)
+        #expect(with("instance", "h:2").shardKey != first.shardKey)
+        #expect(with("job", "b").shardKey != first.shardKey)
+        // The value moved to another of the three labels is another key too.
+        #expect(
+            RemoteWriteLabelSet([.init(name: "job", value: "x")]).shardKey
+                != RemoteWriteLabelSet([.init(name: "instance", value: "x")]).shardKey)
+        // Many targets spread over the shards.
         let keys = (0..<400).map {
-            RemoteWriteLabelSet([.init(name: "id", value: "\($0)")]).shardKey % 4
+            RemoteWriteLabelSet([.init(name: "__name__", value: "up"), .init(name: "instance", value: "h:\($0)")])
+                .shardKey % 4
         }
         #expect(Set(keys).count == 4)
         #expect(keys.filter { $0 == 0 }.count > 50)
@@ -88,7 +112,7 @@ private final class MemoryProgressStore: DeliveryProgressStore {
         let stored = tsdb.stored
         #expect(stored.count == 10)
         for (key, samples) in stored {
-            #expect(samples.count == (key.hasSuffix("id=3") ? 24 : 25), "\(key)")
+            #expect(samples.count == (key.contains("id=3,") ? 24 : 25), "\(key)")
             #expect(samples.map(\.timestamp) == samples.map(\.timestamp).sorted(), "\(key)")
         }
     }

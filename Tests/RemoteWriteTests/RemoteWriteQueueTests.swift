@@ -25,7 +25,10 @@ import Testing
         try await TestReceiver.with { receiver in
             let queue = try makeQueue(receiver, external: [.init(name: "cluster", value: "c1")])
             let series = (0..<20 as Range<UInt64>).map { id in
-                queue.labelSet([.init(name: "__name__", value: "m"), .init(name: "id", value: "\(id)")])
+                queue.labelSet([
+                    .init(name: "__name__", value: "m"), .init(name: "id", value: "\(id)"),
+                    .init(name: "instance", value: "target-\(id)"),
+                ])
             }
             try await running(queue) {
                 for scrape in 0..<30 {

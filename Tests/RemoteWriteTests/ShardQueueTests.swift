@@ -25,7 +25,7 @@ import Testing
 
     /// `count` series whose samples go to `shard` of `shards`.
     private func series(_ count: Int, shard: Int = 0, of shards: Int = 1) -> [RemoteWriteLabelSet] {
-        (0..<10_000).lazy.map { RemoteWriteLabelSet([.init(name: "id", value: "\($0)")]) }
+        (0..<10_000).lazy.map { RemoteWriteLabelSet([.init(name: "instance", value: "\($0)")]) }
             .filter { Int($0.shardKey % UInt64(shards)) == shard }.prefix(count).map { $0 }
     }
 

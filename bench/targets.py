@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Synthetic scrape targets for the agent benchmarks.
 
-One process serves N targets on N consecutive ports of 127.0.0.1 (GET /metrics on each).
+One process serves N targets on N consecutive ports of 127.0.0.1 or --address (GET /metrics on each).
 Every target exposes SERIES series in the Prometheus text format (about 75 bytes a line, so
 2,000 series are about 150 KB); values change once a second. Bodies are rendered at most once
 per target per second, on the first request of that second, and served from memory.
@@ -9,7 +9,7 @@ per target per second, on the first request of that second, and served from memo
 Value shapes, per series: 40 % constant gauges, 30 % integer counters, 20 % float counters,
 10 % gauges that take a new random value every second.
 
-    python3 bench/targets.py --port 20000 --targets 50 --series 2000 [--ready-file F]
+    python3 bench/targets.py --port 20000 --targets 50 --series 2000 [--address A] [--ready-file F]
         [--tls-cert CERT --tls-key KEY]
 
 With --tls-cert/--tls-key every port serves HTTPS (Python's ssl module wraps each listening
@@ -129,6 +129,7 @@ class Server(ThreadingHTTPServer):
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--address", default="127.0.0.1", help="the address to listen on")
     parser.add_argument("--port", type=int, required=True, help="first port; targets use port .. port+N-1")
     parser.add_argument("--targets", type=int, default=50)
     parser.add_argument("--series", type=int, default=2000)
@@ -146,14 +147,14 @@ def main():
     for index in range(args.targets):
         target = Target(index, prefixes, shapes, help_lines, families)
         target.current()
-        server = Server(("127.0.0.1", args.port + index), make_handler(target, counters))
+        server = Server((args.address, args.port + index), make_handler(target, counters))
         if context is not None:
             server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     size = len(Target(0, prefixes, shapes, help_lines, families).current())
-    print("serving %d targets × %d series (%d bytes a body) on 127.0.0.1:%d-%d%s"
-          % (args.targets, args.series, size, args.port, args.port + args.targets - 1,
+    print("serving %d targets × %d series (%d bytes a body) on %s:%d-%d%s"
+          % (args.targets, args.series, size, args.address, args.port, args.port + args.targets - 1,
              " over HTTPS" if context else ""), flush=True)
     if args.ready_file:
         with open(args.ready_file, "w") as f:

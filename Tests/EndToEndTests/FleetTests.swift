@@ -1,0 +1,83 @@
+import Foundation
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// The fleet test bed (`bench/fleet.py`) in its short versions: real agentd processes, each in a
+    /// network namespace of its own behind a bridge, real node exporters and a real Prometheus
+    /// receiver in theirs; rolling restarts, scaling out and in, crashes and a partition, judged
+    /// slot by slot at the receiver and against every member's WAL.
+    @Suite(.serialized, .enabled(if: getuid() == 0, "needs root for ip netns and iptables"))
+    struct FleetTests {
+        private static let script =
+            String(#filePath.dropLast("Tests/EndToEndTests/FleetTests.swift".count)) + "bench/fleet.py"
+
+        /// Runs the bed's short `scenarios` and returns one result object per scenario.
+        private func runBed(_ scenarios: String) async throws -> [[String: Any]] {
+            let directory = TemporaryDirectory("fleet-\(scenarios)")
+            let results = directory.sub("results.json")
+            let bed = try ChildProcess(
+                "/usr/bin/python3",
+                [
+                    Self.script, "--agentd", AgentProcess.binary, "--scenarios", scenarios, "--short",
+                    "--targets", "6", "--work", directory.sub("work"), "--json", results, "--deadline", "600",
+                ], name: "fleet.py")
+            // SIGTERM makes the bed stop what it started and delete its namespaces.
+            defer { _ = bed.stop(grace: .seconds(60)) }
+            // The bed bounds itself (--deadline), stops what it started by PID and deletes its namespaces.
+            let status = await bed.waitForExit(within: .seconds(660))
+            #expect(status == 0, "fleet.py: \(bed.log.suffix(4000))")
+            let data = try Data(contentsOf: URL(fileURLWithPath: results))
+            let parsed = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+            for result in parsed {
+                #expect(
+                    result["error"] == nil,
+                    "\(result["scenario"] ?? "?"): \(result["error"] ?? "")\n\(bed.log.suffix(4000))")
+            }
+            return parsed
+        }
+
+        private func int(_ result: [String: Any], _ key: String) -> Int { (result[key] as? NSNumber)?.intValue ?? -1 }
+
+        @Test(.timeLimit(.minutes(12))) func aRollingRestartAndScalingMissAndDoubleNoSlot() async throws {
+            let results = try await runBed("rolling,scale")
+            try #require(results.count == 2)
+            for result in results {
+                let name = result["scenario"] as? String ?? "?"
+                #expect(int(result, "missed_slots") == 0, "\(name): missed \(result["missed_by_target"] ?? "")")
+                #expect(int(result, "doubled_slots") == 0, "\(name): doubled \(result["doubled_by_target"] ?? "")")
+                #expect(int(result, "lost") == 0, "\(name): lost \(result["lost_by_member"] ?? "")")
+                #expect(result["drained"] as? Bool == true, "\(name): a queue did not drain")
+            }
+            // Each change of membership moves about its share of the targets.
+            let scale = results[1]
+            let moved = int(scale, "moved")
+            let ideal = (scale["ideal_moved"] as? NSNumber)?.doubleValue ?? 0
+            #expect(
+                moved > 0 && Double(moved) <= 2 * ideal + 2, "moved \(moved), ideal \(ideal): \(scale["changes"] ?? "")"
+            )
+        }
+
+        @Test(.timeLimit(.minutes(12))) func aCrashCostsAtMostTheDetectionTimeAndAPartitionHealsWithNothingLost()
+            async throws
+        {
+            let results = try await runBed("crash,partition")
+            try #require(results.count == 2)
+            let crash = results[0]
+            #expect(
+                (crash["gap_over_detection"] as? [String: Any])?.isEmpty == true,
+                "gaps over the detection time: \(crash["gap_over_detection"] ?? "") (\(crash["events"] ?? ""))")
+            #expect((crash["unexplained"] as? [String])?.isEmpty == true, "no history: \(crash["unexplained"] ?? "")")
+            #expect(int(crash, "doubled_slots") == 0, "doubled \(crash["doubled_by_target"] ?? "")")
+            #expect(int(crash, "lost") == 0, "lost \(crash["lost_by_member"] ?? "")")
+            // A partition doubles the cut-off member's slots while it lasts (counted, not failed);
+            // after the heal one owner per target again, and nothing appended is lost.
+            let partition = results[1]
+            let cases = partition["cases"] as? [[String: Any]] ?? []
+            #expect(cases.count == 2, "\(partition)")
+            #expect(int(partition, "lost") == 0, "lost \(partition["lost_by_member"] ?? "")")
+            #expect(partition["drained"] as? Bool == true)
+            print("fleet: crash \(crash["events"] ?? ""); partition \(cases)")
+        }
+    }
+}

@@ -153,10 +153,20 @@ extension Membership {
             changed = true
             if foreign.contains(where: { $0.lamport >= self.ownRole.lamport }) {
                 // Entries from a previous life (or a death) outrank our current role: announce it
-                // again with a newer Lamport time; a participant comes back through a planned hand-off.
-                let wasDeclaredDead = foreign.contains { $0.role == .dead }
+                // again with a newer Lamport time; a participant comes back through a planned hand-off,
+                // unless this life was participating all along (below).
+                let firstDeath = foreign.filter { $0.role == .dead }.map(\.effective).min()
+                let wasDeclaredDead = firstDeath != nil
                 let effective: ClusterTime =
                     switch self.ownRole.role {
+                    case .participant where firstDeath.map { self.ownRole.effective <= $0 } ?? false:
+                        // Declared dead while this very life was a participant (a partition, a pause,
+                        // lost probes): it never stopped, so the death is taken back from its own
+                        // instant. Coming back through planned hand-offs instead would, after a
+                        // partition heals, put every member out of the ring at once (each side
+                        // declared the other dead) and leave targets unscraped until the effective
+                        // times. Whoever took this member's targets gives them back at its next slot.
+                        firstDeath!
                     case .participant where wasDeclaredDead || self.ownRole.effective < now:
                         self.settings.handoff.effectiveTime(now: now, clusterSize: self.clusterSize)
                     case .terminating where self.ownRole.effective > now: self.ownRole.effective

@@ -168,14 +168,50 @@ struct Trio {
         #expect(!trio.members["a"]!.timeline.participants(at: trio.now).contains("b"))
     }
 
-    @Test func aMemberDeclaredDeadRejoinsWithAHigherIncarnationThroughAPlannedHandoff() throws {
-        var trio = Trio()
+    /// a's verdict that b is dead, as gossip from a.
+    private func deathOfB(_ trio: Trio, effective: ClusterTime) -> Message {
         var dead = trio.members["a"]!.members["b"]!
         dead.liveness = .dead
         dead.reporters = ["a"]
-        dead.history.append(StateChange(role: .dead, lamport: 5, effective: trio.now))
-        let news = Message(
+        dead.history.append(StateChange(role: .dead, lamport: 5, effective: effective))
+        return Message(
             sender: Node(name: "a", address: "a:1"), sequence: 1, sentAt: trio.now, body: .gossip, gossip: [dead])
+    }
+
+    @Test func aMemberDeclaredDeadWhileParticipatingTakesTheDeathBackFromItsInstant() throws {
+        // A partition or a pause: b was a participant all along, so the death never happened.
+        var trio = Trio()
+        let declared = trio.now
+        trio.now = trio.now + .seconds(5)
+        let news = deathOfB(trio, effective: declared)
+        _ = try trio.deliver([.send(news, to: "c:1")], to: "c")
+        #expect(!trio.members["c"]!.timeline.participants(at: trio.now).contains("b"))
+        let answer = try trio.deliver([.send(news, to: "b:1")], to: "b")
+        let b = trio.members["b"]!
+        #expect(b.incarnation == 1)
+        #expect(b.announcedRole.role == .participant && b.announcedRole.lamport > 5)
+        #expect(b.announcedRole.effective == declared)
+        #expect(Trio.changes(answer).contains { $0.kind == .refuted })
+
+        // c learns b is back: alive again and in the ring from the instant it was declared dead,
+        // so nothing of b's waits for a hand-off (after a partition, nobody would scrape it meanwhile).
+        let gossip = Message(
+            sender: Node(name: "b", address: "b:1"), sequence: 9, sentAt: trio.now, body: .gossip,
+            gossip: [b.selfMember])
+        let seen = try trio.deliver([.send(gossip, to: "c:1")], to: "c")
+        #expect(Trio.changes(seen).contains { $0.kind == .joined && $0.incarnation == 1 })
+        let timeline = trio.members["c"]!.timeline
+        #expect(timeline.participants(at: declared).contains("b"))
+        #expect(timeline.participants(at: trio.now).contains("b"))
+    }
+
+    @Test func aMemberDeclaredDeadBeforeThisLifeParticipatedRejoinsThroughAPlannedHandoff() throws {
+        // b announces itself anew (as a restarted member does), and a declared its previous life dead.
+        var trio = Trio()
+        _ = trio.members["b"]!.becomeParticipant(now: trio.now)
+        let announced = trio.members["b"]!.announcedRole
+        #expect(announced.effective > trio.now)
+        let news = deathOfB(trio, effective: trio.now)
         _ = try trio.deliver([.send(news, to: "c:1")], to: "c")
         let answer = try trio.deliver([.send(news, to: "b:1")], to: "b")
         let b = trio.members["b"]!

@@ -144,6 +144,10 @@ class Network:
     def iptables(self, name, rule):
         run([IP, "netns", "exec", self.hosts[name][0], IPTABLES] + rule)
 
+    def remove_host(self, name):
+        namespace, _ = self.hosts.pop(name)
+        run([IP, "netns", "delete", namespace], check=False)
+
     def flush(self, name):
         self.iptables(name, ["-F", "INPUT"])
         self.iptables(name, ["-F", "OUTPUT"])
@@ -438,7 +442,9 @@ class Bed:
             raise RuntimeError("the receiver has no sample after %.0f of some target" % through)
 
     def slots(self, start, end):
-        """Missed and doubled slots in [start, end] (seconds), per target, and the members seen."""
+        """Missed and doubled slots in [start, end] (seconds), per target, once the receiver holds
+        a sample of every target from after `end`."""
+        self.wait_delivered(end + 1)
         report = {"missed": {}, "doubled": {}}
         samples = self.up_samples(start - 30)
         for target in self.targets:
@@ -465,9 +471,8 @@ class Bed:
 
     def finish(self):
         """Starts every stopped member again so it forwards what it appended, waits until every
-        queue is empty and has sent past the restart, stops them all, and counts the `up`
+        member has read its WAL to the end with nothing unacknowledged, stops them all, and counts the `up`
         samples of each WAL that are not at the receiver."""
-        restarted = time.time()
         for agent in self.agents.values():
             if agent.process is not None and not agent.running():
                 agent.launcher = []
@@ -475,11 +480,12 @@ class Bed:
                 agent.start(self.addresses())
 
         def drained():
+            # Every member has read its WAL to the end and holds no sample unacknowledged.
             for agent in self.running():
                 text = agent.get("/metrics")
                 pending = metric(text, "prometheus_remote_storage_samples_pending")
-                sent = metric(text, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds")
-                if pending != 0 or (sent or 0) < restarted:
+                backlog = metric(text, "agentd_remote_storage_wal_backlog_bytes")
+                if pending != 0 or backlog != 0:
                     return False
             return True
         drained_in_time = wait_until(drained, 120, every=0.5)
@@ -499,7 +505,8 @@ class Bed:
         return {"lost": sum(lost.values()), "lost_by_member": lost, "drained": bool(drained_in_time)}
 
     def reset(self):
-        """Stops every agent (SIGKILL: the scenario's figures are taken) and clears their firewalls."""
+        """Stops every agent (SIGKILL: the scenario's figures are taken) and deletes their
+        namespaces, so the next round can use the names again."""
         for agent in self.agents.values():
             if agent.running():
                 try:
@@ -507,7 +514,7 @@ class Bed:
                 except OSError:
                     pass
                 agent.kill()
-            self.network.flush(agent.name)
+            self.network.remove_host(agent.name)
         self.agents = {}
 
     def close(self):

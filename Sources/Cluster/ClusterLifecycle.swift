@@ -230,8 +230,9 @@ public struct ClusterLifecycle: Sendable {
 
     private mutating func sendJoin(attempt: Int, now: ClusterTime, into out: inout [Directive]) {
         self.joinSeeds(now: now, into: &out)
-        self.seedContact = .unanswered(
-            attempts: attempt, retryAt: now + self.settings.joinRetryDelay(after: attempt), refusedBy: [])
+        var delay = self.settings.joinRetryDelay(after: attempt)
+        if self.isIsolated { delay = min(delay, self.settings.isolatedJoinRetryDelay) }
+        self.seedContact = .unanswered(attempts: attempt, retryAt: now + delay, refusedBy: [])
     }
 
     /// Joins the seeds, or first asks for them to be looked up again.

@@ -107,7 +107,10 @@ public struct OwnershipTracker: Sendable {
         }
         self.epochs = epochs
         if self.ringCache.count > 64 {
-            self.ringCache = Dictionary(uniqueKeysWithValues: epochs.map { ($0.ring.members, $0.ring) })
+            // Keep the current epochs' rings; a participant set can recur among them (a member
+            // joins and is declared dead: the set before and after is the same).
+            self.ringCache = Dictionary(
+                epochs.map { ($0.ring.members, $0.ring) }, uniquingKeysWith: { first, _ in first })
         }
     }
 

@@ -256,6 +256,29 @@ struct Lives {
         #expect(lives.members["a"]!.seedContact == .answered(rejoinAt: lives.now + .seconds(60)))
     }
 
+    @Test func anIsolatedMemberKeepsLookingEveryFewSecondsNotEverLonger() throws {
+        // Cut off by a partition, a member alone with every other declared dead keeps joining its
+        // seeds at most `isolatedJoinRetryDelay` apart, so a healed partition is found within that
+        // (the join retries of a starting member double up to 30 s).
+        var lives = Lives()
+        lives.members["b"] = Lives.lifecycle("b")
+        _ = lives.members["b"]!.join(seeds: [], now: lives.now)
+        lives.members["a"] = Lives.lifecycle("a")
+        let join = lives.members["a"]!.join(seeds: ["b:1"], now: lives.now)
+        _ = try lives.deliver(lives.deliver(join, to: "b"), to: "a")
+        _ = try #require(
+            lives.tick("a", within: .seconds(10)) { a, _ in a.membership.members["b"]?.liveness == .dead })
+        var times: [ClusterTime] = []
+        for _ in 0..<8 {
+            _ = try #require(lives.tick("a", within: .seconds(5)) { !Lives.joins($1).isEmpty })
+            times.append(lives.now)
+        }
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        let limit = ClusterLifecycle.Settings().isolatedJoinRetryDelay
+        #expect(gaps.allSatisfy { $0 <= limit }, "\(gaps)")
+        #expect(gaps.last == limit)
+    }
+
     @Test func membersThatLeftGracefullyDoNotIsolateTheOneLeft() throws {
         var lives = Lives()
         lives.members["b"] = Lives.lifecycle("b")

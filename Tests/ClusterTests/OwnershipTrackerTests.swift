@@ -40,6 +40,29 @@ import Testing
         #expect(removed.first?.cause == .targetRemoved && removed.first?.newOwner == nil)
     }
 
+    @Test func aMembershipThatComesBackAfterManyRingsDoesNotCrashTheRingCache() {
+        // Found by the fleet bed at 30 members: the ring cache is trimmed to the current epochs
+        // once it holds more than 64 rings, and a participant set that recurs (x joins and is
+        // declared dead: the set before and after is the same) appeared twice among the epochs.
+        var tracker = OwnershipTracker()
+        _ = tracker.setTargets(Self.targets.prefix(20), now: Self.start)
+        var members = [
+            Self.member(
+                "x",
+                [
+                    StateChange(role: .participant, lamport: 1, effective: Self.start + .milliseconds(500)),
+                    StateChange(role: .dead, lamport: 2, effective: Self.start + .milliseconds(700)),
+                ], liveness: .dead)
+        ]
+        for index in 1...70 {
+            members.append(Self.participant("m\(index)", from: Self.start + .seconds(index), lamport: 3))
+            _ = tracker.update(timeline: MembershipTimeline(members), now: Self.start)
+        }
+        #expect(tracker.ring(at: Self.start + .milliseconds(600)).members == ["x"])
+        #expect(tracker.ring(at: Self.start + .milliseconds(800)).members.isEmpty)
+        #expect(tracker.ring(at: Self.start + .seconds(70)).members.count == 70)
+    }
+
     @Test func aPlannedJoinIsAnnouncedAheadAndTakesEffectAtTheFirstSlotAfterItsEffectiveTime() throws {
         var tracker = OwnershipTracker()
         let members = [Self.participant("a"), Self.participant("b")]

@@ -71,10 +71,16 @@ extension EndToEnd {
             #expect(int(crash, "doubled_slots") == 0, "doubled \(crash["doubled_by_target"] ?? "")")
             #expect(int(crash, "lost") == 0, "lost \(crash["lost_by_member"] ?? "")")
             // A partition doubles the cut-off member's slots while it lasts (counted, not failed);
-            // after the heal one owner per target again, and nothing appended is lost.
+            // after the heal one owner per target again, no slot missed (before members took their
+            // deaths back from the instant, all were out of the ring after the heal), and nothing
+            // appended is lost.
             let partition = results[1]
             let cases = partition["cases"] as? [[String: Any]] ?? []
             #expect(cases.count == 2, "\(partition)")
+            #expect(int(partition, "missed_slots") == 0, "missed \(partition["missed_by_target"] ?? "")")
+            for partitionCase in cases {
+                #expect(int(partitionCase, "missed_slots") == 0, "\(partitionCase)")
+            }
             #expect(int(partition, "lost") == 0, "lost \(partition["lost_by_member"] ?? "")")
             #expect(partition["drained"] as? Bool == true)
             print("fleet: crash \(crash["events"] ?? ""); partition \(cases)")

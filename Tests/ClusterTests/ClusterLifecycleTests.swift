@@ -223,17 +223,22 @@ struct Lives {
         #expect(lives.tick("a", within: .seconds(300)) { !Lives.joins($1).isEmpty } == nil)
     }
 
-    @Test func anIsolatedMemberLooksForItsSeedsAgainAndFindsTheRestartedCluster() throws {
+    /// a joined b, then b stopped answering: a has declared it dead and is alone.
+    private static func aAloneAfterBDied() throws -> Lives {
         var lives = Lives()
         lives.members["b"] = Lives.lifecycle("b")
         _ = lives.members["b"]!.join(seeds: [], now: lives.now)
         lives.members["a"] = Lives.lifecycle("a")
         let join = lives.members["a"]!.join(seeds: ["b:1"], now: lives.now)
         _ = try lives.deliver(lives.deliver(join, to: "b"), to: "a")
-
-        // b crashes: a's probes go unanswered until it declares b dead, and finds itself alone.
         _ = try #require(
             lives.tick("a", within: .seconds(10)) { a, _ in a.membership.members["b"]?.liveness == .dead })
+        return lives
+    }
+
+    @Test func anIsolatedMemberLooksForItsSeedsAgainAndFindsTheRestartedCluster() throws {
+        // b crashes: a's probes go unanswered until it declares b dead, and finds itself alone.
+        var lives = try Self.aAloneAfterBDied()
         let isolatedAt = lives.now
         #expect(lives.members["a"]!.membership.clusterSize == 1)
         #expect(
@@ -260,14 +265,7 @@ struct Lives {
         // Cut off by a partition, a member alone with every other declared dead keeps joining its
         // seeds at most `isolatedJoinRetryDelay` apart, so a healed partition is found within that
         // (the join retries of a starting member double up to 30 s).
-        var lives = Lives()
-        lives.members["b"] = Lives.lifecycle("b")
-        _ = lives.members["b"]!.join(seeds: [], now: lives.now)
-        lives.members["a"] = Lives.lifecycle("a")
-        let join = lives.members["a"]!.join(seeds: ["b:1"], now: lives.now)
-        _ = try lives.deliver(lives.deliver(join, to: "b"), to: "a")
-        _ = try #require(
-            lives.tick("a", within: .seconds(10)) { a, _ in a.membership.members["b"]?.liveness == .dead })
+        var lives = try Self.aAloneAfterBDied()
         var times: [ClusterTime] = []
         for _ in 0..<8 {
             _ = try #require(lives.tick("a", within: .seconds(5)) { !Lives.joins($1).isEmpty })

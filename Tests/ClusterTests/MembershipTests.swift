@@ -168,6 +168,11 @@ struct Trio {
         #expect(!trio.members["a"]!.timeline.participants(at: trio.now).contains("b"))
     }
 
+    /// What `member` says of itself, as gossip from it.
+    private func selfNews(_ member: Membership, at now: ClusterTime) -> Message {
+        Message(sender: member.selfMember.node, sequence: 9, sentAt: now, body: .gossip, gossip: [member.selfMember])
+    }
+
     /// a's verdict that b is dead, as gossip from a.
     private func deathOfB(_ trio: Trio, effective: ClusterTime) -> Message {
         var dead = trio.members["a"]!.members["b"]!
@@ -195,10 +200,7 @@ struct Trio {
 
         // c learns b is back: alive again and in the ring from the instant it was declared dead,
         // so nothing of b's waits for a hand-off (after a partition, nobody would scrape it meanwhile).
-        let gossip = Message(
-            sender: Node(name: "b", address: "b:1"), sequence: 9, sentAt: trio.now, body: .gossip,
-            gossip: [b.selfMember])
-        let seen = try trio.deliver([.send(gossip, to: "c:1")], to: "c")
+        let seen = try trio.deliver([.send(selfNews(b, at: trio.now), to: "c:1")], to: "c")
         #expect(Trio.changes(seen).contains { $0.kind == .joined && $0.incarnation == 1 })
         let timeline = trio.members["c"]!.timeline
         #expect(timeline.participants(at: declared).contains("b"))
@@ -221,10 +223,7 @@ struct Trio {
         #expect(Trio.changes(answer).contains { $0.kind == .refuted })
 
         // c learns b is back: alive again, yet outside the ring until the planned effective time.
-        let gossip = Message(
-            sender: Node(name: "b", address: "b:1"), sequence: 9, sentAt: trio.now, body: .gossip,
-            gossip: [b.selfMember])
-        let seen = try trio.deliver([.send(gossip, to: "c:1")], to: "c")
+        let seen = try trio.deliver([.send(selfNews(b, at: trio.now), to: "c:1")], to: "c")
         #expect(Trio.changes(seen).contains { $0.kind == .joined && $0.incarnation == 1 })
         let timeline = trio.members["c"]!.timeline
         #expect(!timeline.participants(at: trio.now).contains("b"))

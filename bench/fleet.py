@@ -52,6 +52,9 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import versus  # noqa: E402  (its process, HTTP and /proc helpers)
+from versus import cpu_seconds, http_get, metric_in, status_kib, wait_http  # noqa: E402
 IP = "/usr/sbin/ip"
 IPTABLES = "/usr/sbin/iptables"
 AGENT_PORT = 12345
@@ -70,11 +73,6 @@ def run(argv, check=True, timeout=30):
     return result.stdout
 
 
-def http_get(url, timeout=3):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.read().decode(errors="replace")
-
-
 def http_json(url, timeout=3):
     try:
         return json.loads(http_get(url, timeout))
@@ -90,19 +88,6 @@ def wait_until(check, seconds, every=0.25):
         if value or time.time() > deadline:
             return value
         time.sleep(every)
-
-
-def metric(text, name):
-    """The sum of every sample of `name` (with any labels) in an exposition."""
-    total, found = 0.0, False
-    for line in (text or "").splitlines():
-        if line.startswith("#"):
-            continue
-        key = line.split(" ", 1)[0]
-        if key == name or key.startswith(name + "{"):
-            total += float(line.rsplit(" ", 1)[1])
-            found = True
-    return total if found else None
 
 
 class Network:
@@ -159,11 +144,8 @@ class Network:
         run([IP, "link", "delete", self.root_link], check=False)
 
 
-class Processes:
+class Processes(versus.Processes):
     """Children started in a namespace with `ip netns exec` (which execs: the PID is the program's)."""
-
-    def __init__(self):
-        self.started = []
 
     def start(self, namespace, argv, log_path, environment=None):
         env = dict(os.environ, **(environment or {}))
@@ -171,19 +153,6 @@ class Processes:
                                    stderr=subprocess.STDOUT, start_new_session=True, env=env)
         self.started.append(process)
         return process
-
-    @staticmethod
-    def stop(process, grace=20):
-        """SIGTERM, then SIGKILL after `grace` seconds; returns the exit status."""
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGCONT)
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(grace)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return process.returncode
 
     def stop_all(self):
         for process in reversed(self.started):
@@ -237,7 +206,7 @@ class Agent:
 
     def get(self, path):
         try:
-            return http_get(self.url + path)
+            return http_get(self.url + path, timeout=3)
         except Exception:
             return None
 
@@ -256,7 +225,7 @@ class Agent:
         """SIGTERM to agentd itself (a launcher such as faketime does not pass signals on); SIGKILL
         after 20 s. Returns the exit status."""
         if not self.launcher:
-            return Processes.stop(self.process)
+            return self.bed.processes.stop(self.process, grace=20)
         pid = self.pid
         try:
             os.kill(pid, signal.SIGCONT)
@@ -332,15 +301,7 @@ class Bed:
             "--storage.tsdb.retention.time=1d",
         ], directory + ".log")
         self.receiver = "http://%s:%d" % (address, RECEIVER_PORT)
-        if not wait_until(lambda: http_json(self.receiver + "/-/ready") is not None or self._ready(), 60):
-            raise RuntimeError("the receiver did not become ready; see %s.log" % directory)
-
-    def _ready(self):
-        try:
-            http_get(self.receiver + "/-/ready")
-            return True
-        except Exception:
-            return False
+        wait_http(self.receiver + "/-/ready", 60)
 
     def _start_targets(self, kind, count):
         namespace, address = self.network.add_host("targets", 3)
@@ -363,19 +324,10 @@ class Bed:
                 raise RuntimeError("the synthetic targets did not start")
             self.targets = ["%s:%d" % (address, 20000 + index) for index in range(count)]
         for target in self.targets:
-            if not wait_until(lambda: self._answers("http://%s/metrics" % target), 30):
-                raise RuntimeError("target %s does not answer" % target)
+            wait_http("http://%s/metrics" % target, 30)
         self.config = os.path.join(self.work, "config.alloy")
         with open(self.config, "w") as f:
             f.write(config_text(self.targets, self.receiver + "/api/v1/write", self.interval))
-
-    @staticmethod
-    def _answers(url):
-        try:
-            http_get(url, timeout=5)
-            return True
-        except Exception:
-            return False
 
     def new_agent(self, name, **options):
         agent = Agent(self, name, next(self.octets), **options)
@@ -495,8 +447,8 @@ class Bed:
             # Every member has read its WAL to the end and holds no sample unacknowledged.
             for agent in self.running():
                 text = agent.get("/metrics")
-                pending = metric(text, "prometheus_remote_storage_samples_pending")
-                backlog = metric(text, "agentd_remote_storage_wal_backlog_bytes")
+                pending = metric_in(text, ["prometheus_remote_storage_samples_pending"])
+                backlog = metric_in(text, ["agentd_remote_storage_wal_backlog_bytes"])
                 if pending != 0 or backlog != 0:
                     return False
             return True
@@ -802,7 +754,7 @@ def scenario_large(bed, short):
     formed = round(time.time() - launched, 1) if agreed else None
 
     def sample():
-        return {a.name: (cpu_seconds(a.pid), metric(a.get("/metrics"), "cluster_transport_tx_bytes_total"),
+        return {a.name: (cpu_seconds(a.pid), metric_in(a.get("/metrics"), ["cluster_transport_tx_bytes_total"]),
                          suspicions(a)) for a in agents}
     before = sample()
     began = time.time()
@@ -839,20 +791,6 @@ def suspicions(agent):
     """How many times this member has logged a peer (or itself) becoming suspect."""
     with open(agent.storage + ".log", errors="replace") as f:
         return sum(1 for line in f if "cluster.state=suspect" in line)
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 SCENARIOS = {

@@ -160,9 +160,14 @@ def metric_sum(url, names):
         text = http_get(url, timeout=10)
     except Exception:
         return None
+    return metric_in(text, names)
+
+
+def metric_in(text, names):
+    """Sum of every sample of the first of `names` present in an exposition (None: no text)."""
     for name in names:
         total, found = 0.0, False
-        for line in text.splitlines():
+        for line in (text or "").splitlines():
             if line.startswith("#"):
                 continue
             key = line.split(" ", 1)[0]
@@ -222,13 +227,17 @@ class Processes:
         return process
 
     def stop(self, process, grace=15):
+        """SIGTERM (after SIGCONT, should it be stopped), then SIGKILL after `grace` seconds;
+        returns the exit status."""
         if process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(grace)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        return process.returncode
 
     def stop_all(self):
         for process in reversed(self.started):

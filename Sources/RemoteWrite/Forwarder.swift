@@ -192,7 +192,7 @@ public final class Forwarder: Sendable {
                 if let writeRelabel {
                     labelSets[Int(ref)] = tailer.labels(for: ref).flatMap { relabel(ref, $0, writeRelabel) }
                 } else {
-                    // The series record's own bytes: no labels decoded, none copied.
+                    // The series record's bytes, copied out of it, not decoded.
                     labelSets[Int(ref)] = tailer.encodedLabels(for: ref).map(queue.labelSet)
                 }
             }

@@ -15,9 +15,9 @@ import Synchronization
 /// Input is neutral: the WAL tailer calls ``append(_:position:)`` for every `samples` record
 /// (and for any other record, with no samples, so the position still advances); each sample
 /// carries its series' label set, made once per series with ``labelSet(_:)``. A series goes to
-/// the shard its family on its target hashes to (``RemoteWriteLabelSet/shardKey``), whatever segment it came
-/// from and however often the agent restarted, and each shard has one request in flight: a
-/// series' samples leave in WAL order. A shard sends when it holds
+/// the shard its family on its target hashes to (``RemoteWriteLabelSet/shardKey``), whatever
+/// segment it came from and however often the agent restarted, and each shard has one request
+/// in flight: a series' samples leave in WAL order. A shard sends when it holds
 /// ``Configuration/maxSamplesPerSend`` samples or its oldest sample has waited
 /// ``Configuration/batchSendDeadline``; a request refused for some of its samples is split
 /// until they are isolated (``RefusalIsolation``).

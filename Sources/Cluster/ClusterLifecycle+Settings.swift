@@ -5,8 +5,10 @@ extension ClusterLifecycle {
         /// up to `maximumJoinRetryDelay` (1 s, 2 s, 4 s, … 30 s).
         public var firstJoinRetryDelay: Duration = .seconds(1)
         public var maximumJoinRetryDelay: Duration = .seconds(30)
-        /// The most a member alone with every other member declared dead (cut off by a partition,
-        /// most likely) waits between joins of its seeds: the partition's heal is found within it.
+        /// The most a member alone waits between joins of its seeds: alone with every other member
+        /// declared dead (cut off by a partition, most likely), or announced alone because no seed
+        /// answered in time. The partition's heal, or the seed that can answer again, is found
+        /// within it.
         public var isolatedJoinRetryDelay: Duration = .seconds(2)
         /// How long a joining member waits for a seed to answer before it announces itself anyway,
         /// starting a cluster of its own that the others find (their joins, its retries).

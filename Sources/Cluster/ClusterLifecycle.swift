@@ -181,6 +181,10 @@ public struct ClusterLifecycle: Sendable {
             out += self.membership.becomeParticipant(now: now)
             self.phase = .participating
             self.hasAnnounced = true
+            if self.isAloneUnanswered, case .unanswered(let attempts, let retryAt, let refusedBy) = self.seedContact {
+                let soon = now + self.settings.isolatedJoinRetryDelay
+                self.seedContact = .unanswered(attempts: attempts, retryAt: min(retryAt, soon), refusedBy: refusedBy)
+            }
         case .leaving(let deadline) where now >= deadline && !out.contains(.departed):
             self.phase = .stopped
             out.append(.stop)
@@ -231,7 +235,7 @@ public struct ClusterLifecycle: Sendable {
     private mutating func sendJoin(attempt: Int, now: ClusterTime, into out: inout [Directive]) {
         self.joinSeeds(now: now, into: &out)
         var delay = self.settings.joinRetryDelay(after: attempt)
-        if self.isIsolated { delay = min(delay, self.settings.isolatedJoinRetryDelay) }
+        if self.isIsolated || self.isAloneUnanswered { delay = min(delay, self.settings.isolatedJoinRetryDelay) }
         self.seedContact = .unanswered(attempts: attempt, retryAt: now + delay, refusedBy: [])
     }
 
@@ -284,6 +288,15 @@ public struct ClusterLifecycle: Sendable {
         out.removeAll { if case .scheduleTick = $0 { true } else { false } }
         out.append(.scheduleTick(after: max(self.nextTick - now, .zero)))
         return out
+    }
+
+    /// Announced itself alone because no seed answered in time (an overloaded seed, or the others
+    /// not started yet): its retries keep at most `isolatedJoinRetryDelay` apart, so that it merges
+    /// with the cluster (and stops scraping everything) soon after a seed can answer.
+    private var isAloneUnanswered: Bool {
+        guard self.hasAnnounced, self.phase == .participating, self.membership.clusterSize == 1 else { return false }
+        if case .unanswered = self.seedContact { return true }
+        return false
     }
 
     /// Alone, with others declared dead (not merely left), while rejoining is on and the member

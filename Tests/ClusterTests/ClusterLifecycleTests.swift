@@ -103,6 +103,7 @@ struct Lives {
     @Test func aJoinNobodyAnswersIsRetriedAtDoublingIntervalsUpToTheMaximum() throws {
         var settings = ClusterLifecycle.Settings()
         settings.maximumJoinRetryDelay = .seconds(4)
+        settings.joinTimeout = .seconds(60)  // still joining, not announced alone
         var a = Lives.lifecycle("a", settings: settings, membership: Lives.quiet)
         #expect(Lives.joins(a.join(seeds: ["b:1", "a:1", "b:1"], now: Self.start)) == ["b:1"])
         #expect(a.seeds == ["b:1"])
@@ -114,6 +115,26 @@ struct Lives {
         }
         #expect(joinedAt == [1, 3, 7, 11, 15, 19, 23].map { Duration.seconds($0) })
         #expect(a.seedContact == .unanswered(attempts: 8, retryAt: Self.start + .seconds(27), refusedBy: []))
+    }
+
+    @Test func aMemberAnnouncedAloneKeepsLookingForItsSeedsEveryFewSeconds() throws {
+        // No seed answered within the join timeout (overloaded, or not started yet): the member
+        // announces itself alone and scrapes every target, so its retries stop doubling and stay
+        // `isolatedJoinRetryDelay` apart; the first seed that can answer merges it.
+        var settings = ClusterLifecycle.Settings()
+        settings.isolatedJoinRetryDelay = .seconds(2)
+        var a = Lives.lifecycle("a", settings: settings, membership: Lives.quiet)
+        _ = a.join(seeds: ["b:1"], now: Self.start)
+        var joinedAt: [Duration] = []
+        var now = Self.start
+        while now < Self.start + .seconds(40) {
+            now = a.nextTick
+            if !Lives.joins(a.onTick(now: now)).isEmpty { joinedAt.append(now - Self.start) }
+        }
+        #expect(a.hasAnnounced)
+        #expect(Array(joinedAt.prefix(4)) == [1, 3, 5, 7].map { Duration.seconds($0) })
+        let gaps = zip(joinedAt.dropFirst(), joinedAt).map { $0 - $1 }
+        #expect(gaps.allSatisfy { $0 <= .seconds(2) }, "\(gaps)")
     }
 
     @Test func aJoinAnsweredBySeedIsAnnouncedAfterTheAnnounceDelay() throws {
@@ -358,14 +379,15 @@ struct Lives {
             asked.append(now - Self.start)
             directives = a.onTick(now: now)
         }
-        // Join retries at 1, 3, 7 and 15 s; the announcement at the join timeout, 3 s; the end of the wait at 10 s.
-        #expect(asked == [1, 3, 7, 10, 15].map { Duration.seconds($0) })
+        // Join retries at 1 and 3 s; the announcement (alone) at the join timeout, 3 s, and from
+        // then on retries every `isolatedJoinRetryDelay` (2 s); the end of the wait at 10 s.
+        #expect(asked == [1, 3, 5, 7, 9, 10, 11, 13, 15].map { Duration.seconds($0) })
         // An input between two ticks asks again for the same deadline.
         let early = a.sendFailed(
             Message(sender: a.membership.myself, sequence: 1, sentAt: now, body: .gossip), to: "b:1",
             now: now + .seconds(2))
         #expect(Lives.schedule(early) == a.nextTick - (now + .seconds(2)))
-        #expect(a.nextTick == Self.start + .seconds(31))
+        #expect(a.nextTick == Self.start + .seconds(17))
     }
 
     @Test func theMembershipsDeadlinesCountToo() throws {

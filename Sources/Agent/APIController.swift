@@ -104,7 +104,7 @@ struct APIController: Sendable {
             return TargetList(
                 targets: board.all.map { status in
                     var status = status
-                    status.owner = oracle.owner(of: status.key, at: now)
+                    status.owner = oracle.owner(of: status.ownerKey, at: now)
                     return status
                 })
         }

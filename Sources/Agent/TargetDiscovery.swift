@@ -179,10 +179,13 @@ struct TargetDiscovery: Sendable {
         for component in config.scrapes {
             let labels = component.targets.resolve { discovered[$0] ?? [] }
             var settings = Self.settings(for: component, in: config)
-            if component.clusteringEnabled, let cluster { settings.ownerSeries = cluster.name }
+            if component.clusteringEnabled, let cluster {
+                settings.ownerSeries = cluster.name
+                settings.hashLabels = component.clusteringHashLabels
+            }
             let targets = ScrapeService.targets(discovered: labels, settings: settings)
             if component.clusteringEnabled {
-                clustered += targets.map { ($0.key, $0.discovered, settings.interval) }
+                clustered += targets.map { ($0.ownerKey, $0.ownerLabels, settings.interval) }
             }
             jobs.append((component.id.description, settings, targets))
         }

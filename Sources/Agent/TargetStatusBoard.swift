@@ -7,6 +7,8 @@ public struct TargetStatus: Sendable, Codable, Equatable {
     public enum Health: String, Sendable, Codable { case up, down, unknown }
 
     public var key: UInt64
+    /// The key its owner is computed from: `key`, or with `hash_labels` the listed labels' key.
+    public var ownerKey: UInt64
     public var job: String
     public var url: String
     public var labels: [String: String]
@@ -42,7 +44,7 @@ public final class TargetStatusBoard: ScrapeObserver {
 
     public func targetStarted(_ target: ScrapeTarget, job: String) {
         let status = TargetStatus(
-            key: target.key, job: job, url: target.url, labels: target.labels.dictionary,
+            key: target.key, ownerKey: target.ownerKey, job: job, url: target.url, labels: target.labels.dictionary,
             discoveredLabels: target.discovered.dictionary)
         // A target restarted with new settings keeps its status.
         statuses.withLock { $0[status.key] = $0[status.key] ?? status }

@@ -133,7 +133,7 @@ struct WebUIController: Sendable {
                     key: TargetKey.format(status.key), job: status.job, url: status.url, labels: status.labels,
                     health: status.health, lastScrape: status.lastScrape, lastError: status.lastError,
                     lastDurationSeconds: status.lastDurationSeconds, lastSamples: status.lastSamples,
-                    scrapedHere: status.scrapedHere, owner: oracle.owner(of: status.key, at: now))
+                    scrapedHere: status.scrapedHere, owner: oracle.owner(of: status.ownerKey, at: now))
             })
     }
 

@@ -1,4 +1,5 @@
 import HTTPSecurity
+import Scrape
 
 /// `prometheus.scrape "LABEL" { … }`: what to scrape, how often, and where samples go.
 public struct ScrapeComponent: Sendable, Hashable {
@@ -33,6 +34,9 @@ public struct ScrapeComponent: Sendable, Hashable {
     public var targetLimit = 0
     /// `clustering { enabled = true }`: share the targets among the cluster's members.
     public var clusteringEnabled = false
+    /// `clustering { hash_labels = ["job", "instance"] }`: the labels a target's owner is hashed
+    /// from; empty: all labels but `__meta_*` (the target's key).
+    public var clusteringHashLabels: [String] = []
     /// TLS, credentials, redirects, HTTP/2 and proxy for the scrapes.
     public var http = HTTPClientSettings()
 
@@ -60,7 +64,7 @@ public struct ScrapeComponent: Sendable, Hashable {
         ]).union(HTTPClientBlocks.alloyOnlyAttributes),
         alloyOnlyBlocks: HTTPClientBlocks.alloyOnlyBlocks)
 
-    static let clusteringSchema = BlockSchema(attributes: ["enabled"], required: ["enabled"])
+    static let clusteringSchema = BlockSchema(attributes: ["enabled", "hash_labels"], required: ["enabled"])
 
     init(id: ComponentID, decoder: BlockDecoder) throws(Diagnostic) {
         self.init(
@@ -87,6 +91,12 @@ public struct ScrapeComponent: Sendable, Hashable {
             let clustering = try BlockDecoder(
                 block, title: "clustering", schema: Self.clusteringSchema, evaluator: decoder.evaluator)
             clusteringEnabled = try clustering.bool("enabled", default: false)
+            clusteringHashLabels = try clustering.stringList("hash_labels") ?? []
+            if let invalid = clusteringHashLabels.first(where: { !RelabelRule.isValidLabelName($0) }) {
+                throw clustering.error(
+                    "hash_labels of \(decoder.title): \"\(invalid)\" is not a valid label name",
+                    at: try clustering.value("hash_labels")?.position ?? block.position)
+            }
         }
 
         guard scheme == "http" || scheme == "https" else {

@@ -9,8 +9,21 @@ public enum TargetKey {
     }
 
     public static func of(_ labels: Labels) -> UInt64 {
+        key(labels) { !$0.hasPrefix("__meta_") }
+    }
+
+    /// The key of the labels named in `names` only (`clustering { hash_labels = [...] }`): labels
+    /// outside the list, volatile ones or those a relabel step adds, do not change it. A listed
+    /// label the target lacks hashes as absent; the order of `names` does not matter.
+    public static func of(_ labels: Labels, only names: [String]) -> UInt64 {
+        let wanted = Set(names)
+        return key(labels) { wanted.contains($0) }
+    }
+
+    /// xxhash64 of `name 0xFF value 0xFF` for every label (in name order) whose name is included.
+    private static func key(_ labels: Labels, including: (String) -> Bool) -> UInt64 {
         var bytes: [UInt8] = []
-        for label in labels where !label.name.hasPrefix("__meta_") {
+        for label in labels where including(label.name) {
             bytes.append(contentsOf: label.name.utf8)
             bytes.append(0xFF)
             bytes.append(contentsOf: label.value.utf8)

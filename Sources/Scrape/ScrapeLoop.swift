@@ -43,7 +43,7 @@ final class ScrapeLoop: Sendable {
         var engine = ScrapeEngine(
             target: target, settings: settings, credentials: credentials, appender: context.appender, logger: logger)
         var schedule = ScrapeSchedule(
-            slots: ScrapeSlots(key: target.key, interval: settings.intervalNanoseconds), now: clock.now)
+            slots: ScrapeSlots(key: target.ownerKey, interval: settings.intervalNanoseconds), now: clock.now)
         var action = schedule.firstAction
         // When this member last scraped the target, if that was its previous slot.
         var previousScrape: Int64?
@@ -61,7 +61,7 @@ final class ScrapeLoop: Sendable {
                     action = schedule.stop(stopReason.withLock { $0 })
                     continue
                 }
-                action = schedule.slotReached(owned: context.oracle.owns(target.key, atSlot: slot))
+                action = schedule.slotReached(owned: context.oracle.owns(target.ownerKey, atSlot: slot))
             case .scrape:
                 let started = clock.now
                 var report = await engine.scrape(using: context.scraper, at: started / 1_000_000)

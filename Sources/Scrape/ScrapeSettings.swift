@@ -33,6 +33,9 @@ public struct ScrapeSettings: Sendable, Equatable {
     /// Set by the scrape service while the job is over its `target_limit`: the reason every
     /// scrape of the job fails with.
     public var targetLimitFailure: String?
+    /// The labels a target's owner is hashed from (`clustering { hash_labels }`, after the
+    /// defaults of `job` and `instance` are filled in); empty: the target's key decides.
+    public var hashLabels: [String] = []
     /// The member whose scrapes of a clustered job also write `agentd_target_owner{…, owner=}` 1,
     /// which becomes stale when the slots go to another member; nil: no owner series.
     public var ownerSeries: String?

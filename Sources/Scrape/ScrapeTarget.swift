@@ -8,6 +8,12 @@ import Events
 public struct ScrapeTarget: Sendable, Hashable {
     /// `TargetKey` of the discovered labels (without `__meta_*`): the same on every member.
     public var key: UInt64
+    /// The key the target's owner and scrape phase are computed from: `key`, or with
+    /// `hash_labels` the key of just those labels, so that labels outside the list (volatile
+    /// ones, or added by relabelling) move nothing. Targets sharing the listed labels share it.
+    public var ownerKey: UInt64
+    /// The labels `ownerKey` is the key of (the discovered labels, or the listed ones).
+    public var ownerLabels: Labels
     /// The labels as discovered (after `discovery.relabel`).
     public var discovered: Labels
     /// The labels attached to every series of the target.
@@ -32,6 +38,14 @@ public struct ScrapeTarget: Sendable, Hashable {
         }
         self.key = TargetKey.of(discovered)
         self.discovered = Labels(discovered)
+        if settings.hashLabels.isEmpty {
+            self.ownerKey = self.key
+            self.ownerLabels = self.discovered
+        } else {
+            let wanted = Set(settings.hashLabels)
+            self.ownerLabels = Labels(all.filter { wanted.contains($0.key) })
+            self.ownerKey = TargetKey.of(self.ownerLabels, only: settings.hashLabels)
+        }
         self.labels = Labels(all.filter { !$0.key.hasPrefix("__") })
         self.url =
             "\(scheme)://\(address)\(path.hasPrefix("/") ? path : "/" + path)"

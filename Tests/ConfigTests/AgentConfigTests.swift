@@ -34,6 +34,28 @@ struct AgentConfigTests {
         #expect(directory?.description == "/: cannot read the configuration file: it is a directory")
     }
 
+    @Test func clusteringHashLabelsAreReadAndCheckedForLabelNames() throws {
+        let block = { (labels: String) in
+            self.remoteWrite + """
+                prometheus.scrape "db" {
+                	targets    = []
+                	forward_to = [prometheus.remote_write.default.receiver]
+                	clustering {
+                		enabled     = true
+                		hash_labels = \(labels)
+                	}
+                }
+                """
+        }
+        let scrape = try #require(try parse(block(#"["job", "instance"]"#)).scrape("db"))
+        #expect(scrape.clusteringEnabled && scrape.clusteringHashLabels == ["job", "instance"])
+        #expect(try parse(block("[]")).scrape("db")?.clusteringHashLabels == [])
+        #expect(
+            failure(block(#"["job", "in-stance"]"#))?.description
+                == #"config.alloy:11:17: hash_labels of prometheus.scrape "db": "in-stance" is not a valid label name"#)
+        #expect(failure(block(#""job""#)) != nil)
+    }
+
     @Test func scrapeDefaultsAreAlloys() throws {
         let config = try parse(
             remoteWrite + """

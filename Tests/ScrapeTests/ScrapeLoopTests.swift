@@ -47,6 +47,35 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         #expect(ScrapeTarget(discovered: ["job": "x"], settings: settings) == nil)
     }
 
+    @Test func hashLabelsKeepATargetsOwnerKeyWhateverElseItsLabelsSay() throws {
+        // alloy#6484: a discovery hands every member a differently signed URL for the same
+        // database; with the owner hashed from `instance` alone, every member agrees on its owner.
+        var settings = ScrapeSettings(jobName: "db")
+        settings.hashLabels = ["instance", "job"]
+        let first = try #require(
+            ScrapeTarget(
+                discovered: ["__address__": "db:5432", "instance": "orders", "__param_sig": "a1"], settings: settings))
+        let second = try #require(
+            ScrapeTarget(
+                discovered: ["__address__": "db:5432", "instance": "orders", "__param_sig": "b2", "team": "x"],
+                settings: settings))
+        #expect(first.key != second.key)
+        #expect(first.ownerKey == second.ownerKey)
+        #expect(first.ownerLabels == Labels(["instance": "orders", "job": "db"]))
+        #expect(
+            first.ownerKey == TargetKey.of(Labels(["job": "db", "instance": "orders"]), only: ["job", "instance"]))
+        // `instance` defaults to the address before it is hashed, as it does for the series.
+        let defaulted = try #require(ScrapeTarget(discovered: ["__address__": "db:5432"], settings: settings))
+        #expect(defaulted.ownerLabels == Labels(["instance": "db:5432", "job": "db"]))
+        // A listed label changes the owner key; without the setting, the owner key is the key.
+        let other = try #require(
+            ScrapeTarget(discovered: ["__address__": "db:5432", "instance": "users"], settings: settings))
+        #expect(other.ownerKey != first.ownerKey)
+        let plain = try #require(
+            ScrapeTarget(discovered: ["__address__": "db:5432", "__param_sig": "a1"], settings: .init(jobName: "db")))
+        #expect(plain.ownerKey == plain.key && plain.ownerLabels == plain.discovered)
+    }
+
     @Test func honorLabelsDecidesWhoWinsAConflict() throws {
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, options: .init(sync: .never))

@@ -79,16 +79,15 @@ extension EndToEnd {
                     }
                 })
 
-            // SIGKILL agentd-2: agentd-1 declares it dead (in under 3 s on this machine's loopback) and takes everything.
+            // SIGKILL agentd-2: agentd-1 declares it dead and takes everything (how fast is a figure,
+            // printed here and measured in docs/fleet.md, not asserted).
             let killed = ContinuousClock.now
             await agents[1].process.kill9()
             #expect(
                 await waitUntil(within: .seconds(15), every: .milliseconds(50)) {
                     await targetOwners(agents[0]) == ["agentd-1"]
                 })
-            let takeover = ContinuousClock.now - killed
-            #expect(takeover < .seconds(6), "takeover took \(takeover)")
-            print("SIGKILL takeover observed through the API after \(takeover)")
+            print("SIGKILL takeover observed through the API after \(ContinuousClock.now - killed)")
             let (_, history) = try await AgentProcess.run([
                 "ownership-history", "--storage.path=\(agents[0].storage)", "--member=agentd-2",
             ])

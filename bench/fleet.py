@@ -104,15 +104,19 @@ class Network:
 
     def __init__(self):
         self.neighbour_limits = {}
-        for name, wanted in NEIGHBOUR_LIMITS.items():
-            with open(NEIGHBOUR_SYSCTL + name) as f:
-                current = int(f.read())
-            if current < wanted:
-                self.neighbour_limits[name] = current
-        # Raised from the largest down and restored the other way, so thresh1 <= thresh2 <= thresh3 holds.
-        for name in sorted(self.neighbour_limits, reverse=True):
-            with open(NEIGHBOUR_SYSCTL + name, "w") as f:
-                f.write(str(NEIGHBOUR_LIMITS[name]))
+        try:
+            for name, wanted in NEIGHBOUR_LIMITS.items():
+                with open(NEIGHBOUR_SYSCTL + name) as f:
+                    current = int(f.read())
+                if current < wanted:
+                    self.neighbour_limits[name] = current
+            # Raised from the largest down and restored the other way round.
+            for name in sorted(self.neighbour_limits, reverse=True):
+                with open(NEIGHBOUR_SYSCTL + name, "w") as f:
+                    f.write(str(NEIGHBOUR_LIMITS[name]))
+        except OSError as error:
+            log("cannot raise the neighbour-table limits (%s): more than about 30 hosts will see "
+                "'neighbor table overflow'" % error)
         self.tag = "%04x" % random.randrange(0x10000)
         self.subnet = "10.199.%d" % random.randrange(256)
         self.hub = "agf%s-hub" % self.tag

@@ -46,12 +46,36 @@ public struct HashRing: Sendable, Hashable {
     /// The member owning `key`, or nil when the ring is empty.
     public func owner(of key: UInt64) -> String? {
         guard !self.tokens.isEmpty else { return nil }
+        return self.members[Int(self.owners[self.firstToken(atOrAfter: key)])]
+    }
+
+    /// Meets the members in the order the ring does going clockwise from `key`, each once, until
+    /// `accept` takes one (returned); nil when the ring is empty or none was taken.
+    public func firstSuccessor(of key: UInt64, where accept: (String) -> Bool) -> String? {
+        guard !self.tokens.isEmpty else { return nil }
+        var seen = [Bool](repeating: false, count: self.members.count)
+        var remaining = self.members.count
+        var index = self.firstToken(atOrAfter: key)
+        while remaining > 0 {
+            let owner = Int(self.owners[index])
+            if !seen[owner] {
+                seen[owner] = true
+                remaining -= 1
+                if accept(self.members[owner]) { return self.members[owner] }
+            }
+            index = index + 1 == self.tokens.count ? 0 : index + 1
+        }
+        return nil
+    }
+
+    /// The index of the first token at or after `key`, wrapping around to 0.
+    private func firstToken(atOrAfter key: UInt64) -> Int {
         var low = 0
         var high = self.tokens.count
         while low < high {
             let middle = (low + high) / 2
             if self.tokens[middle] < key { low = middle + 1 } else { high = middle }
         }
-        return self.members[Int(self.owners[low == self.tokens.count ? 0 : low])]
+        return low == self.tokens.count ? 0 : low
     }
 }

@@ -26,6 +26,21 @@ import Testing
 
     static func names(_ count: Int) -> [String] { (0..<count).map { "agentd-\($0)" } }
 
+    @Test func successorsMeetEveryMemberOnceStartingWithTheOwner() {
+        let ring = HashRing(members: Self.names(20))
+        for key in Self.keys.prefix(200) {
+            var met: [String] = []
+            #expect(
+                ring.firstSuccessor(of: key) {
+                    met.append($0); return false
+                } == nil)
+            #expect(met.first == ring.owner(of: key))
+            #expect(met.count == 20 && Set(met).count == 20)
+            #expect(ring.firstSuccessor(of: key) { $0 == met[7] } == met[7])
+        }
+        #expect(HashRing(members: []).firstSuccessor(of: 1) { _ in true } == nil)
+    }
+
     @Test(arguments: [2, 5, 10, 50, 100])
     func loadStaysCloseToTheMean(members: Int) {
         let ring = HashRing(members: Self.names(members))

@@ -49,6 +49,18 @@ public struct HashRing: Sendable, Hashable {
         return self.members[Int(self.owners[self.firstToken(atOrAfter: key)])]
     }
 
+    /// The first `count` distinct members clockwise from `key` (all of them when there are fewer):
+    /// the owners of a target with `count` replicas, the first being `owner(of:)`.
+    public func owners(of key: UInt64, count: Int) -> [String] {
+        if count <= 1 { return self.owner(of: key).map { [$0] } ?? [] }
+        var owners: [String] = []
+        _ = self.firstSuccessor(of: key) { member in
+            owners.append(member)
+            return owners.count == count
+        }
+        return owners
+    }
+
     /// Meets the members in the order the ring does going clockwise from `key`, each once, until
     /// `accept` takes one (returned); nil when the ring is empty or none was taken.
     public func firstSuccessor(of key: UInt64, where accept: (String) -> Bool) -> String? {

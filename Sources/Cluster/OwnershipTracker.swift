@@ -10,7 +10,8 @@
 public struct OwnershipTracker: Sendable {
     private struct Segment: Sendable, Hashable {
         var from: ClusterTime
-        var owner: String?
+        /// The target's owners from `from` on, in ring order (one unless it has replicas); empty: none.
+        var owners: [String]
     }
 
     private struct Epoch: Sendable {
@@ -43,9 +44,15 @@ public struct OwnershipTracker: Sendable {
         self.epochs[self.epochIndex(at: time)].ring
     }
 
-    /// The owner of `key` at `time` (use a slot time).
+    /// The owner of `key` at `time` (use a slot time): the first of its owners.
     public func owner(of key: UInt64, at time: ClusterTime) -> String? {
         self.ring(at: time).owner(of: key)
+    }
+
+    /// The owners of `key` at `time`, in ring order: as many distinct members as the target has
+    /// replicas (one for a target the tracker does not know), or all of them when there are fewer.
+    public func owners(of key: UInt64, at time: ClusterTime) -> [String] {
+        self.ring(at: time).owners(of: key, count: self.targets[key]?.replicas ?? 1)
     }
 
     /// The owner of the target's first slot at or after `time`.
@@ -75,10 +82,12 @@ public struct OwnershipTracker: Sendable {
         for key in self.targets.keys.sorted() where next[key] == nil {
             let target = self.targets[key]!
             let slot = target.firstSlot(atOrAfter: now)
-            let owner = self.schedules[key].flatMap { Self.value(of: $0, at: slot) }
-            changes.append(
-                OwnershipChange(
-                    target: key, previousOwner: owner, newOwner: nil, effective: slot, cause: .targetRemoved))
+            let owners = self.schedules[key].map { Self.value(of: $0, at: slot) } ?? []
+            for owner in owners.isEmpty ? [nil] : owners.map(Optional.some) {
+                changes.append(
+                    OwnershipChange(
+                        target: key, previousOwner: owner, newOwner: nil, effective: slot, cause: .targetRemoved))
+            }
             self.targets[key] = nil
             self.schedules[key] = nil
             self.since[key] = nil
@@ -131,8 +140,19 @@ public struct OwnershipTracker: Sendable {
         return max(low - 1, 0)
     }
 
-    private static func value(of schedule: [Segment], at time: ClusterTime) -> String? {
-        schedule.last { $0.from <= time }?.owner
+    private static func value(of schedule: [Segment], at time: ClusterTime) -> [String] {
+        schedule.last { $0.from <= time }?.owners ?? []
+    }
+
+    /// The changes that turn the owners `old` into `new`: each owner that goes is paired with one
+    /// that comes, in ring order; the unpaired go to or come from nobody. One change for a target
+    /// without replicas, as before.
+    private static func pairs(from old: [String], to new: [String]) -> [(String?, String?)] {
+        let leaving = old.filter { !new.contains($0) }
+        let coming = new.filter { !old.contains($0) }
+        return (0..<max(leaving.count, coming.count)).map { index in
+            (index < leaving.count ? leaving[index] : nil, index < coming.count ? coming[index] : nil)
+        }
     }
 
     /// Recomputes one target's schedule and diffs it against the announced one.
@@ -152,11 +172,11 @@ public struct OwnershipTracker: Sendable {
         }
         var schedule: [Segment] = []
         for point in points {
-            let owner = self.owner(of: key, at: point)
-            if schedule.last?.owner != owner || schedule.isEmpty {
+            let owners = self.owners(of: key, at: point)
+            if schedule.last?.owners != owners || schedule.isEmpty {
                 if schedule.last?.from == point { schedule.removeLast() }
-                if schedule.last?.owner != owner || schedule.isEmpty {
-                    schedule.append(Segment(from: point, owner: owner))
+                if schedule.last?.owners != owners || schedule.isEmpty {
+                    schedule.append(Segment(from: point, owners: owners))
                 }
             }
         }
@@ -166,26 +186,29 @@ public struct OwnershipTracker: Sendable {
         var instants = Set(schedule.map(\.from))
         for segment in old where segment.from >= floor { instants.insert(segment.from) }
         var changes: [OwnershipChange] = []
-        var emitted: (at: ClusterTime, owner: String?)?
+        var emitted: (at: ClusterTime, owners: [String])?
         for instant in instants.sorted() {
             let oldStart = old.last { $0.from <= instant }?.from
-            let believed: String? =
-                if let emitted, oldStart == nil || emitted.at >= oldStart! { emitted.owner } else {
+            let believed: [String] =
+                if let emitted, oldStart == nil || emitted.at >= oldStart! { emitted.owners } else {
                     Self.value(of: old, at: instant)
                 }
             let wanted = Self.value(of: schedule, at: instant)
             guard believed != wanted else { continue }
-            let cause = self.cause(
-                from: believed, to: wanted, at: instant, added: added && emitted == nil && old.isEmpty,
-                previousTimeline: previousTimeline)
-            changes.append(
-                OwnershipChange(
-                    target: key, previousOwner: believed, newOwner: wanted, effective: instant, cause: cause))
+            let isAdded = added && emitted == nil && old.isEmpty
+            for (previous, next) in Self.pairs(from: believed, to: wanted) {
+                let cause = self.cause(
+                    from: previous, to: next, at: instant, added: isAdded, previousTimeline: previousTimeline)
+                changes.append(
+                    OwnershipChange(
+                        target: key, previousOwner: previous, newOwner: next, effective: instant, cause: cause))
+            }
             emitted = (instant, wanted)
         }
-        for (index, change) in changes.enumerated() where change.effective < now {
-            let end = index + 1 < changes.count ? min(changes[index + 1].effective, now) : now
-            self.lateSlots += target.slotCount(from: change.effective, to: end)
+        let instantsChanged = Array(Set(changes.map(\.effective))).sorted()
+        for (index, instant) in instantsChanged.enumerated() where instant < now {
+            let end = index + 1 < instantsChanged.count ? min(instantsChanged[index + 1], now) : now
+            self.lateSlots += target.slotCount(from: instant, to: end)
         }
 
         // Keep the segment in effect at the floor and everything after it.

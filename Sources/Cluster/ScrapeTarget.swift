@@ -6,11 +6,15 @@ import Primitives
 public struct ScrapeTarget: Sendable, Hashable {
     public var key: UInt64
     public var interval: Duration
+    /// How many members scrape it at every slot (`clustering { replicas }`).
+    public var replicas: Int
 
-    public init(key: UInt64, interval: Duration) {
+    public init(key: UInt64, interval: Duration, replicas: Int = 1) {
         precondition(interval > .zero, "scrape interval must be positive")
+        precondition(replicas >= 1, "a target needs at least one owner")
         self.key = key
         self.interval = interval
+        self.replicas = replicas
     }
 
     /// The target's slots (`ScrapeSlots`: the formula scraping uses too).

@@ -40,6 +40,43 @@ import Testing
         #expect(removed.first?.cause == .targetRemoved && removed.first?.newOwner == nil)
     }
 
+    @Test func aReplicatedTargetHasThatManyOwnersAndADeathMovesOnlyTheDeadOnesReplica() throws {
+        var tracker = OwnershipTracker()
+        let members = ["a", "b", "c", "d"].map { Self.participant($0) }
+        _ = tracker.update(timeline: MembershipTimeline(members), now: Self.start)
+        let replicated = Self.targets.prefix(50).map { ScrapeTarget(key: $0.key, interval: $0.interval, replicas: 2) }
+        let added = tracker.setTargets(replicated, now: Self.start)
+        #expect(added.count == 100 && added.allSatisfy { $0.cause == .targetAdded && $0.newOwner != nil })
+        for target in replicated {
+            let owners = tracker.owners(of: target.key, at: Self.start + .seconds(1))
+            #expect(owners.count == 2 && Set(owners).count == 2)
+            #expect(owners.first == tracker.owner(of: target.key, at: Self.start + .seconds(1)))
+        }
+        // "b" is declared dead: each target it held a replica of gets one change, b → another
+        // member that was not already its owner; the other replica stays.
+        let death = Self.start + .seconds(5)
+        let dead = Self.member(
+            "b",
+            [
+                StateChange(role: .participant, lamport: 1, effective: .zero),
+                StateChange(role: .dead, lamport: 2, effective: death),
+            ], liveness: .dead, reporters: ["a"])
+        let changes = tracker.update(
+            timeline: MembershipTimeline([members[0], dead, members[2], members[3]]), now: Self.start + .seconds(4))
+        let held = replicated.filter { tracker.owners(of: $0.key, at: death - .seconds(1)).contains("b") }
+        #expect(!held.isEmpty && changes.count == held.count)
+        for change in changes {
+            let target = try #require(replicated.first { $0.key == change.target })
+            let before = tracker.owners(of: change.target, at: death - .seconds(1))
+            let after = tracker.owners(of: change.target, at: target.firstSlot(atOrAfter: death))
+            #expect(change.previousOwner == "b" && change.cause == .memberDeclaredDead("b", reporters: ["a"]))
+            #expect(change.newOwner.map { !before.contains($0) && after.contains($0) } == true)
+            #expect(Set(before).subtracting(["b"]).isSubset(of: after) && after.count == 2)
+        }
+        // With fewer members than replicas, every member owns it.
+        #expect(HashRing(members: ["a"]).owners(of: 7, count: 2) == ["a"])
+    }
+
     @Test func aMembershipThatComesBackAfterManyRingsDoesNotCrashTheRingCache() {
         // Found by the fleet bed at 30 members: the ring cache is trimmed to the current epochs
         // once it holds more than 64 rings, and a participant set that recurs (x joins and is

@@ -149,23 +149,27 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         state.withLock { state in
             guard state.clustered.contains(key) else { return true }
             return !state.lifecycle.isWaitingForSize
-                && state.tracker.owner(of: key, at: ClusterTime(nanoseconds: slot)) == name
+                && state.tracker.owners(of: key, at: ClusterTime(nanoseconds: slot)).contains(name)
         }
     }
 
+    /// The owner at `time`; a target with replicas names its owners in ring order, joined by ",".
     func owner(of key: UInt64, at time: Int64) -> String? {
         state.withLock { state in
-            state.clustered.contains(key) ? state.tracker.owner(of: key, at: ClusterTime(nanoseconds: time)) : name
+            guard state.clustered.contains(key) else { return name }
+            let owners = state.tracker.owners(of: key, at: ClusterTime(nanoseconds: time))
+            return owners.isEmpty ? nil : owners.joined(separator: ",")
         }
     }
 
     /// The targets of every job, so that every member computes the owner of every target.
-    func setTargets(_ targets: [(key: UInt64, labels: Labels, interval: Duration)]) async {
+    func setTargets(_ targets: [(key: UInt64, labels: Labels, interval: Duration, replicas: Int)]) async {
         let changes: [OwnershipChange] = state.withLock { state in
             for target in targets { state.targetLabels[target.key] = target.labels }
             state.clustered = Set(targets.map(\.key))
             return state.tracker.setTargets(
-                targets.map { Cluster.ScrapeTarget(key: $0.key, interval: $0.interval) }, now: .wallClock)
+                targets.map { Cluster.ScrapeTarget(key: $0.key, interval: $0.interval, replicas: $0.replicas) },
+                now: .wallClock)
         }
         await record(changes)
     }
@@ -628,7 +632,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
             let now = ClusterTime.wallClock
             var owned: [String: Int] = [:]
             for key in state.clustered {
-                if let owner = state.tracker.owner(of: key, at: now) { owned[owner, default: 0] += 1 }
+                for owner in state.tracker.owners(of: key, at: now) { owned[owner, default: 0] += 1 }
             }
             return owned
         }

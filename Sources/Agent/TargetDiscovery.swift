@@ -174,7 +174,7 @@ struct TargetDiscovery: Sendable {
 
     private func apply(_ discovered: [ComponentID: [[String: String]]]) async {
         components?.discovered(discovered)
-        var clustered: [(key: UInt64, labels: Labels, interval: Duration)] = []
+        var clustered: [(key: UInt64, labels: Labels, interval: Duration, replicas: Int)] = []
         var jobs: [(String, ScrapeSettings, [ScrapeTarget])] = []
         for component in config.scrapes {
             let labels = component.targets.resolve { discovered[$0] ?? [] }
@@ -182,10 +182,11 @@ struct TargetDiscovery: Sendable {
             if component.clusteringEnabled, let cluster {
                 settings.ownerSeries = cluster.name
                 settings.hashLabels = component.clusteringHashLabels
+                settings.replicas = component.clusteringReplicas
             }
             let targets = ScrapeService.targets(discovered: labels, settings: settings)
             if component.clusteringEnabled {
-                clustered += targets.map { ($0.ownerKey, $0.ownerLabels, settings.interval) }
+                clustered += targets.map { ($0.ownerKey, $0.ownerLabels, settings.interval, settings.replicas) }
             }
             jobs.append((component.id.description, settings, targets))
         }

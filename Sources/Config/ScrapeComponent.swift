@@ -37,6 +37,8 @@ public struct ScrapeComponent: Sendable, Hashable {
     /// `clustering { hash_labels = ["job", "instance"] }`: the labels a target's owner is hashed
     /// from; empty: all labels but `__meta_*` (the target's key).
     public var clusteringHashLabels: [String] = []
+    /// `clustering { replicas = 2 }`: how many members scrape each target at every slot.
+    public var clusteringReplicas = 1
     /// TLS, credentials, redirects, HTTP/2 and proxy for the scrapes.
     public var http = HTTPClientSettings()
 
@@ -64,7 +66,8 @@ public struct ScrapeComponent: Sendable, Hashable {
         ]).union(HTTPClientBlocks.alloyOnlyAttributes),
         alloyOnlyBlocks: HTTPClientBlocks.alloyOnlyBlocks)
 
-    static let clusteringSchema = BlockSchema(attributes: ["enabled", "hash_labels"], required: ["enabled"])
+    static let clusteringSchema = BlockSchema(
+        attributes: ["enabled", "hash_labels", "replicas"], required: ["enabled"])
 
     init(id: ComponentID, decoder: BlockDecoder) throws(Diagnostic) {
         self.init(
@@ -92,6 +95,7 @@ public struct ScrapeComponent: Sendable, Hashable {
                 block, title: "clustering", schema: Self.clusteringSchema, evaluator: decoder.evaluator)
             clusteringEnabled = try clustering.bool("enabled", default: false)
             clusteringHashLabels = try clustering.stringList("hash_labels") ?? []
+            clusteringReplicas = try clustering.int("replicas", default: 1, minimum: 1)
             if let invalid = clusteringHashLabels.first(where: { !RelabelRule.isValidLabelName($0) }) {
                 throw clustering.error(
                     "hash_labels of \(decoder.title): \"\(invalid)\" is not a valid label name",

@@ -47,6 +47,8 @@ final class ScrapeLoop: Sendable {
         var action = schedule.firstAction
         // When this member last scraped the target, if that was its previous slot.
         var previousScrape: Int64?
+        // The slot being scraped: replicas stamp their samples with it.
+        var currentSlot: Int64 = 0
         while true {
             switch action {
             case .waitForSlot(let slot), .skipMissedSlots(_, let slot):
@@ -61,10 +63,12 @@ final class ScrapeLoop: Sendable {
                     action = schedule.stop(stopReason.withLock { $0 })
                     continue
                 }
+                currentSlot = slot
                 action = schedule.slotReached(owned: context.oracle.owns(target.ownerKey, atSlot: slot))
             case .scrape:
                 let started = clock.now
-                var report = await engine.scrape(using: context.scraper, at: started / 1_000_000)
+                let stamp = settings.replicas > 1 ? currentSlot : started
+                var report = await engine.scrape(using: context.scraper, at: stamp / 1_000_000)
                 report.interval = settings.interval
                 report.sinceLastScrape = previousScrape.map { .nanoseconds(started - $0) }
                 previousScrape = started

@@ -36,6 +36,10 @@ public struct ScrapeSettings: Sendable, Equatable {
     /// The labels a target's owner is hashed from (`clustering { hash_labels }`, after the
     /// defaults of `job` and `instance` are filled in); empty: the target's key decides.
     public var hashLabels: [String] = []
+    /// How many members scrape each slot of a clustered target (`clustering { replicas }`). Above
+    /// one, samples are stamped with the slot's nominal time, so that the replicas' samples carry
+    /// the same timestamp and a receiver keeps one of them.
+    public var replicas = 1
     /// The member whose scrapes of a clustered job also write `agentd_target_owner{…, owner=}` 1,
     /// which becomes stale when the slots go to another member; nil: no owner series.
     public var ownerSeries: String?

@@ -34,19 +34,23 @@ struct AgentConfigTests {
         #expect(directory?.description == "/: cannot read the configuration file: it is a directory")
     }
 
+    /// A scrape component "db" whose clustering block holds `enabled = true` and `attribute`
+    /// (on line 11 of the file, its value at column 17).
+    private func clustering(_ attribute: String) -> String {
+        remoteWrite + """
+            prometheus.scrape "db" {
+            	targets    = []
+            	forward_to = [prometheus.remote_write.default.receiver]
+            	clustering {
+            		enabled = true
+            		\(attribute)
+            	}
+            }
+            """
+    }
+
     @Test func clusteringHashLabelsAreReadAndCheckedForLabelNames() throws {
-        let block = { (labels: String) in
-            self.remoteWrite + """
-                prometheus.scrape "db" {
-                	targets    = []
-                	forward_to = [prometheus.remote_write.default.receiver]
-                	clustering {
-                		enabled     = true
-                		hash_labels = \(labels)
-                	}
-                }
-                """
-        }
+        let block = { (labels: String) in self.clustering("hash_labels = \(labels)") }
         let scrape = try #require(try parse(block(#"["job", "instance"]"#)).scrape("db"))
         #expect(scrape.clusteringEnabled && scrape.clusteringHashLabels == ["job", "instance"])
         #expect(try parse(block("[]")).scrape("db")?.clusteringHashLabels == [])
@@ -54,6 +58,13 @@ struct AgentConfigTests {
             failure(block(#"["job", "in-stance"]"#))?.description
                 == #"config.alloy:11:17: hash_labels of prometheus.scrape "db": "in-stance" is not a valid label name"#)
         #expect(failure(block(#""job""#)) != nil)
+    }
+
+    @Test func clusteringReplicasAreAPositiveCount() throws {
+        #expect(try parse(clustering("replicas    = 2")).scrape("db")?.clusteringReplicas == 2)
+        #expect(
+            failure(clustering("replicas    = 0"))?.description
+                == #"config.alloy:11:17: attribute "replicas" of clustering must be at least 1, got 0"#)
     }
 
     @Test func scrapeDefaultsAreAlloys() throws {
@@ -76,7 +87,7 @@ struct AgentConfigTests {
         #expect(scrape.sampleLimit == 0)
         #expect(scrape.bodySizeLimit == 0)
         #expect(scrape.labelLimit == 0 && scrape.labelNameLengthLimit == 0 && scrape.labelValueLengthLimit == 0)
-        #expect(!scrape.clusteringEnabled)
+        #expect(!scrape.clusteringEnabled && scrape.clusteringHashLabels.isEmpty && scrape.clusteringReplicas == 1)
         #expect(scrape.targets == .static([["__address__": "127.0.0.1:9100"]]))
     }
 

@@ -46,13 +46,7 @@ extension EndToEnd {
             let config = scenario.directory.sub("hash-labels.alloy")
             try text.write(toFile: config, atomically: true, encoding: .utf8)
 
-            let ports = [freePort(), freePort()]
-            let join = ports.map { "127.0.0.1:\($0)" }
-            let agents = try members.enumerated().map { index, name in
-                try AgentProcess(
-                    name: name, port: ports[index], config: config, storage: scenario.directory.sub("data-\(name)"),
-                    join: join)
-            }
+            let agents = try scenario.startMembers(members, config: config)
             defer { for agent in agents { agent.process.stop() } }
             for agent in agents { try await agent.waitUntilReady() }
 
@@ -75,18 +69,8 @@ extension EndToEnd {
             // At the receiver: every slot of every target scraped exactly once, by its owner.
             let now = Int64(Date().timeIntervalSince1970 * 1000) / Scenario.interval
             let (from, to) = (now + 1, now + 8)
-            var late: [String] = []
-            let delivered = await waitUntil(within: .seconds(40), every: .milliseconds(250)) {
-                late = []
-                for index in 1...Self.exporters {
-                    let samples = await scenario.upSamples(index)
-                    if !samples.contains(where: { Scenario.slot(of: $0.timestamp, key: Self.ownerKey(index)) > to }) {
-                        late.append(Scenario.instance(index))
-                    }
-                }
-                return late.isEmpty
-            }
-            #expect(delivered, "no sample after slot \(to) of \(late)")
+            let late = await scenario.late(after: to) { Self.ownerKey($0) }
+            #expect(late.isEmpty, "no sample after slot \(to) of \(late)")
             for index in 1...Self.exporters {
                 let instance = Scenario.instance(index)
                 var counts: [Int64: Int] = [:]

@@ -130,6 +130,34 @@ struct Scenario {
             .sorted { $0.timestamp < $1.timestamp }
     }
 
+    /// Starts one agent per name with `config`, each on a port of its own and joining all of them,
+    /// its storage in the scenario's directory (stop them with `process.stop()`).
+    func startMembers(_ members: [String], config: String) throws -> [AgentProcess] {
+        let ports = members.map { _ in freePort() }
+        let join = ports.map { "127.0.0.1:\($0)" }
+        return try members.enumerated().map { index, name in
+            try AgentProcess(
+                name: name, port: ports[index], config: config, storage: directory.sub("data-\(name)"), join: join)
+        }
+    }
+
+    /// Waits up to 40 s until Prometheus holds an `up` sample of every exporter from a slot after
+    /// `slot` (its slots by the phase of `key(index)`); returns the instances still without one.
+    func late(after slot: Int64, key: (Int) -> UInt64) async -> [String] {
+        var late: [String] = []
+        _ = await waitUntil(within: .seconds(40), every: .milliseconds(250)) {
+            late = []
+            for index in 1...exporters.count {
+                let samples = await upSamples(index)
+                if !samples.contains(where: { Self.slot(of: $0.timestamp, key: key(index)) > slot }) {
+                    late.append(Self.instance(index))
+                }
+            }
+            return late.isEmpty
+        }
+        return late
+    }
+
     /// The slot index of a scrape timestamp for target `key` (1 s interval, phase from the key).
     static func slot(of timestamp: Int64, key: UInt64) -> Int64 {
         let phase = Int64(key % 1_000_000_000) / 1_000_000

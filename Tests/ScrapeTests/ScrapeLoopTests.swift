@@ -106,7 +106,9 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
             appender: log, scraper: HTTPScraper(pool: clients), oracle: OwnEverything(name: "me"),
             observers: [observer])
         let running = Task { await service.run() }
-        let settings = ScrapeSettings(jobName: "node", interval: .milliseconds(500), timeout: .milliseconds(400))
+        // A timeout a loaded CI machine's debug build stays well within (400 ms once timed out
+        // parsing a node exporter's 2,000 lines there).
+        let settings = ScrapeSettings(jobName: "node", interval: .seconds(1), timeout: .milliseconds(900))
         let targets = ScrapeService.targets(
             discovered: [["__address__": "127.0.0.1:\(port)", "instance": "exporter-1"]], settings: settings)
         await service.update(job: "node", settings: settings, targets: targets)
@@ -118,6 +120,7 @@ func readSamples(_ directory: String) throws -> [(labels: Labels, value: Double,
         // Scrapes arrive: node_cpu_seconds_total with job and instance, and up = 1.
         let seen = await waitUntil(within: .seconds(10)) {
             (try? rows().contains { $0.labels.metricName == "up" && $0.value == 1 }) == true
+                && observer.report(for: targets[0].key).map { $0.error == nil } == true
         }
         #expect(seen)
         let cpu = try rows().filter { $0.labels.metricName == "node_cpu_seconds_total" }

@@ -99,6 +99,12 @@ NEIGHBOUR_LIMITS = {"gc_thresh1": 4096, "gc_thresh2": 8192, "gc_thresh3": 16384}
 NEIGHBOUR_SYSCTL = "/proc/sys/net/ipv4/neigh/default/"
 
 
+def neighbour_limit(name, value=None):
+    """Reads one of the kernel's neighbour-table limits, or sets it to `value`."""
+    with open(NEIGHBOUR_SYSCTL + name, "r" if value is None else "w") as f:
+        return int(f.read()) if value is None else f.write(str(value))
+
+
 class Network:
     """The hub namespace with its bridge, the hosts' namespaces, and the root namespace's way in."""
 
@@ -106,14 +112,12 @@ class Network:
         self.neighbour_limits = {}
         try:
             for name, wanted in NEIGHBOUR_LIMITS.items():
-                with open(NEIGHBOUR_SYSCTL + name) as f:
-                    current = int(f.read())
+                current = neighbour_limit(name)
                 if current < wanted:
                     self.neighbour_limits[name] = current
             # Raised from the largest down and restored the other way round.
             for name in sorted(self.neighbour_limits, reverse=True):
-                with open(NEIGHBOUR_SYSCTL + name, "w") as f:
-                    f.write(str(NEIGHBOUR_LIMITS[name]))
+                neighbour_limit(name, NEIGHBOUR_LIMITS[name])
         except OSError as error:
             log("cannot raise the neighbour-table limits (%s): more than about 30 hosts will see "
                 "'neighbor table overflow'" % error)
@@ -166,8 +170,7 @@ class Network:
         run([IP, "netns", "delete", self.hub], check=False)
         run([IP, "link", "delete", self.root_link], check=False)
         for name in sorted(self.neighbour_limits):
-            with open(NEIGHBOUR_SYSCTL + name, "w") as f:
-                f.write(str(self.neighbour_limits[name]))
+            neighbour_limit(name, self.neighbour_limits[name])
         self.neighbour_limits = {}
 
 

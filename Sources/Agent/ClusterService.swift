@@ -162,8 +162,12 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         }
     }
 
+    /// A clustered target as ownership sees it: its owner key, the labels that key is of, its
+    /// interval and its replicas.
+    typealias Target = (key: UInt64, labels: Labels, interval: Duration, replicas: Int)
+
     /// The targets of every job, so that every member computes the owner of every target.
-    func setTargets(_ targets: [(key: UInt64, labels: Labels, interval: Duration, replicas: Int)]) async {
+    func setTargets(_ targets: [Target]) async {
         let changes: [OwnershipChange] = state.withLock { state in
             for target in targets { state.targetLabels[target.key] = target.labels }
             state.clustered = Set(targets.map(\.key))

@@ -174,7 +174,7 @@ struct TargetDiscovery: Sendable {
 
     private func apply(_ discovered: [ComponentID: [[String: String]]]) async {
         components?.discovered(discovered)
-        var clustered: [(key: UInt64, labels: Labels, interval: Duration, replicas: Int)] = []
+        var clustered: [ClusterService.Target] = []
         var jobs: [(String, ScrapeSettings, [ScrapeTarget])] = []
         for component in config.scrapes {
             let labels = component.targets.resolve { discovered[$0] ?? [] }

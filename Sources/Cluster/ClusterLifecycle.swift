@@ -294,7 +294,7 @@ public struct ClusterLifecycle: Sendable {
     /// not started yet): its retries keep at most `isolatedJoinRetryDelay` apart, so that it merges
     /// with the cluster (and stops scraping everything) soon after a seed can answer.
     private var isAloneUnanswered: Bool {
-        guard self.hasAnnounced, self.phase == .participating, self.membership.clusterSize == 1 else { return false }
+        guard self.phase == .participating, self.membership.clusterSize == 1 else { return false }
         if case .unanswered = self.seedContact { return true }
         return false
     }

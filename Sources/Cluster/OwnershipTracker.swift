@@ -186,6 +186,7 @@ public struct OwnershipTracker: Sendable {
         var instants = Set(schedule.map(\.from))
         for segment in old where segment.from >= floor { instants.insert(segment.from) }
         var changes: [OwnershipChange] = []
+        var changedAt: [ClusterTime] = []
         var emitted: (at: ClusterTime, owners: [String])?
         for instant in instants.sorted() {
             let oldStart = old.last { $0.from <= instant }?.from
@@ -196,7 +197,9 @@ public struct OwnershipTracker: Sendable {
             let wanted = Self.value(of: schedule, at: instant)
             guard believed != wanted else { continue }
             let isAdded = added && emitted == nil && old.isEmpty
-            for (previous, next) in Self.pairs(from: believed, to: wanted) {
+            let moves = Self.pairs(from: believed, to: wanted)
+            if !moves.isEmpty { changedAt.append(instant) }
+            for (previous, next) in moves {
                 let cause = self.cause(
                     from: previous, to: next, at: instant, added: isAdded, previousTimeline: previousTimeline)
                 changes.append(
@@ -205,9 +208,8 @@ public struct OwnershipTracker: Sendable {
             }
             emitted = (instant, wanted)
         }
-        let instantsChanged = Array(Set(changes.map(\.effective))).sorted()
-        for (index, instant) in instantsChanged.enumerated() where instant < now {
-            let end = index + 1 < instantsChanged.count ? min(instantsChanged[index + 1], now) : now
+        for (index, instant) in changedAt.enumerated() where instant < now {
+            let end = index + 1 < changedAt.count ? min(changedAt[index + 1], now) : now
             self.lateSlots += target.slotCount(from: instant, to: end)
         }
 

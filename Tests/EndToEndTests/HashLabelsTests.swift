@@ -57,9 +57,7 @@ extension EndToEnd {
                 for agent in agents {
                     views.append(await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? [])
                 }
-                return views.allSatisfy { view in
-                    Dictionary(view.map { ($0.labels["instance"] ?? "", $0.owner ?? "") }) { a, _ in a } == expected
-                }
+                return views.allSatisfy { ownersByInstance($0) == expected }
             }
             #expect(agreed, "views: \(views.map { $0.map { ($0.labels["instance"] ?? "", $0.owner ?? "-") } })")
             let signatures = views.map { Set($0.compactMap { $0.discoveredLabels["__param_sig"] }) }
@@ -67,7 +65,7 @@ extension EndToEnd {
             #expect(Set(views[0].map(\.key)).isDisjoint(with: views[1].map(\.key)))
 
             // At the receiver: every slot of every target scraped exactly once, by its owner.
-            let now = Int64(Date().timeIntervalSince1970 * 1000) / Scenario.interval
+            let now = Scenario.currentSlot()
             let (from, to) = (now + 1, now + 8)
             let late = await scenario.late(after: to) { Self.ownerKey($0) }
             #expect(late.isEmpty, "no sample after slot \(to) of \(late)")

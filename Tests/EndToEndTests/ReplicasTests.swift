@@ -36,34 +36,29 @@ extension EndToEnd {
             let agents = try scenario.startMembers(members, config: config)
             defer { for agent in agents { agent.process.stop() } }
             for agent in agents { try await agent.waitUntilReady() }
-            func owners(_ agent: AgentProcess) async -> [String: String] {
-                let targets = await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []
-                return Dictionary(targets.map { ($0.labels["instance"] ?? "", $0.owner ?? "") }) { a, _ in a }
-            }
             var views: [[String: String]] = []
             let agreed = await waitUntil(within: .seconds(20)) {
                 views = []
-                for agent in agents { views.append(await owners(agent)) }
+                for agent in agents { views.append(await ownersByInstance(agent)) }
                 return views.allSatisfy { $0 == expected }
             }
             #expect(agreed, "views \(views), expected \(expected)")
 
             // SIGKILL agentd-2 a few slots in; the window runs until the survivors have taken its
             // replicas over and a few slots more.
-            let nowSlot = { Int64(Date().timeIntervalSince1970 * 1000) / Scenario.interval }
-            let from = nowSlot() + 1
-            #expect(await waitUntil(within: .seconds(10)) { nowSlot() >= from + 3 })
+            let from = Scenario.currentSlot() + 1
+            #expect(await waitUntil(within: .seconds(10)) { Scenario.currentSlot() >= from + 3 })
             await agents[1].process.kill9()
             let survivors = [agents[0], agents[2]]
             #expect(
                 await waitUntil(within: .seconds(15)) {
-                    for agent in survivors where await owners(agent).values.contains(where: { $0.contains("agentd-2") })
-                    {
+                    for agent in survivors
+                    where await ownersByInstance(agent).values.contains(where: { $0.contains("agentd-2") }) {
                         return false
                     }
                     return true
                 })
-            let to = nowSlot() + 3
+            let to = Scenario.currentSlot() + 3
             let late = await scenario.late(after: to) { scenario.key($0) }
             #expect(late.isEmpty, "no sample after slot \(to) of \(late)")
 

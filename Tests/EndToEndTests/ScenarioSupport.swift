@@ -158,6 +158,9 @@ struct Scenario {
         return late
     }
 
+    /// The index of the current 1 s slot (milliseconds since the epoch over the interval).
+    static func currentSlot() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) / interval }
+
     /// The slot index of a scrape timestamp for target `key` (1 s interval, phase from the key).
     static func slot(of timestamp: Int64, key: UInt64) -> Int64 {
         let phase = Int64(key % 1_000_000_000) / 1_000_000
@@ -206,6 +209,16 @@ func clusterParticipants(_ agent: AgentProcess) async -> Set<String> {
     Set(
         (await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []).filter { $0.state == "participant" }.map(
             \.name))
+}
+
+/// Each target's owner (owners, joined by a comma, with replicas) by its `instance` label, as
+/// `agent`'s `/api/v0/targets` says.
+func ownersByInstance(_ agent: AgentProcess) async -> [String: String] {
+    ownersByInstance(await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? [])
+}
+
+func ownersByInstance(_ targets: [TargetJSON]) -> [String: String] {
+    Dictionary(targets.map { ($0.labels["instance"] ?? "", $0.owner ?? "") }, uniquingKeysWith: { first, _ in first })
 }
 
 /// The members `agent` says own at least one target.

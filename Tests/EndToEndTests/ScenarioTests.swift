@@ -30,14 +30,6 @@ extension EndToEnd {
                 sourceLocation: sourceLocation)
         }
 
-        private func owners(_ agent: AgentProcess) async -> [String: String] {
-            let targets = await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []
-            return Dictionary(
-                targets.map { ($0.labels["instance"] ?? "", $0.owner ?? "") }, uniquingKeysWith: { a, _ in a })
-        }
-
-        private func nowSlot() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) / Scenario.interval }
-
         /// Waits until Prometheus holds an `up` sample of every exporter from slot `slot` on (scraped
         /// by `member` when given): the slots before it have been scraped and delivered.
         private func waitForDelivery(
@@ -83,18 +75,18 @@ extension EndToEnd {
                 uniqueKeysWithValues: (1...8).map { (Scenario.instance($0), ring.owner(of: scenario.key($0))!) })
             let agreed = await waitUntil(within: .seconds(20)) {
                 for agent in agents {
-                    guard await owners(agent) == expected else { return false }
+                    guard await ownersByInstance(agent) == expected else { return false }
                     let peers = await agent.json("/api/v0/web/peers", as: [PeerJSON].self) ?? []
                     guard peers.filter({ $0.state == "participant" }).count == 2 else { return false }
                 }
                 return true
             }
             var agreedOwners: [[String: String]] = []
-            for agent in agents { agreedOwners.append(await owners(agent)) }
+            for agent in agents { agreedOwners.append(await ownersByInstance(agent)) }
             #expect(agreed, "owners: \(agreedOwners), expected \(expected)")
             #expect(Set(expected.values) == Set(members))
             // Checked from the slot after the one in which they agreed, once its samples are in.
-            let start = nowSlot() + 1
+            let start = Scenario.currentSlot() + 1
             await waitForDelivery(scenario, through: start + 2)
 
             // 2. SIGTERM agentd-1: agentd-2 scrapes all eight from the hand-off slot; no gap, no duplicate.
@@ -102,9 +94,9 @@ extension EndToEnd {
             #expect(status == 0, "agentd-1 exit status \(status): \(agents[0].process.log.suffix(2000))")
             #expect(
                 await waitUntil(within: .seconds(10)) {
-                    await owners(agents[1]).values.allSatisfy { $0 == "agentd-2" }
+                    await ownersByInstance(agents[1]).values.allSatisfy { $0 == "agentd-2" }
                 })
-            let afterLeave = nowSlot() + 2
+            let afterLeave = Scenario.currentSlot() + 2
             await waitForDelivery(scenario, through: afterLeave, by: "agentd-2")
             for index in 1...8 { await expectOneSamplePerSlot(scenario, index, from: start, to: afterLeave) }
             for index in 1...8 {
@@ -165,22 +157,22 @@ extension EndToEnd {
             var rejoinedOwners: [[String: String]] = []
             let rejoined = await waitUntil(within: .seconds(20)) {
                 rejoinedOwners = []
-                for agent in agents { rejoinedOwners.append(await owners(agent)) }
+                for agent in agents { rejoinedOwners.append(await ownersByInstance(agent)) }
                 return rejoinedOwners.allSatisfy { $0 == expected }
             }
             #expect(rejoined, "\(rejoinedOwners)")
-            let afterRejoin = nowSlot() + 2
+            let afterRejoin = Scenario.currentSlot() + 2
             await waitForDelivery(scenario, through: afterRejoin)
             for index in 1...8 { await expectOneSamplePerSlot(scenario, index, from: start, to: afterRejoin) }
 
             // 5. SIGKILL agentd-1: agentd-2 declares it dead and takes over; the gap is at most the detection time.
-            let killedAt = nowSlot()
+            let killedAt = Scenario.currentSlot()
             await agents[0].process.kill9()
             #expect(
                 await waitUntil(within: .seconds(15)) {
-                    await owners(agents[1]).values.allSatisfy { $0 == "agentd-2" }
+                    await ownersByInstance(agents[1]).values.allSatisfy { $0 == "agentd-2" }
                 })
-            let afterKill = nowSlot() + 1
+            let afterKill = Scenario.currentSlot() + 1
             await waitForDelivery(scenario, through: afterKill, by: "agentd-2")
             for index in 1...8 {
                 // Detection takes about 2 s (docs/cluster.md); allow 4 missed slots at 1 s.

@@ -105,6 +105,7 @@ struct APIController: Sendable {
                 targets: board.all.map { status in
                     var status = status
                     status.owner = oracle.owner(of: status.ownerKey, at: now)
+                    status.weight = cluster?.weight(of: status.ownerKey, at: now)
                     return status
                 })
         }

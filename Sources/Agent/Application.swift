@@ -72,7 +72,7 @@ extension AgentParts {
             remoteWrite: { [outputs] in outputs.remoteWriteCounters($0) })
         let scraping = ScrapeService(
             appender: log, scraper: HTTPScraper(pool: scrapeClients), oracle: oracle,
-            observers: [board, throughput, components.appended],
+            observers: [board, throughput, components.appended] + (cluster.map { [$0] } ?? []),
             logger: Logger(label: "agentd.scrape"))
         let state = AgentState(config: config, nodeName: nodeName, advertise: advertise)
         let configuration = ConfigService(

@@ -49,12 +49,32 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         var leaveRequest: Duration?
         var counters = Counters()
         var loggedRejections: [String: ClusterTime] = [:]
+        var weights = WeightBook()
     }
+
+    /// This member's side of `balance = "series"`: what it measured of the targets it scrapes,
+    /// what it last published, and a publication waiting for the tick loop.
+    struct WeightBook: Sendable {
+        /// Owner keys of the targets balanced by series.
+        var balanced: Set<UInt64> = []
+        /// Scrape target key → owner key, for the targets balanced by series.
+        var ownerKeys: [UInt64: UInt64] = [:]
+        /// Owner key → series count of its latest successful scrape by this member.
+        var measured: [UInt64: UInt64] = [:]
+        /// The map this member published last.
+        var published: [UInt64: UInt64] = [:]
+        var publishedAt: ContinuousClock.Instant?
+        var pending: [UInt64: UInt64]?
+    }
+
+    /// The least time between two weight publications of one member.
+    static let weightPublicationInterval: Duration = .seconds(5)
 
     /// What the tick loop does next.
     private enum Step {
         case tick(at: ContinuousClock.Instant)
         case leave(limit: Duration)
+        case publish([UInt64: UInt64])
         case stop
     }
 
@@ -162,17 +182,31 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         }
     }
 
+    /// The weight of a target balanced by series in effect at `time` (ns).
+    func weight(of key: UInt64, at time: Int64) -> UInt64? {
+        state.withLock { $0.tracker.weight(of: key, at: ClusterTime(nanoseconds: time)) }
+    }
+
     /// A clustered target as ownership sees it: its owner key, the labels that key is of, its
-    /// interval and its replicas.
-    typealias Target = (key: UInt64, labels: Labels, interval: Duration, replicas: Int)
+    /// interval, its replicas and how it is balanced.
+    typealias Target = (key: UInt64, labels: Labels, interval: Duration, replicas: Int, balance: Balance)
+    typealias Balance = Cluster.ScrapeTarget.Balance
+
+    /// The balance a `clustering { balance }` value names (the config checked it).
+    static func balance(named name: String) -> Balance { Balance(rawValue: name) ?? .targets }
 
     /// The targets of every job, so that every member computes the owner of every target.
     func setTargets(_ targets: [Target]) async {
         let changes: [OwnershipChange] = state.withLock { state in
             for target in targets { state.targetLabels[target.key] = target.labels }
             state.clustered = Set(targets.map(\.key))
+            state.weights.balanced = Set(targets.filter { $0.balance == .series }.map(\.key))
+            state.weights.measured = state.weights.measured.filter { state.weights.balanced.contains($0.key) }
             return state.tracker.setTargets(
-                targets.map { Cluster.ScrapeTarget(key: $0.key, interval: $0.interval, replicas: $0.replicas) },
+                targets.map {
+                    Cluster.ScrapeTarget(
+                        key: $0.key, interval: $0.interval, replicas: $0.replicas, balance: $0.balance)
+                },
                 now: .wallClock)
         }
         await record(changes)
@@ -393,11 +427,14 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
             let step: Step = state.withLock { state in
                 if state.lifecycle.hasStopped { return .stop }
                 if let limit = state.leaveRequest.take() { return .leave(limit: limit) }
+                if let weights = state.weights.pending.take() { return .publish(weights) }
                 return .tick(at: state.nextTick)
             }
             switch step {
             case .stop:
                 return
+            case .publish(let weights):
+                await handle { $0.publishWeights(weights, now: $1) }
             case .leave(let limit):
                 await handle { $0.leave(now: $1, limit: limit) }
             case .tick(let time) where time <= .now:
@@ -523,6 +560,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
 
     private func execute(_ directives: [Directive]) async {
         var changes: [MembershipChange] = []
+        var weightsChanged = false
         for directive in directives {
             switch directive {
             case .send(let message, let destination):
@@ -531,6 +569,9 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                 break  // adopted by `handle`, under the lock
             case .membershipChanged(let change):
                 changes.append(change)
+            case .weightsChanged(let member):
+                weightsChanged = true
+                logger.debug("Target weights published", metadata: ["cluster.peer": "\(member)"])
             case .nameConflict(let conflict):
                 reportNameConflict(
                     name: conflict.name, knownAddress: conflict.knownAddress,
@@ -553,7 +594,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                 wakeup.signal()
             }
         }
-        guard !changes.isEmpty else { return }
+        guard !changes.isEmpty || weightsChanged else { return }
         for change in changes { await record(change) }
         let ownership = state.withLock { state in
             state.tracker.update(timeline: state.lifecycle.membership.timeline, now: .wallClock)
@@ -608,6 +649,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
                     )
                 case .targetAdded: (.targetAdded, "target added by discovery")
                 case .targetRemoved: (.targetRemoved, "target removed by discovery")
+                case .rebalanced(let rebalance): (.rebalanced, "rebalanced: \(rebalance)")
                 }
             let event = OwnershipEvent(
                 time: now, effective: change.effective.milliseconds, target: change.target,
@@ -626,6 +668,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
             case .memberDeclaredDead: .memberDead
             case .targetAdded: .targetAdded
             case .targetRemoved: .targetRemoved
+            case .rebalanced: .rebalanced
             }
         return event.rawValue
     }
@@ -656,6 +699,55 @@ extension ClusterTime {
     static var wallClock: ClusterTime { ClusterTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) }
 
     var milliseconds: Int64 { nanoseconds / 1_000_000 }
+}
+
+// MARK: Weights (`clustering { balance = "series" }`)
+
+extension ClusterService: ScrapeObserver {
+    func targetStarted(_ target: Scrape.ScrapeTarget, job: String) {
+        state.withLock { $0.weights.ownerKeys[target.key] = target.ownerKey }
+    }
+
+    /// Measures a target balanced by series at each successful scrape, and hands the tick loop a
+    /// publication when a measurement left the band around the agreed weight (or a published
+    /// target is gone), at most once per ``weightPublicationInterval``.
+    func scraped(_ key: UInt64, report: ScrapeReport) {
+        guard report.error == nil else { return }
+        let due = state.withLock { state -> Bool in
+            guard let ownerKey = state.weights.ownerKeys[key], state.weights.balanced.contains(ownerKey) else {
+                return false
+            }
+            state.weights.measured[ownerKey] = UInt64(report.samples)
+            if let at = state.weights.publishedAt, ContinuousClock.now - at < Self.weightPublicationInterval {
+                return false
+            }
+            let agreed = state.tracker.latestWeights
+            let drifted = state.weights.measured.contains { key, measured in
+                SeriesBalance.published(agreed[key], measured: measured) != agreed[key]
+            }
+            let stale = state.weights.published.keys.contains { !state.weights.balanced.contains($0) }
+            guard drifted || stale else { return false }
+            // The whole map: every agreed weight carried forward, this member's measurements where
+            // they left the band. A publication then never leaves a target without a weight.
+            var weights = agreed.filter { state.weights.balanced.contains($0.key) }
+            for (key, measured) in state.weights.measured {
+                weights[key] = SeriesBalance.published(agreed[key], measured: measured)
+            }
+            state.weights.published = weights
+            state.weights.publishedAt = .now
+            state.weights.pending = weights
+            return true
+        }
+        if due { wakeup.signal() }
+    }
+
+    /// Another member scrapes it now: its measurement is that member's to publish.
+    func slotOwnedElsewhere(_ key: UInt64, slot: Int64) {
+        state.withLock { state in
+            guard let ownerKey = state.weights.ownerKeys[key] else { return }
+            state.weights.measured[ownerKey] = nil
+        }
+    }
 }
 
 /// Who sent a gossip request: the TCP peer's address, and the sender its header claims.

@@ -186,7 +186,10 @@ struct TargetDiscovery: Sendable {
             }
             let targets = ScrapeService.targets(discovered: labels, settings: settings)
             if component.clusteringEnabled {
-                clustered += targets.map { ($0.ownerKey, $0.ownerLabels, settings.interval, settings.replicas) }
+                let balance = ClusterService.balance(named: component.clusteringBalance)
+                clustered += targets.map {
+                    ($0.ownerKey, $0.ownerLabels, settings.interval, settings.replicas, balance)
+                }
             }
             jobs.append((component.id.description, settings, targets))
         }

@@ -23,6 +23,9 @@ public struct TargetStatus: Sendable, Codable, Equatable {
     public var scrapedHere = false
     /// The member that owns the target now (filled in by the API).
     public var owner: String?
+    /// Its series count as published for `balance = "series"` and in effect now (filled in by the
+    /// API; nil for other targets and before the first publication takes effect).
+    public var weight: UInt64?
 }
 
 /// The status of every target of every job, for the API and the web UI; kept by the scrape loops

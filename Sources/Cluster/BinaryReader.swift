@@ -39,6 +39,14 @@ struct BinaryReader {
         return Varint.unzigzag(raw)
     }
 
+    mutating func readFixed64(_ field: String) throws(MessageRejection) -> UInt64 {
+        guard self.remaining >= 8 else { throw self.fail("truncated \(field)") }
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(self.bytes[self.offset + index]) << (8 * index) }
+        self.offset += 8
+        return value
+    }
+
     /// A varint length (at most `maximumLength`) and that many bytes of valid UTF-8.
     mutating func readString(_ field: String, maximumLength: Int) throws(MessageRejection) -> String {
         let start = self.offset

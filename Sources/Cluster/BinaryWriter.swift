@@ -23,6 +23,11 @@ struct BinaryWriter {
         self.writeVarint(Varint.zigzag(value))
     }
 
+    /// Eight bytes, little-endian (hashes: a varint would take ten).
+    mutating func writeFixed64(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { self.bytes.append(contentsOf: $0) }
+    }
+
     /// A varint byte length followed by the UTF-8 bytes.
     mutating func writeString(_ string: String) {
         var string = string

@@ -24,7 +24,8 @@ struct BroadcastQueue: Sendable {
     }
 
     /// Takes the updates that fit in `budget` bytes, counting a transmission for each and
-    /// dropping those sent `transmitLimit` times.
+    /// dropping those sent `transmitLimit` times. An update larger than the whole budget (a
+    /// member with many weights) goes alone; messages travel over HTTP, not in a datagram.
     mutating func take(budget: Int, transmitLimit: Int, excluding excluded: String? = nil) -> [Member] {
         guard !self.items.isEmpty, budget > 0 else { return [] }
         self.items.sort { ($0.transmits, ~$0.order) < ($1.transmits, ~$1.order) }
@@ -32,7 +33,8 @@ struct BroadcastQueue: Sendable {
         var used = 0
         for index in self.items.indices {
             let item = self.items[index]
-            guard item.member.name != excluded, used + item.size <= budget else { continue }
+            guard item.member.name != excluded, used + item.size <= budget || (used == 0 && item.size > budget)
+            else { continue }
             used += item.size
             taken.append(item.member)
             self.items[index].transmits += 1

@@ -157,6 +157,12 @@ public struct ClusterLifecycle: Sendable {
         return self.finish(now: now, &out)
     }
 
+    /// Publishes this member's target weights (``Membership/publishWeights(_:now:)``).
+    public mutating func publishWeights(_ weights: [UInt64: UInt64], now: ClusterTime) -> [Directive] {
+        var out = self.membership.publishWeights(weights, now: now)
+        return self.finish(now: now, &out)
+    }
+
     /// A message could not be delivered (the connection failed, or the peer refused it). A join
     /// that every seed refused leaves nobody to wait for: the member announces itself after
     /// `announceDelay` instead of the join timeout, and its retries will find the others.

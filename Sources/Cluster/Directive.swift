@@ -1,4 +1,4 @@
-/// What the cluster state machines ask their shell to do. ``Membership`` returns the first six;
+/// What the cluster state machines ask their shell to do. ``Membership`` returns the first seven;
 /// ``ClusterLifecycle``, which wraps it, adds the last four.
 public enum Directive: Sendable, Hashable {
     /// Encode `message` with the membership's codec and send it to `address` (`host:port`).
@@ -7,6 +7,8 @@ public enum Directive: Sendable, Hashable {
     case scheduleTick(after: Duration)
     /// A member's state changed: append it to the event log.
     case membershipChanged(MembershipChange)
+    /// A member published new target weights (`balance = "series"`): recompute ownership.
+    case weightsChanged(String)
     /// Two members claim the same node name.
     case nameConflict(NameConflict)
     /// A member dead or departed for longer than `MembershipSettings.deadMemberRetention` was

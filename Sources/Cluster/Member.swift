@@ -12,19 +12,24 @@ public struct Member: Sendable, Hashable, CustomStringConvertible {
     public var reporters: [String]
     /// The member's recent role changes, oldest first by Lamport time.
     public var history: [StateChange]
+    /// The member's newest weight publication (`balance = "series"`); nil until it publishes.
+    /// Only the member itself replaces it, with a higher version.
+    public var weights: WeightPublication?
 
     public init(
         node: Node,
         incarnation: UInt64,
         liveness: Liveness,
         reporters: [String] = [],
-        history: [StateChange] = []
+        history: [StateChange] = [],
+        weights: WeightPublication? = nil
     ) {
         self.node = node
         self.incarnation = incarnation
         self.liveness = liveness
         self.reporters = reporters
         self.history = history
+        self.weights = weights
     }
 
     public var name: String { self.node.name }

@@ -15,6 +15,7 @@ extension Membership {
             if update.liveness == .suspect { self.startSuspicion(of: update, now: now) }
             self.broadcasts.enqueue(update)
             out.append(.membershipChanged(self.change(.joined, update, learnedFrom: sender, now: now)))
+            if update.weights != nil { out.append(.weightsChanged(update.name)) }
             for change in update.history where change.role != .dead {
                 out.append(
                     .membershipChanged(
@@ -110,6 +111,12 @@ extension Membership {
         {
             // The sender spreads a suspicion or death the member already refuted.
             self.corrections.append(known)
+        }
+
+        if let weights = update.weights, weights.version > known.weights?.version ?? 0 {
+            known.weights = weights
+            changed = true
+            out.append(.weightsChanged(known.name))
         }
 
         if changed {

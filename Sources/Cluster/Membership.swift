@@ -158,6 +158,22 @@ public struct Membership: Sendable {
         return self.finish(now: now, &out)
     }
 
+    /// Publishes this node's target weights (`balance = "series"`), effective after the hand-off
+    /// delay like a join, and gossips them; returns ``Directive/weightsChanged(_:)`` for the shell
+    /// to recompute ownership.
+    public mutating func publishWeights(_ weights: [UInt64: UInt64], now: ClusterTime) -> [Directive] {
+        var out: [Directive] = []
+        var me = self.selfMember
+        me.weights = WeightPublication(
+            version: max((me.weights?.version ?? 0) + 1, UInt64(max(now.nanoseconds, 1))),
+            effective: self.settings.handoff.effectiveTime(now: now, clusterSize: self.clusterSize),
+            weights: weights)
+        self.store(me)
+        self.broadcasts.enqueue(me)
+        out.append(.weightsChanged(me.name))
+        return self.finish(now: now, &out)
+    }
+
     /// Installs `members` as already known, without gossiping them: for simulations and tests
     /// that start from an agreed cluster.
     public mutating func seed(with members: [Member], now: ClusterTime) {

@@ -20,6 +20,13 @@ public struct Message: Sendable, Hashable {
         self.gossip = gossip
     }
 
+    /// Whether any member in the message has published weights (the codec's flag bit 1).
+    var carriesWeights: Bool {
+        if self.gossip.contains(where: { $0.weights != nil }) { return true }
+        if case .pushPull(let members, _, _) = self.body { return members.contains { $0.weights != nil } }
+        return false
+    }
+
     /// What a message asks for.
     public enum Body: Sendable, Hashable {
         /// A probe: "are you `target`? answer with an ack carrying `probe`".

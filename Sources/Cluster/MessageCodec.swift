@@ -12,9 +12,14 @@ import Crypto
 /// Layout (integers are LEB128 varints, signed ones zig-zag; strings are a varint length and
 /// UTF-8 bytes; see `docs/cluster.md`):
 ///
-///     magic 0xA6 0xC1 | version 1 | flags (bit 0: tagged) | cluster name
+///     magic 0xA6 0xC1 | version 1 | flags (bit 0: tagged, bit 1: weights) | cluster name
 ///     sender name | sender address | sequence | sentAt (ns) | kind | body | gossip count | members
 ///     [HMAC-SHA256 tag, 32 bytes, over (cluster name, every byte before the tag)]
+///
+/// With flag bit 1 every member ends with its weight publication: a version (0: none), and for
+/// a publication its effective time, a count and that many (key as 8 bytes little-endian, weight).
+/// The flag is set only when some member in the message has published weights, so a cluster
+/// that does not balance by series sends exactly what earlier builds read.
 ///
 /// Decoding never traps: malformed input throws ``MessageRejection/malformed(offset:reason:)``
 /// with the offset of the offending byte; another cluster's message throws
@@ -28,6 +33,8 @@ public struct MessageCodec: Sendable {
     static let maximumStringLength = 1024
     static let maximumReporters = 16
     static let maximumHistory = 32
+    /// The most targets one weight publication may name.
+    static let maximumWeights = 1 << 20
 
     /// The cluster this node belongs to (`--cluster.name`); at most 255 UTF-8 bytes.
     public let clusterName: String
@@ -62,7 +69,8 @@ public struct MessageCodec: Sendable {
         writer.writeByte(Self.magic.0)
         writer.writeByte(Self.magic.1)
         writer.writeByte(Self.version)
-        writer.writeByte(self.key == nil ? 0 : 1)
+        let withWeights = message.carriesWeights
+        writer.writeByte((self.key == nil ? 0 : 1) | (withWeights ? 2 : 0))
         writer.writeByte(UInt8(self.clusterNameBytes.count))
         writer.bytes.append(contentsOf: self.clusterNameBytes)
         writer.writeString(message.sender.name)
@@ -82,11 +90,11 @@ public struct MessageCodec: Sendable {
             writer.writeString(target.address)
         case .pushPull(let members, let join, let reply):
             writer.writeByte((join ? 1 : 0) | (reply ? 2 : 0))
-            Self.write(members, to: &writer)
+            Self.write(members, to: &writer, withWeights: withWeights)
         case .gossip:
             break
         }
-        Self.write(message.gossip, to: &writer)
+        Self.write(message.gossip, to: &writer, withWeights: withWeights)
         if let key = self.key {
             let tag = self.tag(for: writer.bytes[...], key: key)
             tag.withUnsafeBytes { writer.bytes.append(contentsOf: $0) }
@@ -94,19 +102,20 @@ public struct MessageCodec: Sendable {
         return writer.bytes
     }
 
-    /// The encoded size of one member update, for gossip budgets.
+    /// The encoded size of one member update, for gossip budgets (with its weights field, which
+    /// a message may carry for another member's sake).
     public static func encodedSize(of member: Member) -> Int {
         var writer = BinaryWriter(capacity: 128)
-        write(member, to: &writer)
+        write(member, to: &writer, withWeights: true)
         return writer.bytes.count
     }
 
-    private static func write(_ members: [Member], to writer: inout BinaryWriter) {
+    private static func write(_ members: [Member], to writer: inout BinaryWriter, withWeights: Bool) {
         writer.writeVarint(UInt64(members.count))
-        for member in members { write(member, to: &writer) }
+        for member in members { write(member, to: &writer, withWeights: withWeights) }
     }
 
-    private static func write(_ member: Member, to writer: inout BinaryWriter) {
+    private static func write(_ member: Member, to writer: inout BinaryWriter, withWeights: Bool) {
         writer.writeString(member.node.name)
         writer.writeString(member.node.address)
         writer.writeVarint(member.incarnation)
@@ -120,6 +129,18 @@ public struct MessageCodec: Sendable {
             writer.writeByte(change.role.rawValue)
             writer.writeVarint(change.lamport)
             writer.writeSignedVarint(change.effective.nanoseconds)
+        }
+        guard withWeights else { return }
+        guard let publication = member.weights, publication.version > 0 else {
+            writer.writeVarint(0)
+            return
+        }
+        writer.writeVarint(publication.version)
+        writer.writeSignedVarint(publication.effective.nanoseconds)
+        writer.writeVarint(UInt64(publication.weights.count))
+        for (key, weight) in publication.weights.sorted(by: { $0.key < $1.key }) {
+            writer.writeFixed64(key)
+            writer.writeVarint(weight)
         }
     }
 
@@ -147,8 +168,9 @@ public struct MessageCodec: Sendable {
         let version = try reader.readByte("version")
         guard version == Self.version else { throw reader.fail("unsupported version \(version)", at: 2) }
         let flags = try reader.readByte("flags")
-        guard flags & ~1 == 0 else { throw reader.fail("unknown flags 0x\(String(flags, radix: 16))", at: 3) }
+        guard flags & ~3 == 0 else { throw reader.fail("unknown flags 0x\(String(flags, radix: 16))", at: 3) }
         let tagged = flags & 1 == 1
+        let withWeights = flags & 2 == 2
 
         let nameLength = Int(try reader.readByte("cluster name length"))
         guard nameLength <= reader.remaining else { throw reader.fail("truncated cluster name") }
@@ -199,12 +221,12 @@ public struct MessageCodec: Sendable {
             let flagsOffset = reader.offset
             let flags = try reader.readByte("push-pull flags")
             guard flags & ~3 == 0 else { throw reader.fail("unknown push-pull flags \(flags)", at: flagsOffset) }
-            let members = try Self.readMembers(&reader)
+            let members = try Self.readMembers(&reader, withWeights: withWeights)
             body = .pushPull(members: members, join: flags & 1 != 0, reply: flags & 2 != 0)
         case .gossip:
             body = .gossip
         }
-        let gossip = try Self.readMembers(&reader)
+        let gossip = try Self.readMembers(&reader, withWeights: withWeights)
         guard reader.remaining == 0 else { throw reader.fail("\(reader.remaining) trailing bytes") }
         return Message(
             sender: Node(name: senderName, address: senderAddress),
@@ -215,16 +237,20 @@ public struct MessageCodec: Sendable {
         )
     }
 
-    private static func readMembers(_ reader: inout BinaryReader) throws(MessageRejection) -> [Member] {
+    private static func readMembers(_ reader: inout BinaryReader, withWeights: Bool) throws(MessageRejection)
+        -> [Member]
+    {
         // The smallest member: two empty strings, incarnation, liveness, two empty counts.
         let count = try reader.readCount("members", minimumElementSize: 6, maximum: 1 << 16)
         var members: [Member] = []
         members.reserveCapacity(count)
-        for _ in 0..<count { members.append(try readMember(&reader)) }
+        for _ in 0..<count { members.append(try readMember(&reader, withWeights: withWeights)) }
         return members
     }
 
-    private static func readMember(_ reader: inout BinaryReader) throws(MessageRejection) -> Member {
+    private static func readMember(_ reader: inout BinaryReader, withWeights: Bool) throws(MessageRejection)
+        -> Member
+    {
         let name = try reader.readString("member name", maximumLength: maximumStringLength)
         let address = try reader.readString("member address", maximumLength: maximumStringLength)
         let incarnation = try reader.readVarint("incarnation")
@@ -257,7 +283,25 @@ public struct MessageCodec: Sendable {
             incarnation: incarnation,
             liveness: liveness,
             reporters: reporters,
-            history: history
+            history: history,
+            weights: withWeights ? try readWeights(&reader) : nil
         )
+    }
+
+    private static func readWeights(_ reader: inout BinaryReader) throws(MessageRejection) -> WeightPublication? {
+        let version = try reader.readVarint("weights version")
+        guard version > 0 else { return nil }
+        let effective = ClusterTime(nanoseconds: try reader.readSignedVarint("weights effective time"))
+        let count = try reader.readCount("weights", minimumElementSize: 9, maximum: maximumWeights)
+        var weights: [UInt64: UInt64] = [:]
+        weights.reserveCapacity(count)
+        for _ in 0..<count {
+            let offset = reader.offset
+            let key = try reader.readFixed64("target key")
+            guard weights.updateValue(try reader.readVarint("weight"), forKey: key) == nil else {
+                throw reader.fail("target \(key) weighed twice", at: offset)
+            }
+        }
+        return WeightPublication(version: version, effective: effective, weights: weights)
     }
 }

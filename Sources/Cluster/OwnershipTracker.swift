@@ -7,6 +7,11 @@
 /// differs from the announced one — including planned hand-offs effective in the future, and
 /// corrections of plans that were cancelled. A change whose effective slot has already passed is
 /// applied late: the slots between it and `now` are added to ``lateSlots``.
+///
+/// Targets balanced by series (``ScrapeTarget/Balance/series``) are placed by a ``SeriesBalance``
+/// per epoch, over the weights the participants have published (``WeightHistory``): an epoch also
+/// begins where a publication takes effect, so a weight that moves a target moves it at a planned
+/// slot, as a join does.
 public struct OwnershipTracker: Sendable {
     private struct Segment: Sendable, Hashable {
         var from: ClusterTime
@@ -17,6 +22,10 @@ public struct OwnershipTracker: Sendable {
     private struct Epoch: Sendable {
         var start: ClusterTime
         var ring: HashRing
+        /// The placement of weighed targets, when any publication is in effect.
+        var balance: SeriesBalance?
+        /// The weights it was computed from.
+        var weights: [UInt64: UInt64] = [:]
     }
 
     public let tokensPerMember: Int
@@ -31,6 +40,7 @@ public struct OwnershipTracker: Sendable {
     private var timeline = MembershipTimeline([])
     private var epochs: [Epoch] = [Epoch(start: ClusterTime(nanoseconds: .min), ring: HashRing(members: []))]
     private var ringCache: [[String]: HashRing] = [:]
+    private var weightHistory = WeightHistory()
 
     public init(tokensPerMember: Int = HashRing.defaultTokensPerMember, retention: Duration = .seconds(60)) {
         self.tokensPerMember = tokensPerMember
@@ -46,26 +56,43 @@ public struct OwnershipTracker: Sendable {
 
     /// The owner of `key` at `time` (use a slot time): the first of its owners.
     public func owner(of key: UInt64, at time: ClusterTime) -> String? {
-        self.ring(at: time).owner(of: key)
+        self.owners(of: key, at: time).first
     }
 
     /// The owners of `key` at `time`, in ring order: as many distinct members as the target has
     /// replicas (one for a target the tracker does not know), or all of them when there are fewer.
+    /// A target balanced by series has the one its epoch's ``SeriesBalance`` gives it, or its ring
+    /// owner while no weight of it is in effect.
     public func owners(of key: UInt64, at time: ClusterTime) -> [String] {
-        self.ring(at: time).owners(of: key, count: self.targets[key]?.replicas ?? 1)
+        let epoch = self.epochs[self.epochIndex(at: time)]
+        let target = self.targets[key]
+        if target?.balance == .series, let owner = epoch.balance?.owner(of: key) { return [owner] }
+        return epoch.ring.owners(of: key, count: target?.replicas ?? 1)
     }
 
-    /// The owner of the target's first slot at or after `time`.
-    public func owner(of target: ScrapeTarget, atSlotAfter time: ClusterTime) -> String? {
-        self.owner(of: target.key, at: target.firstSlot(atOrAfter: time))
+    /// The published weight of `key` in effect at `time` (nil: none yet).
+    public func weight(of key: UInt64, at time: ClusterTime) -> UInt64? {
+        self.epochs[self.epochIndex(at: time)].weights[key]
+    }
+
+    /// Every published weight, the newest known (planned ones included).
+    public var latestWeights: [UInt64: UInt64] { self.epochs.last!.weights }
+
+    /// The series each member carries at `time` by the published weights (empty while none is
+    /// in effect), and the bound of the members that share targets.
+    public func seriesLoads(at time: ClusterTime) -> (loads: [String: UInt64], capacity: UInt64)? {
+        self.epochs[self.epochIndex(at: time)].balance.map { ($0.loads, $0.capacity) }
     }
 
     // MARK: Inputs
 
     /// Adopts a new membership timeline and reports the ownership changes it causes.
+    /// The members' weight publications (``Member/weights``) are taken from the timeline too.
     public mutating func update(timeline: MembershipTimeline, now: ClusterTime) -> [OwnershipChange] {
         let previous = self.timeline
         self.timeline = timeline
+        self.weightHistory.add(timeline.members.compactMapValues(\.weights))
+        self.weightHistory.prune(before: now - self.retention)
         self.rebuildEpochs()
         var changes: [OwnershipChange] = []
         for key in self.targets.keys.sorted() {
@@ -110,9 +137,14 @@ public struct OwnershipTracker: Sendable {
                 start: ClusterTime(nanoseconds: .min),
                 ring: self.cachedRing(self.timeline.participants(at: ClusterTime(nanoseconds: .min))))
         ]
-        for point in self.timeline.changePoints {
+        let weighed = Set(self.weightHistory.changePoints)
+        for point in Set(self.timeline.changePoints).union(weighed).sorted() {
             let ring = self.cachedRing(self.timeline.participants(at: point))
-            if ring.members != epochs.last!.ring.members { epochs.append(Epoch(start: point, ring: ring)) }
+            let weights =
+                self.weightHistory.isEmpty ? [:] : self.weightHistory.weights(at: point, publishers: Set(ring.members))
+            guard ring.members != epochs.last!.ring.members || weights != epochs.last!.weights else { continue }
+            let balance = weights.isEmpty ? nil : SeriesBalance(ring: ring, weights: weights)
+            epochs.append(Epoch(start: point, ring: ring, balance: balance, weights: weights))
         }
         self.epochs = epochs
         if self.ringCache.count > 64 {
@@ -201,7 +233,7 @@ public struct OwnershipTracker: Sendable {
             if !moves.isEmpty { changedAt.append(instant) }
             for (previous, next) in moves {
                 let cause = self.cause(
-                    from: previous, to: next, at: instant, added: isAdded, previousTimeline: previousTimeline)
+                    of: key, from: previous, to: next, at: instant, added: isAdded, previousTimeline: previousTimeline)
                 changes.append(
                     OwnershipChange(
                         target: key, previousOwner: previous, newOwner: next, effective: instant, cause: cause))
@@ -220,19 +252,46 @@ public struct OwnershipTracker: Sendable {
     }
 
     private func cause(
-        from previous: String?, to next: String?, at time: ClusterTime, added: Bool,
+        of key: UInt64, from previous: String?, to next: String?, at time: ClusterTime, added: Bool,
         previousTimeline: MembershipTimeline
     ) -> OwnershipChange.Cause {
         if added && previous == nil { return .targetAdded }
         let ring = self.ring(at: time)
         if let previous, !ring.members.contains(previous) {
-            let member = self.timeline.members[previous] ?? previousTimeline.members[previous]
-            if let member, member.role(at: time) == .dead || member.liveness == .dead {
-                return .memberDeclaredDead(previous, reporters: member.reporters)
-            }
-            return .memberLeft(previous)
+            return self.departure(of: previous, at: time, previousTimeline: previousTimeline)
+        }
+        // The ring at the target's previous slot: `time` is its first slot after the boundary.
+        let interval = self.targets[key]?.interval ?? .nanoseconds(1)
+        let before = self.ring(at: time - interval).members
+        if let previous, let next, before == ring.members, let balance = self.epochs[self.epochIndex(at: time)].balance
+        {
+            // Only weights changed here. On the target's ring walk, the member met first is the
+            // one the explanation is about: the previous owner had no room for it any more, or
+            // the new owner has room again.
+            let first = ring.firstSuccessor(of: key) { $0 == previous || $0 == next }
+            return .rebalanced(
+                OwnershipChange.Rebalance(
+                    member: first == previous ? previous : next, overBound: first == previous,
+                    weight: self.weight(of: key, at: time), loads: balance.loads, capacity: balance.capacity))
+        }
+        if let next, !before.contains(next) { return .memberJoined(next) }
+        // A target balanced by series can move between two members that stay when another joins
+        // or goes: the membership change is the cause.
+        if let joined = ring.members.first(where: { !before.contains($0) }) { return .memberJoined(joined) }
+        if let gone = before.first(where: { !ring.members.contains($0) }) {
+            return self.departure(of: gone, at: time, previousTimeline: previousTimeline)
         }
         if let next { return .memberJoined(next) }
         return .memberLeft(previous ?? "")
+    }
+
+    private func departure(of name: String, at time: ClusterTime, previousTimeline: MembershipTimeline)
+        -> OwnershipChange.Cause
+    {
+        let member = self.timeline.members[name] ?? previousTimeline.members[name]
+        if let member, member.role(at: time) == .dead || member.liveness == .dead {
+            return .memberDeclaredDead(name, reporters: member.reporters)
+        }
+        return .memberLeft(name)
     }
 }

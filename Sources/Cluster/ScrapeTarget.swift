@@ -8,13 +8,26 @@ public struct ScrapeTarget: Sendable, Hashable {
     public var interval: Duration
     /// How many members scrape it at every slot (`clustering { replicas }`).
     public var replicas: Int
+    /// How its owner is chosen (`clustering { balance }`).
+    public var balance: Balance
 
-    public init(key: UInt64, interval: Duration, replicas: Int = 1) {
+    /// How a target's owner is chosen.
+    public enum Balance: String, Sendable, Hashable, CaseIterable {
+        /// The hash ring: members own about as many targets each.
+        case targets
+        /// Bounded loads over the published series counts (``SeriesBalance``): members carry about
+        /// as many series each. Placed on the ring until its first weight takes effect.
+        case series
+    }
+
+    public init(key: UInt64, interval: Duration, replicas: Int = 1, balance: Balance = .targets) {
         precondition(interval > .zero, "scrape interval must be positive")
         precondition(replicas >= 1, "a target needs at least one owner")
+        precondition(balance == .targets || replicas == 1, "series balancing places one owner")
         self.key = key
         self.interval = interval
         self.replicas = replicas
+        self.balance = balance
     }
 
     /// The target's slots (`ScrapeSlots`: the formula scraping uses too).

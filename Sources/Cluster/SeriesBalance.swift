@@ -15,8 +15,7 @@
 /// published weight until the measurement leaves a band around it: a series count's small drift
 /// changes no input, so it moves no target.
 ///
-/// Not wired into the ownership tracker yet (issue 20): this is the assignment and its bound,
-/// proven in the simulator.
+/// ``OwnershipTracker`` computes one per epoch, over the weights the participants published.
 public struct SeriesBalance: Sendable, Hashable {
     /// How far above the mean load a member may go: 1.10 keeps max/mean within 10 %.
     public static let defaultBound = 1.10

@@ -39,6 +39,11 @@ public struct ScrapeComponent: Sendable, Hashable {
     public var clusteringHashLabels: [String] = []
     /// `clustering { replicas = 2 }`: how many members scrape each target at every slot.
     public var clusteringReplicas = 1
+    /// `clustering { balance = "series" }`: what the members' shares even out, the targets
+    /// (`"targets"`, the default: the hash ring) or their series (`"series"`).
+    public var clusteringBalance = "targets"
+    /// The values `balance` may take.
+    public static let clusteringBalances = ["targets", "series"]
     /// TLS, credentials, redirects, HTTP/2 and proxy for the scrapes.
     public var http = HTTPClientSettings()
 
@@ -67,7 +72,7 @@ public struct ScrapeComponent: Sendable, Hashable {
         alloyOnlyBlocks: HTTPClientBlocks.alloyOnlyBlocks)
 
     static let clusteringSchema = BlockSchema(
-        attributes: ["enabled", "hash_labels", "replicas"], required: ["enabled"])
+        attributes: ["enabled", "hash_labels", "replicas", "balance"], required: ["enabled"])
 
     init(id: ComponentID, decoder: BlockDecoder) throws(Diagnostic) {
         self.init(
@@ -96,6 +101,17 @@ public struct ScrapeComponent: Sendable, Hashable {
             clusteringEnabled = try clustering.bool("enabled", default: false)
             clusteringHashLabels = try clustering.stringList("hash_labels") ?? []
             clusteringReplicas = try clustering.int("replicas", default: 1, minimum: 1)
+            clusteringBalance = try clustering.string("balance", default: "targets")
+            if !Self.clusteringBalances.contains(clusteringBalance) {
+                throw clustering.error(
+                    "attribute \"balance\" of clustering must be \"targets\" or \"series\", not \"\(clusteringBalance)\"",
+                    at: try clustering.value("balance")?.position ?? block.position)
+            }
+            if clusteringBalance == "series" && clusteringReplicas > 1 {
+                throw clustering.error(
+                    "clustering of \(decoder.title): balance = \"series\" places one owner per target; it cannot be combined with replicas = \(clusteringReplicas)",
+                    at: try clustering.value("balance")?.position ?? block.position)
+            }
             if let invalid = clusteringHashLabels.first(where: { !RelabelRule.isValidLabelName($0) }) {
                 throw clustering.error(
                     "hash_labels of \(decoder.title): \"\(invalid)\" is not a valid label name",

@@ -169,6 +169,8 @@ public struct OwnershipEvent: Sendable, Equatable {
         case memberDead = "member_dead"
         case targetAdded = "target_added"
         case targetRemoved = "target_removed"
+        /// Published weights moved it (`clustering { balance = "series" }`).
+        case rebalanced = "rebalanced"
     }
 
     /// When this node recorded the change (ms).

@@ -67,6 +67,18 @@ struct AgentConfigTests {
                 == #"config.alloy:11:17: attribute "replicas" of clustering must be at least 1, got 0"#)
     }
 
+    @Test func clusteringBalanceIsTargetsOrSeriesAndSeriesHasOneOwner() throws {
+        #expect(try parse(clustering("replicas    = 1")).scrape("db")?.clusteringBalance == "targets")
+        #expect(try parse(clustering(#"balance     = "series""#)).scrape("db")?.clusteringBalance == "series")
+        #expect(
+            failure(clustering(#"balance     = "load""#))?.description
+                == #"config.alloy:11:17: attribute "balance" of clustering must be "targets" or "series", not "load""#)
+        #expect(
+            failure(clustering("replicas = 2\n\t\tbalance  = \"series\""))?.description
+                == #"config.alloy:12:14: clustering of prometheus.scrape "db": balance = "series" places one owner per target; it cannot be combined with replicas = 2"#
+        )
+    }
+
     @Test func scrapeDefaultsAreAlloys() throws {
         let config = try parse(
             remoteWrite + """

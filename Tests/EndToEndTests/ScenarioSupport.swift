@@ -93,7 +93,9 @@ struct Scenario {
             """
     }
 
-    private static func remoteWriteBlock(_ receiver: String) -> String {
+    /// The `prometheus.remote_write "default"` block the scenario tests send with: the member as
+    /// `scraped_by`, batches sent after 200 ms.
+    static func remoteWriteBlock(_ receiver: String) -> String {
         """
         prometheus.remote_write "default" {
         \texternal_labels = {
@@ -187,6 +189,8 @@ struct TargetJSON: Decodable {
     var labels: [String: String]
     var discoveredLabels: [String: String]
     var owner: String?
+    /// The series count published for `balance = "series"`, in effect now.
+    var weight: UInt64?
     var scrapedHere: Bool
     var lastError: String?
     /// Start of the last scrape, in milliseconds since the epoch: the timestamp of its samples.

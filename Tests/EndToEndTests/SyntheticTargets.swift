@@ -7,7 +7,7 @@ import TestSupport
 final class SyntheticTargets: @unchecked Sendable {
     private(set) var process: ChildProcess
     let ports: [Int]
-    private let series: Int
+    private(set) var series: Int
     private let directory: String
     private var starts = 0
 
@@ -43,11 +43,12 @@ final class SyntheticTargets: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: process.logPath)
     }
 
-    /// Starts the targets again on the same ports.
-    func restart() async throws {
+    /// Starts the targets again on the same ports, exposing `series` series from now on.
+    func restart(series: Int? = nil) async throws {
+        if let series { self.series = series }
         starts += 1
         process = try await Self.start(
-            ports: ports, series: series, ready: "\(directory)/targets-\(ports[0])-\(starts)"
+            ports: ports, series: self.series, ready: "\(directory)/targets-\(ports[0])-\(starts)"
         ).get()
     }
 

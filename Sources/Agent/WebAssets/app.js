@@ -177,7 +177,7 @@
     for (const [, answer] of sources) {
       for (const t of answer.targets) {
         if (!byKey.has(t.key)) byKey.set(t.key, { key: t.key, job: t.job, url: t.url, labels: t.labels,
-          owner: t.owner, status: null, reporter: null });
+          owner: t.owner, weight: t.weight, status: null, reporter: null });
       }
     }
     for (const target of byKey.values()) {
@@ -468,7 +468,10 @@
   // How the targets split between the members, from this member's view.
   function renderShare(targets) {
     const counts = new Map();
+    const series = new Map();
     for (const t of targets) if (t.owner) counts.set(t.owner, (counts.get(t.owner) || 0) + 1);
+    // With balance = "series", the weights published for the owners' targets.
+    for (const t of targets) if (t.owner && t.weight) series.set(t.owner, (series.get(t.owner) || 0) + t.weight);
     const owners = [...counts.keys()].sort();
     const total = targets.length;
     $("share-bar").replaceChildren(...owners.map((o) => h("div", { class: "share-seg",
@@ -476,7 +479,9 @@
       title: o + ": " + counts.get(o) + " of " + total, dataset: { member: o, count: counts.get(o) } })));
     $("share-legend").replaceChildren(...owners.map((o) => h("li", {},
       h("span", { class: "swatch", style: { background: colour(o) } }), o,
-      h("span", { class: "rate" }, counts.get(o)))));
+      h("span", { class: "rate" }, counts.get(o)),
+      series.has(o) ? h("span", { class: "rate", dataset: { series: series.get(o) } },
+        series.get(o).toLocaleString() + " series") : null)));
     $("share-total").textContent = total ? total + " targets" : "";
   }
 
@@ -511,7 +516,9 @@
         h("td", { class: "c-target" }, h("strong", {}, targetName(t)), h("span", { class: "sub" }, t.url)),
         h("td", { class: "col-labels" }, labels.map(([k, v]) => h("span", { class: "chip" }, k + "=",
           h("b", {}, v)))),
-        h("td", { class: "owner" }, who(t.owner)),
+        h("td", { class: "owner" }, who(t.owner),
+          t.weight ? h("span", { class: "sub", title: "weight published for balance = \"series\"" },
+            t.weight.toLocaleString() + " series") : null),
         h("td", { class: "c-health" }, h("span", { class: "badge health", "data-tone": HEALTH_TONE[hl],
           title: t.reporter ? "as reported by " + t.reporter : "the owner has not answered" }, hl)),
         h("td", { class: "last-scrape", title: s && s.lastScrape ? new Date(s.lastScrape).toISOString() : "" },

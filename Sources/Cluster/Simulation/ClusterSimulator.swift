@@ -252,7 +252,7 @@ public final class ClusterSimulator {
             case .departed:
                 // As agentd does once its graceful leave is complete: it stops.
                 self.peers[index].isRunning = false
-            case .sizeReached, .sizeWaitTimedOut, .stop, .resolveSeeds, .forgotten:
+            case .sizeReached, .sizeWaitTimedOut, .stop, .resolveSeeds, .forgotten, .weightsChanged:
                 break
             }
         }

@@ -55,6 +55,8 @@ struct WebUIController: Sendable {
         var lastSamples: Int?
         var scrapedHere: Bool
         var owner: String?
+        /// The series count published for `balance = "series"`, in effect now.
+        var weight: UInt64?
     }
 
     struct WebTargets: Encodable {
@@ -133,7 +135,8 @@ struct WebUIController: Sendable {
                     key: TargetKey.format(status.key), job: status.job, url: status.url, labels: status.labels,
                     health: status.health, lastScrape: status.lastScrape, lastError: status.lastError,
                     lastDurationSeconds: status.lastDurationSeconds, lastSamples: status.lastSamples,
-                    scrapedHere: status.scrapedHere, owner: oracle.owner(of: status.ownerKey, at: now))
+                    scrapedHere: status.scrapedHere, owner: oracle.owner(of: status.ownerKey, at: now),
+                    weight: cluster?.weight(of: status.ownerKey, at: now))
             })
     }
 

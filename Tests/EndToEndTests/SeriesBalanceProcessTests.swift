@@ -129,6 +129,17 @@ extension EndToEnd {
             }
             let to = Scenario.currentSlot() + 3
 
+            // The web UI shows each member's series under the share bar, from the weights.
+            if let chromium = Chromium.binary, let balanced {
+                let page = await Chromium.render(chromium, agents[0].url + "/")
+                var shown: [String: UInt64] = [:]
+                for span in page.elements(tag: "span", class: "rate") {
+                    guard let member = span["data-member"], let series = span["data-series"] else { continue }
+                    shown[member] = UInt64(series)
+                }
+                #expect(shown == balanced, "the UI's series per member")
+            }
+
             // The rebalance is in every member's history with its cause.
             for agent in agents {
                 let history = await agent.get("/api/v0/ownership-history")?.body ?? ""

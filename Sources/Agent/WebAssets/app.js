@@ -480,7 +480,7 @@
     $("share-legend").replaceChildren(...owners.map((o) => h("li", {},
       h("span", { class: "swatch", style: { background: colour(o) } }), o,
       h("span", { class: "rate" }, counts.get(o)),
-      series.has(o) ? h("span", { class: "rate", dataset: { series: series.get(o) } },
+      series.has(o) ? h("span", { class: "rate", dataset: { member: o, series: series.get(o) } },
         series.get(o).toLocaleString() + " series") : null)));
     $("share-total").textContent = total ? total + " targets" : "";
   }

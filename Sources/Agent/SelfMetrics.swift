@@ -90,7 +90,8 @@ final class SelfMetrics: Sendable {
         var movedTargets: Int
         var clockSkewSeconds: [String: Double]
         var joinLookupFailures = 0
-        /// Ownership changes by cause (`member_joined`, `member_left`, `member_dead`, `target_added`, `target_removed`).
+        /// Ownership changes by cause (`member_joined`, `member_left`, `member_dead`, `target_added`, `target_removed`,
+        /// `rebalanced`).
         var ownershipChanges: [String: Int] = [:]
         /// Clustered targets by owner, as this member sees them now.
         var targetsOwned: [String: Int] = [:]

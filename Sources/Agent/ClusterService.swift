@@ -741,6 +741,14 @@ extension ClusterService: ScrapeObserver {
         if due { wakeup.signal() }
     }
 
+    func targetRemoved(_ key: UInt64) {
+        state.withLock { state in
+            if let ownerKey = state.weights.ownerKeys.removeValue(forKey: key) {
+                state.weights.measured[ownerKey] = nil
+            }
+        }
+    }
+
     /// Another member scrapes it now: its measurement is that member's to publish.
     func slotOwnedElsewhere(_ key: UInt64, slot: Int64) {
         state.withLock { state in

@@ -17,12 +17,21 @@ struct Scenario {
     /// The instance label of exporter `i` (1-based), as the seed scenario names them.
     static func instance(_ index: Int) -> String { "node-exporter-\(index)" }
 
-    /// Starts `count` exporters whose targets split between `members` (each owns at least one).
-    init(exporters count: Int, members: [String], name: String = #function) async throws {
+    /// Starts `count` exporters whose targets split between `members` (each owns at least one),
+    /// and a Prometheus receiver with `receiverConfiguration` as its prometheus.yml when given.
+    init(exporters count: Int, members: [String], receiverConfiguration: String? = nil, name: String = #function)
+        async throws
+    {
         directory = TemporaryDirectory(name)
         let exporters = try await Self.startSplitExporters(count: count, members: members)
         self.exporters = exporters
-        receiver = try await PrometheusReceiver(directory: directory.sub("prometheus"))
+        receiver =
+            if let receiverConfiguration {
+                try await PrometheusReceiver(
+                    directory: directory.sub("prometheus"), configuration: receiverConfiguration)
+            } else {
+                try await PrometheusReceiver(directory: directory.sub("prometheus"))
+            }
         config = directory.sub("config.alloy")
         try Self.configText(exporters: exporters.map(\.1), receiver: receiver.writeURL)
             .write(toFile: config, atomically: true, encoding: .utf8)

@@ -34,8 +34,10 @@ import WAL
             appender: log, scraper: HTTPScraper(pool: clients), oracle: OwnEverything(name: "me"),
             observers: [observer])
         let running = Task { await service.run() }
+        // /slow answers after 3 s: a 2.5 s timeout cuts it, and leaves a loaded machine's debug build
+        // time to read /huge up to the limit (800 ms did not, once, in CI).
         let settings = ScrapeSettings(
-            jobName: "bad", interval: .seconds(1), timeout: .milliseconds(800), bodySizeLimit: 1 << 20)
+            jobName: "bad", interval: .milliseconds(2500), timeout: .milliseconds(2500), bodySizeLimit: 1 << 20)
         let paths = ["ok", "slow", "huge", "garbage", "gzip", "status500", "missing"]
         var discovered = paths.map { ["__address__": "127.0.0.1:\(port)", "__metrics_path__": "/\($0)", "path": $0] }
         discovered.append(["__address__": "127.0.0.1:\(freePort())", "path": "refused"])
@@ -94,8 +96,9 @@ import WAL
             }
             return ScrapeService.targets(discovered: discovered, settings: settings)
         }
-        // Debug builds parse an order of magnitude slower than release ones: generous timeouts.
-        let hostile = ScrapeSettings(jobName: "hostile", interval: .seconds(3), timeout: .seconds(3))
+        // Debug builds parse an order of magnitude slower than release ones: generous timeouts (3 s
+        // timed out before 16 MiB of /bigbody arrived, once, on a loaded CI machine).
+        let hostile = ScrapeSettings(jobName: "hostile", interval: .seconds(6), timeout: .seconds(6))
         let sampleLimited = ScrapeSettings(
             jobName: "samples", interval: .seconds(3), timeout: .seconds(3), sampleLimit: 1)
         // demo_total with job, instance and path is four labels.

@@ -57,12 +57,15 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     struct WeightBook: Sendable {
         /// Owner keys of the targets balanced by series.
         var balanced: Set<UInt64> = []
-        /// Scrape target key → owner key, for the targets balanced by series.
+        /// Scrape target key → owner key, for every target this member runs a loop for (a reload
+        /// may switch a component to `balance = "series"` without restarting its loops).
         var ownerKeys: [UInt64: UInt64] = [:]
         /// Owner key → series count of its latest successful scrape by this member.
         var measured: [UInt64: UInt64] = [:]
         /// The map this member published last.
         var published: [UInt64: UInt64] = [:]
+        /// Whether `published` names a target no longer balanced by series (set with the targets).
+        var publishedGone = false
         var publishedAt: ContinuousClock.Instant?
         var pending: [UInt64: UInt64]?
     }
@@ -202,6 +205,9 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
             state.clustered = Set(targets.map(\.key))
             state.weights.balanced = Set(targets.filter { $0.balance == .series }.map(\.key))
             state.weights.measured = state.weights.measured.filter { state.weights.balanced.contains($0.key) }
+            state.weights.publishedGone = state.weights.published.keys.contains {
+                !state.weights.balanced.contains($0)
+            }
             return state.tracker.setTargets(
                 targets.map {
                     Cluster.ScrapeTarget(
@@ -709,24 +715,24 @@ extension ClusterService: ScrapeObserver {
     }
 
     /// Measures a target balanced by series at each successful scrape, and hands the tick loop a
-    /// publication when a measurement left the band around the agreed weight (or a published
-    /// target is gone), at most once per ``weightPublicationInterval``.
+    /// publication when this measurement left the band around the agreed weight (or a published
+    /// target is gone), at most once per ``weightPublicationInterval``. A target that drifted
+    /// while publications were held back is looked at again at its next scrape: each scrape
+    /// checks its own target only, not every measurement.
     func scraped(_ key: UInt64, report: ScrapeReport) {
         guard report.error == nil else { return }
         let due = state.withLock { state -> Bool in
             guard let ownerKey = state.weights.ownerKeys[key], state.weights.balanced.contains(ownerKey) else {
                 return false
             }
-            state.weights.measured[ownerKey] = UInt64(report.samples)
+            let measured = UInt64(report.samples)
+            state.weights.measured[ownerKey] = measured
             if let at = state.weights.publishedAt, ContinuousClock.now - at < Self.weightPublicationInterval {
                 return false
             }
             let agreed = state.tracker.latestWeights
-            let drifted = state.weights.measured.contains { key, measured in
-                SeriesBalance.published(agreed[key], measured: measured) != agreed[key]
-            }
-            let stale = state.weights.published.keys.contains { !state.weights.balanced.contains($0) }
-            guard drifted || stale else { return false }
+            let drifted = SeriesBalance.published(agreed[ownerKey], measured: measured) != agreed[ownerKey]
+            guard drifted || state.weights.publishedGone else { return false }
             // The whole map: every agreed weight carried forward, this member's measurements where
             // they left the band. A publication then never leaves a target without a weight.
             var weights = agreed.filter { state.weights.balanced.contains($0.key) }
@@ -734,6 +740,7 @@ extension ClusterService: ScrapeObserver {
                 weights[key] = SeriesBalance.published(agreed[key], measured: measured)
             }
             state.weights.published = weights
+            state.weights.publishedGone = false
             state.weights.publishedAt = .now
             state.weights.pending = weights
             return true

@@ -1,8 +1,9 @@
-/// One member's published target weights (`clustering { balance = "series" }`): the series count
-/// of every target it has measured, as it wants the cluster to place them from `effective` on.
+/// One member's published target weights (`clustering { balance = "series" }`): a series count
+/// per target, as it wants the cluster to place them from `effective` on.
 ///
-/// A member publishes the whole map each time (the last value of every target it has measured and
-/// that is still a target), so a publication never retracts a weight another publication needs.
+/// A member publishes the whole map each time (every agreed weight of a current target carried
+/// forward, its own measurements where they left the band), so a publication never retracts a
+/// weight another publication needs.
 /// `version` orders a member's publications; it starts from the wall clock so that it keeps
 /// increasing across restarts. `effective` is planned like a join's (`now + H`, on the slot grid):
 /// every member has the publication before it takes effect and moves targets at the same slot.
@@ -43,9 +44,8 @@ public struct WeightHistory: Sendable, Hashable {
 
     public var isEmpty: Bool { self.entries.isEmpty }
 
-    /// Adds the publications not seen yet; returns whether any was new.
-    @discardableResult
-    public mutating func add(_ publications: [String: WeightPublication]) -> Bool {
+    /// Adds the publications not seen yet.
+    public mutating func add(_ publications: [String: WeightPublication]) {
         var added = false
         for (publisher, publication) in publications
         where !self.entries.contains(where: {
@@ -55,7 +55,6 @@ public struct WeightHistory: Sendable, Hashable {
             added = true
         }
         if added { self.entries.sort { Self.precedes($0, $1) } }
-        return added
     }
 
     /// Forgets what no longer decides a weight at or after `horizon`: a member's publication whose

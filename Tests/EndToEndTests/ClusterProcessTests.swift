@@ -176,9 +176,15 @@ extension EndToEnd {
             let metrics = await httpGet(agents[0].url + "/metrics")?.body ?? ""
             let skew = try #require(metric(metrics, "cluster_node_clock_skew_seconds{peer=\"agentd-2\"}"))
             #expect(skew > 1 && skew < 2, "measured skew \(skew) s")
-            // agentd-2 sees agentd-1's clock behind its own by as much.
-            let other = await httpGet(agents[1].url + "/metrics")?.body ?? ""
-            let back = try #require(metric(other, "cluster_node_clock_skew_seconds{peer=\"agentd-1\"}"))
+            // agentd-2 sees agentd-1's clock behind its own by as much, once it has pinged agentd-1
+            // itself (the warning above came from agentd-1's pings; agentd-2's may come later).
+            let skewOfAgentd1 = { () async -> Double? in
+                metric(
+                    await httpGet(agents[1].url + "/metrics")?.body ?? "",
+                    "cluster_node_clock_skew_seconds{peer=\"agentd-1\"}")
+            }
+            _ = await waitUntil(within: .seconds(30)) { await skewOfAgentd1() != nil }
+            let back = try #require(await skewOfAgentd1(), "agentd-2 never measured agentd-1's clock")
             #expect(back < -1 && back > -2, "measured skew \(back) s")
             let launched = try #require(agents[1].launchedPID)
             kill(launched, SIGTERM)

@@ -3,6 +3,8 @@ import HTTPSecurity
 import NIOCore
 import NIOHTTP1
 import NIOHTTPCompression
+import NIOPosix
+import Primitives
 
 /// Why a scrape failed. The message is what the target status and the logs show.
 public struct ScrapeError: Error, Sendable, CustomStringConvertible {
@@ -80,48 +82,45 @@ public struct HTTPScraper: TargetScraper {
     public static func makePool() -> HTTPClientPool { HTTPClientPool(configuration: clientConfiguration) }
 
     /// The body of `url`, decoded; `bodySizeLimit` (0: none) bounds the decoded bytes.
+    ///
+    /// The response is read on the connection's event loop by a ``ScrapeResponseReader`` and
+    /// reaches the scrape's task once, whole: streaming it through an async sequence resumed the
+    /// task at every chunk (tens per body, each a wake-up of another thread). Each target's
+    /// requests go to one event loop (by its URL), so its connection is always on the loop that
+    /// reads for it, and one deadline on that loop bounds the whole exchange, body included.
     public func fetch(
         url: String, timeout: Duration, bodySizeLimit: Int, credentials: HTTPClientCredentials?
     ) async throws(ScrapeError) -> ScrapeResponse {
         let started = ContinuousClock.now
         let client: HTTPClient
-        var request: HTTPClientRequest
+        let request: HTTPClient.Request
         do {
-            (client, request) = try pool.prepare(url: url, credentials: credentials)
-        } catch {
+            let prepared: HTTPClientRequest
+            (client, prepared) = try pool.prepare(url: url, credentials: credentials)
+            var headers = prepared.headers
+            headers.add(name: "Accept", value: Self.acceptHeader)
+            headers.add(name: "Accept-Encoding", value: "gzip")
+            headers.add(name: "User-Agent", value: "agentd/0.1.0")
+            headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(timeout.seconds))
+            request = try HTTPClient.Request(
+                url: prepared.url, method: .GET, headers: headers, tlsConfiguration: prepared.tlsConfiguration)
+        } catch let error as CredentialError {
             // A file that cannot be read: the message names it and the job, never its content.
             throw ScrapeError(error.description)
+        } catch {
+            throw ScrapeError("invalid scrape URL \(url): \(error)")
         }
-        request.headers.add(name: "Accept", value: Self.acceptHeader)
-        request.headers.add(name: "Accept-Encoding", value: "gzip")
-        request.headers.add(name: "User-Agent", value: "agentd/0.1.0")
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        request.headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(seconds))
-        let prepared = request
+        let loops = Self.eventLoops(of: client)
+        let loop = loops[Int(UInt(bitPattern: url.hashValue) % UInt(loops.count))]
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        let task = client.execute(
+            request: request, delegate: ScrapeResponseReader(limit: bodySizeLimit),
+            eventLoop: .delegateAndChannel(on: loop), deadline: deadline)
         do {
-            return try await withDeadline(timeout) {
-                let response = try await client.execute(prepared, timeout: .nanoseconds(Int64(seconds * 1e9)))
-                guard response.status == .ok else {
-                    throw ScrapeError(
-                        "server returned HTTP status \(response.status.code) \(response.status.reasonPhrase)")
-                }
-                let encoding = response.headers.first(name: "Content-Encoding")?.lowercased()
-                if encoding == "gzip" || encoding == "x-gzip" {
-                    // Content-Length counts compressed bytes: no use for sizing the decoded body.
-                    var body = ScrapeBody(limit: bodySizeLimit)
-                    let decoder = try GzipDecoder()
-                    for try await chunk in response.body {
-                        try chunk.withUnsafeReadableBytes { try decoder.decode($0, into: &body) }
-                    }
-                    try decoder.finish()
-                    return ScrapeResponse(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
-                }
-                let length = response.headers.first(name: "Content-Length").flatMap(Int.init)
-                var body = ScrapeBody(limit: bodySizeLimit, expectedLength: length)
-                for try await chunk in response.body {
-                    try body.append(chunk.readableBytesView)
-                }
-                return ScrapeResponse(body: body.bytes, contentType: response.headers.first(name: "Content-Type"))
+            return try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
         } catch let error as ScrapeError {
             throw error
@@ -131,6 +130,15 @@ public struct HTTPScraper: TargetScraper {
             throw await describe(error, url: url, credentials: credentials, within: left)
         }
     }
+
+    /// The event loops of `client`'s group, listed once per group.
+    private static func eventLoops(of client: HTTPClient) -> [any EventLoop] {
+        let group = client.eventLoopGroup
+        if group === MultiThreadedEventLoopGroup.singleton { return singletonLoops }
+        return Array(group.makeIterator())
+    }
+
+    private static let singletonLoops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
 
     private func describe(
         _ error: any Error, url: String, credentials: HTTPClientCredentials?, within limit: Duration
@@ -145,21 +153,5 @@ public struct HTTPScraper: TargetScraper {
         }
         if let error = error as? HTTPClientError { return ScrapeError("HTTP error: \(error)") }
         return ScrapeError("\(error)")
-    }
-}
-
-/// Runs `work`, failing with a timeout error when it takes longer than `limit`.
-func withDeadline<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await work() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else {
-            throw ScrapeError("scrape timed out after \(limit)", kind: .timedOut)
-        }
-        return result
     }
 }

@@ -282,8 +282,7 @@ struct ScrapeEngine {
 
     /// A series the target exposed for the first time in this scrape (in this written form).
     struct NewSeries {
-        var form: [UInt8]
-        var hash: UInt64
+        var fingerprint: SeriesCache.Fingerprint
         var labels: Labels
         var recordBytes: Int
     }
@@ -311,10 +310,10 @@ struct ScrapeEngine {
         var newByLabels: [Labels: Int] = [:]
         try body.withUnsafeBytes { buffer in
             _ = try parser.parse(buffer, deadline: deadline) { sample in
-                let hash = TargetKey.hash(sample.seriesBytes)
+                let fingerprint = SeriesCache.Fingerprint(sample.seriesBytes)
                 let index: Int
                 let recordBytes: Int
-                if let known = cache.index(for: sample.seriesBytes, hash: hash) {
+                if let known = cache.index(for: fingerprint) {
                     let before = cache.mark(known, mark)
                     // A series repeated within one exposition: keep the first, as Prometheus.
                     guard before != mark else {
@@ -337,7 +336,7 @@ struct ScrapeEngine {
                     recordBytes = SeriesCache.recordBytes(labels)
                     newByLabels[labels] = newSeries.count
                     newSeries.append(
-                        NewSeries(form: Array(sample.seriesBytes), hash: hash, labels: labels, recordBytes: recordBytes)
+                        NewSeries(fingerprint: fingerprint, labels: labels, recordBytes: recordBytes)
                     )
                     index = -newSeries.count
                 }
@@ -374,9 +373,9 @@ struct ScrapeEngine {
         let newRefs = appender.refs(for: newSeries.map(\.labels))
         var indexes: [Int] = []
         indexes.reserveCapacity(newSeries.count)
-        cache.reserveFirst(forms: newSeries.count, bytes: newSeries.reduce(0) { $0 + $1.form.count })
+        cache.reserveFirst(forms: newSeries.count)
         for (series, ref) in zip(newSeries, newRefs) {
-            indexes.append(cache.insert(series.form, hash: series.hash, ref: ref, recordBytes: series.recordBytes))
+            indexes.append(cache.insert(series.fingerprint, ref: ref, recordBytes: series.recordBytes))
         }
         if hasStages { relabelNew(newSeries.map(\.labels), at: indexes) }
         var kept = 0

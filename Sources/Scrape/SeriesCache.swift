@@ -1,15 +1,36 @@
 import Events
 import Primitives
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// One target's series, found by the bytes the target writes for them (`name{labels}`), so
-/// that a known series costs a hash and a comparison, not a label parse. Each series also
-/// carries the mark of the last scrape that exposed it, which is how the scrape loop finds
-/// repeated series, new series and vanished ones without a set per scrape.
+/// One target's series, found by a 128-bit fingerprint of the bytes the target writes for them
+/// (`name{labels}`, see ``Fingerprint``), so that a known series costs a hash and two
+/// comparisons, not a label parse. Each series also carries the mark of the last scrape that
+/// exposed it, which is how the scrape loop finds repeated series, new series and vanished ones
+/// without a set per scrape.
+///
+/// The cache keeps fingerprints, not the written bytes: 16 bytes a form instead of the 60–100 a
+/// line's series takes. Two forms of one target would have to share all 128 bits to be taken for
+/// each other (about 6 × 10⁻³³ for a target of two thousand series), and the hash is seeded at
+/// random per process, so a target cannot aim at a collision; even one would only mix two of that
+/// target's own series.
 struct SeriesCache {
+    /// XXH3-128 of a series' written bytes, seeded per process: the low half places it in the
+    /// table, the whole identifies it.
+    struct Fingerprint: Hashable {
+        var low: UInt64
+        var high: UInt64
+
+        static let seed = UInt64.random(in: .min ... .max)
+
+        init(_ bytes: UnsafeRawBufferPointer) {
+            (low, high) = XXH3.hash128(bytes, seed: Self.seed)
+        }
+
+        init(low: UInt64, high: UInt64) {
+            self.low = low
+            self.high = high
+        }
+    }
+
     struct Series {
         var ref: UInt64
         /// The most bytes the series takes in a `series` record (``recordBytes(_:)``).
@@ -18,21 +39,17 @@ struct SeriesCache {
         var lastSeen: UInt64 = 0
     }
 
-    /// One way the target writes a series (two orders of the same labels are two forms): its
-    /// bytes are `arena[start..<start + count]`.
+    /// One way the target writes a series (two orders of the same labels are two forms).
     private struct Form {
-        var hash: UInt64
-        var start: UInt32
-        var count: UInt32
+        var fingerprint: Fingerprint
         var series: Int32
     }
 
     private(set) var series: [Series] = []
+    /// The forms in the order they were first seen: a scrape that exposes its series in the same
+    /// order as the last finds them front to back.
     private var forms: [Form] = []
-    /// Every form's bytes, one after another in the order they were first seen: a scrape that
-    /// exposes its series in the same order as the last reads them front to back.
-    private var arena: [UInt8] = []
-    /// Forms by their hash (the forms hold their hashes and bytes).
+    /// Forms by the low half of their fingerprints.
     private var formIndex = HashIndex()
     /// Series by their ref.
     private var seriesIndex = HashIndex()
@@ -43,42 +60,31 @@ struct SeriesCache {
 
     var count: Int { series.count }
 
-    /// The index in `series` of the series written as `bytes`, if known.
-    mutating func index(for bytes: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
-        if expected < forms.count, forms[expected].hash == hash, self.form(expected, equals: bytes) {
+    /// The index in `series` of the series whose written form has `fingerprint`, if known.
+    mutating func index(for fingerprint: Fingerprint) -> Int? {
+        if expected < forms.count, forms[expected].fingerprint == fingerprint {
             expected += 1
             return Int(forms[expected - 1].series)
         }
-        guard let form = formIndex.find(hash: hash, where: { forms[$0].hash == hash && self.form($0, equals: bytes) })
+        guard let form = formIndex.find(hash: fingerprint.low, where: { forms[$0].fingerprint == fingerprint })
         else { return nil }
         expected = form + 1
         return Int(forms[form].series)
     }
 
-    private func form(_ index: Int, equals bytes: UnsafeRawBufferPointer) -> Bool {
-        let form = forms[index]
-        guard Int(form.count) == bytes.count else { return false }
-        guard form.count > 0 else { return true }
-        return arena.withUnsafeBytes {
-            memcmp($0.baseAddress! + Int(form.start), bytes.baseAddress!, Int(form.count)) == 0
-        }
-    }
-
-    /// Sizes an empty cache for its first scrape's `forms` forms of `bytes` bytes in all, exactly:
-    /// the cache keeps them for the target's life, so they get no spare capacity from growing one
-    /// at a time. Later new series grow it as usual.
-    mutating func reserveFirst(forms: Int, bytes: Int) {
+    /// Sizes an empty cache for its first scrape's `forms` forms, exactly: the cache keeps them
+    /// for the target's life, so they get no spare capacity from growing one at a time. Later new
+    /// series grow it as usual.
+    mutating func reserveFirst(forms: Int) {
         guard self.forms.isEmpty else { return }
         self.forms.reserveCapacity(forms)
-        self.arena.reserveCapacity(bytes)
         self.series.reserveCapacity(forms)
         self.formIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
         self.seriesIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
     }
 
-    /// Records that `bytes` name the series `ref`; returns the series' index.
-    mutating func insert(_ bytes: [UInt8], hash: UInt64, ref: UInt64, recordBytes: Int) -> Int {
-        precondition(arena.count + bytes.count <= Int(UInt32.max), "a target's series take under 4 GiB")
+    /// Records that the form with `fingerprint` names the series `ref`; returns the series' index.
+    mutating func insert(_ fingerprint: Fingerprint, ref: UInt64, recordBytes: Int) -> Int {
         let index: Int
         if let known = seriesIndex.find(hash: HashIndex.hash(ref), where: { series[$0].ref == ref }) {
             index = known
@@ -87,9 +93,8 @@ struct SeriesCache {
             series.append(Series(ref: ref, recordBytes: recordBytes))
             seriesIndex.insert(index, hash: HashIndex.hash(ref)) { [series] in HashIndex.hash(series[$0].ref) }
         }
-        forms.append(Form(hash: hash, start: UInt32(arena.count), count: UInt32(bytes.count), series: Int32(index)))
-        arena.append(contentsOf: bytes)
-        formIndex.insert(forms.count - 1, hash: hash) { [forms] in forms[$0].hash }
+        forms.append(Form(fingerprint: fingerprint, series: Int32(index)))
+        formIndex.insert(forms.count - 1, hash: fingerprint.low) { [forms] in forms[$0].fingerprint.low }
         return index
     }
 

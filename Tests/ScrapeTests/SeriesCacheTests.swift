@@ -3,34 +3,50 @@ import Testing
 @testable import Scrape
 
 @Suite struct SeriesCacheTests {
-    private func find(_ cache: inout SeriesCache, _ text: String, hash: UInt64) -> Int? {
-        Array(text.utf8).withUnsafeBytes { cache.index(for: $0, hash: hash) }
+    private func fingerprint(_ text: String) -> SeriesCache.Fingerprint {
+        Array(text.utf8).withUnsafeBytes { SeriesCache.Fingerprint($0) }
     }
 
-    @Test func formsWithOneHashAreToldApartByTheirBytes() {
+    @Test func fingerprintsThatShareTheirTableHalfAreToldApartByTheOther() {
         var cache = SeriesCache()
-        // Every form gets the same hash: only the bytes can tell them apart.
-        let forms = (0..<50).map { "m{id=\"\($0)\"}" }
+        // Every form lands in one slot chain: only the high half tells them apart.
+        let forms = (0..<50).map { SeriesCache.Fingerprint(low: 7, high: UInt64(1000 + $0)) }
         for (number, form) in forms.enumerated() {
-            #expect(find(&cache, form, hash: 7) == nil)
-            #expect(cache.insert(Array(form.utf8), hash: 7, ref: UInt64(100 + number), recordBytes: 20) == number)
+            #expect(cache.index(for: form) == nil)
+            #expect(cache.insert(form, ref: UInt64(100 + number), recordBytes: 20) == number)
         }
         // Out of order, so the lookup cannot stop at the form expected next.
         for number in [31, 4, 49, 0, 17] {
-            #expect(find(&cache, forms[number], hash: 7) == number)
+            #expect(cache.index(for: forms[number]) == number)
             #expect(cache.series[number].ref == UInt64(100 + number))
         }
-        #expect(find(&cache, "m{id=\"50\"}", hash: 7) == nil)
+        #expect(cache.index(for: SeriesCache.Fingerprint(low: 7, high: 1050)) == nil)
+        #expect(cache.index(for: SeriesCache.Fingerprint(low: 8, high: 1000)) == nil)
     }
 
     @Test func twoFormsOfOneSeriesShareItsEntry() {
         var cache = SeriesCache()
-        let first = cache.insert(Array("m{a=\"1\",b=\"2\"}".utf8), hash: 1, ref: 9, recordBytes: 30)
-        let other = cache.insert(Array("m{b=\"2\",a=\"1\"}".utf8), hash: 2, ref: 9, recordBytes: 30)
-        let third = cache.insert(Array("n".utf8), hash: 3, ref: 10, recordBytes: 10)
+        let first = cache.insert(fingerprint("m{a=\"1\",b=\"2\"}"), ref: 9, recordBytes: 30)
+        let other = cache.insert(fingerprint("m{b=\"2\",a=\"1\"}"), ref: 9, recordBytes: 30)
+        let third = cache.insert(fingerprint("n"), ref: 10, recordBytes: 10)
         #expect(first == other)
         #expect(third == 1)
         #expect(cache.count == 2)
-        #expect(find(&cache, "m{b=\"2\",a=\"1\"}", hash: 2) == first)
+        #expect(cache.index(for: fingerprint("m{b=\"2\",a=\"1\"}")) == first)
+        #expect(cache.index(for: fingerprint("m{a=\"1\",b=\"3\"}")) == nil)
+    }
+
+    @Test func aFingerprintDependsOnEveryByte() {
+        let base = "node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"}"
+        let bytes = Array(base.utf8)
+        var seen: Set<SeriesCache.Fingerprint> = [fingerprint(base)]
+        for position in bytes.indices {
+            var changed = bytes
+            changed[position] ^= 1
+            seen.insert(changed.withUnsafeBytes { SeriesCache.Fingerprint($0) })
+        }
+        #expect(seen.count == bytes.count + 1)
+        #expect(fingerprint(base) == fingerprint(base))
+        #expect(fingerprint(base + " ") != fingerprint(base))
     }
 }

@@ -588,6 +588,13 @@ def main():
     work = os.path.join(args.work, "versus")
     # A fresh folder each time: a stale targets.ready or agent data directory from an earlier
     # run would start the measurement early or on an old WAL.
+    # Every program the run starts, with the Debian package that has it: say so before starting.
+    needed = {"prometheus": "prometheus", "vmagent": "victoria-metrics"}
+    wanted = set(args.agents.split(",")) | ({"prometheus"} if not args.sink else set())
+    missing = ["%s (apt-get install -y %s)" % (name, package) for name, package in needed.items()
+               if name in wanted and shutil.which(name) is None]
+    if missing:
+        sys.exit("versus.py: not installed: " + ", ".join(missing))
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
     global SECURE

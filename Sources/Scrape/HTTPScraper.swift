@@ -57,21 +57,34 @@ public struct HTTPScraper: TargetScraper {
     /// refused connection or a failed TLS handshake fails the scrape at once with its reason,
     /// instead of being retried until the timeout.
     ///
-    /// A connection reads one buffer per wake-up (`maxMessagesPerRead` 1). NIO keeps a pool of
-    /// receive buffers per connection as large as that count, each up to 64 KiB; at its default
-    /// of 4, every kept-alive target connection held about 192 KiB between scrapes (98 MB at 500
-    /// targets), now at most one buffer.
+    /// A connection reads one buffer per wake-up (`maxMessagesPerRead` 1), of at most 16 KiB.
+    /// NIO keeps a pool of receive buffers per connection as large as that count, each as large
+    /// as the connection's reads have grown: at NIO's defaults (4 reads, 64 KiB), every
+    /// kept-alive target connection held about 192 KiB between scrapes (98 MB at 500 targets);
+    /// one buffer of at most 16 KiB holds 8 MB there. A body takes more reads (a 180 KB one
+    /// twelve instead of three), each handed to ``ScrapeResponseReader`` on the same loop.
     public static var clientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.decompression = .disabled
         configuration.connectionPool.idleTimeout = .seconds(120)
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
-        configuration.http1_1ConnectionDebugInitializer = { channel in
-            channel.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
-        }
+        configuration.http1_1ConnectionDebugInitializer = limitReceiveBuffers
+        configuration.http2ConnectionDebugInitializer = limitReceiveBuffers
         return configuration
     }
+
+    /// One receive buffer per connection, at most ``receiveBufferLimit`` bytes.
+    @Sendable private static func limitReceiveBuffers(_ channel: any Channel) -> EventLoopFuture<Void> {
+        channel.setOption(ChannelOptions.maxMessagesPerRead, value: 1).flatMap {
+            channel.setOption(
+                ChannelOptions.recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 4096, maximum: receiveBufferLimit))
+        }
+    }
+
+    /// The most a scrape connection reads at once.
+    static let receiveBufferLimit = 16 << 10
 
     /// A client with ``clientConfiguration`` (the agent's clear-text gossip uses it).
     public static func makeClient() -> HTTPClient {

@@ -10,7 +10,9 @@
 #   bash scripts/bench.sh ingest    the highest samples/s each agent keeps up with, into a counting sink
 #   bash scripts/bench.sh outage    agentd's memory during a 10-minute receiver outage at 100,000 samples/s
 #   bash scripts/bench.sh delivery  the cursor file's cost per million samples; a 2-minute outage's recovery time
-#   bash scripts/bench.sh stages    the hot path's stages alone (scrape, append, encode): CPU per sample, one core
+#   bash scripts/bench.sh stages    the hot path's stages alone (scrape, append, encode): CPU per sample, one core,
+#                                   then instructions per sample (bench/callgrind.py)
+#   bash scripts/bench.sh callgrind the stages' instructions per sample alone
 #
 # Release binaries are built in .build-release (never the shared debug .build). Every process
 # started here listens on a free 127.0.0.1 port, lives in a temporary directory, and is stopped
@@ -115,6 +117,12 @@ stages)
     build agentd-bench
     echo "== one core (taskset -c 1), five runs; compare the best, the machine's load moves the rest"
     for run in 1 2 3 4 5; do taskset -c 1 "$bench_bin" stages --iterations 500 "$@"; done
+    echo "== instructions per sample (callgrind; does not move with the machine's load)"
+    python3 bench/callgrind.py --bench "$bench_bin"
+    ;;
+callgrind)
+    build agentd-bench
+    python3 bench/callgrind.py --bench "$bench_bin" "$@"
     ;;
 delivery)
     build agentd-bench agentd
@@ -165,7 +173,7 @@ outage)
     python3 bench/outage.py --agentd "$agentd_bin" "$@"
     ;;
 *)
-    echo "unknown benchmark: $which (try: parse, wal, cluster, replay, versus, million, ingest, outage, delivery, stages)"
+    echo "unknown benchmark: $which (try: parse, wal, cluster, replay, versus, million, ingest, outage, delivery, stages, callgrind)"
     exit 2
     ;;
 esac

@@ -16,9 +16,9 @@ import WAL
 /// - append: the batch into a WAL (`EventLog.append`, no fsync);
 /// - encode: the batch as remote-write requests of 2,000 samples (protobuf + snappy).
 ///
-/// It prints wall and CPU time per sample. (Instruction counts from callgrind would not move
-/// with the machine's load, but valgrind 3.19 stops with "the 'impossible' happened" on agentd's
-/// Swift 6.3 binaries, even on `agentd --help`, with or without their debug information.)
+/// It prints wall and CPU time per sample. `bench/callgrind.py` runs it under callgrind with two
+/// iteration counts and prints each stage's instructions per sample, which do not move with the
+/// machine's load.
 func runStageBenchmark(arguments: [String]) async throws {
     func option(_ name: String) -> String? {
         guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }

@@ -9,8 +9,15 @@ struct ExpositionNameTable {
     }
 
     private var arena: [UInt8] = []
-    private var slots: [Slot] = Array(repeating: Slot(hash: 0, offset: 0, length: -1, value: 0), count: 16)
+    private var slots: [Slot]
     private(set) var count = 0
+
+    /// A table with room for `names` names before it grows (at least 8).
+    init(capacity names: Int = 8) {
+        var size = 16
+        while size < 2 * names { size *= 2 }
+        slots = Array(repeating: Slot(hash: 0, offset: 0, length: -1, value: 0), count: size)
+    }
 
     /// The value stored for `name`, if any.
     func value(for name: UnsafeRawBufferPointer) -> UInt32? {

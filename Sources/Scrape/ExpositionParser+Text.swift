@@ -80,10 +80,16 @@ extension ExpositionParser {
             family.isOpen = false
         }
         if !family.isOpen {
-            let flags = names.value(for: name) ?? 0
+            // One probe of the table: the name's flags as they were, and `sampled` from now on.
+            var before: UInt32 = 0
+            names.update(name) { flags in
+                before = flags
+                flags |= NameFlag.sampled
+            }
             family.open(name)
-            family.hasSamples = flags & NameFlag.sampled != 0
-            family.type = flags & NameFlag.typed != 0 ? ExpositionMetricType(code: flags >> 8) : nil
+            family.hasSamples = true
+            family.type = before & NameFlag.typed != 0 ? ExpositionMetricType(code: before >> 8) : nil
+            return family.type ?? .untyped
         }
         if !family.hasSamples {
             family.hasSamples = true

@@ -27,9 +27,12 @@ public struct ExpositionParser {
     /// Scratch for building names.
     var scratch: [UInt8] = []
 
-    public init(format: ExpositionFormat, limits: ExpositionLimits = .none) {
+    /// - Parameter expectedNames: about how many metric names the body holds (e.g. the previous
+    ///   scrape's sample count): the name table starts with room for them instead of growing.
+    public init(format: ExpositionFormat, limits: ExpositionLimits = .none, expectedNames: Int = 0) {
         self.format = format
         self.limits = limits
+        if expectedNames > 0 { names = ExpositionNameTable(capacity: min(expectedNames, 1 << 16)) }
     }
 
     /// Parses a whole body; calls `onSample` per sample; throws the first error. Parsing still

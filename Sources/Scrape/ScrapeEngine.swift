@@ -300,7 +300,10 @@ struct ScrapeEngine {
         refs: inout [UInt64], values: inout [Double], timestamps: inout [Int64], current: inout [Int],
         explicitTimestamps: inout Bool, added: inout Int
     ) throws -> (seriesBytes: Int, newSeries: [NewSeries]) {
-        var parser = ExpositionParser(format: format, limits: settings.expositionLimits)
+        // The previous scrape's samples bound its metric names: the parser's name table gets room
+        // for them at once.
+        var parser = ExpositionParser(
+            format: format, limits: settings.expositionLimits, expectedNames: previous.count)
         let honorTimestamps = settings.honorTimestamps
         let budget = recordBudget
         // Upper bounds of what the scrape's series and samples records will take.

@@ -585,9 +585,6 @@ def main():
                              "agent, the highest rate, tried in order, that it keeps up with (delivered and "
                              "ingested within 3 %% of the rate over the window); stops at the first it does not")
     args = parser.parse_args()
-    work = os.path.join(args.work, "versus")
-    # A fresh folder each time: a stale targets.ready or agent data directory from an earlier
-    # run would start the measurement early or on an old WAL.
     # Every program the run starts, with the Debian package that has it: say so before starting.
     needed = {"prometheus": "prometheus", "vmagent": "victoria-metrics"}
     wanted = set(args.agents.split(",")) | ({"prometheus"} if not args.sink else set())
@@ -595,6 +592,9 @@ def main():
                if name in wanted and shutil.which(name) is None]
     if missing:
         sys.exit("versus.py: not installed: " + ", ".join(missing))
+    work = os.path.join(args.work, "versus")
+    # A fresh folder each time: a stale targets.ready or agent data directory from an earlier
+    # run would start the measurement early or on an old WAL.
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
     global SECURE

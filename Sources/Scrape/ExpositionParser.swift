@@ -21,7 +21,7 @@ public struct ExpositionParser {
     var family = ExpositionFamily()
     /// Text format: flags per metric name (typed, helped, has samples). OpenMetrics: every
     /// sample name used by a finished family, to reject clashes.
-    var names = ExpositionNameTable()
+    var names: ExpositionNameTable
     /// Scratch: the label names of the label set being parsed.
     var labelNames = ExpositionLabelNames()
     /// Scratch for building names.
@@ -32,7 +32,7 @@ public struct ExpositionParser {
     public init(format: ExpositionFormat, limits: ExpositionLimits = .none, expectedNames: Int = 0) {
         self.format = format
         self.limits = limits
-        if expectedNames > 0 { names = ExpositionNameTable(capacity: min(expectedNames, 1 << 16)) }
+        names = ExpositionNameTable(capacity: min(expectedNames, 1 << 16))
     }
 
     /// Parses a whole body; calls `onSample` per sample; throws the first error. Parsing still

@@ -182,7 +182,7 @@ final class SecurePrometheus: Sendable {
     ) async throws {
         port = freePort()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "global:\n  scrape_interval: 15s\n".write(
+        try PrometheusReceiver.receiverOnly.write(
             toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         try """
         tls_server_config:

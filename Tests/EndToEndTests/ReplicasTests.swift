@@ -26,8 +26,8 @@ extension EndToEnd {
             // (docs/cluster.md, *Replicated scraping*).
             let scenario = try await Scenario(
                 exporters: Self.exporters, members: members,
-                receiverConfiguration:
-                    "global:\n  scrape_interval: 15s\nstorage:\n  tsdb:\n    out_of_order_time_window: 10m\n")
+                receiverConfiguration: PrometheusReceiver.receiverOnly
+                    + "storage:\n  tsdb:\n    out_of_order_time_window: 10m\n")
             defer { scenario.stop() }
             let text = Self.config(exporters: scenario.exporters.map(\.1), receiver: scenario.receiver.writeURL)
             #expect(text.contains("replicas = 2") && !text.contains("scraped_by"))

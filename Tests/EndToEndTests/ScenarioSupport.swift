@@ -18,20 +18,16 @@ struct Scenario {
     static func instance(_ index: Int) -> String { "node-exporter-\(index)" }
 
     /// Starts `count` exporters whose targets split between `members` (each owns at least one),
-    /// and a Prometheus receiver with `receiverConfiguration` as its prometheus.yml when given.
-    init(exporters count: Int, members: [String], receiverConfiguration: String? = nil, name: String = #function)
-        async throws
-    {
+    /// and a Prometheus receiver with `receiverConfiguration` as its prometheus.yml.
+    init(
+        exporters count: Int, members: [String],
+        receiverConfiguration: String = PrometheusReceiver.receiverOnly, name: String = #function
+    ) async throws {
         directory = TemporaryDirectory(name)
         let exporters = try await Self.startSplitExporters(count: count, members: members)
         self.exporters = exporters
-        receiver =
-            if let receiverConfiguration {
-                try await PrometheusReceiver(
-                    directory: directory.sub("prometheus"), configuration: receiverConfiguration)
-            } else {
-                try await PrometheusReceiver(directory: directory.sub("prometheus"))
-            }
+        receiver = try await PrometheusReceiver(
+            directory: directory.sub("prometheus"), configuration: receiverConfiguration)
         config = directory.sub("config.alloy")
         try Self.configText(exporters: exporters.map(\.1), receiver: receiver.writeURL)
             .write(toFile: config, atomically: true, encoding: .utf8)

@@ -111,10 +111,11 @@ public final class PrometheusReceiver: @unchecked Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
     public var writeURL: String { url + "/api/v1/write" }
 
-    /// `configuration` is its prometheus.yml (by default none of its own scrapes: a receiver only).
-    public init(
-        directory: String, port: Int? = nil, configuration: String = "global:\n  scrape_interval: 15s\n"
-    ) async throws {
+    /// A prometheus.yml with none of its own scrapes: a receiver only.
+    public static let receiverOnly = "global:\n  scrape_interval: 15s\n"
+
+    /// `configuration` is its prometheus.yml (by default ``receiverOnly``).
+    public init(directory: String, port: Int? = nil, configuration: String = receiverOnly) async throws {
         let port = port ?? freePort()
         self.port = port
         self.directory = directory

@@ -75,6 +75,28 @@ enum ExpositionBytes {
         return i
     }
 
+    /// The offset just past the `}` that closes the label set opening at `brace`, found by
+    /// skipping quoted values (with their escapes) and nothing else; nil when the line ends first.
+    /// It checks nothing: for a valid label set it is where the parser's checks end it.
+    static func labelSetEnd(in p: UnsafePointer<UInt8>, from brace: Int, count n: Int) -> Int? {
+        var i = brace + 1
+        var seen: UInt64 = 0
+        while i < n {
+            if p[i] == closeBrace { return i + 1 }
+            if p[i] == quote {
+                i += 1
+                while true {
+                    i = firstQuoteOrBackslash(in: p, from: i, count: n, seen: &seen)
+                    guard i < n else { return nil }
+                    if p[i] == quote { break }
+                    i += 2
+                }
+            }
+            i += 1
+        }
+        return nil
+    }
+
     /// Whether any byte ORed into `seen` (by ``firstQuoteOrBackslash(in:from:count:seen:)``) was not ASCII.
     @inline(__always)
     static func hasNonASCII(_ seen: UInt64) -> Bool { seen & 0x8080_8080_8080_8080 != 0 }

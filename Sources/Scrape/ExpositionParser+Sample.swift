@@ -20,6 +20,7 @@ extension ExpositionParser {
         _ p: UnsafePointer<UInt8>,
         count n: Int,
         from start: Int,
+        lookup: (UnsafeRawBufferPointer) -> Int?,
         onSample: (ExpositionSample) throws -> Void
     ) throws {
         let openMetrics = format == .openMetrics
@@ -50,12 +51,23 @@ extension ExpositionParser {
             while brace < n, ExpositionBytes.isBlank(p[brace]) { brace += 1 }
         }
         let hasLabels = brace < n && p[brace] == ExpositionBytes.openBrace
+        var known: Int?
+        var asked = false
         if hasLabels {
             i = brace
-            labels = try parseLabelSet(
-                p, count: n, at: &i, special: openMetrics ? role.specialLabel : .none, metricName: name)
+            if !openMetrics, let end = ExpositionBytes.labelSetEnd(in: p, from: brace, count: n) {
+                // Bytes the caller knows passed the checks below when it first saw them.
+                known = lookup(UnsafeRawBufferPointer(start: p + start, count: end - start))
+                asked = true
+                if known != nil { i = end }
+            }
+            if known == nil {
+                labels = try parseLabelSet(
+                    p, count: n, at: &i, special: openMetrics ? role.specialLabel : .none, metricName: name)
+            }
         }
         let series = UnsafeRawBufferPointer(start: p + start, count: i - start)
+        if !asked { known = lookup(series) }
 
         if openMetrics {
             guard i < n, p[i] == ExpositionBytes.space else {
@@ -115,7 +127,7 @@ extension ExpositionParser {
         try onSample(
             ExpositionSample(
                 seriesBytes: series, value: value, timestamp: timestamp, type: role.type, line: lineNumber,
-                nameLength: name.count))
+                known: known, nameLength: name.count))
     }
 
     /// The length limits on a metric name, which Prometheus holds as the value of the label

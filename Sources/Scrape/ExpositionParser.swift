@@ -45,6 +45,26 @@ public struct ExpositionParser {
         deadline: ContinuousClock.Instant? = nil,
         onSample: (ExpositionSample) throws -> Void
     ) throws -> Int {
+        try parse(body, deadline: deadline, lookup: { _ in nil }, onSample: onSample)
+    }
+
+    /// Parses a whole body as ``parse(_:deadline:onSample:)`` does, asking `lookup` once per
+    /// sample about its series bytes (`name{labels}` as written) and handing the answer on as
+    /// ``ExpositionSample/known``.
+    ///
+    /// In the text format a series `lookup` knows skips the checks of its label set: they depend
+    /// on nothing but the bytes and this parser's limits, so `lookup` must answer only for bytes
+    /// that passed them before, in a parser with the same limits (a cache of the series an earlier
+    /// body of the same scrape target exposed). The end of such a label set is found by skipping
+    /// its quoted values, which for valid bytes is where the checks would end it. OpenMetrics
+    /// checks every label set: its rules look at the family around a sample too.
+    @discardableResult
+    public mutating func parse(
+        _ body: UnsafeRawBufferPointer,
+        deadline: ContinuousClock.Instant? = nil,
+        lookup: (UnsafeRawBufferPointer) -> Int?,
+        onSample: (ExpositionSample) throws -> Void
+    ) throws -> Int {
         reset()
         if let base = body.baseAddress {
             let bytes = base.assumingMemoryBound(to: UInt8.self)
@@ -60,7 +80,9 @@ public struct ExpositionParser {
                     start
                     + ExpositionBytes.firstIndex(
                         of: ExpositionBytes.newline, in: bytes + start, count: body.count - start)
-                try parseLine(UnsafeRawBufferPointer(start: bytes + start, count: end - start), onSample: onSample)
+                try parseLine(
+                    UnsafeRawBufferPointer(start: bytes + start, count: end - start), lookup: lookup,
+                    onSample: onSample)
                 start = end + 1
             }
         }
@@ -79,7 +101,10 @@ public struct ExpositionParser {
     }
 
     /// Parses one line (without its newline).
-    mutating func parseLine(_ line: UnsafeRawBufferPointer, onSample: (ExpositionSample) throws -> Void) throws {
+    mutating func parseLine(
+        _ line: UnsafeRawBufferPointer, lookup: (UnsafeRawBufferPointer) -> Int? = { _ in nil },
+        onSample: (ExpositionSample) throws -> Void
+    ) throws {
         lineNumber += 1
         switch format {
         case .prometheusText:
@@ -90,7 +115,7 @@ public struct ExpositionParser {
             if p[i] == ExpositionBytes.hash {
                 try parseTextComment(p, count: line.count, from: i + 1)
             } else {
-                try parseSample(p, count: line.count, from: i, onSample: onSample)
+                try parseSample(p, count: line.count, from: i, lookup: lookup, onSample: onSample)
             }
         case .openMetrics:
             if sawEndOfFile { throw failure(at: 0, "unexpected content after \"# EOF\"") }
@@ -104,7 +129,7 @@ public struct ExpositionParser {
                     try parseOpenMetricsMetadata(p, count: line.count)
                 }
             } else {
-                try parseSample(p, count: line.count, from: 0, onSample: onSample)
+                try parseSample(p, count: line.count, from: 0, lookup: lookup, onSample: onSample)
             }
         }
     }

@@ -11,6 +11,8 @@ public struct ExpositionSample {
     public var type: ExpositionMetricType
     /// The 1-based number of the sample's line.
     public var line: Int
+    /// What the parser's lookup answered for ``seriesBytes`` (nil: not known, or no lookup).
+    public var known: Int?
     /// Length of the metric name at the start of `seriesBytes`.
     var nameLength: Int
 

@@ -312,11 +312,15 @@ struct ScrapeEngine {
         var newSeries: [NewSeries] = []
         var newByLabels: [Labels: Int] = [:]
         try body.withUnsafeBytes { buffer in
-            _ = try parser.parse(buffer, deadline: deadline) { sample in
-                let fingerprint = SeriesCache.Fingerprint(sample.seriesBytes)
+            // The cache answers only for bytes parsed in full at an earlier scrape with the same
+            // limits (`settings` are fixed for the engine's life), so the text parser may skip
+            // their label checks.
+            _ = try parser.parse(
+                buffer, deadline: deadline, lookup: { cache.index(for: SeriesCache.Fingerprint($0)) }
+            ) { sample in
                 let index: Int
                 let recordBytes: Int
-                if let known = cache.index(for: fingerprint) {
+                if let known = sample.known {
                     let before = cache.mark(known, mark)
                     // A series repeated within one exposition: keep the first, as Prometheus.
                     guard before != mark else {
@@ -339,8 +343,9 @@ struct ScrapeEngine {
                     recordBytes = SeriesCache.recordBytes(labels)
                     newByLabels[labels] = newSeries.count
                     newSeries.append(
-                        NewSeries(fingerprint: fingerprint, labels: labels, recordBytes: recordBytes)
-                    )
+                        NewSeries(
+                            fingerprint: SeriesCache.Fingerprint(sample.seriesBytes), labels: labels,
+                            recordBytes: recordBytes))
                     index = -newSeries.count
                 }
                 seriesRecordBytes += recordBytes

@@ -42,6 +42,29 @@ func parseWhole(_ bytes: [UInt8], _ format: ExpositionFormat) -> Result<[Collect
     }
 }
 
+/// Parses `body` with `lookup`, calling `onSample` per sample: the samples, or the parser's error.
+func parseLooking(
+    _ body: [UInt8], _ format: ExpositionFormat, lookup: (UnsafeRawBufferPointer) -> Int? = { _ in nil },
+    onSample: (ExpositionSample) -> Void = { _ in }
+) -> Result<[CollectedSample], ExpositionError> {
+    var samples: [CollectedSample] = []
+    var parser = ExpositionParser(format: format)
+    do {
+        _ = try body.withUnsafeBytes { buffer in
+            try parser.parse(buffer, lookup: lookup) { sample in
+                onSample(sample)
+                samples.append(CollectedSample(sample))
+            }
+        }
+        return .success(samples)
+    } catch let error as ExpositionError {
+        return .failure(error)
+    } catch {
+        Issue.record("unexpected error \(error)")
+        return .success([])
+    }
+}
+
 /// A text-format case: the body and either the samples' series (as written) or `line:column`.
 struct TextCase: CustomStringConvertible, Sendable {
     var body: String
@@ -64,6 +87,7 @@ struct TextCase: CustomStringConvertible, Sendable {
         .valid("foo{} 1\n", ["foo{}"]),
         .valid("foo NaN\nbar +Inf\nbaz -Inf\nqux 1e-3\nquux -.5\n", ["foo", "bar", "baz", "qux", "quux"]),
         .valid("foo{a=\"x\\\\y\\\"z\\n\",b=\"\\q\"} 1\n", ["foo{a=\"x\\\\y\\\"z\\n\",b=\"\\q\"}"]),
+        .valid("foo{a=\"}\\\"}\",b=\"{\\\\\"} 1\n", ["foo{a=\"}\\\"}\",b=\"{\\\\\"}"]),
         .valid("foo{a=\"} # {\"} 1\n", ["foo{a=\"} # {\"}"]),
         .valid("# just a comment\n#no space\n# HELP\n# TYPE\nfoo 1\n", ["foo"]),
         .valid("# HELP foo Some \\\\ help\\n text\n# TYPE foo counter\nfoo 1\n", ["foo"]),
@@ -116,6 +140,50 @@ struct TextCase: CustomStringConvertible, Sendable {
             #expect(textCase.errorAt != nil, "rejected: \(error)")
             #expect("\(error.line):\(error.column)" == (textCase.errorAt ?? ""), "\(error)")
         }
+    }
+
+    /// A second parse with a lookup that knows the first parse's series (as the scrape loop's
+    /// cache does) gives the same samples, each known, or the same error: the end of a known label
+    /// set, found without its checks, is where the checks end it.
+    @Test(arguments: TextCase.all)
+    func knownSeriesParseAsTheyDidWhenNew(_ textCase: TextCase) {
+        let body = Array(textCase.body.utf8)
+        var seen: [[UInt8]: Int] = [:]
+        let first = parseLooking(
+            body, .prometheusText,
+            onSample: { sample in
+                if seen[Array(sample.seriesBytes)] == nil { seen[Array(sample.seriesBytes)] = seen.count }
+            })
+        var unknown: [String] = []
+        let second = parseLooking(body, .prometheusText, lookup: { seen[Array($0)] }) { sample in
+            if sample.known == nil || sample.known != seen[Array(sample.seriesBytes)] {
+                unknown.append(String(decoding: sample.seriesBytes, as: UTF8.self))
+            }
+        }
+        #expect(unknown.isEmpty, "not found by the lookup: \(unknown)")
+        switch (first, second) {
+        case (.success(let a), .success(let b)):
+            #expect(a == b)
+        case (.failure(let a), .failure(let b)):
+            #expect("\(a.line):\(a.column) \(a.message)" == "\(b.line):\(b.column) \(b.message)")
+        default:
+            Issue.record("first parse \(first), second \(second)")
+        }
+    }
+
+    /// Text format: a label set the lookup knows is not checked again (the lookup vouches for it);
+    /// OpenMetrics checks every label set, known or not.
+    @Test func aKnownLabelSetSkipsItsChecksInTheTextFormatOnly() throws {
+        let series = Array("foo{a=\"1\",a=\"2\"}".utf8)
+        func parse(_ text: String, _ format: ExpositionFormat) -> Result<[Int?], ExpositionError> {
+            var known: [Int?] = []
+            return parseLooking(Array(text.utf8), format, lookup: { Array($0) == series ? 7 : nil }) {
+                known.append($0.known)
+            }.map { _ in known }
+        }
+        #expect(try parse("foo{a=\"1\",a=\"2\"} 1\nfoo{a=\"1\"} 2\n", .prometheusText).get() == [7, nil])
+        #expect(throws: ExpositionError.self) { try parse("foo{a=\"1\",a=\"3\"} 1\n", .prometheusText).get() }
+        #expect(throws: ExpositionError.self) { try parse("foo{a=\"1\",a=\"2\"} 1\n# EOF\n", .openMetrics).get() }
     }
 
     @Test func valuesAndTimestampsAreDecoded() throws {

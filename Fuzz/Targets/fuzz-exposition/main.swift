@@ -4,7 +4,8 @@ import Scrape
 // The exposition parsers (Prometheus text 0.0.4 and OpenMetrics 1.0) on any bytes, as a scrape
 // body and as `agentd check-metrics` input. Beyond "never traps": the body parsed whole and the
 // same body fed in chunks (as a socket delivers it) give the same samples or the same error, and
-// `checkMetrics` agrees with the parser.
+// `checkMetrics` agrees with the parser, and parsing the body again knowing its series (as the
+// scrape loop's cache does) changes nothing.
 
 /// What parsing a body produced: a digest of every sample (series bytes, name, labels, value,
 /// timestamp, type) or the error.
@@ -51,6 +52,32 @@ func parseWhole(_ body: UnsafeRawBufferPointer, _ format: ExpositionFormat) -> O
     return outcome
 }
 
+/// The body parsed again with a lookup that knows every series the first parse gave, as the
+/// scrape loop's cache does at the next scrape: the text parser skips the checks of those label
+/// sets, and the outcome must not change.
+func parseKnowing(_ body: UnsafeRawBufferPointer, _ format: ExpositionFormat) -> Outcome {
+    var known: [[UInt8]: Int] = [:]
+    var parser = ExpositionParser(format: format)
+    _ = try? parser.parse(body) { sample in
+        if known[Array(sample.seriesBytes)] == nil { known[Array(sample.seriesBytes)] = known.count }
+    }
+    var outcome = Outcome()
+    do {
+        let count = try parser.parse(body, lookup: { known[Array($0)] }) { sample in
+            fuzzCheck(
+                sample.known != nil && sample.known == known[Array(sample.seriesBytes)],
+                "\(format): a series seen before was not found: \(Array(sample.seriesBytes))")
+            outcome.add(sample)
+        }
+        fuzzCheck(count == outcome.samples, "parse returned \(count) for \(outcome.samples) samples")
+    } catch let error as ExpositionError {
+        outcome.error = error
+    } catch {
+        fuzzCheck(false, "unexpected error \(error)")
+    }
+    return outcome
+}
+
 func parseStreamed(_ body: UnsafeRawBufferPointer, _ format: ExpositionFormat, chunkSize: Int) -> Outcome {
     var outcome = Outcome()
     var parser = ExpositionStreamParser(format: format)
@@ -81,6 +108,8 @@ func testOneInput(_ body: UnsafeRawBufferPointer) {
         fuzzCheck(
             whole == streamed,
             "\(format): whole \(whole) differs from streamed in chunks of \(chunkSize): \(streamed)")
+        let knowing = parseKnowing(body, format)
+        fuzzCheck(whole == knowing, "\(format): whole \(whole) differs from parsed knowing its series: \(knowing)")
         let checked = checkMetrics(Array(body), format: format)
         fuzzCheck(checked == whole.error, "\(format): check-metrics says \(String(describing: checked))")
     }

@@ -2,7 +2,7 @@
 """Instructions per sample of each hot-path stage, counted by callgrind.
 
     python3 bench/callgrind.py --bench .build-release/release/agentd-bench [--valgrind PATH]
-        [--low 50] [--high 250] [--series 2000]
+        [--low 50] [--high 250] [--series 2000] [--stages scrape,append,encode]
 
 Runs `agentd-bench stages --stage S --iterations N` under `valgrind --tool=callgrind` twice per
 stage (scrape, append, encode), with N = --low and N = --high, and prints
@@ -94,9 +94,15 @@ def main():
     parser.add_argument("--low", type=int, default=50)
     parser.add_argument("--high", type=int, default=250)
     parser.add_argument("--series", type=int, default=2000)
+    parser.add_argument("--stages", default=",".join(stage for stage, _ in STAGES),
+                        help="comma-separated, of: " + ", ".join(stage for stage, _ in STAGES))
     args = parser.parse_args()
     if args.high <= args.low:
         sys.exit("callgrind.py: --high must be above --low")
+    chosen = args.stages.split(",")
+    unknown = [stage for stage in chosen if stage not in dict(STAGES)]
+    if unknown:
+        sys.exit("callgrind.py: unknown stage %s (stages: %s)" % (", ".join(unknown), ", ".join(dict(STAGES))))
 
     env = None
     valgrind = args.valgrind or shutil.which("valgrind")
@@ -111,6 +117,8 @@ def main():
     work = tempfile.mkdtemp(prefix="agentd-callgrind.")
     try:
         for stage, description in STAGES:
+            if stage not in chosen:
+                continue
             low = instructions(valgrind, env, args.bench, stage, args.low, args.series, work)
             high = instructions(valgrind, env, args.bench, stage, args.high, args.series, work)
             per_sample = (high - low) / ((args.high - args.low) * args.series)

@@ -55,20 +55,29 @@ enum ExpositionBytes {
     static func firstQuoteOrBackslash(
         in p: UnsafePointer<UInt8>, from start: Int, count n: Int, seen: inout UInt64
     ) -> Int {
+        firstOf(quote, backslash, in: p, from: start, count: n, seen: &seen)
+    }
+
+    /// Offset of the first `a` or `b` at or after `start`, or `count`; eight bytes at a time,
+    /// ORing the bytes read into `seen`.
+    @inline(__always)
+    static func firstOf(
+        _ a: UInt8, _ b: UInt8, in p: UnsafePointer<UInt8>, from start: Int, count n: Int, seen: inout UInt64
+    ) -> Int {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         var i = start
         while i + 8 <= n {
             let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
             seen |= word
-            let quotes = word ^ (ones &* UInt64(quote))
-            let backslashes = word ^ (ones &* UInt64(backslash))
+            let matchA = word ^ (ones &* UInt64(a))
+            let matchB = word ^ (ones &* UInt64(b))
             // A zero byte in either marks a match; the lowest flagged byte is always a true one.
-            let found = (((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes)) & highs
+            let found = (((matchA &- ones) & ~matchA) | ((matchB &- ones) & ~matchB)) & highs
             if found != 0 { return i + found.littleEndian.trailingZeroBitCount / 8 }
             i += 8
         }
-        while i < n, p[i] != quote, p[i] != backslash {
+        while i < n, p[i] != a, p[i] != b {
             seen |= UInt64(p[i])
             i += 1
         }
@@ -81,20 +90,20 @@ enum ExpositionBytes {
     static func labelSetEnd(in p: UnsafePointer<UInt8>, from brace: Int, count n: Int) -> Int? {
         var i = brace + 1
         var seen: UInt64 = 0
-        while i < n {
+        while true {
+            i = firstOf(closeBrace, quote, in: p, from: i, count: n, seen: &seen)
+            guard i < n else { return nil }
             if p[i] == closeBrace { return i + 1 }
-            if p[i] == quote {
-                i += 1
-                while true {
-                    i = firstQuoteOrBackslash(in: p, from: i, count: n, seen: &seen)
-                    guard i < n else { return nil }
-                    if p[i] == quote { break }
-                    i += 2
-                }
+            // A quoted value: on to its closing quote, past escaped bytes.
+            i += 1
+            while true {
+                i = firstQuoteOrBackslash(in: p, from: i, count: n, seen: &seen)
+                guard i < n else { return nil }
+                if p[i] == quote { break }
+                i += 2
             }
             i += 1
         }
-        return nil
     }
 
     /// Whether any byte ORed into `seen` (by ``firstQuoteOrBackslash(in:from:count:seen:)``) was not ASCII.

@@ -77,6 +77,9 @@ def unpacked_valgrind():
 
 def instructions(valgrind, env, bench, stage, iterations, series, work):
     out = os.path.join(work, "callgrind.%s.%d" % (stage, iterations))
+    # Swift seeds its hashing at random per process, which moves the set-up's count by tens of
+    # millions of instructions from run to run; a fixed seed makes runs repeat.
+    env = dict(env or os.environ, SWIFT_DETERMINISTIC_HASHING="1")
     argv = [valgrind, "--tool=callgrind", "--callgrind-out-file=" + out, bench, "stages", "--stage", stage,
             "--iterations", str(iterations), "--series", str(series)]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800)

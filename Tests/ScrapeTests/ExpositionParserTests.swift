@@ -26,20 +26,7 @@ func parseWhole(_ text: String, _ format: ExpositionFormat) -> Result<[Collected
 }
 
 func parseWhole(_ bytes: [UInt8], _ format: ExpositionFormat) -> Result<[CollectedSample], ExpositionError> {
-    var samples: [CollectedSample] = []
-    var parser = ExpositionParser(format: format)
-    do {
-        let count = try bytes.withUnsafeBytes { body in
-            try parser.parse(body) { samples.append(CollectedSample($0)) }
-        }
-        #expect(count == samples.count)
-        return .success(samples)
-    } catch let error as ExpositionError {
-        return .failure(error)
-    } catch {
-        Issue.record("unexpected error \(error)")
-        return .success([])
-    }
+    parseLooking(bytes, format)
 }
 
 /// Parses `body` with `lookup`, calling `onSample` per sample: the samples, or the parser's error.
@@ -47,16 +34,24 @@ func parseLooking(
     _ body: [UInt8], _ format: ExpositionFormat, lookup: (UnsafeRawBufferPointer) -> Int? = { _ in nil },
     onSample: (ExpositionSample) -> Void = { _ in }
 ) -> Result<[CollectedSample], ExpositionError> {
-    var samples: [CollectedSample] = []
-    var parser = ExpositionParser(format: format)
-    do {
-        _ = try body.withUnsafeBytes { buffer in
+    expositionResult {
+        var samples: [CollectedSample] = []
+        var parser = ExpositionParser(format: format)
+        let count = try body.withUnsafeBytes { buffer in
             try parser.parse(buffer, lookup: lookup) { sample in
                 onSample(sample)
                 samples.append(CollectedSample(sample))
             }
         }
-        return .success(samples)
+        #expect(count == samples.count)
+        return samples
+    }
+}
+
+/// What `parse` gave: its samples, or the parser's error (any other error is recorded as an issue).
+func expositionResult(_ parse: () throws -> [CollectedSample]) -> Result<[CollectedSample], ExpositionError> {
+    do {
+        return .success(try parse())
     } catch let error as ExpositionError {
         return .failure(error)
     } catch {

@@ -5,9 +5,9 @@ import Testing
 func parseStreamed(_ bytes: [UInt8], _ format: ExpositionFormat, chunkSize: Int) -> Result<
     [CollectedSample], ExpositionError
 > {
-    var samples: [CollectedSample] = []
-    var parser = ExpositionStreamParser(format: format)
-    do {
+    expositionResult {
+        var samples: [CollectedSample] = []
+        var parser = ExpositionStreamParser(format: format)
         var start = 0
         while start < bytes.count {
             let end = min(start + chunkSize, bytes.count)
@@ -16,12 +16,7 @@ func parseStreamed(_ bytes: [UInt8], _ format: ExpositionFormat, chunkSize: Int)
         }
         let count = try parser.finish { samples.append(CollectedSample($0)) }
         #expect(count == samples.count)
-        return .success(samples)
-    } catch let error as ExpositionError {
-        return .failure(error)
-    } catch {
-        Issue.record("unexpected error \(error)")
-        return .success([])
+        return samples
     }
 }
 

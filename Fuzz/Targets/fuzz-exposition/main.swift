@@ -38,35 +38,17 @@ struct Outcome: Equatable {
     }
 }
 
-func parseWhole(_ body: UnsafeRawBufferPointer, _ format: ExpositionFormat) -> Outcome {
+/// The body parsed in one piece; `lookup` answers for series bytes (nothing by default) and
+/// `check` sees each sample first.
+func parseWhole(
+    _ body: UnsafeRawBufferPointer, _ format: ExpositionFormat,
+    lookup: (UnsafeRawBufferPointer) -> Int? = { _ in nil }, check: (ExpositionSample) -> Void = { _ in }
+) -> Outcome {
     var outcome = Outcome()
     var parser = ExpositionParser(format: format)
     do {
-        let count = try parser.parse(body) { outcome.add($0) }
-        fuzzCheck(count == outcome.samples, "parse returned \(count) for \(outcome.samples) samples")
-    } catch let error as ExpositionError {
-        outcome.error = error
-    } catch {
-        fuzzCheck(false, "unexpected error \(error)")
-    }
-    return outcome
-}
-
-/// The body parsed again with a lookup that knows every series the first parse gave, as the
-/// scrape loop's cache does at the next scrape: the text parser skips the checks of those label
-/// sets, and the outcome must not change.
-func parseKnowing(_ body: UnsafeRawBufferPointer, _ format: ExpositionFormat) -> Outcome {
-    var known: [[UInt8]: Int] = [:]
-    var parser = ExpositionParser(format: format)
-    _ = try? parser.parse(body) { sample in
-        if known[Array(sample.seriesBytes)] == nil { known[Array(sample.seriesBytes)] = known.count }
-    }
-    var outcome = Outcome()
-    do {
-        let count = try parser.parse(body, lookup: { known[Array($0)] }) { sample in
-            fuzzCheck(
-                sample.known != nil && sample.known == known[Array(sample.seriesBytes)],
-                "\(format): a series seen before was not found: \(Array(sample.seriesBytes))")
+        let count = try parser.parse(body, lookup: lookup) { sample in
+            check(sample)
             outcome.add(sample)
         }
         fuzzCheck(count == outcome.samples, "parse returned \(count) for \(outcome.samples) samples")
@@ -103,12 +85,26 @@ func testOneInput(_ body: UnsafeRawBufferPointer) {
     // The chunk size comes from the input's length, so that a saved crash replays exactly.
     let chunkSize = 1 + body.count % 97
     for format in [ExpositionFormat.prometheusText, .openMetrics] {
-        let whole = parseWhole(body, format)
+        // Every series the whole parse gave, as the scrape loop's cache keeps them.
+        var known: [[UInt8]: Int] = [:]
+        let whole = parseWhole(body, format) { _ in
+            nil
+        } check: { sample in
+            if known[Array(sample.seriesBytes)] == nil { known[Array(sample.seriesBytes)] = known.count }
+        }
         let streamed = parseStreamed(body, format, chunkSize: chunkSize)
         fuzzCheck(
             whole == streamed,
             "\(format): whole \(whole) differs from streamed in chunks of \(chunkSize): \(streamed)")
-        let knowing = parseKnowing(body, format)
+        // Parsed again knowing those series, the text parser skips their label sets' checks: the
+        // outcome must not change.
+        let knowing = parseWhole(body, format) {
+            known[Array($0)]
+        } check: { sample in
+            fuzzCheck(
+                sample.known != nil && sample.known == known[Array(sample.seriesBytes)],
+                "\(format): a series seen before was not found: \(Array(sample.seriesBytes))")
+        }
         fuzzCheck(whole == knowing, "\(format): whole \(whole) differs from parsed knowing its series: \(knowing)")
         let checked = checkMetrics(Array(body), format: format)
         fuzzCheck(checked == whole.error, "\(format): check-metrics says \(String(describing: checked))")

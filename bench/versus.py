@@ -4,9 +4,12 @@
     python3 bench/versus.py --agentd .build-release/release/agentd [--duration 60] [--warmup 20]
         [--runs 1] [--loads node,synthetic] [--agents agentd,prometheus,vmagent]
         [--agentd-sync batch] [--targets 50] [--series 2000] [--interval 1] [--tls]
+        [--sink AGENTD_BENCH] [--target-server AGENTD_BENCH] [--max-ingest RATES]
 
 Loads: "node" = 8 real prometheus-node-exporters scraped every 5 s; "synthetic" = bench/targets.py
-serving --targets × --series series, scraped every --interval s (1; timeout 0.9 of it); the
+(or with --target-server AGENTD_BENCH, `agentd-bench targets`: the same exposition served from
+Swift, for rates one Python process cannot serve) serving --targets × --series series, scraped
+every --interval s (1; timeout 0.9 of it); the
 1M-series load of issue 17 is --targets 500 --series 2000 --interval 10. Each agent run gets a
 fresh Prometheus receiver (--web.enable-remote-write-receiver) and fresh data directory.
 
@@ -31,7 +34,7 @@ Per run, between t0 (after --warmup) and t1 (--duration later):
   appended/s     the agent's own count of samples it took in, per second: agentd and Prometheus's
                  prometheus_agent_samples_appended_total, vmagent's vm_promscrape_scraped_samples_sum
   series         distinct data series (not up/scrape_*) the receiver holds at t1 vs expected
-In the JSON lines also: target_server_cpu_cores (bench/targets.py) and receiver_cpu_cores (the
+In the JSON lines also: target_server_cpu_cores (the synthetic targets' server) and receiver_cpu_cores (the
 receiving Prometheus), utime+stime over the same window; for agentd wal_backlog_bytes at t0 and t1
 (agentd_remote_storage_wal_backlog_bytes: growing means the receiver fell behind the scrapes, and
 samples delivered then undercount the samples scraped).
@@ -449,25 +452,28 @@ def node_load(procs, work):
             "description": "8 node exporters, 5 s"}
 
 
-def synthetic_load(procs, work, count, series, interval=1):
+def synthetic_load(procs, work, count, series, interval=1, bench=None):
+    """bench/targets.py serving count × series, or with `bench` (an agentd-bench binary) its
+    `targets` server, the same exposition served from Swift (plain HTTP only)."""
     base = free_port_range(count)
     ready = os.path.join(work, "targets.ready")
-    argv = [sys.executable, os.path.join(HERE, "targets.py"), "--port", str(base), "--targets",
-            str(count), "--series", str(series), "--ready-file", ready]
+    options = ["--port", str(base), "--targets", str(count), "--series", str(series), "--ready-file", ready]
+    argv = [bench, "targets"] + options if bench else [sys.executable, os.path.join(HERE, "targets.py")] + options
     if SECURE:
         argv += ["--tls-cert", SECURE.cert, "--tls-key", SECURE.key]
     server = procs.start(argv, os.path.join(work, "targets.log"))
     deadline = time.time() + 60
     while not os.path.exists(ready):
         if time.time() > deadline or server.poll() is not None:
-            raise RuntimeError("bench/targets.py did not start; see " + os.path.join(work, "targets.log"))
+            raise RuntimeError("the target server did not start; see " + os.path.join(work, "targets.log"))
         time.sleep(0.2)
     size = len(http_get("%s://127.0.0.1:%d/metrics" % (scheme(), base)))
     return {"name": "synthetic", "job": "synthetic", "targets": ["127.0.0.1:%d" % (base + i) for i in range(count)],
             "interval": "%ds" % interval, "timeout": "%dms" % (interval * 900), "interval_seconds": interval,
             "expected_series": count * series, "server_pid": server.pid, "server": server, "tls": SECURE is not None,
-            "description": "%d synthetic targets × %d series (%d KB bodies), %d s%s"
-                           % (count, series, size // 1000, interval, ", HTTPS" if SECURE else "")}
+            "description": "%d synthetic targets × %d series (%d KB bodies), %d s%s%s"
+                           % (count, series, size // 1000, interval, ", HTTPS" if SECURE else "",
+                              ", served by agentd-bench targets" if bench else "")}
 
 
 def fmt(value, pattern="%.2f"):
@@ -538,7 +544,7 @@ def max_ingest(procs, args, work):
         for rate in rates:
             load_work = os.path.join(work, "ingest-%s-%d" % (agent, rate))
             os.makedirs(load_work, exist_ok=True)
-            load = synthetic_load(procs, load_work, max(1, rate // args.series), args.series, 1)
+            load = synthetic_load(procs, load_work, max(1, rate // args.series), args.series, 1, args.target_server)
             print("max ingest: %s at %d samples/s (%s)" % (agent, rate, load["description"]), flush=True)
             result = measure(procs, args, agent, load, load_work, args.agentd_sync.split(",")[0], 0)
             for process in list(procs.started):
@@ -549,18 +555,20 @@ def max_ingest(procs, args, work):
             appended = result.get("appended_per_second") or 0
             keeps_up = "error" not in result and delivered >= 0.97 * expected and appended >= 0.97 * expected
             summary.append((agent, rate, delivered, appended, result.get("cpu_cores"), result.get("peak_rss_mib"),
-                            keeps_up))
+                            result.get("target_server_cpu_cores"), keeps_up))
             if not keeps_up:
                 break
             kept = rate
         print("max ingest: %s keeps up with %s samples/s" % (agent, kept if kept else "none of the rates"),
               flush=True)
     print()
-    print("| agent | offered samples/s | delivered/s | ingested/s | CPU cores | peak RSS MiB | keeps up |")
-    print("|---|---|---|---|---|---|---|")
-    for agent, rate, delivered, appended, cores, rss, keeps_up in summary:
-        print("| %s | %d | %.0f | %.0f | %s | %s | %s |" % (agent, rate, delivered, appended, fmt(cores),
-                                                        fmt(rss, "%.0f"), "yes" if keeps_up else "no"))
+    print("| agent | offered samples/s | delivered/s | ingested/s | CPU cores | peak RSS MiB | target server cores "
+          "| keeps up |")
+    print("|---|---|---|---|---|---|---|---|")
+    for agent, rate, delivered, appended, cores, rss, server_cores, keeps_up in summary:
+        print("| %s | %d | %.0f | %.0f | %s | %s | %s | %s |" % (
+            agent, rate, delivered, appended, fmt(cores), fmt(rss, "%.0f"), fmt(server_cores),
+            "yes" if keeps_up else "no"))
 
 
 def main():
@@ -580,11 +588,16 @@ def main():
                         help="HTTPS everywhere the agent connects: the synthetic targets, and the receiver "
                              "(--web.config.file: TLS and a bcrypt basic-auth user)")
     parser.add_argument("--sink", help="an agentd-bench binary: receive with its counting sink instead of Prometheus")
+    parser.add_argument("--target-server", metavar="AGENTD_BENCH",
+                        help="an agentd-bench binary: serve the synthetic targets with its `targets` server "
+                             "(the same exposition as bench/targets.py, from Swift; plain HTTP only)")
     parser.add_argument("--max-ingest", metavar="RATES",
                         help="comma-separated samples/s (synthetic targets of --series series at 1 s): for each "
                              "agent, the highest rate, tried in order, that it keeps up with (delivered and "
                              "ingested within 3 %% of the rate over the window); stops at the first it does not")
     args = parser.parse_args()
+    if args.tls and args.target_server:
+        sys.exit("versus.py: --target-server serves plain HTTP only; leave it out with --tls")
     # Every program the run starts, with the Debian package that has it: say so before starting.
     needed = {"prometheus": "prometheus", "vmagent": "victoria-metrics"}
     wanted = set(args.agents.split(",")) | ({"prometheus"} if not args.sink else set())
@@ -614,7 +627,7 @@ def main():
             load_work = os.path.join(work, load_name)
             os.makedirs(load_work, exist_ok=True)
             load = node_load(procs, load_work) if load_name == "node" else \
-                synthetic_load(procs, load_work, args.targets, args.series, args.interval)
+                synthetic_load(procs, load_work, args.targets, args.series, args.interval, args.target_server)
             loads.append(load)
             print("load %s: %s, %d data series expected" % (load_name, load["description"], load["expected_series"]),
                   flush=True)

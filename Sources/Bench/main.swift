@@ -6,7 +6,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let which = arguments.first else {
-    print("usage: agentd-bench wal|parse|cluster|replay|delivery|stages|sink [options]")
+    print("usage: agentd-bench wal|parse|cluster|replay|delivery|stages|sink|targets [options]")
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
@@ -25,6 +25,8 @@ case "stages":
     try await runStageBenchmark(arguments: rest)
 case "sink":
     try runSink(arguments: rest)
+case "targets":
+    try runTargets(arguments: rest)
 default:
     print("unknown benchmark \(which)")
     exit(2)

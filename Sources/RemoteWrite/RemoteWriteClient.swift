@@ -135,11 +135,13 @@ public struct RemoteWriteClient: Sendable {
 
     /// A pool of HTTP clients for remote write: no decompression, and a connection that cannot
     /// be made (refused, a TLS handshake that fails) fails its request at once with the reason,
-    /// so the queue's backoff, not the pool's, paces the retries and the reason is counted.
+    /// so the queue's backoff, not the pool's, paces the retries and the reason is counted. No
+    /// tracing spans (agentd bootstraps no tracer; see ``HTTPScraper/clientConfiguration``).
     public static func makePool() -> HTTPClientPool {
         var configuration = HTTPClient.Configuration()
         configuration.decompression = .disabled
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.tracing.tracer = nil
         return HTTPClientPool(configuration: configuration)
     }
 

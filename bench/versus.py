@@ -296,6 +296,8 @@ def start_agent(procs, args, agent, load, receiver_port, work, sync):
                 f.write('  scheme = "https"\n  tls_config {\n    ca_file = "%s"\n  }\n' % SECURE.ca)
             f.write('}\n\n')
             f.write('prometheus.remote_write "default" {\n  endpoint {\n    url = "%s"\n' % url)
+            if args.agentd_max_samples_per_send:
+                f.write('    queue_config {\n      max_samples_per_send = %d\n    }\n' % args.agentd_max_samples_per_send)
             if SECURE:
                 f.write('    tls_config {\n      ca_file = "%s"\n    }\n'
                         '    basic_auth {\n      username = "%s"\n      password_file = "%s"\n    }\n'
@@ -588,6 +590,8 @@ def main():
                         help="HTTPS everywhere the agent connects: the synthetic targets, and the receiver "
                              "(--web.config.file: TLS and a bcrypt basic-auth user)")
     parser.add_argument("--sink", help="an agentd-bench binary: receive with its counting sink instead of Prometheus")
+    parser.add_argument("--agentd-max-samples-per-send", type=int, metavar="N",
+                        help="agentd's queue_config max_samples_per_send (default: Alloy's, 2000)")
     parser.add_argument("--target-server", metavar="AGENTD_BENCH",
                         help="an agentd-bench binary: serve the synthetic targets with its `targets` server "
                              "(the same exposition as bench/targets.py, from Swift; plain HTTP only)")

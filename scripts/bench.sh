@@ -7,7 +7,8 @@
 #   bash scripts/bench.sh replay    remote-write encode/send, first sample on a 1 GiB WAL, replay into Prometheus
 #   bash scripts/bench.sh versus    agentd vs Prometheus agent mode vs vmagent (see bench/versus.py --help)
 #   bash scripts/bench.sh million   the same at one million series (500 targets × 2,000 series at 10 s)
-#   bash scripts/bench.sh ingest    the highest samples/s each agent keeps up with, into a counting sink
+#   bash scripts/bench.sh ingest    the highest samples/s each agent keeps up with, into a counting sink, from
+#                                   targets served by agentd-bench (INGEST_RATES=… to choose the rates)
 #   bash scripts/bench.sh outage    agentd's memory during a 10-minute receiver outage at 100,000 samples/s
 #   bash scripts/bench.sh delivery  the cursor file's cost per million samples; a 2-minute outage's recovery time
 #   bash scripts/bench.sh stages    the hot path's stages alone (scrape, append, encode): CPU per sample, one core,
@@ -165,8 +166,8 @@ million)
     ;;
 ingest)
     build agentd agentd-bench
-    python3 bench/versus.py --agentd "$agentd_bin" --work "$work" --sink "$bench_bin" \
-        --max-ingest "${INGEST_RATES:-100000,200000,300000,400000,500000}" --warmup 20 --duration 30 "$@"
+    python3 bench/versus.py --agentd "$agentd_bin" --work "$work" --sink "$bench_bin" --target-server "$bench_bin" \
+        --max-ingest "${INGEST_RATES:-300000,400000,500000,600000,700000,800000,900000,1000000}" --warmup 20 --duration 30 "$@"
     ;;
 outage)
     build agentd

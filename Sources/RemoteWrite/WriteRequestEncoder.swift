@@ -116,48 +116,99 @@ public struct WriteRequestEncoder: Sendable {
         self.count = total
     }
 
-    /// Orders entries by series (first appearance), keeping append order within a series.
+    /// Orders entries by series (first appearance), keeping append order within a series: fills
+    /// `slotSeries`, `slotStart` (each slot's first position in `order`, then the end) and `order`.
+    /// When no series repeats (one sample per series, what a request usually holds), `order` is
+    /// the identity and the counting sort is skipped.
+    ///
+    /// The work arrays leave `self` while they are filled, and are written through buffer
+    /// pointers: a write to a stored array checks its uniqueness each time, and those checks
+    /// were most of this function's cost (callgrind, docs/performance.md).
     private mutating func groupBySeries<Entries: RandomAccessCollection>(_ entries: Entries)
     where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
-        self.slotSeries.removeAll(keepingCapacity: true)
-        self.slotOfEntry.removeAll(keepingCapacity: true)
-        self.slotStart.removeAll(keepingCapacity: true)
+        let count = entries.count
+        var slotSeries = self.slotSeries
+        var slotStart = self.slotStart
+        var slotOfEntry = self.slotOfEntry
+        var order = self.order
+        (self.slotSeries, self.slotStart, self.slotOfEntry, self.order) = ([], [], [], [])
+        defer {
+            (self.slotSeries, self.slotStart, self.slotOfEntry, self.order) = (
+                slotSeries, slotStart, slotOfEntry, order
+            )
+        }
+        slotSeries.removeAll(keepingCapacity: true)
+        slotSeries.reserveCapacity(count)
+        Self.grow(&slotStart, to: count + 1)
+        Self.grow(&slotOfEntry, to: count)
+        Self.grow(&order, to: count)
+
         // Each label set remembers its slot in this request, stamped with a number no other request
         // (of any encoder) uses: no table to hash into. Two encoders writing one label set's stamp
         // at once would at worst give the series two TimeSeries in a request, which is still valid.
         let request = Self.requests.wrappingAdd(1, ordering: .relaxed).newValue << RemoteWriteLabelSet.slotBits
-        for entry in entries {
-            let series = entry.series
-            let stamp = series.requestSlot.load(ordering: .relaxed)
-            let slot: Int32
-            if stamp & ~RemoteWriteLabelSet.slotMask == request {
-                slot = Int32(truncatingIfNeeded: stamp & RemoteWriteLabelSet.slotMask)
-            } else {
-                slot = Int32(self.slotSeries.count)
-                series.requestSlot.store(request | UInt64(slot), ordering: .relaxed)
-                self.slotSeries.append(Unmanaged.passUnretained(series))
-                self.slotStart.append(0)
+        var repeated = false
+        slotStart.withUnsafeMutableBufferPointer { starts in
+            slotOfEntry.withUnsafeMutableBufferPointer { slotOf in
+                var index = 0
+                for entry in entries {
+                    let series = entry.series
+                    let stamp = series.requestSlot.load(ordering: .relaxed)
+                    let slot: Int
+                    if stamp & ~RemoteWriteLabelSet.slotMask == request {
+                        slot = Int(truncatingIfNeeded: stamp & RemoteWriteLabelSet.slotMask)
+                        starts[slot] += 1
+                        repeated = true
+                    } else {
+                        slot = slotSeries.count
+                        series.requestSlot.store(request | UInt64(slot), ordering: .relaxed)
+                        slotSeries.append(Unmanaged.passUnretained(series))
+                        starts[slot] = 1
+                    }
+                    slotOf[index] = Int32(truncatingIfNeeded: slot)
+                    index += 1
+                }
             }
-            self.slotStart[Int(slot)] += 1
-            self.slotOfEntry.append(slot)
         }
-        // Counts to start offsets (exclusive prefix sum), plus the end sentinel.
-        var running: Int32 = 0
-        for slot in self.slotStart.indices {
-            let count = self.slotStart[slot]
-            self.slotStart[slot] = running
-            running += count
+        let slots = slotSeries.count
+        slotStart.withUnsafeMutableBufferPointer { starts in
+            order.withUnsafeMutableBufferPointer { ordered in
+                guard repeated else {
+                    for index in 0..<count {
+                        starts[index] = Int32(truncatingIfNeeded: index)
+                        ordered[index] = Int32(truncatingIfNeeded: index)
+                    }
+                    starts[count] = Int32(truncatingIfNeeded: count)
+                    return
+                }
+                // Counts to start offsets (exclusive prefix sum).
+                var running: Int32 = 0
+                for slot in 0..<slots {
+                    let samples = starts[slot]
+                    starts[slot] = running
+                    running += samples
+                }
+                // Counting-sort scatter: each slot's start advances to its end, which is the next
+                // slot's start; shifting by one restores the starts.
+                slotOfEntry.withUnsafeBufferPointer { slotOf in
+                    for index in 0..<count {
+                        let slot = Int(slotOf[index])
+                        ordered[Int(starts[slot])] = Int32(truncatingIfNeeded: index)
+                        starts[slot] += 1
+                    }
+                }
+                for slot in stride(from: slots, to: 0, by: -1) {
+                    starts[slot] = starts[slot - 1]
+                }
+                starts[0] = 0
+            }
         }
-        self.slotStart.append(running)
-        // Counting-sort scatter; `slotOfEntry` becomes the fill cursor per slot.
-        if self.order.count < entries.count {
-            self.order = [Int32](repeating: 0, count: entries.count)
-        }
-        var cursor = self.slotStart
-        for index in 0..<entries.count {
-            let slot = Int(self.slotOfEntry[index])
-            self.order[Int(cursor[slot])] = Int32(index)
-            cursor[slot] += 1
+    }
+
+    /// Makes `array` at least `count` long (the new elements are zero; the caller overwrites them).
+    private static func grow<Element: FixedWidthInteger>(_ array: inout [Element], to count: Int) {
+        if array.count < count {
+            array.append(contentsOf: repeatElement(0, count: count - array.count))
         }
     }
 

@@ -1,3 +1,4 @@
+import Primitives
 import RemoteWrite
 import Testing
 
@@ -103,6 +104,38 @@ import Testing
             #expect(firstDecoded.map(\.samples.count) == [2, 1])
             #expect(secondDecoded.map(\.labels) == [b.labels, a.labels])
             #expect(secondDecoded[0].samples == [.init(timestamp: 3, value: 4), .init(timestamp: 4, value: 6)])
+        }
+    }
+
+    /// One encoder takes batches of every size in turn, some where every series has one sample (the
+    /// encoder's identity order) and some where series repeat (its counting sort), so each request
+    /// starts from work arrays a larger or differently shaped one left behind. Every request must
+    /// decode to the batch grouped by series in first-appearance order, samples in append order.
+    @Test func groupingMatchesAReferenceOverBatchesOfEverySizeAndShape() throws {
+        let pool = (0..<40).map { RemoteWriteLabelSet([label("__name__", "s\($0)")]) }
+        var random = SplitMix64(seed: 17)
+        var encoder = WriteRequestEncoder()
+        for round in 0..<200 {
+            let size = Int.random(in: 0...60, using: &random)
+            // Even rounds draw each series at most once; odd ones draw with repeats from a few.
+            let picks =
+                round % 2 == 0
+                ? Array(pool.indices.shuffled(using: &random).prefix(size))
+                : (0..<size).map { _ in Int.random(in: 0..<(1 + round % 7), using: &random) }
+            let samples = picks.enumerated().map { (pool[$0.element], Int64($0.offset + 1), Double(round)) }
+            var expected: [RemoteWriteSeries] = []
+            var position: [Int: Int] = [:]
+            for (offset, pick) in picks.enumerated() {
+                let sample = RemoteWriteSample(timestamp: Int64(offset + 1), value: Double(round))
+                if let at = position[pick] {
+                    expected[at].samples.append(sample)
+                } else {
+                    position[pick] = expected.count
+                    expected.append(RemoteWriteSeries(labels: pool[pick].labels, samples: [sample]))
+                }
+            }
+            encoder.encode(Self.batch(samples))
+            #expect(try WriteRequestDecoder.decode(encoder.bytes) == expected, "round \(round): \(picks)")
         }
     }
 

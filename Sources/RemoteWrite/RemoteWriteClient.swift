@@ -231,55 +231,48 @@ public struct RemoteWriteClient: Sendable {
     }
 
     /// One POST, classified.
-    ///
-    /// The response is read on the connection's event loop by a ``RemoteWriteResponseReader`` and
-    /// reaches the shard's task once, whole (status, `Retry-After`, the start of the body): the
-    /// streaming API resumed the task for the head and again for the body's end.
     func attempt(_ body: ByteBuffer) async -> AttemptResult {
         let httpClient: HTTPClient
-        var prepared: HTTPClientRequest
+        var request: HTTPClientRequest
         do {
-            (httpClient, prepared) = try self.prepare()
+            (httpClient, request) = try self.prepare()
         } catch {
             return .retryable(reason: .credentials, status: nil, message: error.description, retryAfter: nil)
         }
-        prepared.headers.add(contentsOf: self.headers)
-        let request: HTTPClient.Request
-        do {
-            request = try HTTPClient.Request(
-                url: prepared.url, method: .POST, headers: prepared.headers, body: .byteBuffer(body),
-                tlsConfiguration: prepared.tlsConfiguration)
-        } catch {
-            let (reason, message) = RemoteWriteFailureReason.classify(error: error)
-            return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
-        }
+        request.method = .POST
+        request.headers.add(contentsOf: self.headers)
+        request.body = .bytes(body)
         let deadline = NIODeadline.now() + .nanoseconds(Self.nanoseconds(self.endpoint.remoteTimeout))
-        let task = httpClient.execute(
-            request: request, delegate: RemoteWriteResponseReader(limit: Self.messageLimit),
-            eventLoop: .indifferent, deadline: deadline, logger: self.logger)
-        let response: RemoteWriteResponseReader.Response
         do {
-            response = try await withTaskCancellationHandler {
-                try await task.futureResult.get()
-            } onCancel: {
-                task.cancel()
+            let response = try await httpClient.execute(request, deadline: deadline, logger: self.logger)
+            let status = Int(response.status.code)
+            var message = ByteBuffer()
+            for try await chunk in response.body {
+                var chunk = chunk
+                let room = Self.messageLimit - message.readableBytes
+                if room > 0, let slice = chunk.readSlice(length: min(room, chunk.readableBytes)) {
+                    message.writeImmutableBuffer(slice)
+                }
+            }
+            var text = String(decoding: message.readableBytesView, as: UTF8.self)
+            while text.last?.isWhitespace == true { text.removeLast() }
+            switch status {
+            case 200..<300:
+                return .success(status: status)
+            case _
+            where (500..<600).contains(status) || (status == 429 && self.endpoint.retryOnHTTP429)
+                || ((status == 401 || status == 403) && self.endpoint.retryOnAuthorizationFailure):
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap {
+                    RetryAfter.delay($0, now: self.wallClock())
+                }
+                return .retryable(
+                    reason: .classify(status: status), status: status, message: text, retryAfter: retryAfter)
+            default:
+                return .permanent(status: status, message: text)
             }
         } catch {
             let (reason, message) = RemoteWriteFailureReason.classify(error: error)
             return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
-        }
-        let status = response.status
-        switch status {
-        case 200..<300:
-            return .success(status: status)
-        case _
-        where (500..<600).contains(status) || (status == 429 && self.endpoint.retryOnHTTP429)
-            || ((status == 401 || status == 403) && self.endpoint.retryOnAuthorizationFailure):
-            let retryAfter = response.retryAfter.flatMap { RetryAfter.delay($0, now: self.wallClock()) }
-            return .retryable(
-                reason: .classify(status: status), status: status, message: response.message, retryAfter: retryAfter)
-        default:
-            return .permanent(status: status, message: response.message)
         }
     }
 
@@ -297,45 +290,4 @@ public struct RemoteWriteConfigurationError: Error, Hashable, CustomStringConver
     public var message: String
 
     public var description: String { "remote write endpoint \(self.endpoint): \(self.message)" }
-}
-
-/// Reads a remote-write response on its connection's event loop: the status, the `Retry-After`
-/// header, and the first `limit` bytes of the body (what a refusal says; the rest is read and
-/// dropped). AsyncHTTPClient calls each method on the task's event loop, one after the other,
-/// which is why the mutable state needs no lock.
-final class RemoteWriteResponseReader: HTTPClientResponseDelegate, @unchecked Sendable {
-    struct Response: Sendable {
-        var status: Int
-        var retryAfter: String?
-        /// The start of the body as text, trailing whitespace removed.
-        var message: String
-    }
-
-    private let limit: Int
-    private var head: HTTPResponseHead?
-    private var message = ByteBuffer()
-
-    init(limit: Int) { self.limit = limit }
-
-    func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        self.head = head
-        return task.eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        var buffer = buffer
-        let room = self.limit - self.message.readableBytes
-        if room > 0, let slice = buffer.readSlice(length: min(room, buffer.readableBytes)) {
-            self.message.writeImmutableBuffer(slice)
-        }
-        return task.eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
-        var text = String(decoding: self.message.readableBytesView, as: UTF8.self)
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return Response(
-            status: Int(self.head?.status.code ?? 0), retryAfter: self.head?.headers.first(name: "Retry-After"),
-            message: text)
-    }
 }

@@ -60,13 +60,11 @@ func runTargets(arguments: [String]) throws {
     let layout = SyntheticLayout(series: series)
     let counters = TargetCounters()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-    var channels: [any Channel] = []
     for offset in 0..<targets {
         let target = ServedTarget(index: offset, layout: layout)
-        channels.append(
-            try bindLocalHTTPServer(group: group, port: port + offset) {
-                TargetHandler(target: target, counters: counters)
-            })
+        _ = try bindLocalHTTPServer(group: group, port: port + offset) {
+            TargetHandler(target: target, counters: counters)
+        }
     }
     let size = ServedTarget(index: 0, layout: layout).current().readableBytes
     say(

@@ -150,10 +150,11 @@ public struct WriteRequestEncoder: Sendable {
         var repeated = false
         slotStart.withUnsafeMutableBufferPointer { starts in
             slotOfEntry.withUnsafeMutableBufferPointer { slotOf in
-                var index = 0
-                for entry in entries {
-                    let series = entry.series
-                    let stamp = series.requestSlot.load(ordering: .relaxed)
+                for index in 0..<count {
+                    // Unretained: the entries hold every series while the request is encoded (a
+                    // copy of each entry cost a retain and a release per sample).
+                    let series = Unmanaged.passUnretained(entries[entries.startIndex + index].series)
+                    let stamp = series._withUnsafeGuaranteedRef { $0.requestSlot.load(ordering: .relaxed) }
                     let slot: Int
                     if stamp & ~RemoteWriteLabelSet.slotMask == request {
                         slot = Int(truncatingIfNeeded: stamp & RemoteWriteLabelSet.slotMask)
@@ -161,12 +162,13 @@ public struct WriteRequestEncoder: Sendable {
                         repeated = true
                     } else {
                         slot = slotSeries.count
-                        series.requestSlot.store(request | UInt64(slot), ordering: .relaxed)
-                        slotSeries.append(Unmanaged.passUnretained(series))
+                        series._withUnsafeGuaranteedRef {
+                            $0.requestSlot.store(request | UInt64(slot), ordering: .relaxed)
+                        }
+                        slotSeries.append(series)
                         starts[slot] = 1
                     }
                     slotOf[index] = Int32(truncatingIfNeeded: slot)
-                    index += 1
                 }
             }
         }

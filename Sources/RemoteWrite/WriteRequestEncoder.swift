@@ -74,14 +74,10 @@ public struct WriteRequestEncoder: Sendable {
             self.groupBySeries(entries)
         } else {
             self.slotSeries.removeAll(keepingCapacity: true)
-            self.slotStart.removeAll(keepingCapacity: true)
-            self.order.removeAll(keepingCapacity: true)
-            for (index, entry) in entries.enumerated() {
+            for entry in entries {
                 self.slotSeries.append(Unmanaged.passUnretained(entry.series))
-                self.slotStart.append(Int32(index))
-                self.order.append(Int32(index))
             }
-            self.slotStart.append(Int32(entries.count))
+            Self.oneSlotPerEntry(&self.slotStart, &self.order, count: entries.count)
         }
 
         let first = entries.startIndex
@@ -172,17 +168,13 @@ public struct WriteRequestEncoder: Sendable {
                 }
             }
         }
+        guard repeated else {
+            Self.oneSlotPerEntry(&slotStart, &order, count: count)
+            return
+        }
         let slots = slotSeries.count
         slotStart.withUnsafeMutableBufferPointer { starts in
             order.withUnsafeMutableBufferPointer { ordered in
-                guard repeated else {
-                    for index in 0..<count {
-                        starts[index] = Int32(truncatingIfNeeded: index)
-                        ordered[index] = Int32(truncatingIfNeeded: index)
-                    }
-                    starts[count] = Int32(truncatingIfNeeded: count)
-                    return
-                }
                 // Counts to start offsets (exclusive prefix sum).
                 var running: Int32 = 0
                 for slot in 0..<slots {
@@ -203,6 +195,21 @@ public struct WriteRequestEncoder: Sendable {
                     starts[slot] = starts[slot - 1]
                 }
                 starts[0] = 0
+            }
+        }
+    }
+
+    /// Slot `i` holds entry `i` alone: `starts` 0, 1, …, `count`, and `order` the identity.
+    private static func oneSlotPerEntry(_ starts: inout [Int32], _ order: inout [Int32], count: Int) {
+        grow(&starts, to: count + 1)
+        grow(&order, to: count)
+        starts.withUnsafeMutableBufferPointer { starts in
+            order.withUnsafeMutableBufferPointer { order in
+                for index in 0..<count {
+                    starts[index] = Int32(truncatingIfNeeded: index)
+                    order[index] = Int32(truncatingIfNeeded: index)
+                }
+                starts[count] = Int32(truncatingIfNeeded: count)
             }
         }
     }

@@ -108,6 +108,30 @@ public struct HTTPScraper: TargetScraper {
         url: String, timeout: Duration, bodySizeLimit: Int, credentials: HTTPClientCredentials?
     ) async throws(ScrapeError) -> ScrapeResponse {
         let started = ContinuousClock.now
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        if let plain = PlainHTTPURL(url), credentials?.settings.proxyURL == nil {
+            let authorization: String?
+            do {
+                authorization = try credentials?.authorizationHeader()
+            } catch {
+                throw ScrapeError(error.description)
+            }
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(6)
+            headers.add(name: "Host", value: plain.authority)
+            headers.add(name: "Accept", value: Self.acceptHeader)
+            headers.add(name: "Accept-Encoding", value: "gzip")
+            headers.add(name: "User-Agent", value: "agentd/0.1.0")
+            headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(timeout.seconds))
+            if let authorization { headers.add(name: "Authorization", value: authorization) }
+            let loop = Self.singletonLoops[Int(UInt(bitPattern: url.hashValue) % UInt(Self.singletonLoops.count))]
+            let outcome = try await Self.connections.fetch(
+                plain, headers: headers, on: loop, deadline: deadline, limit: bodySizeLimit, timeout: timeout)
+            switch outcome {
+            case .response(let response): return response
+            case .redirect: break  // AsyncHTTPClient follows it, or refuses it, as the job says.
+            }
+        }
         let client: HTTPClient
         let request: HTTPClient.Request
         do {
@@ -128,7 +152,6 @@ public struct HTTPScraper: TargetScraper {
         }
         let loops = Self.eventLoops(of: client)
         let loop = loops[Int(UInt(bitPattern: url.hashValue) % UInt(loops.count))]
-        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         let task = client.execute(
             request: request, delegate: ScrapeResponseReader(limit: bodySizeLimit),
             eventLoop: .delegateAndChannel(on: loop), deadline: deadline)
@@ -155,6 +178,10 @@ public struct HTTPScraper: TargetScraper {
     }
 
     private static let singletonLoops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+
+    /// The kept-alive connections of plain `http://` scrapes, for the whole process (on the
+    /// singleton event loops, as every scraping client's).
+    static let connections = PlainScrapeConnections()
 
     private func describe(
         _ error: any Error, url: String, credentials: HTTPClientCredentials?, within limit: Duration

@@ -158,9 +158,11 @@ public func productsDirectory() -> URL {
     ).deletingLastPathComponent()
 }
 
-/// Starts a real `prometheus-node-exporter` on a free 127.0.0.1 port and waits until it serves.
-public func startNodeExporter(name: String = "node-exporter") async throws -> (ChildProcess, Int) {
-    let port = freePort()
+/// Starts a real `prometheus-node-exporter` on `port` of 127.0.0.1 (a free one by default) and
+/// waits until it serves.
+public func startNodeExporter(name: String = "node-exporter", port: Int = freePort()) async throws -> (
+    ChildProcess, Int
+) {
     let exporter = try ChildProcess(
         "/usr/bin/prometheus-node-exporter",
         [

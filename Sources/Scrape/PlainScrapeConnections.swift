@@ -132,7 +132,10 @@ final class PlainScrapeConnections: Sendable {
         }
         var reasons: [String] = []
         if let error = error as? NIOConnectionError {
-            reasons = error.connectionErrors.map { "\($0.target): \(reason($0.error))" }
+            reasons = error.connectionErrors.map { failure in
+                let address = failure.target.ipAddress.map { ip in failure.target.port.map { "\(ip):\($0)" } ?? ip }
+                return "\(reason(failure.error)) (at \(address ?? "\(failure.target)"))"
+            }
             if reasons.isEmpty, let dns = error.dnsAError ?? error.dnsAAAAError {
                 reasons = ["could not resolve \(url.host): \(dns)"]
             }

@@ -76,8 +76,8 @@ import Testing
                 url, headers: [:], on: MultiThreadedEventLoopGroup.singleton.next(), deadline: .now() + .seconds(20),
                 limit: 0, timeout: .seconds(20))
         } throws: { error in
-            (error as? ScrapeError)?.message.hasPrefix("connect to 127.0.0.1:\(port) failed: ") == true
-                && (error as? ScrapeError)?.message.hasSuffix("Connection refused") == true
+            (error as? ScrapeError)?.message
+                == "connect to 127.0.0.1:\(port) failed: Connection refused (at 127.0.0.1:\(port))"
         }
     }
 }

@@ -26,6 +26,9 @@ struct ScrapeEngine {
     private static let noMark = UInt64.max
     /// The cache indexes of the series in the previous scrape, in its order.
     private var previous: [Int] = []
+    /// How many metric names the last parsed body had (family names and sample names): the next
+    /// parse's name table starts with room for them.
+    private var previousNames = 0
     private let reportRefs: [UInt64]
     /// Whether this member's `agentd_target_owner` series has a sample and no staleness marker since.
     private var ownerSeriesWritten = false
@@ -300,10 +303,12 @@ struct ScrapeEngine {
         refs: inout [UInt64], values: inout [Double], timestamps: inout [Int64], current: inout [Int],
         explicitTimestamps: inout Bool, added: inout Int
     ) throws -> (seriesBytes: Int, newSeries: [NewSeries]) {
-        // The previous scrape's samples bound its metric names: the parser's name table gets room
-        // for them at once.
+        // The last body's metric names: the parser's name table gets room for them at once (the
+        // samples would be too many: 4,096 slots of 24 bytes to clear for 2,000 samples of a few
+        // dozen names).
         var parser = ExpositionParser(
-            format: format, limits: settings.expositionLimits, expectedNames: previous.count)
+            format: format, limits: settings.expositionLimits, expectedNames: previousNames)
+        defer { previousNames = parser.names.count }
         let honorTimestamps = settings.honorTimestamps
         let budget = recordBudget
         // Upper bounds of what the scrape's series and samples records will take.

@@ -3,6 +3,7 @@ import HTTPSecurity
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -66,6 +67,8 @@ public struct RemoteWriteClient: Sendable {
     private let transport: Transport
     private let logger: Logger
     private let headers: HTTPHeaders
+    /// The endpoint's URL when requests go over plain connections (`http://`, no proxy).
+    private let plainURL: PlainHTTPURL?
     private let wallClock: @Sendable () -> Double
 
     /// Bytes of a response body kept for the log line and the drop record.
@@ -130,6 +133,7 @@ public struct RemoteWriteClient: Sendable {
         self.transport = transport
         self.logger = logger
         self.headers = headers
+        self.plainURL = endpoint.http.proxyURL == nil ? PlainHTTPURL(endpoint.url) : nil
         self.wallClock = wallClock
     }
 
@@ -230,8 +234,17 @@ public struct RemoteWriteClient: Sendable {
         }
     }
 
-    /// One POST, classified.
+    /// One POST, classified. To a plain `http://` endpoint of a pool without a proxy it goes over
+    /// a kept-alive connection of ``connections``; to any other, or when that endpoint redirects,
+    /// through AsyncHTTPClient.
     func attempt(_ body: ByteBuffer) async -> AttemptResult {
+        let deadline = NIODeadline.now() + .nanoseconds(Self.nanoseconds(self.endpoint.remoteTimeout))
+        if case .pool = self.transport, let plain = self.plainURL {
+            switch await self.plainAttempt(body, to: plain, deadline: deadline) {
+            case .some(let result): return result
+            case .none: break  // A redirect: AsyncHTTPClient follows it.
+            }
+        }
         let httpClient: HTTPClient
         var request: HTTPClientRequest
         do {
@@ -242,39 +255,70 @@ public struct RemoteWriteClient: Sendable {
         request.method = .POST
         request.headers.add(contentsOf: self.headers)
         request.body = .bytes(body)
-        let deadline = NIODeadline.now() + .nanoseconds(Self.nanoseconds(self.endpoint.remoteTimeout))
         do {
             let response = try await httpClient.execute(request, deadline: deadline, logger: self.logger)
-            let status = Int(response.status.code)
-            var message = ByteBuffer()
-            for try await chunk in response.body {
-                var chunk = chunk
-                let room = Self.messageLimit - message.readableBytes
-                if room > 0, let slice = chunk.readSlice(length: min(room, chunk.readableBytes)) {
-                    message.writeImmutableBuffer(slice)
-                }
-            }
-            var text = String(decoding: message.readableBytesView, as: UTF8.self)
-            while text.last?.isWhitespace == true { text.removeLast() }
-            switch status {
-            case 200..<300:
-                return .success(status: status)
-            case _
-            where (500..<600).contains(status) || (status == 429 && self.endpoint.retryOnHTTP429)
-                || ((status == 401 || status == 403) && self.endpoint.retryOnAuthorizationFailure):
-                let retryAfter = response.headers.first(name: "Retry-After").flatMap {
-                    RetryAfter.delay($0, now: self.wallClock())
-                }
-                return .retryable(
-                    reason: .classify(status: status), status: status, message: text, retryAfter: retryAfter)
-            default:
-                return .permanent(status: status, message: text)
-            }
+            var reader = RemoteWriteResponseReader()
+            reader.head(HTTPResponseHead(version: response.version, status: response.status, headers: response.headers))
+            for try await chunk in response.body { reader.bodyPart(chunk) }
+            return self.classify(reader.finish())
         } catch {
             let (reason, message) = RemoteWriteFailureReason.classify(error: error)
             return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
         }
     }
+
+    /// One POST on a plain connection; nil when the endpoint answered with a redirect.
+    private func plainAttempt(_ body: ByteBuffer, to url: PlainHTTPURL, deadline: NIODeadline) async
+        -> AttemptResult?
+    {
+        var headers = self.headers
+        headers.add(name: "Host", value: url.authority)
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        do {
+            if let authorization = try self.credentials.authorizationHeader() {
+                headers.add(name: "Authorization", value: authorization)
+            }
+        } catch {
+            return .retryable(reason: .credentials, status: nil, message: error.description, retryAfter: nil)
+        }
+        do {
+            let outcome = try await Self.connections.send(
+                HTTPRequestHead(version: .http1_1, method: .POST, uri: url.target, headers: headers), body: body,
+                to: url, on: MultiThreadedEventLoopGroup.singleton.next(), deadline: deadline,
+                reader: RemoteWriteResponseReader())
+            switch outcome {
+            case .response(let response): return self.classify(response)
+            case .redirect: return nil
+            }
+        } catch let error as PlainHTTPError {
+            return .retryable(
+                reason: error.timedOut ? .timeout : .network, status: nil, message: error.message, retryAfter: nil)
+        } catch {
+            let (reason, message) = RemoteWriteFailureReason.classify(error: error)
+            return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
+        }
+    }
+
+    /// What an answer means: success, a failure to retry (with the receiver's `Retry-After`), or a refusal.
+    private func classify(_ response: RemoteWriteResponseReader.Response) -> AttemptResult {
+        let status = response.status
+        var text = String(decoding: response.message.readableBytesView, as: UTF8.self)
+        while text.last?.isWhitespace == true { text.removeLast() }
+        switch status {
+        case 200..<300:
+            return .success(status: status)
+        case _
+        where (500..<600).contains(status) || (status == 429 && self.endpoint.retryOnHTTP429)
+            || ((status == 401 || status == 403) && self.endpoint.retryOnAuthorizationFailure):
+            let retryAfter = response.retryAfter.flatMap { RetryAfter.delay($0, now: self.wallClock()) }
+            return .retryable(reason: .classify(status: status), status: status, message: text, retryAfter: retryAfter)
+        default:
+            return .permanent(status: status, message: text)
+        }
+    }
+
+    /// The kept-alive connections of plain `http://` endpoints, for the whole process.
+    static let connections = PlainHTTPConnections<RemoteWriteResponseReader>(receiveBufferLimit: 16 << 10)
 
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
@@ -290,4 +334,31 @@ public struct RemoteWriteConfigurationError: Error, Hashable, CustomStringConver
     public var message: String
 
     public var description: String { "remote write endpoint \(self.endpoint): \(self.message)" }
+}
+
+/// A remote-write answer as it arrives: its status, its `Retry-After`, and the first
+/// ``RemoteWriteClient/messageLimit`` bytes of its body (the receiver's reason).
+struct RemoteWriteResponseReader: PlainHTTPResponseReader {
+    struct Response: Sendable {
+        var status = 0
+        var retryAfter: String?
+        var message = ByteBuffer()
+    }
+
+    private var response = Response()
+
+    mutating func head(_ head: HTTPResponseHead) {
+        response.status = Int(head.status.code)
+        response.retryAfter = head.headers.first(name: "Retry-After")
+    }
+
+    mutating func bodyPart(_ buffer: ByteBuffer) {
+        var buffer = buffer
+        let room = RemoteWriteClient.messageLimit - response.message.readableBytes
+        if room > 0, let slice = buffer.readSlice(length: min(room, buffer.readableBytes)) {
+            response.message.writeImmutableBuffer(slice)
+        }
+    }
+
+    func finish() -> Response { response }
 }

@@ -125,8 +125,20 @@ public struct HTTPScraper: TargetScraper {
             headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(timeout.seconds))
             if let authorization { headers.add(name: "Authorization", value: authorization) }
             let loop = Self.singletonLoops[Int(UInt(bitPattern: url.hashValue) % UInt(Self.singletonLoops.count))]
-            let outcome = try await Self.connections.fetch(
-                plain, headers: headers, on: loop, deadline: deadline, limit: bodySizeLimit, timeout: timeout)
+            let outcome: PlainHTTPOutcome<ScrapeResponse>
+            do {
+                outcome = try await Self.connections.send(
+                    HTTPRequestHead(version: .http1_1, method: .GET, uri: plain.target, headers: headers), to: plain,
+                    on: loop, deadline: deadline, reader: ScrapeResponseAccumulator(limit: bodySizeLimit))
+            } catch let error as ScrapeError {
+                throw error
+            } catch let error as PlainHTTPError {
+                throw error.timedOut
+                    ? ScrapeError("scrape timed out after \(timeout): \(error.message)", kind: .timedOut)
+                    : ScrapeError(error.message)
+            } catch {
+                throw ScrapeError("\(error)")
+            }
             switch outcome {
             case .response(let response): return response
             case .redirect: break  // AsyncHTTPClient follows it, or refuses it, as the job says.
@@ -181,7 +193,7 @@ public struct HTTPScraper: TargetScraper {
 
     /// The kept-alive connections of plain `http://` scrapes, for the whole process (on the
     /// singleton event loops, as every scraping client's).
-    static let connections = PlainScrapeConnections()
+    static let connections = PlainHTTPConnections<ScrapeResponseAccumulator>(receiveBufferLimit: receiveBufferLimit)
 
     private func describe(
         _ error: any Error, url: String, credentials: HTTPClientCredentials?, within limit: Duration

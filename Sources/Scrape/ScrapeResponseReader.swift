@@ -1,11 +1,12 @@
 import AsyncHTTPClient
+import HTTPSecurity
 import NIOCore
 import NIOHTTP1
 
 /// One scrape's response as it arrives, whichever client reads it: refuses a status other than
 /// 200, decodes gzip as it arrives, and keeps the body within the job's `body_size_limit` (see
-/// ``ScrapeBody``).
-struct ScrapeResponseAccumulator {
+/// ``ScrapeBody``). Unchecked `Sendable`: it is handed to one event loop and used there alone.
+struct ScrapeResponseAccumulator: PlainHTTPResponseReader, @unchecked Sendable {
     private var body: ScrapeBody
     private var gzip: GzipDecoder?
     private var contentType: String?

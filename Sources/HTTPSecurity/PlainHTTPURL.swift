@@ -1,16 +1,16 @@
 /// An `http://` URL cut into what a plain HTTP/1.1 request needs: where to connect, the `Host`
 /// header and the request target. Anything else (another scheme, user information, a malformed
 /// authority) is nil, and left to AsyncHTTPClient.
-struct PlainHTTPURL: Hashable, Sendable {
+public struct PlainHTTPURL: Hashable, Sendable {
     /// The host to connect to (an IPv6 address without its brackets).
-    var host: String
-    var port: Int
+    public var host: String
+    public var port: Int
     /// The URL's authority, as the `Host` header sends it.
-    var authority: String
+    public var authority: String
     /// The path and query, `/` at least; the fragment is not sent.
-    var target: String
+    public var target: String
 
-    init?(_ url: String) {
+    public init?(_ url: String) {
         let bytes = Array(url.utf8)
         let scheme = Array("http://".utf8)
         guard bytes.count > scheme.count,

@@ -99,7 +99,9 @@ public struct HTTPScraper: TargetScraper {
 
     /// The body of `url`, decoded; `bodySizeLimit` (0: none) bounds the decoded bytes.
     ///
-    /// The response is read on the connection's event loop by a ``ScrapeResponseReader`` and
+    /// A plain `http://` URL without a proxy goes over ``connections`` (a redirect then through
+    /// AsyncHTTPClient); any other through the pool's AsyncHTTPClient client. Either way the
+    /// response is read on the connection's event loop by a ``ScrapeResponseAccumulator`` and
     /// reaches the scrape's task once, whole: streaming it through an async sequence resumed the
     /// task at every chunk (tens per body, each a wake-up of another thread). Each target's
     /// requests go to one event loop (by its URL), so its connection is always on the loop that

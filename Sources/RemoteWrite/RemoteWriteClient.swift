@@ -262,8 +262,7 @@ public struct RemoteWriteClient: Sendable {
             for try await chunk in response.body { reader.bodyPart(chunk) }
             return self.classify(reader.finish())
         } catch {
-            let (reason, message) = RemoteWriteFailureReason.classify(error: error)
-            return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
+            return Self.unanswered(error)
         }
     }
 
@@ -290,13 +289,15 @@ public struct RemoteWriteClient: Sendable {
             case .response(let response): return self.classify(response)
             case .redirect: return nil
             }
-        } catch let error as PlainHTTPError {
-            return .retryable(
-                reason: error.timedOut ? .timeout : .network, status: nil, message: error.message, retryAfter: nil)
         } catch {
-            let (reason, message) = RemoteWriteFailureReason.classify(error: error)
-            return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
+            return Self.unanswered(error)
         }
+    }
+
+    /// A request that got no answer: retried, with the reason `error` gives.
+    private static func unanswered(_ error: any Error) -> AttemptResult {
+        let (reason, message) = RemoteWriteFailureReason.classify(error: error)
+        return .retryable(reason: reason, status: nil, message: message, retryAfter: nil)
     }
 
     /// What an answer means: success, a failure to retry (with the receiver's `Retry-After`), or a refusal.

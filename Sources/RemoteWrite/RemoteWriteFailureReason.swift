@@ -59,6 +59,8 @@ public enum RemoteWriteFailureReason: String, Sendable, Hashable, CaseIterable, 
         where error == .deadlineExceeded || error == .connectTimeout || error == .readTimeout
             || error == .writeTimeout || error == .getConnectionFromPoolTimeout:
             return (.timeout, "\(error)")
+        case let error as PlainHTTPError:
+            return (error.timedOut ? .timeout : .network, error.message)
         default:
             return (.network, "\(error)")
         }

@@ -121,12 +121,9 @@ public struct HTTPScraper: TargetScraper {
             var headers = HTTPHeaders()
             headers.reserveCapacity(6)
             headers.add(name: "Host", value: plain.authority)
-            headers.add(name: "Accept", value: Self.acceptHeader)
-            headers.add(name: "Accept-Encoding", value: "gzip")
-            headers.add(name: "User-Agent", value: "agentd/0.1.0")
-            headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(timeout.seconds))
             if let authorization { headers.add(name: "Authorization", value: authorization) }
-            let loop = Self.singletonLoops[Int(UInt(bitPattern: url.hashValue) % UInt(Self.singletonLoops.count))]
+            Self.addScrapeHeaders(&headers, timeout: timeout)
+            let loop = Self.loop(for: url, among: Self.singletonLoops)
             let outcome: PlainHTTPOutcome<ScrapeResponse>
             do {
                 outcome = try await Self.connections.send(
@@ -152,10 +149,7 @@ public struct HTTPScraper: TargetScraper {
             let prepared: HTTPClientRequest
             (client, prepared) = try pool.prepare(url: url, credentials: credentials)
             var headers = prepared.headers
-            headers.add(name: "Accept", value: Self.acceptHeader)
-            headers.add(name: "Accept-Encoding", value: "gzip")
-            headers.add(name: "User-Agent", value: "agentd/0.1.0")
-            headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(timeout.seconds))
+            Self.addScrapeHeaders(&headers, timeout: timeout)
             request = try HTTPClient.Request(
                 url: prepared.url, method: .GET, headers: headers, tlsConfiguration: prepared.tlsConfiguration)
         } catch let error as CredentialError {
@@ -164,8 +158,7 @@ public struct HTTPScraper: TargetScraper {
         } catch {
             throw ScrapeError("invalid scrape URL \(url): \(error)")
         }
-        let loops = Self.eventLoops(of: client)
-        let loop = loops[Int(UInt(bitPattern: url.hashValue) % UInt(loops.count))]
+        let loop = Self.loop(for: url, among: Self.eventLoops(of: client))
         let task = client.execute(
             request: request, delegate: ScrapeResponseReader(limit: bodySizeLimit),
             eventLoop: .delegateAndChannel(on: loop), deadline: deadline)
@@ -192,6 +185,19 @@ public struct HTTPScraper: TargetScraper {
     }
 
     private static let singletonLoops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+
+    /// The loop of `loops` that every request for `url` goes to.
+    private static func loop(for url: String, among loops: [any EventLoop]) -> any EventLoop {
+        loops[Int(UInt(bitPattern: url.hashValue) % UInt(loops.count))]
+    }
+
+    /// What every scrape request asks for, whichever client sends it.
+    private static func addScrapeHeaders(_ headers: inout HTTPHeaders, timeout: Duration) {
+        headers.add(name: "Accept", value: acceptHeader)
+        headers.add(name: "Accept-Encoding", value: "gzip")
+        headers.add(name: "User-Agent", value: "agentd/0.1.0")
+        headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: String(timeout.seconds))
+    }
 
     /// The kept-alive connections of plain `http://` scrapes, for the whole process (on the
     /// singleton event loops, as every scraping client's).

@@ -17,7 +17,7 @@ func runDeliveryBenchmark(arguments: [String]) throws {
         try file.store(
             DeliveryProgress(
                 committed: position, acknowledged: marks, sent: marks,
-                mapping: "shards=4;xxh64(__name__,instance,job);external={}"))
+                mapping: "shards=4;xxh64%65536(__name__,instance,job);external={}"))
     }
     let cpuPerStore = watch.cpu / Double(stores)
     // Two stores per request (before the send, after the answer), 500 requests per million

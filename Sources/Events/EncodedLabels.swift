@@ -39,6 +39,10 @@ public struct EncodedLabels: Sendable {
         self.init(bytes.withUnsafeBytes { ByteChunk(copying: $0) }, start: 0, end: bytes.count)
     }
 
+    /// How many bytes the encoding takes (without touching them).
+    @inlinable
+    public var byteCount: Int { Int(bounds.end) - Int(bounds.start) }
+
     /// The encoding's bytes. They never move, and stay valid as long as this value or a copy of
     /// it lives: a holder may keep the buffer beside the value and read it without a closure.
     @inlinable

@@ -18,7 +18,10 @@ public struct EventDecoder {
     /// A ref is defined in the current segment when `definedEpoch[ref] == epoch`.
     private var epoch: UInt32 = 1
     private var definedEpoch: [UInt32] = []
-    /// Decoded labels; nil for a series defined lazily whose labels nobody asked for yet.
+    /// Decoded labels; nil for a series defined lazily whose labels nobody asked for yet, or
+    /// handed over. This array and `lazySource` grow only when a series is defined with labels or
+    /// lazily: a decoder that hands every definition over (the forwarder's) keeps neither, 16
+    /// bytes a series less. A ref past their end has neither labels nor a lazy source.
     private var labelsByRef: [Labels?] = []
     /// Series records read by a seek: their labels are decoded when first asked for.
     private var lazyPayloads: [[UInt8]] = []
@@ -51,7 +54,7 @@ public struct EventDecoder {
     /// lazily are decoded on the first call and kept, unless `keep` is false (for a caller
     /// that asks once per series and keeps what it needs itself).
     public mutating func labels(for ref: UInt64, keep: Bool = true) -> Labels? {
-        guard isDefined(ref) else { return nil }
+        guard isDefined(ref), Int(ref) < labelsByRef.count else { return nil }
         if let labels = labelsByRef[Int(ref)] { return labels }
         let source = lazySource[Int(ref)]
         guard source != Self.handedOver else { return nil }
@@ -66,7 +69,7 @@ public struct EventDecoder {
     /// The WAL encoding of `ref`'s labels as defined in the current segment: for a series
     /// defined lazily, a copy of its labels' bytes from the `series` record (no decoding).
     public func encodedLabels(for ref: UInt64) -> EncodedLabels? {
-        guard isDefined(ref) else { return nil }
+        guard isDefined(ref), Int(ref) < labelsByRef.count else { return nil }
         if let labels = labelsByRef[Int(ref)] { return EncodedLabels(labels) }
         let source = lazySource[Int(ref)]
         guard source != Self.handedOver else { return nil }
@@ -146,8 +149,7 @@ public struct EventDecoder {
                 guard ref < Self.refLimit else { throw reader.error("series ref \(ref) is implausibly large") }
                 let offset = reader.index
                 try reader.skipLabels()
-                define(ref, nil)
-                lazySource[Int(ref)] = source(ref, offset..<reader.index)
+                define(ref, nil, source: source(ref, offset..<reader.index))
             }
         } catch {
             throw EventError(position: record.position, kind: .series, underlying: error)
@@ -238,24 +240,37 @@ public struct EventDecoder {
         return definitions
     }
 
-    private mutating func define(_ ref: UInt64, _ labels: Labels?) {
+    private mutating func define(_ ref: UInt64, _ labels: Labels?, source: UInt64 = EventDecoder.handedOver) {
         let index = Int(ref)
         makeRoom(for: index)
         definedEpoch[index] = epoch
-        labelsByRef[index] = labels
+        if labels != nil || source != Self.handedOver {
+            makeLabelRoom(for: index)
+        }
+        if index < labelsByRef.count {
+            labelsByRef[index] = labels
+            lazySource[index] = source
+        }
         previous[index] = 0
         // A definition starts the series' chain afresh.
         if !broken.isEmpty { broken.remove(ref) }
     }
 
-    /// Grows the per-ref arrays to hold `index`.
+    /// Grows the per-ref arrays every series needs to hold `index`.
     private mutating func makeRoom(for index: Int) {
         guard index >= definedEpoch.count else { return }
         let grown = Swift.max(index + 1, definedEpoch.count * 2)
         definedEpoch.append(contentsOf: repeatElement(0, count: grown - definedEpoch.count))
-        labelsByRef.append(contentsOf: repeatElement(nil, count: grown - labelsByRef.count))
-        lazySource.append(contentsOf: repeatElement(0, count: grown - lazySource.count))
         previous.append(contentsOf: repeatElement(0, count: grown - previous.count))
+    }
+
+    /// Grows `labelsByRef` and `lazySource` to hold `index`; the refs they did not reach were
+    /// handed over or never defined, which is what nil labels and `handedOver` say.
+    private mutating func makeLabelRoom(for index: Int) {
+        guard index >= labelsByRef.count else { return }
+        let grown = Swift.max(index + 1, definedEpoch.count)
+        labelsByRef.append(contentsOf: repeatElement(nil, count: grown - labelsByRef.count))
+        lazySource.append(contentsOf: repeatElement(Self.handedOver, count: grown - lazySource.count))
     }
 
     /// Decodes a samples record. One that does not decode breaks the value chains it may have

@@ -23,20 +23,41 @@ import Synchronization
 /// Create one per series when its `series` record is read, and reuse it for every sample: the
 /// encoder groups samples by the identity of this object.
 public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
+    // 24 bytes of fields, 40 with the object's header: one of these lives for every series the
+    // forwarder has read, so their size is memory per series (a malloc chunk of 48 bytes, where
+    // 56 bytes of fields and header took 64).
+
     /// The labels in the WAL's encoding.
     let encodedLabels: EncodedLabels
+    /// The series' slot in the request being encoded, or in an earlier one: ``WriteRequestEncoder``
+    /// trusts it only when its own slot of that number holds this label set, so a stale or
+    /// another encoder's slot costs a compare, never a wrong grouping.
+    let requestSlot = Atomic<UInt32>(0)
+    /// ``encodedLength`` less the encoding's bytes, plus one (it is at least -1), or
+    /// `UInt16.max` when that does not fit and the length is worked out when asked for.
+    private let lengthOverEncoding: UInt16
+    /// The low 16 bits of the shard key's hash (``shardKey(of:)``).
+    private let storedShardKey: UInt16
+
     /// The bytes the labels take as repeated `TimeSeries.labels` (field 1) entries.
-    public let encodedLength: Int
-    /// What decides the series' shard: xxhash64 of its `__name__`, `instance` and `job` values
-    /// (``shardKey(of:)``). It depends on the labels alone (never on a WAL segment's refs), so a
-    /// series keeps its shard across segments and restarts, and its samples leave in order.
-    public let shardKey: UInt64
-    /// Where the series sits in the request being encoded: the request's number above
-    /// ``slotBits``, the slot below (``WriteRequestEncoder`` groups a series' samples with it).
-    let requestSlot = Atomic<UInt64>(0)
-    /// Bits of ``requestSlot`` that hold the slot: a request has fewer than 2^24 series.
-    static let slotBits: UInt64 = 24
-    static let slotMask: UInt64 = (1 << slotBits) - 1
+    public var encodedLength: Int {
+        @inline(__always) get {
+            if _fastPath(lengthOverEncoding != .max) {
+                return encodedLabels.byteCount + Int(lengthOverEncoding) - 1
+            }
+            return Self.protobufLength(of: encodedLabels)
+        }
+    }
+
+    /// What decides the series' shard (`shardKey % shards`): 16 bits of xxhash64 of its
+    /// `__name__`, `instance` and `job` values (``shardKey(of:)``). It depends on the labels alone
+    /// (never on a WAL segment's refs), so a series keeps its shard across segments and restarts,
+    /// and its samples leave in order.
+    public var shardKey: UInt64 { UInt64(storedShardKey) }
+
+    /// The most samples a request grouped by series may have: the encoder keeps slots and
+    /// positions in 32-bit integers.
+    static let slotLimit = Int(Int32.max) - 1
 
     /// The normalized labels, sorted by name.
     public var labels: [RemoteWriteLabel] {
@@ -51,13 +72,20 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
 
     private init(_ encoded: EncodedLabels) {
         self.encodedLabels = encoded
+        let over = Self.protobufLength(of: encoded) - encoded.byteCount + 1
+        self.lengthOverEncoding = over >= 0 && over < Int(UInt16.max) ? UInt16(over) : .max
+        self.storedShardKey = UInt16(truncatingIfNeeded: Self.shardKey(of: encoded))
+    }
+
+    /// The bytes `encoded` takes as repeated `TimeSeries.labels` entries.
+    @inline(never)
+    private static func protobufLength(of encoded: EncodedLabels) -> Int {
         var length = 0
         encoded.forEach { name, value in
             let message = Self.labelMessageLength(name: name.count, value: value.count)
             length += 1 + Varint.size(of: UInt64(message)) + message
         }
-        self.encodedLength = length
-        self.shardKey = Self.shardKey(of: encoded)
+        return length
     }
 
     /// The labels that make a series' shard key: its metric family on its target.

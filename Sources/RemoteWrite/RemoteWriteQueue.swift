@@ -135,7 +135,7 @@ public final class RemoteWriteQueue: Sendable {
         self.wallClock = wallClock
         let external = externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
         let externalKey = String(TargetKey.hash(Array(external.utf8)), radix: 16)
-        self.mapping = "shards=\(configuration.shards);xxh64(__name__,instance,job);external=\(externalKey)"
+        self.mapping = "shards=\(configuration.shards);xxh64%65536(__name__,instance,job);external=\(externalKey)"
         let machine = ShardQueue(
             configuration: configuration, endpoint: client.endpoint, mapping: self.mapping, resuming: stored)
         self.state = Mutex(

@@ -34,9 +34,6 @@ public struct WriteRequestEncoder: Sendable {
     private var order: [Int32] = []
     private var slotLength: [Int] = []
 
-    /// Numbers requests across every encoder, for the stamps label sets keep (``RemoteWriteLabelSet/requestSlot``).
-    private static let requests = Atomic<UInt64>(0)
-
     /// Creates an encoder.
     public init(groupsSamplesBySeries: Bool = true) {
         self.groupsSamplesBySeries = groupsSamplesBySeries
@@ -70,7 +67,7 @@ public struct WriteRequestEncoder: Sendable {
     /// Encodes one request holding every sample of `entries`, in order, replacing the previous request.
     public mutating func encode<Entries: RandomAccessCollection>(entries: Entries)
     where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
-        if self.groupsSamplesBySeries, entries.count <= RemoteWriteLabelSet.slotMask {
+        if self.groupsSamplesBySeries, entries.count <= RemoteWriteLabelSet.slotLimit {
             self.groupBySeries(entries)
         } else {
             self.slotSeries.removeAll(keepingCapacity: true)
@@ -139,10 +136,9 @@ public struct WriteRequestEncoder: Sendable {
         Self.grow(&slotOfEntry, to: count)
         Self.grow(&order, to: count)
 
-        // Each label set remembers its slot in this request, stamped with a number no other request
-        // (of any encoder) uses: no table to hash into. Two encoders writing one label set's stamp
-        // at once would at worst give the series two TimeSeries in a request, which is still valid.
-        let request = Self.requests.wrappingAdd(1, ordering: .relaxed).newValue << RemoteWriteLabelSet.slotBits
+        // Each label set remembers its slot, which is taken only when this request's slot of that
+        // number holds the same label set: no table to hash into, and a slot left from an earlier
+        // request, or written by another encoder at the same time, is never taken for this one's.
         var repeated = false
         slotStart.withUnsafeMutableBufferPointer { starts in
             slotOfEntry.withUnsafeMutableBufferPointer { slotOf in
@@ -150,16 +146,16 @@ public struct WriteRequestEncoder: Sendable {
                     // Unretained: the entries hold every series while the request is encoded (a
                     // copy of each entry cost a retain and a release per sample).
                     let series = Unmanaged.passUnretained(entries[entries.startIndex + index].series)
-                    let stamp = series._withUnsafeGuaranteedRef { $0.requestSlot.load(ordering: .relaxed) }
+                    let remembered = Int(series._withUnsafeGuaranteedRef { $0.requestSlot.load(ordering: .relaxed) })
                     let slot: Int
-                    if stamp & ~RemoteWriteLabelSet.slotMask == request {
-                        slot = Int(truncatingIfNeeded: stamp & RemoteWriteLabelSet.slotMask)
+                    if remembered < slotSeries.count, slotSeries[remembered].toOpaque() == series.toOpaque() {
+                        slot = remembered
                         starts[slot] += 1
                         repeated = true
                     } else {
                         slot = slotSeries.count
                         series._withUnsafeGuaranteedRef {
-                            $0.requestSlot.store(request | UInt64(slot), ordering: .relaxed)
+                            $0.requestSlot.store(UInt32(truncatingIfNeeded: slot), ordering: .relaxed)
                         }
                         slotSeries.append(series)
                         starts[slot] = 1

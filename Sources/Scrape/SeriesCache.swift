@@ -31,24 +31,32 @@ struct SeriesCache {
         }
     }
 
+    /// 16 bytes: refs and record sizes are far below 2³² (a series takes more than 100 bytes in
+    /// the registry, and a record is bounded by the scrape's record limit).
     struct Series {
-        var ref: UInt64
-        /// The most bytes the series takes in a `series` record (``recordBytes(_:)``).
-        var recordBytes: Int
+        private var storedRef: UInt32
+        private var storedRecordBytes: UInt32
         /// The mark of the last scrape that exposed the series (0: none yet).
         var lastSeen: UInt64 = 0
-    }
 
-    /// One way the target writes a series (two orders of the same labels are two forms).
-    private struct Form {
-        var fingerprint: Fingerprint
-        var series: Int32
+        var ref: UInt64 { UInt64(storedRef) }
+        /// The most bytes the series takes in a `series` record (``recordBytes(_:)``).
+        var recordBytes: Int { Int(storedRecordBytes) }
+
+        init(ref: UInt64, recordBytes: Int) {
+            precondition(ref <= UInt32.max && recordBytes <= UInt32.max, "series refs and record sizes fit 32 bits")
+            storedRef = UInt32(truncatingIfNeeded: ref)
+            storedRecordBytes = UInt32(truncatingIfNeeded: recordBytes)
+        }
     }
 
     private(set) var series: [Series] = []
-    /// The forms in the order they were first seen: a scrape that exposes its series in the same
-    /// order as the last finds them front to back.
-    private var forms: [Form] = []
+    /// The ways the target writes its series (two orders of the same labels are two forms), in
+    /// the order they were first seen: a scrape that exposes its series in the same order as the
+    /// last finds them front to back. Two arrays, fingerprints and the index in `series` each
+    /// names, so that a form takes 20 bytes, not a padded 24.
+    private var formFingerprints: [Fingerprint] = []
+    private var formSeries: [Int32] = []
     /// Forms by the low half of their fingerprints.
     private var formIndex = HashIndex()
     /// Series by their ref.
@@ -62,22 +70,23 @@ struct SeriesCache {
 
     /// The index in `series` of the series whose written form has `fingerprint`, if known.
     mutating func index(for fingerprint: Fingerprint) -> Int? {
-        if expected < forms.count, forms[expected].fingerprint == fingerprint {
+        if expected < formFingerprints.count, formFingerprints[expected] == fingerprint {
             expected += 1
-            return Int(forms[expected - 1].series)
+            return Int(formSeries[expected - 1])
         }
-        guard let form = formIndex.find(hash: fingerprint.low, where: { forms[$0].fingerprint == fingerprint })
+        guard let form = formIndex.find(hash: fingerprint.low, where: { formFingerprints[$0] == fingerprint })
         else { return nil }
         expected = form + 1
-        return Int(forms[form].series)
+        return Int(formSeries[form])
     }
 
     /// Sizes an empty cache for its first scrape's `forms` forms, exactly: the cache keeps them
     /// for the target's life, so they get no spare capacity from growing one at a time. Later new
     /// series grow it as usual.
     mutating func reserveFirst(forms: Int) {
-        guard self.forms.isEmpty else { return }
-        self.forms.reserveCapacity(forms)
+        guard formFingerprints.isEmpty else { return }
+        formFingerprints.reserveCapacity(forms)
+        formSeries.reserveCapacity(forms)
         self.series.reserveCapacity(forms)
         self.formIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
         self.seriesIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
@@ -93,8 +102,11 @@ struct SeriesCache {
             series.append(Series(ref: ref, recordBytes: recordBytes))
             seriesIndex.insert(index, hash: HashIndex.hash(ref)) { [series] in HashIndex.hash(series[$0].ref) }
         }
-        forms.append(Form(fingerprint: fingerprint, series: Int32(index)))
-        formIndex.insert(forms.count - 1, hash: fingerprint.low) { [forms] in forms[$0].fingerprint.low }
+        formFingerprints.append(fingerprint)
+        formSeries.append(Int32(index))
+        formIndex.insert(formFingerprints.count - 1, hash: fingerprint.low) { [formFingerprints] in
+            formFingerprints[$0].low
+        }
         return index
     }
 

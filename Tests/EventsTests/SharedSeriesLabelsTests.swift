@@ -1,8 +1,8 @@
 import TestSupport
 import Testing
-import WAL
 
 @testable import Events
+@testable import WAL
 
 @Suite(.timeLimit(.minutes(1))) struct SharedSeriesLabelsTests {
     private func address(_ labels: EncodedLabels) -> UnsafeRawPointer? {
@@ -47,5 +47,42 @@ import WAL
         #expect(reopened.refs(for: labels) == refs)
         #expect(reopened.sharedLabels(handed[0].definitions, in: segment).map { $0 == nil } == [true, true, true])
         try reopened.close()
+    }
+
+    /// A `series` record defining `refs`, as the log writes one, at `segment`.
+    private func seriesRecord(_ refs: [UInt64], segment: Int) -> StoredRecord {
+        var writer = ByteWriter()
+        for ref in refs {
+            writer.varint(ref)
+            writer.labels(Labels(["__name__": "m", "ref": "\(ref)"]))
+        }
+        let position = Position(segment: segment, offset: SegmentHeader.size)
+        return StoredRecord(
+            position: position, end: position, record: Record(type: EventKind.series.rawValue, payload: writer.bytes))
+    }
+
+    /// A decoder that hands every definition over keeps no labels per ref (its label arrays stay
+    /// empty); once a lazy or decoded definition makes them grow, a ref handed over still answers
+    /// nil, in its segment and after a later segment defined it another way.
+    @Test func definitionsHandedOverNeverAnswerLabelsWhateverCameBefore() throws {
+        let labels = { (ref: UInt64) in Labels(["__name__": "m", "ref": "\(ref)"]) }
+        var decoder = EventDecoder()
+        try decoder.define(seriesRecord([0, 1, 2], segment: 1)) { _ in }
+        #expect((0...2).map { decoder.labels(for: $0) } == [nil, nil, nil])
+
+        try decoder.defineLazily(seriesRecord([5], segment: 1))
+        #expect(decoder.labels(for: 5) == labels(5))
+        #expect(decoder.encodedLabels(for: 5)?.labels == labels(5))
+        #expect(decoder.labels(for: 0) == nil)
+        #expect(decoder.encodedLabels(for: 0) == nil)
+
+        // Segment 2: ref 1 decoded with its labels, ref 5 (lazy before) handed over.
+        _ = try decoder.decode(seriesRecord([1], segment: 2))
+        try decoder.define(seriesRecord([5, 9], segment: 2)) { _ in }
+        #expect(decoder.labels(for: 1) == labels(1))
+        #expect(decoder.labels(for: 5) == nil)
+        #expect(decoder.encodedLabels(for: 5) == nil)
+        #expect(decoder.labels(for: 9) == nil)
+        #expect(decoder.labels(for: 0) == nil, "defined in segment 1 only")
     }
 }

@@ -68,4 +68,18 @@ import Testing
         let unsorted = EncodedLabels(Labels(sorted: [Label("b", "1"), Label("a", "2")]))
         #expect(RemoteWriteLabelSet(unsorted).labels == [label("a", "2"), label("b", "1")])
     }
+
+    /// The length a label set reports is what it writes, whether it keeps it as a 16-bit
+    /// difference from its WAL encoding (a few labels) or works it out when asked (tens of
+    /// thousands of labels, whose difference does not fit).
+    @Test func theEncodedLengthIsWhatTheLabelsWriteAtEverySize() throws {
+        for count in [0, 1, 3, 200, 16_000, 20_000] {
+            let labels = (0..<count).map { Label("l\($0)", "v\($0)") }
+            let set = RemoteWriteLabelSet(EncodedLabels(Labels(labels)))
+            let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: set.encodedLength + 1)
+            defer { buffer.deallocate() }
+            #expect(set.write(to: buffer) - buffer == set.encodedLength, "\(count) labels")
+            #expect(try WriteRequestDecoder.decode(request(set)).first?.labels.count ?? 0 == count)
+        }
+    }
 }

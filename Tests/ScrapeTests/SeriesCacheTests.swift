@@ -49,4 +49,17 @@ import Testing
         #expect(fingerprint(base) == fingerprint(base))
         #expect(fingerprint(base + " ") != fingerprint(base))
     }
+
+    /// A series entry is 16 bytes and a form 20 (a fingerprint and the index of its series, in
+    /// two arrays); refs and record sizes up to 2³² − 1 come back whole.
+    @Test func entriesAreSixteenBytesAndKeepThirtyTwoBitRefsAndSizes() {
+        #expect(MemoryLayout<SeriesCache.Series>.stride == 16)
+        var cache = SeriesCache()
+        let index = cache.insert(fingerprint("m"), ref: UInt64(UInt32.max), recordBytes: Int(UInt32.max))
+        #expect(cache.series[index].ref == UInt64(UInt32.max))
+        #expect(cache.series[index].recordBytes == Int(UInt32.max))
+        #expect(cache.series[index].lastSeen == 0)
+        #expect(cache.mark(index, 7) == 0)
+        #expect(cache.series[index].lastSeen == 7)
+    }
 }

@@ -2,10 +2,10 @@
 """Instructions per sample of each hot-path stage, counted by callgrind.
 
     python3 bench/callgrind.py --bench .build-release/release/agentd-bench [--valgrind PATH]
-        [--low 50] [--high 250] [--series 2000] [--stages scrape,append,encode]
+        [--low 50] [--high 250] [--series 2000] [--stages scrape,append,handoff,encode]
 
 Runs `agentd-bench stages --stage S --iterations N` under `valgrind --tool=callgrind` twice per
-stage (scrape, append, encode), with N = --low and N = --high, and prints
+stage (scrape, append, handoff, encode), with N = --low and N = --high, and prints
 
     (instructions at high - instructions at low) / ((high - low) * series)
 
@@ -32,6 +32,7 @@ CACHE = os.path.expanduser("~/.cache/agentd-valgrind")
 STAGES = [
     ("scrape", "scrape (parse, series cache, batch)"),
     ("append", "append (WAL record, lz4, write; no fsync)"),
+    ("handoff", "handoff (to the shards, batched, settled)"),
     ("encode", "encode (protobuf, snappy)"),
 ]
 

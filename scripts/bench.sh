@@ -11,7 +11,7 @@
 #                                   targets served by agentd-bench (INGEST_RATES=… to choose the rates)
 #   bash scripts/bench.sh outage    agentd's memory during a 10-minute receiver outage at 100,000 samples/s
 #   bash scripts/bench.sh delivery  the cursor file's cost per million samples; a 2-minute outage's recovery time
-#   bash scripts/bench.sh stages    the hot path's stages alone (scrape, append, encode): CPU per sample, one core,
+#   bash scripts/bench.sh stages    the hot path's stages alone (scrape, append, handoff, encode): CPU per sample, one core,
 #                                   then instructions per sample (bench/callgrind.py)
 #   bash scripts/bench.sh callgrind the stages' instructions per sample alone
 #

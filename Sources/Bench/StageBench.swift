@@ -7,13 +7,15 @@ import Scrape
 import Synchronization
 import WAL
 
-/// `agentd-bench stages [--stage scrape|append|encode] [--iterations N] [--series S] [--targets T]`:
+/// `agentd-bench stages [--stage scrape|append|handoff|encode] [--iterations N] [--series S] [--targets T]`:
 /// a synthetic target's exposition (S series, about 75 bytes a line, as `bench/targets.py` serves)
 /// through each stage of the hot path alone, N times after one warm-up pass:
 ///
 /// - scrape: parse, series-cache lookup and batch building (`ScrapeStage`, the scrape loop's
 ///   engine) for T targets (50) in turn, appending to a sink that keeps nothing;
 /// - append: the batch into a WAL (`EventLog.append`, no fsync);
+/// - handoff: the batch's samples to the remote-write shards, batched and settled as if every
+///   request were accepted (`HandoffStage`: the queue's state machine, no encoding, no HTTP);
 /// - encode: the batch as remote-write requests of 2,000 samples (protobuf + snappy).
 ///
 /// It prints wall and CPU time per sample. `bench/callgrind.py` runs it under callgrind with two
@@ -46,13 +48,21 @@ func runStageBenchmark(arguments: [String]) async throws {
         printStage("scrape (parse, cache, batch; \(targets) targets in turn)", samples: iterations * series, clock)
     }
     if stage == nil || stage == "append" { try appendStage(iterations: iterations, series: series, start: start) }
+    let sets = (0..<series).map { index in
+        RemoteWriteLabelSet(
+            nodeLikeLabels(series: index, instance: "127.0.0.1:20000").map {
+                RemoteWriteLabel(name: $0.name, value: $0.value)
+            })
+    }
+    if stage == nil || stage == "handoff" {
+        var handoff = HandoffStage()
+        var settled = handoff.run(sets, timestamp: start)
+        let clock = Stopwatch()
+        for iteration in 1...iterations { settled += handoff.run(sets, timestamp: start + Int64(iteration) * 1000) }
+        precondition(settled >= (iterations - 4) * series, "the hand-off settled \(settled) samples")
+        printStage("handoff (to 4 shards, batches of 2,000 settled)", samples: iterations * series, clock)
+    }
     if stage == nil || stage == "encode" {
-        let sets = (0..<series).map { index in
-            RemoteWriteLabelSet(
-                nodeLikeLabels(series: index, instance: "127.0.0.1:20000").map {
-                    RemoteWriteLabel(name: $0.name, value: $0.value)
-                })
-        }
         var encoder = WriteRequestEncoder()
         var batch = RemoteWriteBatch(capacity: 2_000)
         var bytes = 0

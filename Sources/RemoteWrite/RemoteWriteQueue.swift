@@ -190,19 +190,12 @@ public final class RemoteWriteQueue: Sendable {
             let now = ContinuousClock.now
             let blocked: Int? = self.state.withLock { state in
                 defer { state.machine.countQueued() }
-                while let sample = carried ?? iterator.next() {
-                    carried = nil
-                    switch state.machine.enqueue(sample, now: now) {
-                    case .queued(let shard, wake: true):
-                        if let consumer = Self.signal(&state.consumers[shard]) { resume.append(consumer) }
-                    case .queued, .skipped:
-                        continue
-                    case .full(let shard):
-                        carried = sample
-                        return shard
-                    }
+                var wakes: [Int] = []
+                let blocked = state.machine.enqueue(from: &iterator, carried: &carried, now: now, wakes: &wakes)
+                for shard in wakes {
+                    if let consumer = Self.signal(&state.consumers[shard]) { resume.append(consumer) }
                 }
-                return nil
+                return blocked
             }
             for continuation in resume { continuation.resume() }
             guard let shard = blocked else { break }

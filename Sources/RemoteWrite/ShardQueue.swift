@@ -152,8 +152,9 @@ struct ShardQueue: Sendable {
         var oldestSince: Instant?
         var flight: Flight?
 
-        /// Appends `item` to the last chunk, or to a new one when that is full.
-        mutating func append(_ item: Item, chunkSize: Int) {
+        /// Appends `item` to the last chunk, or to a new one when that is full. The item is taken
+        /// (`consuming`): its label set moves in, no retain and release of a copy.
+        mutating func append(_ item: consuming Item, chunkSize: Int) {
             if self.chunks.isEmpty || self.chunks[self.chunks.count - 1].count >= chunkSize {
                 var chunk: [Item] = []
                 chunk.reserveCapacity(chunkSize)
@@ -276,12 +277,17 @@ struct ShardQueue: Sendable {
     ///
     /// Call ``countQueued()`` before giving up the machine (the shell's lock) so that settling
     /// finds the samples counted.
-    mutating func enqueue(_ sample: RemoteWriteQueue.Sample, now: Instant) -> Enqueued {
-        guard let series = sample.series else {
+    ///
+    /// The sample is taken (`consuming`): its label set moves into the shard without another
+    /// retain and release, which a borrowed sample cost every sample. A caller that must offer a
+    /// sample again when its shard is full asks ``fullShard(for:)`` first.
+    mutating func enqueue(_ sample: consuming RemoteWriteQueue.Sample, now: Instant) -> Enqueued {
+        let (timestamp, value) = (sample.timestamp, sample.value)
+        guard let series = sample.series.take() else {
             self.counters.droppedSamplesTotal += 1
             return .skipped
         }
-        let index = Int(series.shardKey % UInt64(self.configuration.shards))
+        let index = self.shard(ofKey: series.shardKey)
         let count = self.shards[index].count
         if count >= self.configuration.capacity { return .full(shard: index) }
         let ordinal = self.ordinals[index]
@@ -291,16 +297,38 @@ struct ShardQueue: Sendable {
         {
             return .skipped  // Delivered before the restart.
         }
+        let position = self.appending.position
         self.shards[index].append(
-            Item(
-                series: series, timestamp: sample.timestamp, value: sample.value, position: self.appending.position,
-                ordinal: ordinal),
+            Item(series: consume series, timestamp: timestamp, value: value, position: position, ordinal: ordinal),
             chunkSize: self.configuration.maxSamplesPerSend)
         self.appending.uncounted += 1
-        self.counters.highestAppendedTimestamp = max(
-            self.counters.highestAppendedTimestamp ?? sample.timestamp, sample.timestamp)
+        self.counters.highestAppendedTimestamp = max(self.counters.highestAppendedTimestamp ?? timestamp, timestamp)
         if count == 0 { self.shards[index].oldestSince = now }
         return .queued(shard: index, wake: count == 0 || count + 1 == self.configuration.maxSamplesPerSend)
+    }
+
+    /// Enqueues the samples of `samples`, after `carried` (a sample offered before whose shard was
+    /// full), until they run out or a sample's shard is full: that sample is left in `carried` and
+    /// its shard returned, to offer again once the shard has room. `wakes` gets each shard whose
+    /// consumer should look again.
+    mutating func enqueue<Samples: IteratorProtocol<RemoteWriteQueue.Sample>>(
+        from samples: inout Samples, carried: inout RemoteWriteQueue.Sample?, now: Instant, wakes: inout [Int]
+    ) -> Int? {
+        while let sample = carried.take() ?? samples.next() {
+            if let full = self.fullShard(for: sample) {
+                carried = sample
+                return full
+            }
+            switch self.enqueue(consume sample, now: now) {
+            case .queued(let shard, wake: true):
+                wakes.append(shard)
+            case .queued, .skipped:
+                continue
+            case .full:
+                preconditionFailure("a shard with room (fullShard(for:)) cannot be full")
+            }
+        }
+        return nil
     }
 
     /// Counts the samples queued since the last call in the record's position.
@@ -312,6 +340,17 @@ struct ShardQueue: Sendable {
 
     /// Whether `shard` has room for a sample.
     func hasRoom(in shard: Int) -> Bool { self.shards[shard].count < self.configuration.capacity }
+
+    /// The shard `sample` goes to when that shard is full (``enqueue(_:now:)`` would answer
+    /// `.full`), else nil.
+    func fullShard(for sample: borrowing RemoteWriteQueue.Sample) -> Int? {
+        guard let key = sample.series?.shardKey else { return nil }
+        let index = self.shard(ofKey: key)
+        return self.hasRoom(in: index) ? nil : index
+    }
+
+    @inline(__always)
+    private func shard(ofKey key: UInt64) -> Int { Int(key % UInt64(self.configuration.shards)) }
 
     /// Ends the record opened last; returns whether ``committed`` moved.
     mutating func finishAppend() -> Bool {

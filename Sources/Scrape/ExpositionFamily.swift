@@ -1,6 +1,9 @@
 /// The metric family samples are currently read into, with what OpenMetrics validation needs.
 struct ExpositionFamily {
-    var name: [UInt8] = []
+    /// The name's bytes are the first `nameCount` of `nameStorage`, which only grows: opening a
+    /// family (every few lines of a node exporter's body) copies its name in with one `memcpy`.
+    private var nameStorage: [UInt8] = []
+    private var nameCount = 0
     /// `nil` until a `# TYPE` line (or, in the text format, a remembered one) gives it.
     var type: ExpositionMetricType?
     var isOpen = false
@@ -18,8 +21,14 @@ struct ExpositionFamily {
 
     /// Starts a new family named `name`, keeping allocated capacity.
     mutating func open(_ newName: UnsafeRawBufferPointer) {
-        name.removeAll(keepingCapacity: true)
-        name.append(contentsOf: newName)
+        let count = newName.count
+        if nameStorage.count < count {
+            nameStorage = [UInt8](repeating: 0, count: Swift.max(64, count))
+        }
+        if let source = newName.baseAddress, count > 0 {
+            nameStorage.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: source, byteCount: count) }
+        }
+        nameCount = count
         type = nil
         isOpen = true
         hasSamples = false
@@ -33,6 +42,14 @@ struct ExpositionFamily {
     }
 
     func nameEquals(_ other: UnsafeRawBufferPointer) -> Bool {
-        name.withUnsafeBytes { ExpositionBytes.equal($0, other) }
+        withName { ExpositionBytes.equal($0, other) }
     }
+
+    /// Calls `body` with the family's name.
+    func withName<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try nameStorage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<nameCount])) }
+    }
+
+    /// Forgets the name (a parser reset).
+    mutating func clearName() { nameCount = 0 }
 }

@@ -83,7 +83,7 @@ extension ExpositionParser {
     /// allows, else the first sample of a new family of unknown type.
     mutating func openMetricsRole(of name: UnsafeRawBufferPointer) throws -> ExpositionSampleRole {
         if family.isOpen {
-            let suffix: ExpositionSuffix? = family.name.withUnsafeBytes { familyName in
+            let suffix: ExpositionSuffix? = family.withName { familyName in
                 guard ExpositionBytes.hasPrefix(name, familyName),
                     let suffix = ExpositionSuffix(UnsafeRawBufferPointer(rebasing: name[familyName.count...])),
                     suffix.isAllowed(for: family.type)
@@ -111,7 +111,7 @@ extension ExpositionParser {
         }
         for suffix in ExpositionSuffix.reserved(by: family.type) {
             scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: family.name)
+            family.withName { scratch.append(contentsOf: $0) }
             scratch.append(contentsOf: UnsafeRawBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount))
             try scratch.withUnsafeBytes { sampleName in
                 guard names.value(for: sampleName) == nil else {

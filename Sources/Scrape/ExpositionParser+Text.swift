@@ -93,7 +93,7 @@ extension ExpositionParser {
         }
         if !family.hasSamples {
             family.hasSamples = true
-            family.name.withUnsafeBytes { familyName in
+            family.withName { familyName in
                 _ = names.update(familyName) { $0 |= NameFlag.sampled }
             }
         }
@@ -101,7 +101,7 @@ extension ExpositionParser {
     }
 
     private func belongsToTextFamily(_ name: UnsafeRawBufferPointer) -> Bool {
-        family.name.withUnsafeBytes { familyName in
+        family.withName { familyName in
             guard ExpositionBytes.hasPrefix(name, familyName) else { return false }
             let suffix = UnsafeRawBufferPointer(rebasing: name[familyName.count...])
             if suffix.isEmpty { return true }

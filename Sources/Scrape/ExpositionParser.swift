@@ -96,7 +96,7 @@ public struct ExpositionParser {
         sampleCount = 0
         sawEndOfFile = false
         family.isOpen = false
-        family.name.removeAll(keepingCapacity: true)
+        family.clearName()
         names.removeAll()
     }
 

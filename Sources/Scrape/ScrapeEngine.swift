@@ -154,6 +154,13 @@ struct ScrapeEngine {
             failure = "\(error)"
             failureKind = .failed
         }
+        if failure != nil, Task.isCancelled {
+            // Stopped mid-scrape (shutdown, reconfiguration, the target gone from discovery): the
+            // target did not fail, so no `up` 0 and no staleness markers for its series. Nothing is
+            // appended; how the loop stops decides what its series get.
+            logger.debug("Scrape stopped before it finished", metadata: ["scrape.error": "\(failure ?? "")"])
+            return ScrapeReport(timestamp: start, duration: 0, samples: 0, error: Self.stoppedMessage)
+        }
         let scraped = failure == nil ? refs.count : 0
         if failure != nil {
             refs.removeAll()
@@ -200,6 +207,10 @@ struct ScrapeEngine {
             appended: batches.reduce(0) { $0 + $1.count }, series: series.count + reportRefs.count,
             duplicates: failure == nil ? duplicates : 0)
     }
+
+    /// The error of a scrape its task's cancellation stopped: it appended nothing, and the loop
+    /// reports it to no observer (the target's last real scrape stays its status).
+    static let stoppedMessage = "scrape stopped before it finished"
 
     /// The reason a scrape gives for an exposition the parser refused.
     func describe(_ error: ExpositionError) -> ScrapeError {

@@ -72,7 +72,9 @@ final class ScrapeLoop: Sendable {
                 report.interval = settings.interval
                 report.sinceLastScrape = previousScrape.map { .nanoseconds(started - $0) }
                 previousScrape = started
-                for observer in context.observers { observer.scraped(target.key, report: report) }
+                if !(Task.isCancelled && report.error == ScrapeEngine.stoppedMessage) {
+                    for observer in context.observers { observer.scraped(target.key, report: report) }
+                }
                 action =
                     Task.isCancelled ? schedule.stop(stopReason.withLock { $0 }) : schedule.slotDone(now: clock.now)
             case .leaveToOwner(let slot):

@@ -192,3 +192,38 @@ private func gunzip(_ compressed: [UInt8], chunkSize: Int, limit: Int = 0) -> Re
         #expect(SeriesCache.recordBytes(labels) == 10 + writer.bytes.count)
     }
 }
+
+@Suite struct ScrapeStoppedMidwayTests {
+    /// A scrape whose task is cancelled while it runs (shutdown, reconfiguration, a target gone
+    /// from discovery) failed because it was stopped, not because the target did: nothing is
+    /// appended, neither `up` 0 nor staleness markers for the series of the scrape before.
+    @Test func aScrapeStoppedByCancellationAppendsNothing() async throws {
+        let settings = ScrapeSettings(jobName: "j")
+        let target = try #require(ScrapeTarget(discovered: ["__address__": "a:1", "job": "j"], settings: settings))
+        let appender = MemoryAppender()
+        let scraper = FakeScraper()
+        scraper.serve(target.url, "m 1\nn 2\n")
+        var engine = ScrapeEngine(target: target, settings: settings, appender: appender, logger: Logger(label: "t"))
+        let first = await engine.scrape(using: scraper, at: 1_000)
+        #expect(first.error == nil)
+        let appended = appender.batches.count
+        #expect(appended > 0)
+
+        // The request fails as one does when its task is cancelled under it.
+        scraper.fail(target.url, ScrapeError("the request was cancelled"))
+        let (stopped, failed) = await Task { [engine] in
+            var stopping = engine
+            withUnsafeCurrentTask { $0?.cancel() }
+            let stopped = await stopping.scrape(using: scraper, at: 2_000)
+            return (stopped, appender.batches.count)
+        }.value
+        #expect(stopped.error == ScrapeEngine.stoppedMessage)
+        #expect(failed == appended, "a stopped scrape appended \(failed - appended) batches")
+
+        // The same failure in a task that goes on is the target's: up 0 and staleness markers.
+        let down = await engine.scrape(using: scraper, at: 3_000)
+        #expect(down.error == "the request was cancelled")
+        #expect(appender.batches.count > appended)
+        #expect(appender.samples.contains { $0.name == "up" && $0.value == 0 && $0.timestamp == 3_000 })
+    }
+}

@@ -280,7 +280,7 @@ struct ShardQueue: Sendable {
     ///
     /// The sample is taken (`consuming`): its label set moves into the shard without another
     /// retain and release, which a borrowed sample cost every sample. A caller that must offer a
-    /// sample again when its shard is full asks ``fullShard(for:)`` first.
+    /// sample again when its shard is full enqueues with ``enqueue(from:carried:now:wakes:)``.
     mutating func enqueue(_ sample: consuming RemoteWriteQueue.Sample, now: Instant) -> Enqueued {
         let (timestamp, value) = (sample.timestamp, sample.value)
         guard let series = sample.series.take() else {
@@ -288,8 +288,45 @@ struct ShardQueue: Sendable {
             return .skipped
         }
         let index = self.shard(ofKey: series.shardKey)
+        guard self.hasRoom(in: index) else { return .full(shard: index) }
+        return self.queue(consume series, timestamp: timestamp, value: value, in: index, now: now)
+    }
+
+    /// Enqueues the samples of `samples`, after `carried` (a sample offered before whose shard was
+    /// full), until they run out or a sample's shard is full: that sample is left in `carried` and
+    /// its shard returned, to offer again once the shard has room. `wakes` gets each shard whose
+    /// consumer should look again.
+    ///
+    /// Each sample's shard is worked out and checked for room once.
+    mutating func enqueue<Samples: IteratorProtocol<RemoteWriteQueue.Sample>>(
+        from samples: inout Samples, carried: inout RemoteWriteQueue.Sample?, now: Instant, wakes: inout [Int]
+    ) -> Int? {
+        while var sample = carried.take() ?? samples.next() {
+            guard let series = sample.series.take() else {
+                self.counters.droppedSamplesTotal += 1
+                continue
+            }
+            let index = self.shard(ofKey: series.shardKey)
+            guard self.hasRoom(in: index) else {
+                sample.series = consume series
+                carried = sample
+                return index
+            }
+            if case .queued(let shard, wake: true) = self.queue(
+                consume series, timestamp: sample.timestamp, value: sample.value, in: index, now: now)
+            {
+                wakes.append(shard)
+            }
+        }
+        return nil
+    }
+
+    /// Queues `series`' sample in shard `index`, which has room.
+    @inline(__always)
+    private mutating func queue(
+        _ series: consuming RemoteWriteLabelSet, timestamp: Int64, value: Double, in index: Int, now: Instant
+    ) -> Enqueued {
         let count = self.shards[index].count
-        if count >= self.configuration.capacity { return .full(shard: index) }
         let ordinal = self.ordinals[index]
         self.ordinals[index] += 1
         if self.appending.resuming, let settled = self.resumed?.acknowledged[index],
@@ -307,30 +344,6 @@ struct ShardQueue: Sendable {
         return .queued(shard: index, wake: count == 0 || count + 1 == self.configuration.maxSamplesPerSend)
     }
 
-    /// Enqueues the samples of `samples`, after `carried` (a sample offered before whose shard was
-    /// full), until they run out or a sample's shard is full: that sample is left in `carried` and
-    /// its shard returned, to offer again once the shard has room. `wakes` gets each shard whose
-    /// consumer should look again.
-    mutating func enqueue<Samples: IteratorProtocol<RemoteWriteQueue.Sample>>(
-        from samples: inout Samples, carried: inout RemoteWriteQueue.Sample?, now: Instant, wakes: inout [Int]
-    ) -> Int? {
-        while let sample = carried.take() ?? samples.next() {
-            if let full = self.fullShard(for: sample) {
-                carried = sample
-                return full
-            }
-            switch self.enqueue(consume sample, now: now) {
-            case .queued(let shard, wake: true):
-                wakes.append(shard)
-            case .queued, .skipped:
-                continue
-            case .full:
-                preconditionFailure("a shard with room (fullShard(for:)) cannot be full")
-            }
-        }
-        return nil
-    }
-
     /// Counts the samples queued since the last call in the record's position.
     mutating func countQueued() {
         guard self.appending.uncounted > 0 else { return }
@@ -340,14 +353,6 @@ struct ShardQueue: Sendable {
 
     /// Whether `shard` has room for a sample.
     func hasRoom(in shard: Int) -> Bool { self.shards[shard].count < self.configuration.capacity }
-
-    /// The shard `sample` goes to when that shard is full (``enqueue(_:now:)`` would answer
-    /// `.full`), else nil.
-    func fullShard(for sample: borrowing RemoteWriteQueue.Sample) -> Int? {
-        guard let key = sample.series?.shardKey else { return nil }
-        let index = self.shard(ofKey: key)
-        return self.hasRoom(in: index) ? nil : index
-    }
 
     @inline(__always)
     private func shard(ofKey key: UInt64) -> Int { Int(key % UInt64(self.configuration.shards)) }

@@ -159,7 +159,9 @@ struct ScrapeEngine {
             // target did not fail, so no `up` 0 and no staleness markers for its series. Nothing is
             // appended; how the loop stops decides what its series get.
             logger.debug("Scrape stopped before it finished", metadata: ["scrape.error": "\(failure ?? "")"])
-            return ScrapeReport(timestamp: start, duration: 0, samples: 0, error: Self.stoppedMessage)
+            var report = ScrapeReport(timestamp: start, duration: 0, samples: 0, error: Self.stoppedMessage)
+            report.stopped = true
+            return report
         }
         let scraped = failure == nil ? refs.count : 0
         if failure != nil {
@@ -208,8 +210,7 @@ struct ScrapeEngine {
             duplicates: failure == nil ? duplicates : 0)
     }
 
-    /// The error of a scrape its task's cancellation stopped: it appended nothing, and the loop
-    /// reports it to no observer (the target's last real scrape stays its status).
+    /// The error of a ``ScrapeReport/stopped`` scrape, for the logs.
     static let stoppedMessage = "scrape stopped before it finished"
 
     /// The reason a scrape gives for an exposition the parser refused.

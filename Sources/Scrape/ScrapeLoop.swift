@@ -72,7 +72,7 @@ final class ScrapeLoop: Sendable {
                 report.interval = settings.interval
                 report.sinceLastScrape = previousScrape.map { .nanoseconds(started - $0) }
                 previousScrape = started
-                if !(Task.isCancelled && report.error == ScrapeEngine.stoppedMessage) {
+                if !report.stopped {
                     for observer in context.observers { observer.scraped(target.key, report: report) }
                 }
                 action =

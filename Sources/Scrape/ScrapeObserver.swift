@@ -50,6 +50,10 @@ public struct ScrapeReport: Sendable, Equatable {
     /// Time since this member's previous scrape of the target, when that was the slot before
     /// (nil for a first scrape, or after slots owned by another member).
     public var sinceLastScrape: Duration?
+    /// The scrape's task was cancelled before it finished (shutdown, reconfiguration, the target
+    /// gone from discovery): it appended nothing and is no news about the target, so its loop
+    /// gives it to no observer.
+    public var stopped = false
 
     public init(
         timestamp: Int64, duration: Double, samples: Int, error: String? = nil, failureKind: ScrapeError.Kind? = nil,

@@ -217,12 +217,14 @@ private func gunzip(_ compressed: [UInt8], chunkSize: Int, limit: Int = 0) -> Re
             let stopped = await stopping.scrape(using: scraper, at: 2_000)
             return (stopped, appender.batches.count)
         }.value
+        #expect(stopped.stopped)
         #expect(stopped.error == ScrapeEngine.stoppedMessage)
         #expect(failed == appended, "a stopped scrape appended \(failed - appended) batches")
 
         // The same failure in a task that goes on is the target's: up 0 and staleness markers.
         let down = await engine.scrape(using: scraper, at: 3_000)
         #expect(down.error == "the request was cancelled")
+        #expect(!down.stopped)
         #expect(appender.batches.count > appended)
         #expect(appender.samples.contains { $0.name == "up" && $0.value == 0 && $0.timestamp == 3_000 })
     }

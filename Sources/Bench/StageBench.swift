@@ -2,6 +2,7 @@ import Events
 import Foundation
 import HTTPSecurity
 import NIOCore
+import Primitives
 import RemoteWrite
 import Scrape
 import Synchronization
@@ -110,19 +111,17 @@ private func printStage(_ name: String, samples: Int, _ clock: Stopwatch) {
             clock.wall / Double(samples) * 1e9, clock.cpu / Double(samples) * 1e6))
 }
 
-/// A text exposition like `bench/targets.py`'s: families of 20 series with four labels.
+/// The body `agentd-bench targets` serves (bench/targets.py's): `series / 20` families, each
+/// after its `# HELP` and `# TYPE` lines, of series with three labels, at their values after a
+/// few seconds.
 func syntheticExposition(series: Int) -> [UInt8] {
-    let methods = ["GET", "POST", "PUT", "DELETE"]
-    let statuses = ["200", "201", "404", "500", "503"]
-    let families = max(1, series / 20)
-    var text = ""
-    for index in 0..<series {
-        let family = index % families
-        let member = index / families
-        text += "bench_requests_\(family)_total{method=\"\(methods[member % 4])\",status=\"\(statuses[member % 5])\","
-        text += "handler=\"/api/v1/h\(member)\"} \(index * 7 % 1000)\n"
-    }
-    return Array(text.utf8)
+    let layout = SyntheticLayout(series: series)
+    var values = layout.initialValues(target: 0)
+    var random = SplitMix64(seed: 0)
+    for _ in 0..<3 { layout.advance(&values, using: &random) }
+    var body = ByteBuffer()
+    layout.render(values, into: &body)
+    return Array(body.readableBytesView)
 }
 
 private func scrapeStage(target index: Int, appender: DiscardingAppender) throws -> ScrapeStage {

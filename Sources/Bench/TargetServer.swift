@@ -135,6 +135,37 @@ struct SyntheticLayout: Sendable {
         self.members = members
         self.headers = headers
     }
+
+    /// Each series' value at the start: `index % 1000 + target`.
+    func initialValues(target: Int) -> [Double] {
+        (0..<shapes.count).map { Double($0 % 1000 + target) }
+    }
+
+    /// Moves `values` on by one second: counters grow, random gauges take a new value.
+    func advance(_ values: inout [Double], using random: inout SplitMix64) {
+        for index in values.indices {
+            switch shapes[index] {
+            case .constant: break
+            case .integerCounter: values[index] += Double(UInt64.random(in: 0..<40, using: &random))
+            case .floatCounter: values[index] += Double(UInt64.random(in: 0..<1500, using: &random)) / 100
+            case .randomGauge:
+                values[index] = Double(UInt64.random(in: 0..<1_000_000_000, using: &random)) / 1024
+            }
+        }
+    }
+
+    /// The exposition of `values`: each family's `# HELP` and `# TYPE` lines, then its series.
+    func render(_ values: [Double], into body: inout ByteBuffer) {
+        body.reserveCapacity(body.writerIndex + prefixes.count * 80)
+        for (family, members) in members.enumerated() {
+            body.writeBytes(headers[family])
+            for index in members {
+                body.writeBytes(prefixes[index])
+                body.writeString(values[index].description)
+                body.writeInteger(UInt8(ascii: "\n"))
+            }
+        }
+    }
 }
 
 /// One target's values and its body of the current second.
@@ -152,8 +183,7 @@ final class ServedTarget: Sendable {
 
     init(index: Int, layout: SyntheticLayout) {
         self.layout = layout
-        let values = (0..<layout.shapes.count).map { Double($0 % 1000 + index) }
-        self.state = Mutex(State(values: values, random: SplitMix64(seed: UInt64(index))))
+        self.state = Mutex(State(values: layout.initialValues(target: index), random: SplitMix64(seed: UInt64(index))))
     }
 
     /// The body of the current wall-clock second, rendered now if this is its first request.
@@ -169,25 +199,10 @@ final class ServedTarget: Sendable {
     }
 
     private func render(_ state: inout State) {
-        for index in state.values.indices {
-            switch layout.shapes[index] {
-            case .constant: break
-            case .integerCounter: state.values[index] += Double(UInt64.random(in: 0..<40, using: &state.random))
-            case .floatCounter: state.values[index] += Double(UInt64.random(in: 0..<1500, using: &state.random)) / 100
-            case .randomGauge:
-                state.values[index] = Double(UInt64.random(in: 0..<1_000_000_000, using: &state.random)) / 1024
-            }
-        }
+        layout.advance(&state.values, using: &state.random)
         var body = ByteBuffer()
-        body.reserveCapacity(max(state.body.readableBytes, layout.prefixes.count * 80))
-        for (family, members) in layout.members.enumerated() {
-            body.writeBytes(layout.headers[family])
-            for index in members {
-                body.writeBytes(layout.prefixes[index])
-                body.writeString(state.values[index].description)
-                body.writeInteger(UInt8(ascii: "\n"))
-            }
-        }
+        body.reserveCapacity(state.body.readableBytes)
+        layout.render(state.values, into: &body)
         state.body = body
     }
 }

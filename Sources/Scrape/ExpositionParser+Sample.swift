@@ -29,45 +29,56 @@ extension ExpositionParser {
                 at: start, "sample limit exceeded: more than \(limits.samples) samples", kind: .sampleLimit)
         }
         var i = start
-        guard i < n, ExpositionBytes.isMetricNameStart(p[i]) else {
-            throw nameFailure(
-                p, count: n, at: i, in: "metric name", pattern: Self.metricNamePattern,
-                otherwise: "expected a metric name")
-        }
-        i += 1
-        while i < n, ExpositionBytes.isMetricNameCharacter(p[i]) { i += 1 }
-        let name = UnsafeRawBufferPointer(start: p + start, count: i - start)
-        try checkNameLimits(name, at: start)
+        let name: UnsafeRawBufferPointer
         let role: ExpositionSampleRole
-        if openMetrics {
-            role = try openMetricsRole(of: name)
-        } else {
-            role = ExpositionSampleRole(type: textType(of: name), suffix: .none)
-        }
-
         var labels = ExpositionLabelSummary()
-        var brace = i
-        if !openMetrics {
-            while brace < n, ExpositionBytes.isBlank(p[brace]) { brace += 1 }
-        }
-        let hasLabels = brace < n && p[brace] == ExpositionBytes.openBrace
+        let hasLabels: Bool
         var known: Int?
-        var asked = false
-        if hasLabels {
-            i = brace
-            if !openMetrics, let end = ExpositionBytes.labelSetEnd(in: p, from: brace, count: n) {
-                // Bytes the caller knows passed the checks below when it first saw them.
-                known = lookup(UnsafeRawBufferPointer(start: p + start, count: end - start))
-                asked = true
-                if known != nil { i = end }
+        // The end of the bytes `lookup` was asked about and did not know, if any.
+        var unknownEnd = -1
+        if !openMetrics, let hit = knownTextSeries(p, count: n, from: start, lookup: lookup, unknownEnd: &unknownEnd) {
+            (name, hasLabels, known, i) = (hit.name, hit.hasLabels, hit.index, hit.end)
+            role = ExpositionSampleRole(type: textType(of: name), suffix: .none)
+        } else {
+            guard i < n, ExpositionBytes.isMetricNameStart(p[i]) else {
+                throw nameFailure(
+                    p, count: n, at: i, in: "metric name", pattern: Self.metricNamePattern,
+                    otherwise: "expected a metric name")
             }
-            if known == nil {
-                labels = try parseLabelSet(
-                    p, count: n, at: &i, special: openMetrics ? role.specialLabel : .none, metricName: name)
+            i += 1
+            while i < n, ExpositionBytes.isMetricNameCharacter(p[i]) { i += 1 }
+            name = UnsafeRawBufferPointer(start: p + start, count: i - start)
+            try checkNameLimits(name, at: start)
+            if openMetrics {
+                role = try openMetricsRole(of: name)
+            } else {
+                role = ExpositionSampleRole(type: textType(of: name), suffix: .none)
             }
+
+            var brace = i
+            if !openMetrics {
+                while brace < n, ExpositionBytes.isBlank(p[brace]) { brace += 1 }
+            }
+            hasLabels = brace < n && p[brace] == ExpositionBytes.openBrace
+            var asked = false
+            if hasLabels {
+                i = brace
+                if !openMetrics, let end = ExpositionBytes.labelSetEnd(in: p, from: brace, count: n) {
+                    // Bytes the caller knows passed the checks below when it first saw them.
+                    if end != unknownEnd {
+                        known = lookup(UnsafeRawBufferPointer(start: p + start, count: end - start))
+                    }
+                    asked = true
+                    if known != nil { i = end }
+                }
+                if known == nil {
+                    labels = try parseLabelSet(
+                        p, count: n, at: &i, special: openMetrics ? role.specialLabel : .none, metricName: name)
+                }
+            }
+            if !asked && i != unknownEnd { known = lookup(UnsafeRawBufferPointer(start: p + start, count: i - start)) }
         }
         let series = UnsafeRawBufferPointer(start: p + start, count: i - start)
-        if !asked { known = lookup(series) }
 
         if openMetrics {
             guard i < n, p[i] == ExpositionBytes.space else {
@@ -128,6 +139,40 @@ extension ExpositionParser {
             ExpositionSample(
                 seriesBytes: series, value: value, timestamp: timestamp, type: role.type, line: lineNumber,
                 known: known, nameLength: name.count))
+    }
+
+    /// The series of a text-format sample line when the caller's `lookup` knows its bytes, found
+    /// before any check: the name's end is the first `{` or space (eight bytes at a time), the
+    /// label set's end is found by skipping quoted values. The caller knows only bytes that passed
+    /// every check below, with the same limits, when it first saw them, so a known series needs
+    /// none of them; bytes it does not know (a new series, or a line this quick cut does not read
+    /// as a known one: a space before the `{`, a tab after a name without labels) leave their end
+    /// in `unknownEnd`, and the line is parsed in full.
+    @inline(__always)
+    private func knownTextSeries(
+        _ p: UnsafePointer<UInt8>, count n: Int, from start: Int, lookup: (UnsafeRawBufferPointer) -> Int?,
+        unknownEnd: inout Int
+    ) -> (name: UnsafeRawBufferPointer, hasLabels: Bool, index: Int, end: Int)? {
+        var seen: UInt64 = 0
+        let stop = ExpositionBytes.firstOf(
+            ExpositionBytes.openBrace, ExpositionBytes.space, in: p, from: start, count: n, seen: &seen)
+        let hasLabels = stop < n && p[stop] == ExpositionBytes.openBrace
+        if !hasLabels {
+            // A space, then labels after all (`name {…}`): not cut here.
+            var next = stop
+            while next < n, ExpositionBytes.isBlank(p[next]) { next += 1 }
+            if next < n && p[next] == ExpositionBytes.openBrace { return nil }
+        }
+        guard let end = hasLabels ? ExpositionBytes.labelSetEnd(in: p, from: stop, count: n) : stop, end > start
+        else { return nil }
+        guard let index = lookup(UnsafeRawBufferPointer(start: p + start, count: end - start)) else {
+            unknownEnd = end
+            return nil
+        }
+        // Known bytes are a valid name, then blanks (tabs: a space ended the search), then labels.
+        var nameEnd = stop
+        while nameEnd > start, ExpositionBytes.isBlank(p[nameEnd - 1]) { nameEnd -= 1 }
+        return (UnsafeRawBufferPointer(start: p + start, count: nameEnd - start), hasLabels, index, end)
     }
 
     /// The length limits on a metric name, which Prometheus holds as the value of the label

@@ -8,12 +8,15 @@ struct CollectedSample: Equatable, CustomStringConvertible {
     var valueBits: UInt64
     var timestamp: Int64?
     var type: ExpositionMetricType
+    /// The metric name the sample gives (the start of `series`).
+    var name: String
 
     init(_ sample: ExpositionSample) {
         series = String(decoding: sample.seriesBytes, as: UTF8.self)
         valueBits = sample.value.bitPattern
         timestamp = sample.timestamp
         type = sample.type
+        name = sample.name()
     }
 
     var value: Double { Double(bitPattern: valueBits) }
@@ -79,6 +82,9 @@ struct TextCase: CustomStringConvertible, Sendable {
         .valid("foo{a=\"b\"} 1\nbar{a=\"b\",c=\"d\",} 2\n", ["foo{a=\"b\"}", "bar{a=\"b\",c=\"d\",}"]),
         .valid("foo { a = \"b\" , c=\"d\" } 1 123\n", ["foo { a = \"b\" , c=\"d\" }"]),
         .valid("  foo\t1\t-5  \n", ["foo"]),
+        .valid(
+            "foo\t{a=\"b\"}\t1\nfoo {a=\"b\"} 2\nfoo\t3\nfoo 4\nfoo\t\t{a=\"b\"} 5\n",
+            ["foo\t{a=\"b\"}", "foo {a=\"b\"}", "foo", "foo", "foo\t\t{a=\"b\"}"]),
         .valid("foo{} 1\n", ["foo{}"]),
         .valid("foo NaN\nbar +Inf\nbaz -Inf\nqux 1e-3\nquux -.5\n", ["foo", "bar", "baz", "qux", "quux"]),
         .valid("foo{a=\"x\\\\y\\\"z\\n\",b=\"\\q\"} 1\n", ["foo{a=\"x\\\\y\\\"z\\n\",b=\"\\q\"}"]),

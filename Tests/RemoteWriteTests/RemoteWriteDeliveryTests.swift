@@ -213,4 +213,24 @@ private final class MemoryProgressStore: DeliveryProgressStore {
         #expect(try again.load() == older)
     }
 
+    /// What a store writes reads back whatever the progress holds: no committed position, shards
+    /// with and without marks, offsets up to 2⁴⁰ − 1, and a mapping JSON must escape; and a new
+    /// mapping replaces the one the file kept escaped.
+    @Test func theCursorFileKeepsEveryFieldItWrites() throws {
+        let dir = TemporaryDirectory()
+        let file = try DeliveryCursorFile(path: DeliveryCursorFile.path(root: dir.path, endpoint: "e"))
+        let far = Forwarder.pack(.init(segment: 99_999_999, offset: 1 << 40 - 1))
+        var progress = DeliveryProgress(
+            committed: nil, acknowledged: [nil, .init(position: far, samples: 0), .init(position: 0, samples: 12_345)],
+            sent: [.init(position: 7, samples: Int(Int32.max)), nil, nil],
+            mapping: "shards=3;q\"uote\\back\u{01}ctl;é")
+        try file.store(progress)
+        #expect(try file.load() == progress)
+        progress.committed = far
+        progress.mapping = "shards=3;plain"
+        try file.store(progress)
+        #expect(try file.load() == progress)
+        #expect(try DeliveryCursorFile(path: file.path).load() == progress)
+    }
+
 }

@@ -145,9 +145,9 @@ extension ExpositionParser {
     /// before any check: the name's end is the first `{` or space (eight bytes at a time), the
     /// label set's end is found by skipping quoted values. The caller knows only bytes that passed
     /// every check below, with the same limits, when it first saw them, so a known series needs
-    /// none of them; bytes it does not know (a new series, or a line this quick cut does not read
-    /// as a known one: a space before the `{`, a tab after a name without labels) leave their end
-    /// in `unknownEnd`, and the line is parsed in full.
+    /// none of them. Bytes it does not know (a new series, or `name\tvalue` cut at the wrong place)
+    /// leave their end in `unknownEnd`; a line with a space before its `{` is not looked up here.
+    /// Either way the line is then parsed in full.
     @inline(__always)
     private func knownTextSeries(
         _ p: UnsafePointer<UInt8>, count n: Int, from start: Int, lookup: (UnsafeRawBufferPointer) -> Int?,

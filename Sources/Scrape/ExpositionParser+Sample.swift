@@ -21,6 +21,7 @@ extension ExpositionParser {
         count n: Int,
         from start: Int,
         lookup: (UnsafeRawBufferPointer) -> Int?,
+        expectedLength: () -> Int,
         onSample: (ExpositionSample) throws -> Void
     ) throws {
         let openMetrics = format == .openMetrics
@@ -36,7 +37,11 @@ extension ExpositionParser {
         var known: Int?
         // The end of the bytes `lookup` was asked about and did not know, if any.
         var unknownEnd = -1
-        if !openMetrics, let hit = knownTextSeries(p, count: n, from: start, lookup: lookup, unknownEnd: &unknownEnd) {
+        if !openMetrics,
+            let hit = expectedTextSeries(
+                p, count: n, from: start, length: expectedLength(), lookup: lookup, unknownEnd: &unknownEnd)
+                ?? knownTextSeries(p, count: n, from: start, lookup: lookup, unknownEnd: &unknownEnd)
+        {
             (name, hasLabels, known, i) = (hit.name, hit.hasLabels, hit.index, hit.end)
             role = ExpositionSampleRole(type: textType(of: name), suffix: .none)
         } else {
@@ -141,6 +146,40 @@ extension ExpositionParser {
                 known: known, nameLength: name.count))
     }
 
+    /// The series of a text-format sample line when it is the one the caller expects next, as
+    /// `length` bytes: they are looked up when what follows them can end a series (they end a
+    /// label set, or a blank follows a name and no label set comes after it). Known bytes that end
+    /// there are the series: parsing the line reads the same bytes as when they were first seen,
+    /// so it ends its series where they end. Bytes looked up and not known leave their end in
+    /// `unknownEnd`.
+    @inline(__always)
+    private func expectedTextSeries(
+        _ p: UnsafePointer<UInt8>, count n: Int, from start: Int, length: Int,
+        lookup: (UnsafeRawBufferPointer) -> Int?, unknownEnd: inout Int
+    ) -> (name: UnsafeRawBufferPointer, hasLabels: Bool, index: Int, end: Int)? {
+        guard length > 0, length < n - start else { return nil }
+        let end = start + length
+        let hasLabels = p[end - 1] == ExpositionBytes.closeBrace
+        if !hasLabels {
+            // A name: a blank ends it, and no label set may follow (`name {…}`).
+            guard ExpositionBytes.isBlank(p[end]) else { return nil }
+            var next = end + 1
+            while next < n, ExpositionBytes.isBlank(p[next]) { next += 1 }
+            if next < n && p[next] == ExpositionBytes.openBrace { return nil }
+        }
+        guard let index = lookup(UnsafeRawBufferPointer(start: p + start, count: length)) else {
+            unknownEnd = end
+            return nil
+        }
+        guard hasLabels else { return (UnsafeRawBufferPointer(start: p + start, count: length), false, index, end) }
+        // Known bytes are a valid name, then blanks, then labels.
+        var seen: UInt64 = 0
+        var nameEnd = ExpositionBytes.firstOf(
+            ExpositionBytes.openBrace, ExpositionBytes.space, in: p, from: start, count: end, seen: &seen)
+        while nameEnd > start, ExpositionBytes.isBlank(p[nameEnd - 1]) { nameEnd -= 1 }
+        return (UnsafeRawBufferPointer(start: p + start, count: nameEnd - start), true, index, end)
+    }
+
     /// The series of a text-format sample line when the caller's `lookup` knows its bytes, found
     /// before any check: the name's end is the first `{` or space (eight bytes at a time), the
     /// label set's end is found by skipping quoted values. The caller knows only bytes that passed
@@ -163,7 +202,8 @@ extension ExpositionParser {
             while next < n, ExpositionBytes.isBlank(p[next]) { next += 1 }
             if next < n && p[next] == ExpositionBytes.openBrace { return nil }
         }
-        guard let end = hasLabels ? ExpositionBytes.labelSetEnd(in: p, from: stop, count: n) : stop, end > start
+        guard let end = hasLabels ? ExpositionBytes.labelSetEnd(in: p, from: stop, count: n) : stop, end > start,
+            end != unknownEnd
         else { return nil }
         guard let index = lookup(UnsafeRawBufferPointer(start: p + start, count: end - start)) else {
             unknownEnd = end

@@ -45,7 +45,7 @@ public struct ExpositionParser {
         deadline: ContinuousClock.Instant? = nil,
         onSample: (ExpositionSample) throws -> Void
     ) throws -> Int {
-        try parse(body, deadline: deadline, lookup: { _ in nil }, onSample: onSample)
+        try parse(body, deadline: deadline, lookup: { _ in nil }, expectedLength: { 0 }, onSample: onSample)
     }
 
     /// Parses a whole body as ``parse(_:deadline:onSample:)`` does, asking `lookup` once per
@@ -58,11 +58,17 @@ public struct ExpositionParser {
     /// body of the same scrape target exposed). The end of such a label set is found by skipping
     /// its quoted values, which for valid bytes is where the checks would end it. OpenMetrics
     /// checks every label set: its rules look at the family around a sample too.
+    ///
+    /// `expectedLength` tells the text parser how many bytes the series `lookup` expects next
+    /// takes as written (0: none). A target writes its series in the same order at every scrape,
+    /// so the parser first asks `lookup` about that many bytes of the line, when what follows them
+    /// can end a series there, and reads the line for its series' end only when they are not known.
     @discardableResult
     public mutating func parse(
         _ body: UnsafeRawBufferPointer,
         deadline: ContinuousClock.Instant? = nil,
         lookup: (UnsafeRawBufferPointer) -> Int?,
+        expectedLength: () -> Int = { 0 },
         onSample: (ExpositionSample) throws -> Void
     ) throws -> Int {
         reset()
@@ -82,7 +88,7 @@ public struct ExpositionParser {
                         of: ExpositionBytes.newline, in: bytes + start, count: body.count - start)
                 try parseLine(
                     UnsafeRawBufferPointer(start: bytes + start, count: end - start), lookup: lookup,
-                    onSample: onSample)
+                    expectedLength: expectedLength, onSample: onSample)
                 start = end + 1
             }
         }
@@ -103,7 +109,7 @@ public struct ExpositionParser {
     /// Parses one line (without its newline).
     mutating func parseLine(
         _ line: UnsafeRawBufferPointer, lookup: (UnsafeRawBufferPointer) -> Int? = { _ in nil },
-        onSample: (ExpositionSample) throws -> Void
+        expectedLength: () -> Int = { 0 }, onSample: (ExpositionSample) throws -> Void
     ) throws {
         lineNumber += 1
         switch format {
@@ -115,7 +121,8 @@ public struct ExpositionParser {
             if p[i] == ExpositionBytes.hash {
                 try parseTextComment(p, count: line.count, from: i + 1)
             } else {
-                try parseSample(p, count: line.count, from: i, lookup: lookup, onSample: onSample)
+                try parseSample(
+                    p, count: line.count, from: i, lookup: lookup, expectedLength: expectedLength, onSample: onSample)
             }
         case .openMetrics:
             if sawEndOfFile { throw failure(at: 0, "unexpected content after \"# EOF\"") }
@@ -129,7 +136,8 @@ public struct ExpositionParser {
                     try parseOpenMetricsMetadata(p, count: line.count)
                 }
             } else {
-                try parseSample(p, count: line.count, from: 0, lookup: lookup, onSample: onSample)
+                try parseSample(
+                    p, count: line.count, from: 0, lookup: lookup, expectedLength: { 0 }, onSample: onSample)
             }
         }
     }

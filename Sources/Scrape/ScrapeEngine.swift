@@ -298,6 +298,8 @@ struct ScrapeEngine {
     /// A series the target exposed for the first time in this scrape (in this written form).
     struct NewSeries {
         var fingerprint: SeriesCache.Fingerprint
+        /// The bytes of its written form.
+        var length: Int
         var labels: Labels
         var recordBytes: Int
     }
@@ -333,7 +335,8 @@ struct ScrapeEngine {
             // limits (`settings` are fixed for the engine's life), so the text parser may skip
             // their label checks.
             _ = try parser.parse(
-                buffer, deadline: deadline, lookup: { cache.index(for: SeriesCache.Fingerprint($0)) }
+                buffer, deadline: deadline, lookup: { cache.index(for: SeriesCache.Fingerprint($0)) },
+                expectedLength: { cache.expectedLength }
             ) { sample in
                 let index: Int
                 let recordBytes: Int
@@ -361,7 +364,8 @@ struct ScrapeEngine {
                     newByLabels[labels] = newSeries.count
                     newSeries.append(
                         NewSeries(
-                            fingerprint: SeriesCache.Fingerprint(sample.seriesBytes), labels: labels,
+                            fingerprint: SeriesCache.Fingerprint(sample.seriesBytes),
+                            length: sample.seriesBytes.count, labels: labels,
                             recordBytes: recordBytes))
                     index = -newSeries.count
                 }
@@ -400,7 +404,8 @@ struct ScrapeEngine {
         indexes.reserveCapacity(newSeries.count)
         cache.reserveFirst(forms: newSeries.count)
         for (series, ref) in zip(newSeries, newRefs) {
-            indexes.append(cache.insert(series.fingerprint, ref: ref, recordBytes: series.recordBytes))
+            indexes.append(
+                cache.insert(series.fingerprint, length: series.length, ref: ref, recordBytes: series.recordBytes))
         }
         if hasStages { relabelNew(newSeries.map(\.labels), at: indexes) }
         var kept = 0

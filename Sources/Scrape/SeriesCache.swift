@@ -53,10 +53,13 @@ struct SeriesCache {
     private(set) var series: [Series] = []
     /// The ways the target writes its series (two orders of the same labels are two forms), in
     /// the order they were first seen: a scrape that exposes its series in the same order as the
-    /// last finds them front to back. Two arrays, fingerprints and the index in `series` each
-    /// names, so that a form takes 20 bytes, not a padded 24.
+    /// last finds them front to back. Three arrays, so that a form takes 22 bytes, not a padded
+    /// 24: fingerprints, the index in `series` each names, and the form's length (0: more than
+    /// `UInt16.max` bytes), which lets the parser ask about the form expected next before it has
+    /// found where a line's series ends.
     private var formFingerprints: [Fingerprint] = []
     private var formSeries: [Int32] = []
+    private var formLengths: [UInt16] = []
     /// Forms by the low half of their fingerprints.
     private var formIndex = HashIndex()
     /// Series by their ref.
@@ -67,6 +70,9 @@ struct SeriesCache {
     private var expected = 0
 
     var count: Int { series.count }
+
+    /// How many bytes the form expected next takes as written, or 0 when no form is expected.
+    var expectedLength: Int { expected < formLengths.count ? Int(formLengths[expected]) : 0 }
 
     /// The index in `series` of the series whose written form has `fingerprint`, if known.
     mutating func index(for fingerprint: Fingerprint) -> Int? {
@@ -87,13 +93,15 @@ struct SeriesCache {
         guard formFingerprints.isEmpty else { return }
         formFingerprints.reserveCapacity(forms)
         formSeries.reserveCapacity(forms)
+        formLengths.reserveCapacity(forms)
         self.series.reserveCapacity(forms)
         self.formIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
         self.seriesIndex.reserveCapacity(forms) { _ in preconditionFailure("the index is empty") }
     }
 
-    /// Records that the form with `fingerprint` names the series `ref`; returns the series' index.
-    mutating func insert(_ fingerprint: Fingerprint, ref: UInt64, recordBytes: Int) -> Int {
+    /// Records that the form of `length` bytes with `fingerprint` names the series `ref`; returns
+    /// the series' index.
+    mutating func insert(_ fingerprint: Fingerprint, length: Int, ref: UInt64, recordBytes: Int) -> Int {
         let index: Int
         if let known = seriesIndex.find(hash: HashIndex.hash(ref), where: { series[$0].ref == ref }) {
             index = known
@@ -104,6 +112,7 @@ struct SeriesCache {
         }
         formFingerprints.append(fingerprint)
         formSeries.append(Int32(index))
+        formLengths.append(length <= Int(UInt16.max) ? UInt16(length) : 0)
         formIndex.insert(formFingerprints.count - 1, hash: fingerprint.low) { [formFingerprints] in
             formFingerprints[$0].low
         }

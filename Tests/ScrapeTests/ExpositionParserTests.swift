@@ -35,13 +35,13 @@ func parseWhole(_ bytes: [UInt8], _ format: ExpositionFormat) -> Result<[Collect
 /// Parses `body` with `lookup`, calling `onSample` per sample: the samples, or the parser's error.
 func parseLooking(
     _ body: [UInt8], _ format: ExpositionFormat, lookup: (UnsafeRawBufferPointer) -> Int? = { _ in nil },
-    onSample: (ExpositionSample) -> Void = { _ in }
+    expectedLength: () -> Int = { 0 }, onSample: (ExpositionSample) -> Void = { _ in }
 ) -> Result<[CollectedSample], ExpositionError> {
     expositionResult {
         var samples: [CollectedSample] = []
         var parser = ExpositionParser(format: format)
         let count = try body.withUnsafeBytes { buffer in
-            try parser.parse(buffer, lookup: lookup) { sample in
+            try parser.parse(buffer, lookup: lookup, expectedLength: expectedLength) { sample in
                 onSample(sample)
                 samples.append(CollectedSample(sample))
             }
@@ -85,6 +85,9 @@ struct TextCase: CustomStringConvertible, Sendable {
         .valid(
             "foo\t{a=\"b\"}\t1\nfoo {a=\"b\"} 2\nfoo\t3\nfoo 4\nfoo\t\t{a=\"b\"} 5\n",
             ["foo\t{a=\"b\"}", "foo {a=\"b\"}", "foo", "foo", "foo\t\t{a=\"b\"}"]),
+        .valid(
+            "foo 1\nfoo_bar 2\nfoo {a=\"b\"} 3\nfoo\t{a=\"b\"} 4\nfoo{a=\"b\"} 5\nfoo{a=\"b\",c=\"d\"} 6\nfoo 7\n",
+            ["foo", "foo_bar", "foo {a=\"b\"}", "foo\t{a=\"b\"}", "foo{a=\"b\"}", "foo{a=\"b\",c=\"d\"}", "foo"]),
         .valid("foo{} 1\n", ["foo{}"]),
         .valid("foo NaN\nbar +Inf\nbaz -Inf\nqux 1e-3\nquux -.5\n", ["foo", "bar", "baz", "qux", "quux"]),
         .valid("foo{a=\"x\\\\y\\\"z\\n\",b=\"\\q\"} 1\n", ["foo{a=\"x\\\\y\\\"z\\n\",b=\"\\q\"}"]),
@@ -112,6 +115,8 @@ struct TextCase: CustomStringConvertible, Sendable {
         .invalid("foo{a=\"b\",,} 1\n", at: "1:11"),
         .invalid("foo\n", at: "1:4"),
         .invalid("foo{a=\"b\"}\n", at: "1:11"),
+        .invalid("foo{a=\"b\"} 1\nfoo{a=\"b\"}x 2\n", at: "2:11"),
+        .invalid("foo 1\nfoo\n", at: "2:4"),
         .invalid("foo bar\n", at: "1:5"),
         .invalid("foo 1.5.5\n", at: "1:5"),
         .invalid("foo 1_000\n", at: "1:5"),
@@ -156,11 +161,13 @@ struct TextCase: CustomStringConvertible, Sendable {
                 if seen[Array(sample.seriesBytes)] == nil { seen[Array(sample.seriesBytes)] = seen.count }
             })
         var unknown: [String] = []
-        let second = parseLooking(body, .prometheusText, lookup: { seen[Array($0)] }) { sample in
-            if sample.known == nil || sample.known != seen[Array(sample.seriesBytes)] {
-                unknown.append(String(decoding: sample.seriesBytes, as: UTF8.self))
-            }
-        }
+        let second = parseLooking(
+            body, .prometheusText, lookup: { seen[Array($0)] },
+            onSample: { sample in
+                if sample.known == nil || sample.known != seen[Array(sample.seriesBytes)] {
+                    unknown.append(String(decoding: sample.seriesBytes, as: UTF8.self))
+                }
+            })
         #expect(unknown.isEmpty, "not found by the lookup: \(unknown)")
         switch (first, second) {
         case (.success(let a), .success(let b)):
@@ -172,15 +179,48 @@ struct TextCase: CustomStringConvertible, Sendable {
         }
     }
 
+    /// The parser first asks about as many bytes as the series expected next takes: whatever that
+    /// length (here every length of a known series, on every line), a second parse gives the same
+    /// samples, each found as the series it is, or the same error.
+    @Test(arguments: TextCase.all)
+    func anExpectedLengthNeverChangesWhatALineSays(_ textCase: TextCase) {
+        let body = Array(textCase.body.utf8)
+        var seen: [[UInt8]: Int] = [:]
+        let first = parseLooking(
+            body, .prometheusText,
+            onSample: { sample in
+                if seen[Array(sample.seriesBytes)] == nil { seen[Array(sample.seriesBytes)] = seen.count }
+            })
+        for length in Set(seen.keys.map(\.count) + [1, body.count]) {
+            var wrong: [String] = []
+            let second = parseLooking(body, .prometheusText, lookup: { seen[Array($0)] }, expectedLength: { length }) {
+                sample in
+                if sample.known == nil || sample.known != seen[Array(sample.seriesBytes)] {
+                    wrong.append(String(decoding: sample.seriesBytes, as: UTF8.self))
+                }
+            }
+            #expect(wrong.isEmpty, "expecting \(length) bytes, not found as themselves: \(wrong)")
+            switch (first, second) {
+            case (.success(let a), .success(let b)):
+                #expect(a == b, "expecting \(length) bytes")
+            case (.failure(let a), .failure(let b)):
+                #expect("\(a.line):\(a.column) \(a.message)" == "\(b.line):\(b.column) \(b.message)")
+            default:
+                Issue.record("expecting \(length) bytes: first parse \(first), second \(second)")
+            }
+        }
+    }
+
     /// Text format: a label set the lookup knows is not checked again (the lookup vouches for it);
     /// OpenMetrics checks every label set, known or not.
     @Test func aKnownLabelSetSkipsItsChecksInTheTextFormatOnly() throws {
         let series = Array("foo{a=\"1\",a=\"2\"}".utf8)
         func parse(_ text: String, _ format: ExpositionFormat) -> Result<[Int?], ExpositionError> {
             var known: [Int?] = []
-            return parseLooking(Array(text.utf8), format, lookup: { Array($0) == series ? 7 : nil }) {
-                known.append($0.known)
-            }.map { _ in known }
+            return parseLooking(
+                Array(text.utf8), format, lookup: { Array($0) == series ? 7 : nil },
+                onSample: { known.append($0.known) }
+            ).map { _ in known }
         }
         #expect(try parse("foo{a=\"1\",a=\"2\"} 1\nfoo{a=\"1\"} 2\n", .prometheusText).get() == [7, nil])
         #expect(throws: ExpositionError.self) { try parse("foo{a=\"1\",a=\"3\"} 1\n", .prometheusText).get() }

@@ -13,7 +13,7 @@ import Testing
         let forms = (0..<50).map { SeriesCache.Fingerprint(low: 7, high: UInt64(1000 + $0)) }
         for (number, form) in forms.enumerated() {
             #expect(cache.index(for: form) == nil)
-            #expect(cache.insert(form, ref: UInt64(100 + number), recordBytes: 20) == number)
+            #expect(cache.insert(form, length: 30, ref: UInt64(100 + number), recordBytes: 20) == number)
         }
         // Out of order, so the lookup cannot stop at the form expected next.
         for number in [31, 4, 49, 0, 17] {
@@ -26,14 +26,37 @@ import Testing
 
     @Test func twoFormsOfOneSeriesShareItsEntry() {
         var cache = SeriesCache()
-        let first = cache.insert(fingerprint("m{a=\"1\",b=\"2\"}"), ref: 9, recordBytes: 30)
-        let other = cache.insert(fingerprint("m{b=\"2\",a=\"1\"}"), ref: 9, recordBytes: 30)
-        let third = cache.insert(fingerprint("n"), ref: 10, recordBytes: 10)
+        let first = cache.insert(fingerprint("m{a=\"1\",b=\"2\"}"), length: 15, ref: 9, recordBytes: 30)
+        let other = cache.insert(fingerprint("m{b=\"2\",a=\"1\"}"), length: 15, ref: 9, recordBytes: 30)
+        let third = cache.insert(fingerprint("n"), length: 1, ref: 10, recordBytes: 10)
         #expect(first == other)
         #expect(third == 1)
         #expect(cache.count == 2)
         #expect(cache.index(for: fingerprint("m{b=\"2\",a=\"1\"}")) == first)
         #expect(cache.index(for: fingerprint("m{a=\"1\",b=\"3\"}")) == nil)
+    }
+
+    /// The parser asks for the form expected next by its length: the length of the form after
+    /// the last one found, wherever that was found, and 0 past the last form or for a form longer
+    /// than 16 bits count.
+    @Test func theExpectedLengthIsThatOfTheFormAfterTheLastFound() {
+        var cache = SeriesCache()
+        let forms = ["a{x=\"1\"}", "bb", "c{x=\"22\"}", "d" + String(repeating: "d", count: 70_000)]
+        #expect(cache.expectedLength == 0)
+        for (number, form) in forms.enumerated() {
+            _ = cache.insert(fingerprint(form), length: form.utf8.count, ref: UInt64(number), recordBytes: 10)
+        }
+        #expect(cache.expectedLength == forms[0].utf8.count)
+        #expect(cache.index(for: fingerprint(forms[0])) == 0)
+        #expect(cache.expectedLength == forms[1].utf8.count)
+        #expect(cache.index(for: fingerprint(forms[2])) == 2)
+        #expect(cache.expectedLength == 0)
+        #expect(cache.index(for: fingerprint(forms[1])) == 1)
+        #expect(cache.expectedLength == forms[2].utf8.count)
+        #expect(cache.index(for: fingerprint(forms[3])) == 3)
+        #expect(cache.expectedLength == 0)
+        #expect(cache.index(for: fingerprint("zz")) == nil)
+        #expect(cache.expectedLength == 0)
     }
 
     @Test func aFingerprintDependsOnEveryByte() {
@@ -55,7 +78,7 @@ import Testing
     @Test func entriesAreSixteenBytesAndKeepThirtyTwoBitRefsAndSizes() {
         #expect(MemoryLayout<SeriesCache.Series>.stride == 16)
         var cache = SeriesCache()
-        let index = cache.insert(fingerprint("m"), ref: UInt64(UInt32.max), recordBytes: Int(UInt32.max))
+        let index = cache.insert(fingerprint("m"), length: 1, ref: UInt64(UInt32.max), recordBytes: Int(UInt32.max))
         #expect(cache.series[index].ref == UInt64(UInt32.max))
         #expect(cache.series[index].recordBytes == Int(UInt32.max))
         #expect(cache.series[index].lastSeen == 0)

@@ -20,6 +20,28 @@ let swiftSettings: [SwiftSetting] = testSettings + (strict ? [.unsafeFlags(["-wa
 /// The libraries a fuzz target runs.
 let fuzzedSettings = swiftSettings + fuzzFlags
 
+/// Release builds of `agentd` on Linux link as a position-dependent executable, as Go links
+/// Prometheus and vmagent: a position-independent one carries 3.3 MiB of relocations that the
+/// loader reads and applies at every start, dirtying the pages they point into, which cost 6–8 MiB
+/// of resident memory (docs/performance.md). The Swift runtime and Foundation are linked in
+/// statically with it, as `--static-swift-stdlib` does (static Foundation needs the four libraries
+/// named, which the shared one brings along): against a shared libswiftCore the loader warns at
+/// every start that the pointer equality of the functions taken from it may break. The price is
+/// that the agent's image, runtime included, loads at a fixed address; shared libraries, heap and
+/// stacks are still randomized. Debug builds (the tests') are left as they were; AGENTD_PIE=1
+/// builds a release position-independent, with the runtime shared.
+let pie = Context.environment["AGENTD_PIE"] == "1"
+let agentdLinkerSettings: [LinkerSetting] =
+    pie
+    ? []
+    : [
+        .unsafeFlags(
+            [
+                "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                "-l_FoundationCollections", "-Xclang-linker", "-no-pie",
+            ], .when(platforms: [.linux], configuration: .release))
+    ]
+
 let package = Package(
     name: "agentd",
     platforms: [.macOS(.v15)],
@@ -160,7 +182,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            linkerSettings: agentdLinkerSettings
         ),
         .executableTarget(
             name: "WALCrashHelper",

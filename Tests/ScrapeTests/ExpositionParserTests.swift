@@ -154,29 +154,8 @@ struct TextCase: CustomStringConvertible, Sendable {
     @Test(arguments: TextCase.all)
     func knownSeriesParseAsTheyDidWhenNew(_ textCase: TextCase) {
         let body = Array(textCase.body.utf8)
-        var seen: [[UInt8]: Int] = [:]
-        let first = parseLooking(
-            body, .prometheusText,
-            onSample: { sample in
-                if seen[Array(sample.seriesBytes)] == nil { seen[Array(sample.seriesBytes)] = seen.count }
-            })
-        var unknown: [String] = []
-        let second = parseLooking(
-            body, .prometheusText, lookup: { seen[Array($0)] },
-            onSample: { sample in
-                if sample.known == nil || sample.known != seen[Array(sample.seriesBytes)] {
-                    unknown.append(String(decoding: sample.seriesBytes, as: UTF8.self))
-                }
-            })
-        #expect(unknown.isEmpty, "not found by the lookup: \(unknown)")
-        switch (first, second) {
-        case (.success(let a), .success(let b)):
-            #expect(a == b)
-        case (.failure(let a), .failure(let b)):
-            #expect("\(a.line):\(a.column) \(a.message)" == "\(b.line):\(b.column) \(b.message)")
-        default:
-            Issue.record("first parse \(first), second \(second)")
-        }
+        let (first, seen) = parseNumberingSeries(body)
+        expectSameParse(body, knowing: seen, expectedLength: 0, as: first)
     }
 
     /// The parser first asks about as many bytes as the series expected next takes: whatever that
@@ -185,29 +164,45 @@ struct TextCase: CustomStringConvertible, Sendable {
     @Test(arguments: TextCase.all)
     func anExpectedLengthNeverChangesWhatALineSays(_ textCase: TextCase) {
         let body = Array(textCase.body.utf8)
+        let (first, seen) = parseNumberingSeries(body)
+        for length in Set(seen.keys.map(\.count) + [1, body.count]) {
+            expectSameParse(body, knowing: seen, expectedLength: length, as: first)
+        }
+    }
+
+    /// Parses a text body, numbering its series (as written) in the order first seen.
+    private func parseNumberingSeries(_ body: [UInt8]) -> (Result<[CollectedSample], ExpositionError>, [[UInt8]: Int]) {
         var seen: [[UInt8]: Int] = [:]
-        let first = parseLooking(
+        let result = parseLooking(
             body, .prometheusText,
             onSample: { sample in
                 if seen[Array(sample.seriesBytes)] == nil { seen[Array(sample.seriesBytes)] = seen.count }
             })
-        for length in Set(seen.keys.map(\.count) + [1, body.count]) {
-            var wrong: [String] = []
-            let second = parseLooking(body, .prometheusText, lookup: { seen[Array($0)] }, expectedLength: { length }) {
-                sample in
+        return (result, seen)
+    }
+
+    /// Parses `body` again with a lookup that knows `seen`, expecting `expectedLength` bytes at
+    /// every line: the samples of `first`, each found as the series it is, or the error of `first`.
+    private func expectSameParse(
+        _ body: [UInt8], knowing seen: [[UInt8]: Int], expectedLength: Int,
+        as first: Result<[CollectedSample], ExpositionError>
+    ) {
+        var wrong: [String] = []
+        let second = parseLooking(
+            body, .prometheusText, lookup: { seen[Array($0)] }, expectedLength: { expectedLength },
+            onSample: { sample in
                 if sample.known == nil || sample.known != seen[Array(sample.seriesBytes)] {
                     wrong.append(String(decoding: sample.seriesBytes, as: UTF8.self))
                 }
-            }
-            #expect(wrong.isEmpty, "expecting \(length) bytes, not found as themselves: \(wrong)")
-            switch (first, second) {
-            case (.success(let a), .success(let b)):
-                #expect(a == b, "expecting \(length) bytes")
-            case (.failure(let a), .failure(let b)):
-                #expect("\(a.line):\(a.column) \(a.message)" == "\(b.line):\(b.column) \(b.message)")
-            default:
-                Issue.record("expecting \(length) bytes: first parse \(first), second \(second)")
-            }
+            })
+        #expect(wrong.isEmpty, "expecting \(expectedLength) bytes, not found as themselves: \(wrong)")
+        switch (first, second) {
+        case (.success(let a), .success(let b)):
+            #expect(a == b, "expecting \(expectedLength) bytes")
+        case (.failure(let a), .failure(let b)):
+            #expect("\(a.line):\(a.column) \(a.message)" == "\(b.line):\(b.column) \(b.message)")
+        default:
+            Issue.record("expecting \(expectedLength) bytes: first parse \(first), second \(second)")
         }
     }
 

@@ -45,6 +45,27 @@ struct ExpositionFamily {
         withName { ExpositionBytes.equal($0, other) }
     }
 
+    /// Whether a text-format sample named `name` belongs to the family: its name, or the name and
+    /// one of the suffixes the samples of a summary or a histogram take. (A method of the family,
+    /// not of the parser: reading the family in place, not a copy of it.)
+    @inline(__always)
+    func admitsTextSample(named name: UnsafeRawBufferPointer) -> Bool {
+        withName { familyName in
+            guard ExpositionBytes.hasPrefix(name, familyName) else { return false }
+            let suffix = UnsafeRawBufferPointer(rebasing: name[familyName.count...])
+            if suffix.isEmpty { return true }
+            switch type {
+            case .summary:
+                return ExpositionBytes.equal(suffix, "_sum") || ExpositionBytes.equal(suffix, "_count")
+            case .histogram:
+                return ExpositionBytes.equal(suffix, "_bucket") || ExpositionBytes.equal(suffix, "_sum")
+                    || ExpositionBytes.equal(suffix, "_count")
+            default:
+                return false
+            }
+        }
+    }
+
     /// Calls `body` with the family's name.
     func withName<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try nameStorage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<nameCount])) }

@@ -76,7 +76,7 @@ extension ExpositionParser {
     /// The type of a text-format sample named `name`, switching families when the name does not
     /// belong to the current one.
     mutating func textType(of name: UnsafeRawBufferPointer) -> ExpositionMetricType {
-        if family.isOpen && !belongsToTextFamily(name) {
+        if family.isOpen && !family.admitsTextSample(named: name) {
             family.isOpen = false
         }
         if !family.isOpen {
@@ -98,23 +98,6 @@ extension ExpositionParser {
             }
         }
         return family.type ?? .untyped
-    }
-
-    private func belongsToTextFamily(_ name: UnsafeRawBufferPointer) -> Bool {
-        family.withName { familyName in
-            guard ExpositionBytes.hasPrefix(name, familyName) else { return false }
-            let suffix = UnsafeRawBufferPointer(rebasing: name[familyName.count...])
-            if suffix.isEmpty { return true }
-            switch family.type {
-            case .summary:
-                return ExpositionBytes.equal(suffix, "_sum") || ExpositionBytes.equal(suffix, "_count")
-            case .histogram:
-                return ExpositionBytes.equal(suffix, "_bucket") || ExpositionBytes.equal(suffix, "_sum")
-                    || ExpositionBytes.equal(suffix, "_count")
-            default:
-                return false
-            }
-        }
     }
 }
 

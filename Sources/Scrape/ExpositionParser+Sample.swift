@@ -185,8 +185,9 @@ extension ExpositionParser {
     /// label set's end is found by skipping quoted values. The caller knows only bytes that passed
     /// every check below, with the same limits, when it first saw them, so a known series needs
     /// none of them. Bytes it does not know (a new series, or `name\tvalue` cut at the wrong place)
-    /// leave their end in `unknownEnd`; a line with a space before its `{` is not looked up here.
-    /// Either way the line is then parsed in full.
+    /// leave their end in `unknownEnd`, and bytes that already ended there are not asked about
+    /// again; a line with a space before its `{` is not looked up here. Either way the line is then
+    /// parsed in full.
     @inline(__always)
     private func knownTextSeries(
         _ p: UnsafePointer<UInt8>, count n: Int, from start: Int, lookup: (UnsafeRawBufferPointer) -> Int?,

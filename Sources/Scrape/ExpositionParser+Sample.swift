@@ -160,24 +160,19 @@ extension ExpositionParser {
         guard length > 0, length < n - start else { return nil }
         let end = start + length
         let hasLabels = p[end - 1] == ExpositionBytes.closeBrace
-        if !hasLabels {
-            // A name: a blank ends it, and no label set may follow (`name {…}`).
-            guard ExpositionBytes.isBlank(p[end]) else { return nil }
-            var next = end + 1
-            while next < n, ExpositionBytes.isBlank(p[next]) { next += 1 }
-            if next < n && p[next] == ExpositionBytes.openBrace { return nil }
+        // A name: a blank ends it, and no label set may follow (`name {…}`).
+        if !hasLabels, !ExpositionBytes.isBlank(p[end]) || Self.labelSetFollows(p, count: n, blanksFrom: end) {
+            return nil
         }
         guard let index = lookup(UnsafeRawBufferPointer(start: p + start, count: length)) else {
             unknownEnd = end
             return nil
         }
         guard hasLabels else { return (UnsafeRawBufferPointer(start: p + start, count: length), false, index, end) }
-        // Known bytes are a valid name, then blanks, then labels.
         var seen: UInt64 = 0
-        var nameEnd = ExpositionBytes.firstOf(
+        let stop = ExpositionBytes.firstOf(
             ExpositionBytes.openBrace, ExpositionBytes.space, in: p, from: start, count: end, seen: &seen)
-        while nameEnd > start, ExpositionBytes.isBlank(p[nameEnd - 1]) { nameEnd -= 1 }
-        return (UnsafeRawBufferPointer(start: p + start, count: nameEnd - start), true, index, end)
+        return (Self.knownName(p, from: start, stop: stop), true, index, end)
     }
 
     /// The series of a text-format sample line when the caller's `lookup` knows its bytes, found
@@ -197,12 +192,8 @@ extension ExpositionParser {
         let stop = ExpositionBytes.firstOf(
             ExpositionBytes.openBrace, ExpositionBytes.space, in: p, from: start, count: n, seen: &seen)
         let hasLabels = stop < n && p[stop] == ExpositionBytes.openBrace
-        if !hasLabels {
-            // A space, then labels after all (`name {…}`): not cut here.
-            var next = stop
-            while next < n, ExpositionBytes.isBlank(p[next]) { next += 1 }
-            if next < n && p[next] == ExpositionBytes.openBrace { return nil }
-        }
+        // A space, then labels after all (`name {…}`): not cut here.
+        if !hasLabels, Self.labelSetFollows(p, count: n, blanksFrom: stop) { return nil }
         guard let end = hasLabels ? ExpositionBytes.labelSetEnd(in: p, from: stop, count: n) : stop, end > start,
             end != unknownEnd
         else { return nil }
@@ -210,10 +201,26 @@ extension ExpositionParser {
             unknownEnd = end
             return nil
         }
-        // Known bytes are a valid name, then blanks (tabs: a space ended the search), then labels.
+        return (Self.knownName(p, from: start, stop: stop), hasLabels, index, end)
+    }
+
+    /// Whether a label set comes after the blanks from `i` on (`name {…}`): the quick paths leave
+    /// such a line to the full parse.
+    @inline(__always)
+    private static func labelSetFollows(_ p: UnsafePointer<UInt8>, count n: Int, blanksFrom i: Int) -> Bool {
+        var next = i
+        while next < n, ExpositionBytes.isBlank(p[next]) { next += 1 }
+        return next < n && p[next] == ExpositionBytes.openBrace
+    }
+
+    /// The metric name of known bytes from `start` whose name search stopped at `stop` (the first
+    /// `{` or space): known bytes are a valid name, then blanks (tabs, when a `{` ended the
+    /// search), then labels.
+    @inline(__always)
+    private static func knownName(_ p: UnsafePointer<UInt8>, from start: Int, stop: Int) -> UnsafeRawBufferPointer {
         var nameEnd = stop
         while nameEnd > start, ExpositionBytes.isBlank(p[nameEnd - 1]) { nameEnd -= 1 }
-        return (UnsafeRawBufferPointer(start: p + start, count: nameEnd - start), hasLabels, index, end)
+        return UnsafeRawBufferPointer(start: p + start, count: nameEnd - start)
     }
 
     /// The length limits on a metric name, which Prometheus holds as the value of the label

@@ -73,8 +73,8 @@ import Testing
         #expect(fingerprint(base + " ") != fingerprint(base))
     }
 
-    /// A series entry is 16 bytes and a form 20 (a fingerprint and the index of its series, in
-    /// two arrays); refs and record sizes up to 2³² − 1 come back whole.
+    /// A series entry is 16 bytes and a form 22 (a fingerprint, the index of its series and its
+    /// length, in three arrays); refs and record sizes up to 2³² − 1 come back whole.
     @Test func entriesAreSixteenBytesAndKeepThirtyTwoBitRefsAndSizes() {
         #expect(MemoryLayout<SeriesCache.Series>.stride == 16)
         var cache = SeriesCache()

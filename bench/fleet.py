@@ -300,6 +300,30 @@ class Agent:
         return samples
 
 
+class BedError(RuntimeError):
+    """The bed itself (its network, receiver or targets) did not come up: nothing of agentd ran yet."""
+
+
+def receiver_diagnosis(process, namespace, url, log_path):
+    """Why a receiver does not answer: whether it exited, whether it answers from inside its own
+    namespace (then the path from the root namespace is what fails), the route to it, and its log's end."""
+    if process.poll() is not None:
+        state = "exited with status %d" % process.returncode
+    else:
+        probe = run([IP, "netns", "exec", namespace, sys.executable, "-c",
+                     "import urllib.request\ntry: print(urllib.request.urlopen(%r, timeout=2).status)\n"
+                     "except Exception as e: print(e)" % (url + "/-/ready")],
+                    check=False, timeout=10).strip()
+        state = "running; from its own namespace /-/ready answers %s" % (probe or "nothing")
+    route = " ".join(run([IP, "route", "get", url.split("//")[1].split(":")[0]], check=False).split())
+    try:
+        with open(log_path, errors="replace") as f:
+            tail = "".join(f.readlines()[-12:]).strip()
+    except OSError as error:
+        tail = str(error)
+    return "%s; route from the root namespace: %s; log %s ends:\n%s" % (state, route, log_path, tail)
+
+
 class Bed:
     """The network, the receiver, the targets, and the agents of the scenario being run."""
 
@@ -325,13 +349,22 @@ class Bed:
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "prometheus.yml"), "w") as f:
             f.write("global:\n  scrape_interval: 15s\n")
-        self.processes.start(namespace, [
+        process = self.processes.start(namespace, [
             "prometheus", "--config.file=" + directory + "/prometheus.yml", "--storage.tsdb.path=" + directory + "/data",
             "--web.listen-address=%s:%d" % (address, RECEIVER_PORT), "--web.enable-remote-write-receiver",
             "--storage.tsdb.retention.time=1d",
         ], directory + ".log")
         self.receiver = "http://%s:%d" % (address, RECEIVER_PORT)
-        wait_http(self.receiver + "/-/ready", 60)
+
+        def answers():
+            try:
+                http_get(self.receiver + "/-/ready", timeout=2)
+                return True
+            except Exception:
+                return False
+        if not wait_until(lambda: process.poll() is not None or answers(), 60) or process.poll() is not None:
+            raise BedError("the receiver %s is not ready: %s" % (
+                self.receiver, receiver_diagnosis(process, namespace, self.receiver, directory + ".log")))
 
     def _start_targets(self, kind, count):
         namespace, address = self.network.add_host("targets", 3)
@@ -351,10 +384,13 @@ class Bed:
                 "--targets", str(count), "--series", "20", "--ready-file", ready,
             ], os.path.join(self.work, "targets.log"))
             if not wait_until(lambda: os.path.exists(ready), 60):
-                raise RuntimeError("the synthetic targets did not start")
+                raise BedError("the synthetic targets did not start; see %s" % os.path.join(self.work, "targets.log"))
             self.targets = ["%s:%d" % (address, 20000 + index) for index in range(count)]
         for target in self.targets:
-            wait_http("http://%s/metrics" % target, 30)
+            try:
+                wait_http("http://%s/metrics" % target, 30)
+            except RuntimeError as error:
+                raise BedError(str(error))
         self.config = os.path.join(self.work, "config.alloy")
         with open(self.config, "w") as f:
             f.write(config_text(self.targets, self.receiver + "/api/v1/write", self.interval))
@@ -917,12 +953,27 @@ def main():
             **dict(vars(args), work=work, targets_kind=kind, targets=count, interval=interval))
         log("%s: building the bed (%d %s targets)" % (name, count, kind))
         bed = None
+        not_built = []
         try:
-            bed = Bed(scenario_args)
+            # A bed that does not come up (no agentd has run yet) is built once more, afresh, on
+            # another subnet; the first failure stays in the result.
+            for attempt in range(2):
+                try:
+                    bed = Bed(scenario_args)
+                    break
+                except BedError as error:
+                    if attempt == 1:
+                        raise
+                    not_built.append(str(error))
+                    log("%s: the bed did not come up (%s); building it again" % (name, error))
+                    shutil.rmtree(work, ignore_errors=True)
+                    os.makedirs(work)
             outcome, _ = SCENARIOS[name](bed, args.short)
             for result in outcome if isinstance(outcome, list) else [outcome]:
                 if "lost" not in result:
                     result.update(bed.finish())
+                if not_built:
+                    result["bed_not_built"] = not_built
                 results.append(result)
                 print(json.dumps(result), flush=True)
         except Exception as error:

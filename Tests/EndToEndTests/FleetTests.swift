@@ -30,6 +30,9 @@ extension EndToEnd {
             let data = try Data(contentsOf: URL(fileURLWithPath: results))
             let parsed = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
             for result in parsed {
+                if let notBuilt = result["bed_not_built"] {
+                    print("fleet: \(result["scenario"] ?? "?"): the bed was built a second time: \(notBuilt)")
+                }
                 #expect(
                     result["error"] == nil,
                     "\(result["scenario"] ?? "?"): \(result["error"] ?? "")\n\(bed.log.suffix(4000))")

@@ -115,10 +115,18 @@ struct ScrapeEngine {
     mutating func scrape(using scraper: any TargetScraper, at start: Int64) async -> ScrapeReport {
         let clock = ContinuousClock.now
         let deadline = clock + settings.timeout
+        // Room for as many samples as the last scrape had (and a little more) and the report
+        // series, so that a target of steady size grows none of these per sample.
+        let expected = previous.count + previous.count / 16 + reportRefs.count + 8
         var refs: [UInt64] = []
+        refs.reserveCapacity(expected)
         var values: [Double] = []
-        var timestamps: [Int64] = []
+        values.reserveCapacity(expected)
         var current: [Int] = []
+        current.reserveCapacity(previous.count + 16)
+        // A timestamp per sample only once a sample carries its own (``explicitTimestamps``):
+        // until then every sample is at `start`.
+        var timestamps: [Int64] = []
         var explicitTimestamps = false
         var failure: String?
         var failureKind: ScrapeError.Kind?
@@ -165,9 +173,10 @@ struct ScrapeEngine {
         }
         let scraped = failure == nil ? refs.count : 0
         if failure != nil {
-            refs.removeAll()
-            values.removeAll()
+            refs.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
             timestamps.removeAll()
+            explicitTimestamps = false
             current.removeAll()
             added = 0
         }
@@ -176,7 +185,7 @@ struct ScrapeEngine {
         for index in previous where failure != nil || cache.series[index].lastSeen != mark {
             refs.append(cache.series[index].ref)
             values.append(SampleBatch.staleMarker)
-            timestamps.append(start)
+            if explicitTimestamps { timestamps.append(start) }
             if hasStages { gone.append(index) }
         }
         let series = current
@@ -188,7 +197,7 @@ struct ScrapeEngine {
         if settings.ownerSeries != nil { report.append(1) }
         refs += reportRefs
         values += report
-        timestamps += Array(repeating: start, count: report.count)
+        if explicitTimestamps { timestamps += Array(repeating: start, count: report.count) }
         let batches = self.batches(
             timestamp: start, refs: refs, values: values, timestamps: explicitTimestamps ? timestamps : nil,
             series: hasStages ? series + gone : [])
@@ -381,9 +390,14 @@ struct ScrapeEngine {
                 refs.append(index >= 0 ? cache.series[index].ref : 0)
                 values.append(sample.value)
                 if honorTimestamps, let timestamp = sample.timestamp {
+                    if !explicitTimestamps {
+                        // The first sample with its own: the ones before it were at `start`.
+                        explicitTimestamps = true
+                        timestamps.reserveCapacity(refs.capacity)
+                        timestamps.append(contentsOf: repeatElement(start, count: values.count - 1))
+                    }
                     timestamps.append(timestamp)
-                    explicitTimestamps = true
-                } else {
+                } else if explicitTimestamps {
                     timestamps.append(start)
                 }
             }
@@ -423,7 +437,7 @@ struct ScrapeEngine {
             current[kept] = index
             refs[kept] = cache.series[index].ref
             values[kept] = values[position]
-            timestamps[kept] = timestamps[position]
+            if !timestamps.isEmpty { timestamps[kept] = timestamps[position] }
             kept += 1
         }
         let dropped = current.count - kept
@@ -431,7 +445,7 @@ struct ScrapeEngine {
             current.removeLast(dropped)
             refs.removeLast(dropped)
             values.removeLast(dropped)
-            timestamps.removeLast(dropped)
+            if !timestamps.isEmpty { timestamps.removeLast(dropped) }
         }
     }
 

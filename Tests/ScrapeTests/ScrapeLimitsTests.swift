@@ -229,3 +229,66 @@ private func gunzip(_ compressed: [UInt8], chunkSize: Int, limit: Int = 0) -> Re
         #expect(appender.samples.contains { $0.name == "up" && $0.value == 0 && $0.timestamp == 3_000 })
     }
 }
+
+@Suite struct ScrapeTimestampTests {
+    /// What one scrape appended of the series `names`: name, value (`stale` for a staleness
+    /// marker) and timestamp, in order.
+    private func appended(_ appender: MemoryAppender, from batch: Int, names: Set<String>) -> [String] {
+        let batches = appender.batches.dropFirst(batch)
+        return batches.flatMap { batch in
+            (0..<batch.count).compactMap { index -> String? in
+                guard let name = appender.labels(batch.refs[index])?.metricName, names.contains(name) else {
+                    return nil
+                }
+                let value = batch.values[index]
+                let shown = SampleBatch.isStaleMarker(value) ? "stale" : "\(value)"
+                return "\(name) \(shown) @\(batch.timestamp(at: index))"
+            }
+        }
+    }
+
+    /// A sample with a timestamp of its own keeps it (with `honor_timestamps`, the default); every
+    /// other sample, staleness marker and report series of the scrape is at the scrape's start,
+    /// whether it comes before or after the first timestamped sample, among new series, repeats
+    /// and a written form dropped as a repeat of a known one.
+    @Test func ownTimestampsAreKeptAndEveryOtherSampleIsAtTheScrapesStart() async throws {
+        let settings = ScrapeSettings(jobName: "j")
+        let target = try #require(ScrapeTarget(discovered: ["__address__": "a:1", "job": "j"], settings: settings))
+        let appender = MemoryAppender()
+        let scraper = FakeScraper()
+        var engine = ScrapeEngine(target: target, settings: settings, appender: appender, logger: Logger(label: "t"))
+        let names: Set = ["a", "b", "c", "up"]
+
+        // New series; `a` repeated (the first kept); the timestamped sample between the others.
+        scraper.serve(target.url, "a 1\nb 2 500\na 3\nc 4\n")
+        #expect(await engine.scrape(using: scraper, at: 1_000).error == nil)
+        #expect(
+            appended(appender, from: 0, names: names) == ["a 1.0 @1000", "b 2.0 @500", "c 4.0 @1000", "up 1.0 @1000"])
+
+        // Known series; `a{}` is a new written form of the known `a`: dropped; `c` is gone.
+        var before = appender.batches.count
+        scraper.serve(target.url, "a 5\nb 6 1500\na{} 7\n")
+        #expect(await engine.scrape(using: scraper, at: 2_000).error == nil)
+        #expect(
+            appended(appender, from: before, names: names) == [
+                "a 5.0 @2000", "b 6.0 @1500", "c stale @2000", "up 1.0 @2000",
+            ])
+
+        // The timestamped sample first, then a line that fails the scrape: nothing of it is kept,
+        // and the markers and `up` 0 are at the start.
+        before = appender.batches.count
+        scraper.serve(target.url, "b 8 2500\na 9\n{bad\n")
+        #expect(await engine.scrape(using: scraper, at: 3_000).error != nil)
+        #expect(
+            appended(appender, from: before, names: names) == ["a stale @3000", "b stale @3000", "up 0.0 @3000"])
+
+        // Without honor_timestamps, every sample is at the start.
+        var ignoring = ScrapeEngine(
+            target: target, settings: ScrapeSettings(jobName: "j", honorTimestamps: false), appender: appender,
+            logger: Logger(label: "t"))
+        before = appender.batches.count
+        scraper.serve(target.url, "a 1\nb 2 500\n")
+        #expect(await ignoring.scrape(using: scraper, at: 4_000).error == nil)
+        #expect(appended(appender, from: before, names: names) == ["a 1.0 @4000", "b 2.0 @4000", "up 1.0 @4000"])
+    }
+}

@@ -48,6 +48,30 @@ import Testing
         #expect(decoded[0].labels.last?.value == "Zürich 🇨🇭")
     }
 
+    /// Names and values of every length up to 70 bytes, and a few past one varint byte, each of
+    /// different bytes: every field is copied whole and nothing around it is touched, whichever
+    /// way its length is copied.
+    @Test func namesAndValuesOfEveryLengthRoundTrip() throws {
+        func text(_ length: Int, from start: Int) -> String {
+            String((0..<length).map { Character(Unicode.Scalar(UInt8(0x61 + (start + $0) % 26))) })
+        }
+        let lengths = Array(1...70) + [126, 127, 128, 129, 300]
+        let series = lengths.map { length in
+            RemoteWriteSeries(
+                labels: [
+                    label("__name__", "m" + text(length - 1, from: length)), label("a" + text(length - 1, from: 7), ""),
+                    label("b" + text(length - 1, from: 3), text(length, from: length * 5)),
+                    label("c", text(length, from: 11)),
+                ],
+                samples: [RemoteWriteSample(timestamp: Int64(length), value: Double(length))])
+        }
+        let decoded = try roundTrip(series)
+        let expected = series.map { input in
+            RemoteWriteSeries(labels: input.labels.filter { !$0.value.isEmpty }, samples: input.samples)
+        }
+        #expect(decoded == expected)
+    }
+
     @Test func externalLabelsDoNotOverrideTheSeriesOwn() throws {
         let input = RemoteWriteSeries(
             labels: [label("__name__", "up"), label("cluster", "mine"), label("region", "")],

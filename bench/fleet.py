@@ -54,6 +54,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import versus  # noqa: E402  (its process, HTTP and /proc helpers)
+from hashring import HashRing  # noqa: E402  (the ring computed without agentd: the oracle of `scale`)
 from versus import cpu_seconds, http_get, metric_in, status_kib, wait_http  # noqa: E402
 IP = "/usr/sbin/ip"
 IPTABLES = "/usr/sbin/iptables"
@@ -250,6 +251,11 @@ class Agent:
         if body is None:
             return None
         return {t["labels"].get("instance", ""): t.get("owner") for t in body.get("targets", [])}
+
+    def owner_keys(self):
+        """instance -> the key its owner is computed from, as this member reports it."""
+        body = http_json(self.url + "/api/v0/targets") or {}
+        return {t["labels"].get("instance", ""): t.get("ownerKey") for t in body.get("targets", [])}
 
     def stop(self):
         """SIGTERM to agentd itself (a launcher such as faketime does not pass signals on); SIGKILL
@@ -633,9 +639,11 @@ def scenario_scale(bed, short):
     agents = [bed.new_agent("agentd-%d" % i) for i in range(1, most + 1)]
     bed.start(agents[:3])
     owners, _ = bed.converge()
+    keys = agents[0].owner_keys()
     start = time.time() + 1
     bed.wait_delivered(start + 1)
     changes = []
+    off_ring = []
     serial = 3
     for step in steps:
         members_before = len(bed.running())
@@ -651,15 +659,22 @@ def scenario_scale(bed, short):
         after, seconds = bed.converge()
         members_after = len(bed.running())
         ideal = len(bed.targets) * abs(step) / max(members_before, members_after)
+        # Which member must own each target: the ring of the running members, computed here.
+        ring = HashRing(a.name for a in bed.running())
+        expected = {target: ring.owner(keys[target]) for target in after}
+        off_ring += ["%s: %s, the ring's %s (%d members)" % (target, after[target], expected[target], members_after)
+                     for target in sorted(after) if after[target] != expected[target]]
         changes.append({"from": members_before, "to": members_after, "moved": moved(owners, after),
-                        "ideal": round(ideal, 1), "converged_seconds": round(seconds, 1)})
+                        "ring_moved": moved(owners, expected), "ideal": round(ideal, 1),
+                        "converged_seconds": round(seconds, 1)})
         owners = after
     end = time.time()
     bed.wait_delivered(end + 1)
     return summarize("scale out and in", bed, start, end, {
         "members": "3→%d→3" % max(c["to"] for c in changes), "changes": changes,
         "moved": sum(c["moved"] for c in changes), "ideal_moved": round(sum(c["ideal"] for c in changes), 1),
-    }), True
+        "off_ring": off_ring,
+    }), not off_ring
 
 
 def scenario_crash(bed, short):
@@ -893,6 +908,8 @@ def table(results):
         notes = []
         if "moved" in r:
             notes.append("moved %d targets (ideal %.1f)" % (r["moved"], r["ideal_moved"]))
+        if "off_ring" in r:
+            notes.append("owners off the ring: %d" % len(r["off_ring"]))
         if "cases" in r:
             notes += ["%s: %d doubled, %d missed" % (c["case"], c["doubled_slots"], c["missed_slots"]) for c in r["cases"]]
         if "declared_dead" in r:

@@ -52,13 +52,16 @@ extension EndToEnd {
                 #expect(int(result, "lost") == 0, "\(name): lost \(result["lost_by_member"] ?? "")")
                 #expect(result["drained"] as? Bool == true, "\(name): a queue did not drain")
             }
-            // Each change of membership moves about its share of the targets.
+            // After each change of membership every target is where the ring of the running members
+            // puts it (computed by the bed itself, bench/hashring.py), so each change moves the
+            // targets the ring moves, whether that is several or, with six targets, by chance none;
+            // and all the changes together move about their share.
             let scale = results[1]
+            let offRing = scale["off_ring"] as? [String]
+            #expect(offRing?.isEmpty == true, "owners off the ring: \(offRing ?? []): \(scale["changes"] ?? "")")
             let moved = int(scale, "moved")
             let ideal = (scale["ideal_moved"] as? NSNumber)?.doubleValue ?? 0
-            #expect(
-                moved > 0 && Double(moved) <= 2 * ideal + 2, "moved \(moved), ideal \(ideal): \(scale["changes"] ?? "")"
-            )
+            #expect(Double(moved) <= 2 * ideal + 2, "moved \(moved), ideal \(ideal): \(scale["changes"] ?? "")")
         }
 
         @Test(.timeLimit(.minutes(12))) func aCrashCostsAtMostTheDetectionTimeAndAPartitionHealsWithNothingLost()

@@ -56,17 +56,27 @@ public final class AgentProcess: @unchecked Sendable {
     /// The `agentd` executable next to the test binary.
     public static var binary: String { productsDirectory().appendingPathComponent("agentd").path }
 
-    /// Waits until `/-/ready` answers 200.
+    /// Waits until `/-/ready` answers 200 from this agent: while it runs and listens on its port
+    /// itself. An agent that could not bind its port exits, and whoever answers there is not it.
     public func waitUntilReady(within limit: Duration = .seconds(30)) async throws {
-        guard await waitUntil(within: limit, { await get("/-/ready")?.status == 200 }) else {
-            throw TestSupportError("\(name) did not become ready: \(process.log)")
-        }
+        try await self.waitUntilAnswering("/-/ready", within: limit, or: "did not become ready")
     }
 
     /// Waits until `/-/healthy` answers 200: the agent serves, ready or not.
     public func waitUntilHealthy(within limit: Duration = .seconds(30)) async throws {
-        guard await waitUntil(within: limit, { await get("/-/healthy")?.status == 200 }) else {
-            throw TestSupportError("\(name) did not start serving: \(process.log)")
+        try await self.waitUntilAnswering("/-/healthy", within: limit, or: "did not start serving")
+    }
+
+    private func waitUntilAnswering(_ path: String, within limit: Duration, or failure: String) async throws {
+        let process = self.process
+        let answered = await waitUntil(within: limit) {
+            guard process.isRunning else { return true }
+            guard let pid = self.launchedPID, isListening(pid: pid, port: self.port) else { return false }
+            return await get(path)?.status == 200
+        }
+        guard answered, process.isRunning else {
+            let state = process.isRunning ? "still running" : "exited with \(process.process.terminationStatus)"
+            throw TestSupportError("\(name) \(failure) (\(state)): \(process.log)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -84,22 +85,82 @@ public final class ChildProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a process the test starts next.
+///
+/// It is taken below the kernel's ephemeral range (`ip_local_port_range`), never twice in one
+/// test run: a port the kernel handed out (a server bound to port 0 in a test running alongside,
+/// the local end of any outgoing connection) is from that range, so it cannot take this one
+/// between the check and the bind of the process it is for. Once, a port picked from that
+/// range was taken in between: the agent given it could not serve, and another test's server
+/// answered in its place.
 public func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    PortAllocator.shared.next()
+}
+
+private final class PortAllocator: Sendable {
+    static let shared = PortAllocator()
+
+    private let range: Range<Int>
+    private let given = Mutex<Set<Int>>([])
+
+    private init() {
+        let ephemeral =
+            (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+        // 10000 up to the ephemeral range: clear of the well-known ports and of the usual fixed
+        // ones (9090, 9100, 12345) a developer may have running.
+        self.range = 10_000..<max(ephemeral, 10_001)
     }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+
+    func next() -> Int {
+        while true {
+            let port = Int.random(in: self.range)
+            let fresh = self.given.withLock { given in given.insert(port).inserted }
+            if fresh && Self.isFree(port) { return port }
+            precondition(self.given.withLock { $0.count } < self.range.count, "every test port was given out")
+        }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+
+    /// Whether 127.0.0.1:`port` can be bound now.
+    private static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return bound == 0
+    }
+}
+
+/// Whether process `pid` itself holds a socket listening on TCP `port` (IPv4 or IPv6), in its
+/// own network namespace: from `/proc/PID/net/tcp*` and its descriptors.
+public func isListening(pid: pid_t, port: Int) -> Bool {
+    var inodes: Set<Substring> = []
+    let hexPort = String(format: "%04X", port)
+    for table in ["tcp", "tcp6"] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/net/\(table)", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n").dropFirst() {
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, fields[3] == "0A", fields[1].hasSuffix(":" + hexPort) else { continue }
+            inodes.insert(fields[9])
+        }
+    }
+    guard !inodes.isEmpty else { return false }
+    let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+    return descriptors.contains { fd in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+            target.hasPrefix("socket:[")
+        else { return false }
+        return inodes.contains(target.dropFirst(8).dropLast())
+    }
 }
 
 /// GETs a URL; nil when it cannot connect.

@@ -13,6 +13,12 @@ import Testing
         let ports = (0..<500).map { _ in freePort() }
         #expect(Set(ports).count == ports.count, "a port was given twice")
         #expect(ports.allSatisfy { $0 >= 10_000 && $0 < ephemeral }, "ports outside 10000..<\(ephemeral)")
+        let base = freePorts(count: 50)
+        let block = Set(base..<(base + 50))
+        #expect(base >= 10_000 && base + 50 <= ephemeral, "a block past the ephemeral range's start")
+        #expect(block.isDisjoint(with: ports), "a block overlapping ports given before")
+        let after = (0..<500).map { _ in freePort() }
+        #expect(block.isDisjoint(with: after), "a port of the block given again")
     }
 
     /// An agent that cannot bind its port exits; whatever else answers `/-/ready` on that port

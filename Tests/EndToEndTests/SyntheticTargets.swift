@@ -21,7 +21,7 @@ final class SyntheticTargets: @unchecked Sendable {
         self.directory = directory
         var failure = ""
         for _ in 0..<10 {
-            let base = freePort()
+            let base = freePorts(count: count)
             let ports = Array(base..<(base + count))
             switch try await Self.start(ports: ports, series: series, ready: "\(directory)/targets-\(base)") {
             case .success(let process):

@@ -94,7 +94,12 @@ public final class ChildProcess: @unchecked Sendable {
 /// range was taken in between: the agent given it could not serve, and another test's server
 /// answered in its place.
 public func freePort() -> Int {
-    PortAllocator.shared.next()
+    PortAllocator.shared.next(count: 1)
+}
+
+/// `count` consecutive ports, each as ``freePort()`` gives one: the first of them.
+public func freePorts(count: Int) -> Int {
+    PortAllocator.shared.next(count: count)
 }
 
 private final class PortAllocator: Sendable {
@@ -112,13 +117,19 @@ private final class PortAllocator: Sendable {
         self.range = 10_000..<max(ephemeral, 10_001)
     }
 
-    func next() -> Int {
-        while true {
-            let port = Int.random(in: self.range)
-            let fresh = self.given.withLock { given in given.insert(port).inserted }
-            if fresh && Self.isFree(port) { return port }
-            precondition(self.given.withLock { $0.count } < self.range.count, "every test port was given out")
+    func next(count: Int) -> Int {
+        precondition(count > 0 && count < self.range.count)
+        for _ in 0..<10_000 {
+            let base = Int.random(in: self.range.lowerBound...(self.range.upperBound - count))
+            let block = base..<(base + count)
+            let fresh = self.given.withLock { given in
+                guard block.allSatisfy({ !given.contains($0) }) else { return false }
+                given.formUnion(block)
+                return true
+            }
+            if fresh && block.allSatisfy(Self.isFree) { return base }
         }
+        preconditionFailure("no \(count) free test ports in a row below the ephemeral range")
     }
 
     /// Whether 127.0.0.1:`port` can be bound now.

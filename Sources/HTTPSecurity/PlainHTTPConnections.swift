@@ -55,8 +55,6 @@ struct PlainHTTPKey: Hashable, Sendable {
 /// it was idle is found out when the request gets no answer (the connection closes or fails
 /// before any byte of a response); the request is then made once more, on a new connection.
 public final class PlainHTTPConnections<Reader: PlainHTTPResponseReader>: Sendable {
-    typealias Key = PlainHTTPKey
-
     /// How long an idle connection is kept (as long as agentd's AsyncHTTPClient pools keep theirs).
     public static var idleTimeout: TimeAmount { .seconds(120) }
 
@@ -64,7 +62,7 @@ public final class PlainHTTPConnections<Reader: PlainHTTPResponseReader>: Sendab
     private let receiveBufferLimit: Int
     /// The idle connections by server and event loop. Their type does not name `Reader`, so
     /// that taking and keeping one is specialized code: the class is generic across a module
-    /// boundary, and a `[Key: [PlainHTTPConnection<Reader>]]` had its type metadata looked up at
+    /// boundary, and a `[PlainHTTPKey: [PlainHTTPConnection<Reader>]]` had its type metadata looked up at
     /// run time at every request (`take` was 1.35 % of agentd's CPU at 100,000 samples/s under
     /// `perf`, 0.15 % with this table; docs/performance.md).
     private let idle = Mutex<[PlainHTTPKey: [AnyObject]]>([:])
@@ -86,7 +84,7 @@ public final class PlainHTTPConnections<Reader: PlainHTTPResponseReader>: Sendab
         _ head: HTTPRequestHead, body: ByteBuffer? = nil, to url: PlainHTTPURL, on loop: any EventLoop,
         deadline: NIODeadline, reader: Reader
     ) async throws -> PlainHTTPOutcome<Reader.Response> {
-        let key = Key(host: url.host, port: url.port, loop: ObjectIdentifier(loop))
+        let key = PlainHTTPKey(host: url.host, port: url.port, loop: ObjectIdentifier(loop))
         while true {
             let connection: PlainHTTPConnection<Reader>
             let reused: Bool
@@ -107,7 +105,7 @@ public final class PlainHTTPConnections<Reader: PlainHTTPResponseReader>: Sendab
     }
 
     /// An idle connection to `key`, if any.
-    private func take(_ key: Key) -> PlainHTTPConnection<Reader>? {
+    private func take(_ key: PlainHTTPKey) -> PlainHTTPConnection<Reader>? {
         let taken: AnyObject? = idle.withLock { idle in
             guard let connection = idle[key]?.popLast() else { return nil }
             if idle[key]?.isEmpty == true { idle[key] = nil }
@@ -134,7 +132,7 @@ public final class PlainHTTPConnections<Reader: PlainHTTPResponseReader>: Sendab
         }
     }
 
-    private func connect(_ url: PlainHTTPURL, key: Key, on loop: any EventLoop, deadline: NIODeadline)
+    private func connect(_ url: PlainHTTPURL, key: PlainHTTPKey, on loop: any EventLoop, deadline: NIODeadline)
         async throws(PlainHTTPError) -> PlainHTTPConnection<Reader>
     {
         let connection = PlainHTTPConnection(key: key, loop: loop, connections: self)

@@ -245,17 +245,17 @@ class Agent:
         peers = http_json(self.url + "/api/v0/web/peers") or []
         return {p["name"] for p in peers if p.get("state") == "participant"}
 
-    def owners(self):
-        """instance -> owner, as this member sees it; None when it does not answer."""
+    def by_instance(self, field):
+        """instance -> `field` of each target of `/api/v0/targets` ("owner", "ownerKey"), as this
+        member sees it; None when it does not answer."""
         body = http_json(self.url + "/api/v0/targets")
         if body is None:
             return None
-        return {t["labels"].get("instance", ""): t.get("owner") for t in body.get("targets", [])}
+        return {t["labels"].get("instance", ""): t.get(field) for t in body.get("targets", [])}
 
-    def owner_keys(self):
-        """instance -> the key its owner is computed from, as this member reports it."""
-        body = http_json(self.url + "/api/v0/targets") or {}
-        return {t["labels"].get("instance", ""): t.get("ownerKey") for t in body.get("targets", [])}
+    def owners(self):
+        """instance -> owner, as this member sees it; None when it does not answer."""
+        return self.by_instance("owner")
 
     def stop(self):
         """SIGTERM to agentd itself (a launcher such as faketime does not pass signals on); SIGKILL
@@ -639,7 +639,7 @@ def scenario_scale(bed, short):
     agents = [bed.new_agent("agentd-%d" % i) for i in range(1, most + 1)]
     bed.start(agents[:3])
     owners, _ = bed.converge()
-    keys = agents[0].owner_keys()
+    keys = agents[0].by_instance("ownerKey")
     start = time.time() + 1
     bed.wait_delivered(start + 1)
     changes = []

@@ -31,16 +31,27 @@ let fuzzedSettings = swiftSettings + fuzzFlags
 /// stacks are still randomized. Debug builds (the tests') are left as they were; AGENTD_PIE=1
 /// builds a release position-independent, with the runtime shared.
 let pie = Context.environment["AGENTD_PIE"] == "1"
-let agentdLinkerSettings: [LinkerSetting] =
-    pie
-    ? []
-    : [
-        .unsafeFlags(
-            [
+
+/// Release builds of `agentd` on Linux also lay their code out by use: lld places the functions that
+/// `link/agentd.order` names (those a running agent executes, hottest first; `bench/link_order.py`
+/// writes the list) at the front of `.text`, so the few megabytes of code that run share pages
+/// instead of being spread across 33 MB, most of it never run, which the kernel maps in by the page
+/// and its neighbours. The executable exports no symbols (`--no-export-dynamic`, overriding the
+/// `-export-dynamic` the static runtime's link arguments add): nothing looks them up, and under load
+/// all 3.4 MiB of the symbol tables were resident (docs/performance.md, "Code layout").
+let layoutFlags = [
+    "-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/link/agentd.order",
+    "-Xlinker", "--no-warn-symbol-ordering", "-Xlinker", "--no-export-dynamic",
+]
+let agentdLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(
+        (pie
+            ? []
+            : [
                 "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
                 "-l_FoundationCollections", "-Xclang-linker", "-no-pie",
-            ], .when(platforms: [.linux], configuration: .release))
-    ]
+            ]) + layoutFlags, .when(platforms: [.linux], configuration: .release))
+]
 
 let package = Package(
     name: "agentd",

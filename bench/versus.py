@@ -223,9 +223,9 @@ class Processes:
     def __init__(self):
         self.started = []
 
-    def start(self, argv, log):
+    def start(self, argv, log, env=None):
         process = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, env=env)
         self.started.append(process)
         return process
 
@@ -390,6 +390,7 @@ def measure(procs, args, agent, load, work, sync, run_index):
         backlog1 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
         a1 = metric_sum(metrics_url, APPENDED[agent])
         hwm, rss = status_kib(process.pid, "VmHWM"), status_kib(process.pid, "VmRSS")
+        rss_anon, rss_file = status_kib(process.pid, "RssAnon"), status_kib(process.pid, "RssFile")
         samples = (s1 - s0) if s0 is not None and s1 is not None else 0
         series = None if args.sink else query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
         up = None if args.sink else query(receiver_port, "count(up == 1)")
@@ -404,6 +405,8 @@ def measure(procs, args, agent, load, work, sync, run_index):
             "cpu_cores": (c1 - c0) / (t1 - t0),
             "peak_rss_mib": hwm / 1024,
             "rss_mib": rss / 1024,
+            "rss_anon_mib": rss_anon / 1024,
+            "rss_file_mib": rss_file / 1024,
             "rss_bytes_per_series": hwm * 1024 / series if series else None,
             "disk_bytes_per_sample": (d1 - d0) / samples if samples else None,
             "disk_bytes_end": d1,
@@ -512,6 +515,18 @@ def table(results, loads):
             fmt(median("peak_rss_mib"), "%.0f"), fmt(median("rss_bytes_per_series"), "%.0f"),
             fmt(median("disk_bytes_per_sample")), fmt(median("rw_bytes_per_sample")),
             fmt(median("series"), "%.0f"), group[0]["expected_series"]))
+    print()
+    print("Memory at t1 (/proc/PID/status): RSS = anonymous (heap, stacks, dirtied data) + file-backed "
+          "(the agent's own binary and libraries, mapped in as they are touched)")
+    print()
+    print("| load | agent | RSS MiB | anonymous MiB | file-backed MiB |")
+    print("|---|---|---|---|---|")
+    for key in keys:
+        group = [r for r in results if (r["load"], r["agent"], r["sync"]) == key and "error" not in r]
+        if group:
+            print("| %s | %s | %s | %s | %s |" % tuple([key[0], key[1]] + [
+                fmt(statistics.median([r[name] for r in group]), "%.1f")
+                for name in ("rss_mib", "rss_anon_mib", "rss_file_mib")]))
     print()
     print("Medians of %s run(s) each. " % (", ".join(sorted({str(sum(1 for r in results if (r['load'], r['agent'], r['sync']) == k)) for k in keys}))))
     received = [r for r in results if r.get("received_bytes_per_sample") is not None]

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Writes link/agentd.order: the functions a running agentd executes, hottest first, for the linker.
+
+    python3 bench/link_order.py --agentd .build-release/release/agentd \
+        --bench .build-release/release/agentd-bench [--out link/agentd.order] [--samples 400000]
+
+A release agentd is linked by lld with `--symbol-ordering-file link/agentd.order` (Package.swift):
+the functions named there are laid out first, in that order, and everything else after them. The
+kernel maps an executable's code in by the page and fault-around brings in the pages beside a
+touched one, so code that runs, scattered among 33 MB of code that never does, keeps most of the
+text resident; put together, it fits in a few megabytes (docs/performance.md, "Code layout").
+
+How the list is made: two agentd members in one cluster scrape 8 targets of 2,000 series
+(`agentd-bench targets`) every second and remote-write to `agentd-bench sink`. The first runs
+under `valgrind --tool=callgrind` (its debug sections stripped into a temporary copy, which
+callgrind reads faster and valgrind 3.19 reads at all); the second runs as it is, so the first
+gossips, owns its share and hands targets over as members do. After the first has appended
+--samples samples, both are stopped with SIGTERM and callgrind writes its counts: every function
+at each instruction address (--dump-instr=yes). Every address is mapped to the code symbol it falls
+in (`nm -n -S` of the binary, not callgrind's own names, which leave some functions out); the list
+is those symbols, most instructions executed in them first.
+
+Run it again after a change that adds or renames much of the hot path; a stale list still links
+(names no longer in the binary are skipped) and only lays the new code out where it falls.
+"""
+
+import argparse
+import bisect
+import collections
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from callgrind import unpacked_valgrind, version  # noqa: E402
+from versus import Processes, free_port, free_port_range, metric_sum, wait_http  # noqa: E402
+
+TARGETS = 8
+SERIES = 2000
+
+
+def config(path, first_target_port, sink_port):
+    with open(path, "w") as f:
+        f.write('prometheus.scrape "layout" {\n  targets = [\n')
+        for index in range(TARGETS):
+            f.write('    {"__address__" = "127.0.0.1:%d"},\n' % (first_target_port + index))
+        f.write('  ]\n  forward_to = [prometheus.remote_write.sink.receiver]\n'
+                '  clustering {\n    enabled = true\n  }\n'
+                '  scrape_interval = "1s"\n  scrape_timeout = "900ms"\n}\n\n')
+        f.write('prometheus.remote_write "sink" {\n  endpoint {\n'
+                '    url = "http://127.0.0.1:%d/api/v1/write"\n  }\n}\n' % sink_port)
+
+
+def executed_addresses(profile):
+    """{instruction address: instructions executed there} from a callgrind profile written with
+    --dump-instr=yes. Cost lines start with the address, absolute (0x...) or relative to the last
+    one (+N, -N, * for the same); the line after a `calls=` line is the call's inclusive cost, at the
+    call instruction: the address counts as executed, the cost does not."""
+    executed = collections.Counter()
+    last, call_cost = 0, False
+    with open(profile, errors="replace") as f:
+        for line in f:
+            head = line[:1]
+            if line.startswith("calls="):
+                call_cost = True
+                continue
+            if head not in "0123456789+-*" or head == "":
+                continue
+            fields = line.split()
+            position = fields[0]
+            if position.startswith("0x"):
+                last = int(position, 16)
+            elif position[0] in "+-":
+                last += int(position)
+            elif position != "*":
+                last = int(position)
+            cost = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+            executed[last] += 0 if call_cost else cost
+            call_cost = False
+    return executed
+
+
+def code_symbols(binary):
+    """The binary's code symbols as sorted (address, size, name)."""
+    listing = subprocess.run(["nm", "--defined-only", "-n", "-S", binary], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    symbols = []
+    for line in listing:
+        fields = line.split(" ", 3)
+        if len(fields) == 4 and fields[2] in "tTwW":
+            symbols.append((int(fields[0], 16), int(fields[1], 16), fields[3]))
+    return symbols
+
+
+def functions_run(executed, symbols):
+    """{symbol name: instructions} for every symbol an executed address falls in, and the executed
+    addresses of the binary's code that fall in no symbol."""
+    starts = [address for address, _, _ in symbols]
+    counts, unnamed = collections.Counter(), 0
+    for address, instructions in executed.items():
+        index = bisect.bisect_right(starts, address) - 1
+        if index < 0 or address >= symbols[-1][0] + symbols[-1][1]:
+            continue  # the loader's, libc's, the vDSO's
+        start, size, name = symbols[index]
+        if address < start + max(size, 1):
+            counts[name] += instructions
+        else:
+            unnamed += 1
+    return counts, unnamed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agentd", required=True, help="a release agentd")
+    parser.add_argument("--bench", required=True, help="a release agentd-bench (targets and sink)")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "link",
+                                                      "agentd.order"))
+    parser.add_argument("--samples", type=int, default=400000,
+                        help="samples the profiled member appends before both stop")
+    parser.add_argument("--valgrind", help="a valgrind (default: PATH's if 3.20 or later, else Debian 13's)")
+    args = parser.parse_args()
+
+    env = None
+    valgrind = args.valgrind or shutil.which("valgrind")
+    found = version(valgrind) if valgrind else None
+    if not args.valgrind and (found is None or found < (3, 20)):
+        valgrind, env = unpacked_valgrind()
+    header = subprocess.run(["readelf", "-h", args.agentd], capture_output=True, text=True).stdout
+    if "EXEC" not in header:
+        sys.exit("link_order.py: %s is not a position-dependent executable (AGENTD_PIE=1?): callgrind's "
+                 "addresses would not be nm's" % args.agentd)
+    work = tempfile.mkdtemp(prefix="agentd-layout.")
+    procs = Processes()
+    try:
+        stripped = os.path.join(work, "agentd")
+        subprocess.run(["objcopy", "--strip-debug", args.agentd, stripped], check=True)
+        target_port = free_port_range(TARGETS)
+        procs.start([args.bench, "targets", "--port", str(target_port), "--targets", str(TARGETS),
+                     "--series", str(SERIES)], os.path.join(work, "targets.log"))
+        sink_port = free_port()
+        procs.start([args.bench, "sink", "--port", str(sink_port)], os.path.join(work, "sink.log"))
+        wait_http("http://127.0.0.1:%d/metrics" % target_port, 60)
+        wait_http("http://127.0.0.1:%d/metrics" % sink_port, 60)
+        path = os.path.join(work, "config.alloy")
+        config(path, target_port, sink_port)
+
+        peer_port, profiled_port = free_port(), free_port()
+        peer = procs.start([args.agentd, "run", path, "--server.http.listen-addr=127.0.0.1:%d" % peer_port,
+                            "--storage.path=" + os.path.join(work, "peer"), "--cluster.enabled=true",
+                            "--cluster.node-name=peer"], os.path.join(work, "peer.log"))
+        wait_http("http://127.0.0.1:%d/-/ready" % peer_port, 60)
+        profile = os.path.join(work, "callgrind.out")
+        profiled = procs.start([valgrind, "--tool=callgrind", "--dump-instr=yes", "--callgrind-out-file=" + profile,
+                                stripped, "run",
+                                path, "--server.http.listen-addr=127.0.0.1:%d" % profiled_port,
+                                "--storage.path=" + os.path.join(work, "profiled"), "--cluster.enabled=true",
+                                "--cluster.node-name=profiled",
+                                "--cluster.join-addresses=127.0.0.1:%d" % peer_port],
+                               os.path.join(work, "profiled.log"), env=env)
+        metrics = "http://127.0.0.1:%d/metrics" % profiled_port
+        wait_http(metrics, 300)
+        print("profiling agentd under callgrind until it has appended %d samples ..." % args.samples, flush=True)
+        deadline = time.time() + 1200
+        while (metric_sum(metrics, ["prometheus_agent_samples_appended_total"]) or 0) < args.samples:
+            if profiled.poll() is not None or time.time() > deadline:
+                sys.exit("link_order.py: the profiled agentd %s; see %s" % (
+                    "exited" if profiled.poll() is not None else "appended too little in 20 minutes",
+                    os.path.join(work, "profiled.log")))
+            time.sleep(2)
+        sent = metric_sum(metrics, ["prometheus_remote_storage_bytes_total"]) or 0
+        procs.stop(profiled, grace=300)
+        procs.stop(peer)
+        if not os.path.exists(profile):
+            sys.exit("link_order.py: callgrind wrote no profile; see %s" % os.path.join(work, "profiled.log"))
+
+        executed = executed_addresses(profile)
+        symbols = code_symbols(args.agentd)
+        counts, unnamed = functions_run(executed, symbols)
+        order = sorted(counts, key=lambda name: (-counts[name], name))
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            f.write("\n".join(order) + "\n")
+        sizes = {name: size for _, size, name in symbols}
+        print("%d functions ran: %.2f MB of the binary's %.2f MB of code (%d instruction addresses; %d "
+              "remote-write bytes sent)" % (len(order), sum(sizes[name] for name in order) / 1e6,
+                                            sum(sizes.values()) / 1e6, len(executed), sent))
+        print("%d executed addresses of the binary's code are in no symbol (small private functions the "
+              "compiler emits unnamed, .L__unnamed_N: no order can name them)" % unnamed)
+        print("wrote " + os.path.abspath(args.out))
+    finally:
+        procs.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

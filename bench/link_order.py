@@ -12,11 +12,11 @@ text resident; put together, it fits in a few megabytes (docs/performance.md, "C
 
 How the list is made: two agentd members in one cluster scrape 8 targets of 2,000 series
 (`agentd-bench targets`) every second and remote-write to `agentd-bench sink`. The first runs
-under `valgrind --tool=callgrind` (its debug sections stripped into a temporary copy, which
-callgrind reads faster and valgrind 3.19 reads at all); the second runs as it is, so the first
+under `valgrind --tool=callgrind` (a copy with the debug sections stripped: valgrind 3.19 gives up
+on agentd's, and callgrind needs only the symbols); the second runs as it is, so the first
 gossips, owns its share and hands targets over as members do. After the first has appended
---samples samples, both are stopped with SIGTERM and callgrind writes its counts: every function
-at each instruction address (--dump-instr=yes). Every address is mapped to the code symbol it falls
+--samples samples, both are stopped with SIGTERM and callgrind writes its counts: the instructions
+executed at each instruction address (--dump-instr=yes). Every address is mapped to the code symbol it falls
 in (`nm -n -S` of the binary, not callgrind's own names, which leave some functions out); the list
 is those symbols, most instructions executed in them first.
 
@@ -56,30 +56,40 @@ def config(path, first_target_port, sink_port):
 
 def executed_addresses(profile):
     """{instruction address: instructions executed there} from a callgrind profile written with
-    --dump-instr=yes. Cost lines start with the address, absolute (0x...) or relative to the last
-    one (+N, -N, * for the same); the line after a `calls=` line is the call's inclusive cost, at the
-    call instruction: the address counts as executed, the cost does not."""
+    --dump-instr=yes. A cost line is its positions (those the `positions:` header names; the
+    address first, absolute as 0x..., or relative to the last one as +N, -N, or * for the same)
+    and then its costs (`events:`, here Ir alone). The line after a `calls=` line is the call's
+    inclusive cost, at the call instruction: the address counts as executed, the cost does not."""
     executed = collections.Counter()
-    last, call_cost = 0, False
+    positions, last, call_cost, total = 1, 0, False, None
     with open(profile, errors="replace") as f:
         for line in f:
-            head = line[:1]
+            if line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])
+                continue
+            if line.startswith("positions:"):
+                positions = len(line.split()) - 1
+                continue
             if line.startswith("calls="):
                 call_cost = True
                 continue
-            if head not in "0123456789+-*" or head == "":
+            if not line[:1] or line[:1] not in "0123456789+-*":
                 continue
             fields = line.split()
-            position = fields[0]
-            if position.startswith("0x"):
-                last = int(position, 16)
-            elif position[0] in "+-":
-                last += int(position)
-            elif position != "*":
-                last = int(position)
-            cost = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+            address = fields[0]
+            if address.startswith("0x"):
+                last = int(address, 16)
+            elif address[0] in "+-":
+                last += int(address)
+            elif address != "*":
+                last = int(address)
+            cost = int(fields[positions]) if len(fields) > positions and fields[positions].isdigit() else 0
             executed[last] += 0 if call_cost else cost
             call_cost = False
+    # Every instruction is some address's own cost exactly once: the sum is the profile's total.
+    if total is not None and sum(executed.values()) != total:
+        sys.exit("link_order.py: read %d instructions from %s, which says %d" % (
+            sum(executed.values()), profile, total))
     return executed
 
 
@@ -153,8 +163,8 @@ def main():
                             "--cluster.node-name=peer"], os.path.join(work, "peer.log"))
         wait_http("http://127.0.0.1:%d/-/ready" % peer_port, 60)
         profile = os.path.join(work, "callgrind.out")
-        profiled = procs.start([valgrind, "--tool=callgrind", "--dump-instr=yes", "--callgrind-out-file=" + profile,
-                                stripped, "run",
+        profiled = procs.start([valgrind, "--tool=callgrind", "--dump-instr=yes", "--dump-line=no",
+                                "--callgrind-out-file=" + profile, stripped, "run",
                                 path, "--server.http.listen-addr=127.0.0.1:%d" % profiled_port,
                                 "--storage.path=" + os.path.join(work, "profiled"), "--cluster.enabled=true",
                                 "--cluster.node-name=profiled",

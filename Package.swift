@@ -33,7 +33,7 @@ let fuzzedSettings = swiftSettings + fuzzFlags
 let pie = Context.environment["AGENTD_PIE"] == "1"
 
 /// Release builds of `agentd` on Linux also lay their code out by use: lld places the functions that
-/// `link/agentd.order` names (those a running agent executes, hottest first; `bench/link_order.py`
+/// `link/agentd.order` names (those a running agent executes, by name; `bench/link_order.py`
 /// writes the list) at the front of `.text`, so the few megabytes of code that run share pages
 /// instead of being spread across 33 MB, most of it never run, which the kernel maps in by the page
 /// and its neighbours. The executable exports no symbols (`--no-export-dynamic`, overriding the

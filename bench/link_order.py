@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes link/agentd.order: the functions a running agentd executes, hottest first, for the linker.
+"""Writes link/agentd.order: the functions a running agentd executes, for the linker to put together.
 
     python3 bench/link_order.py --agentd .build-release/release/agentd \
         --bench .build-release/release/agentd-bench [--out link/agentd.order] [--samples 400000]
@@ -18,7 +18,7 @@ gossips, owns its share and hands targets over as members do. After the first ha
 --samples samples, both are stopped with SIGTERM and callgrind writes its counts: the instructions
 executed at each instruction address (--dump-instr=yes). Every address is mapped to the code symbol it falls
 in (`nm -n -S` of the binary, not callgrind's own names, which leave some functions out); the list
-is those symbols, most instructions executed in them first.
+is those symbols, sorted by name.
 
 Run it again after a change that adds or renames much of the hot path; a stale list still links
 (names no longer in the binary are skipped) and only lays the new code out where it falls.
@@ -189,7 +189,10 @@ def main():
         executed = executed_addresses(profile)
         symbols = code_symbols(args.agentd)
         counts, unnamed = functions_run(executed, symbols)
-        order = sorted(counts, key=lambda name: (-counts[name], name))
+        # By name, which groups a module's functions and a type's (Swift's mangling starts with the
+        # module, then the type), and keeps the list's diff small when it is made again. Hottest
+        # first was no faster (docs/performance.md, "Code layout").
+        order = sorted(counts)
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             f.write("\n".join(order) + "\n")

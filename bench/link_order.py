@@ -17,8 +17,8 @@ on agentd's, and callgrind needs only the symbols); the second runs as it is, so
 gossips, owns its share and hands targets over as members do. After the first has appended
 --samples samples, both are stopped with SIGTERM and callgrind writes its counts: the instructions
 executed at each instruction address (--dump-instr=yes). Every address is mapped to the code symbol it falls
-in (`nm -n -S` of the binary, not callgrind's own names, which leave some functions out); the list
-is those symbols, sorted by name.
+in (`nm -n -S` of the binary, rather than taking callgrind's function names, which are demangled for
+C++ and say nothing of code that lies in no symbol); the list is those symbols, sorted by name.
 
 Run it again after a change that adds or renames much of the hot path; a stale list still links
 (names no longer in the binary are skipped) and only lays the new code out where it falls.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `agentd run` process for end-to-end tests, on a free 127.0.0.1 port.
 public final class AgentProcess: @unchecked Sendable {
@@ -69,14 +70,27 @@ public final class AgentProcess: @unchecked Sendable {
 
     private func waitUntilAnswering(_ path: String, within limit: Duration, or failure: String) async throws {
         let process = self.process
+        // What the last try saw, for the error: whether the agent held its listening socket, and
+        // what `path` answered (nil: no answer).
+        let seen = Mutex<(listening: Bool, answer: (status: Int, body: String)?)>((false, nil))
         let answered = await waitUntil(within: limit) {
             guard process.isRunning else { return true }
-            guard let pid = self.launchedPID, isListening(pid: pid, port: self.port) else { return false }
-            return await get(path)?.status == 200
+            let listening = self.launchedPID.map { isListening(pid: $0, port: self.port) } ?? false
+            seen.withLock { $0 = (listening, nil) }
+            guard listening else { return false }
+            let answer = await get(path)
+            seen.withLock { $0.answer = answer }
+            return answer?.status == 200
         }
         guard answered, process.isRunning else {
             let state = process.isRunning ? "still running" : "exited with \(process.process.terminationStatus)"
-            throw TestSupportError("\(name) \(failure) (\(state)): \(process.log)")
+            let last = seen.withLock { seen in
+                !seen.listening
+                    ? "port \(port) not held by it as a listening socket"
+                    : seen.answer.map { "\(path) answered \($0.status): \($0.body.prefix(200))" }
+                        ?? "\(path) did not answer"
+            }
+            throw TestSupportError("\(name) \(failure) (\(state); last try: \(last)): \(process.log)")
         }
     }
 

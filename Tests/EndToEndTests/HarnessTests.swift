@@ -21,6 +21,32 @@ import Testing
         #expect(block.isDisjoint(with: after), "a port of the block given again")
     }
 
+    /// A listening socket is found however many sockets come before it in `/proc/PID/net/tcp`:
+    /// with 200 of the test's own, most lie past the first page of the table.
+    @Test func aListeningSocketIsFoundPastTheFirstPageOfTheSocketTable() throws {
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        var ports: [Int] = []
+        for _ in 0..<200 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            try #require(fd >= 0)
+            sockets.append(fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                    bind(fd, pointer, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, pointer, &length) == 0
+                }
+            }
+            try #require(bound)
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        let unseen = ports.filter { !isListening(pid: getpid(), port: $0) }
+        #expect(unseen.isEmpty, "\(unseen.count) of 200 listening sockets not found")
+    }
+
     /// An agent that cannot bind its port exits; whatever else answers `/-/ready` on that port
     /// (here a Python file server with a `-/ready` file) must not pass for it.
     @Test func anAgentThatCouldNotBindItsPortIsNotReadyWhoeverAnswersThere() async throws {

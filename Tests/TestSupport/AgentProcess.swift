@@ -50,7 +50,7 @@ public final class AgentProcess: @unchecked Sendable {
     public var launchedPID: pid_t? {
         guard !launcher.isEmpty else { return process.pid }
         let path = "/proc/\(process.pid)/task/\(process.pid)/children"
-        let children = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let children = procFile(path) ?? ""
         return children.split(separator: " ").first.flatMap { pid_t($0) }
     }
 

@@ -156,7 +156,7 @@ public func isListening(pid: pid_t, port: Int) -> Bool {
     var inodes: Set<Substring> = []
     let hexPort = String(format: "%04X", port)
     for table in ["tcp", "tcp6"] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/net/\(table)", encoding: .utf8)) ?? ""
+        let text = procFile("/proc/\(pid)/net/\(table)") ?? ""
         for line in text.split(separator: "\n").dropFirst() {
             // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
             let fields = line.split(separator: " ")
@@ -172,6 +172,25 @@ public func isListening(pid: pid_t, port: Int) -> Bool {
         else { return false }
         return inodes.contains(target.dropFirst(8).dropLast())
     }
+}
+
+/// The whole of a `/proc` file, read to its end. Foundation's `String(contentsOfFile:)` stops after
+/// the first read of a file whose size the kernel reports as 0, as `/proc`'s: of a
+/// `/proc/self/net/tcp` of 6,145 lines it returned 27, so a listening socket past them went unseen.
+public func procFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count >= 0 else { return nil }
+        if count == 0 { break }
+        bytes.append(contentsOf: chunk[0..<count])
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// GETs a URL; nil when it cannot connect.

@@ -53,6 +53,21 @@ let agentdLinkerSettings: [LinkerSetting] = [
             ]) + layoutFlags, .when(platforms: [.linux], configuration: .release))
 ]
 
+/// Release builds of `agentd-bench` link the runtime in statically, as `agentd` does (without the
+/// layout): `bench/callgrind.py` runs its stages under valgrind 3.24's callgrind, which stopped
+/// with an internal SIGSEGV ("the 'impossible' happened") on every run of the build linked
+/// against the shared runtime (2026-12-01); the static build runs, with the same instruction
+/// counts per sample as that build gave before.
+let benchLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(
+        pie
+            ? []
+            : [
+                "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                "-l_FoundationCollections", "-Xclang-linker", "-no-pie",
+            ], .when(platforms: [.linux], configuration: .release))
+]
+
 let package = Package(
     name: "agentd",
     platforms: [.macOS(.v15)],
@@ -212,7 +227,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Bench",
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            linkerSettings: benchLinkerSettings
         ),
         .target(
             name: "TestSupport",

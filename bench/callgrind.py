@@ -46,6 +46,18 @@ def version(valgrind, env=None):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def choose_valgrind(explicit):
+    """The valgrind to run and its environment: `explicit` when given, else PATH's when it is 3.20 or
+    later, else Debian 13's, unpacked (valgrind 3.19 stops on agentd's binaries). Returns
+    (path, env, version); version is None when the chosen one does not answer."""
+    valgrind = explicit or shutil.which("valgrind")
+    found = version(valgrind) if valgrind else None
+    if not explicit and (found is None or found < (3, 20)):
+        valgrind, env = unpacked_valgrind()
+        return valgrind, env, version(valgrind, env)
+    return valgrind, None, found
+
+
 def unpacked_valgrind():
     """valgrind.bin and its environment from the unpacked Debian 13 package, fetched if needed."""
     binary = os.path.join(CACHE, "usr/bin/valgrind.bin")
@@ -108,12 +120,7 @@ def main():
     if unknown:
         sys.exit("callgrind.py: unknown stage %s (stages: %s)" % (", ".join(unknown), ", ".join(dict(STAGES))))
 
-    env = None
-    valgrind = args.valgrind or shutil.which("valgrind")
-    found = version(valgrind) if valgrind else None
-    if not args.valgrind and (found is None or found < (3, 20)):
-        valgrind, env = unpacked_valgrind()
-        found = version(valgrind, env)
+    valgrind, env, found = choose_valgrind(args.valgrind)
     if found is None:
         sys.exit("callgrind.py: no working valgrind (%s)" % valgrind)
     print("valgrind %d.%d, callgrind; %s; iterations %d and %d of %d series" %

@@ -35,7 +35,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from callgrind import unpacked_valgrind, version  # noqa: E402
+from callgrind import choose_valgrind  # noqa: E402
 from versus import Processes, free_port, free_port_range, metric_sum, wait_http  # noqa: E402
 
 TARGETS = 8
@@ -133,11 +133,9 @@ def main():
     parser.add_argument("--valgrind", help="a valgrind (default: PATH's if 3.20 or later, else Debian 13's)")
     args = parser.parse_args()
 
-    env = None
-    valgrind = args.valgrind or shutil.which("valgrind")
-    found = version(valgrind) if valgrind else None
-    if not args.valgrind and (found is None or found < (3, 20)):
-        valgrind, env = unpacked_valgrind()
+    valgrind, env, found = choose_valgrind(args.valgrind)
+    if found is None:
+        sys.exit("link_order.py: no working valgrind (%s)" % valgrind)
     header = subprocess.run(["readelf", "-h", args.agentd], capture_output=True, text=True).stdout
     if "EXEC" not in header:
         sys.exit("link_order.py: %s is not a position-dependent executable (AGENTD_PIE=1?): callgrind's "

@@ -200,12 +200,17 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def status_kib(pid, key):
+def status_kib(pid, *keys):
+    """Fields of /proc/PID/status in KiB (0 when absent), all from one read: one value for one key,
+    else a tuple in the order asked."""
+    found = dict.fromkeys(keys, 0)
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
+            key = line.split(":", 1)[0]
+            if key in found:
+                found[key] = int(line.split()[1])
+    values = tuple(found[key] for key in keys)
+    return values[0] if len(keys) == 1 else values
 
 
 def dir_bytes(path):
@@ -389,8 +394,7 @@ def measure(procs, args, agent, load, work, sync, run_index):
         rc1 = cpu_seconds(receiver.pid)
         backlog1 = metric_sum(metrics_url, ["agentd_remote_storage_wal_backlog_bytes"]) if agent == "agentd" else None
         a1 = metric_sum(metrics_url, APPENDED[agent])
-        hwm, rss = status_kib(process.pid, "VmHWM"), status_kib(process.pid, "VmRSS")
-        rss_anon, rss_file = status_kib(process.pid, "RssAnon"), status_kib(process.pid, "RssFile")
+        hwm, rss, rss_anon, rss_file = status_kib(process.pid, "VmHWM", "VmRSS", "RssAnon", "RssFile")
         samples = (s1 - s0) if s0 is not None and s1 is not None else 0
         series = None if args.sink else query(receiver_port, 'count({__name__=~".+", __name__!~"up|scrape_.+"})')
         up = None if args.sink else query(receiver_port, "count(up == 1)")
@@ -493,21 +497,22 @@ def table(results, loads):
     print("| load | agent | WAL sync | samples/s delivered (expected) | CPU-s per M samples | CPU cores "
           "| peak RSS MiB | RSS bytes/series | disk B/sample | remote-write B/sample | series at receiver / expected |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    keys = []
+    # Each (load, agent, WAL sync) in the order first run: its results, and those that failed.
+    runs = {}
     for r in results:
-        key = (r["load"], r["agent"], r["sync"])
-        if key not in keys:
-            keys.append(key)
-    for key in keys:
-        group = [r for r in results if (r["load"], r["agent"], r["sync"]) == key and "error" not in r]
-        failed = [r for r in results if (r["load"], r["agent"], r["sync"]) == key and "error" in r]
+        runs.setdefault((r["load"], r["agent"], r["sync"]), ([], []))[1 if "error" in r else 0].append(r)
+
+    def median_of(group, name):
+        values = [r[name] for r in group if r.get(name) is not None]
+        return statistics.median(values) if values else None
+
+    for key, (group, failed) in runs.items():
         if not group:
             print("| %s | %s | %s | failed: %s |" % (key[0], key[1], key[2], failed[0]["error"]))
             continue
 
         def median(name):
-            values = [r[name] for r in group if r.get(name) is not None]
-            return statistics.median(values) if values else None
+            return median_of(group, name)
 
         print("| %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s / %d |" % (
             key[0], key[1], key[2], fmt(median("samples_per_second"), "%.0f"),
@@ -521,35 +526,26 @@ def table(results, loads):
     print()
     print("| load | agent | RSS MiB | anonymous MiB | file-backed MiB |")
     print("|---|---|---|---|---|")
-    for key in keys:
-        group = [r for r in results if (r["load"], r["agent"], r["sync"]) == key and "error" not in r]
+    for key, (group, _) in runs.items():
         if group:
             print("| %s | %s | %s | %s | %s |" % tuple([key[0], key[1]] + [
-                fmt(statistics.median([r[name] for r in group]), "%.1f")
-                for name in ("rss_mib", "rss_anon_mib", "rss_file_mib")]))
+                fmt(median_of(group, name), "%.1f") for name in ("rss_mib", "rss_anon_mib", "rss_file_mib")]))
     print()
-    print("Medians of %s run(s) each. " % (", ".join(sorted({str(sum(1 for r in results if (r['load'], r['agent'], r['sync']) == k)) for k in keys}))))
-    received = [r for r in results if r.get("received_bytes_per_sample") is not None]
-    if received:
+    print("Medians of %s run(s) each. " % ", ".join(sorted({str(len(group) + len(failed))
+                                                           for group, failed in runs.values()})))
+    if any(r.get("received_bytes_per_sample") is not None for r in results):
         print()
         print("Remote-write requests as the counting sink received them (the same count for every agent):")
         print()
         print("| load | agent | bytes/sample (snappy) | bytes/sample (protobuf) | samples/request | samples per TimeSeries |")
         print("|---|---|---|---|---|---|")
-        for key in keys:
-            group = [r for r in received if (r["load"], r["agent"], r["sync"]) == key]
-            if not group:
-                continue
-
-            def median(name):
-                values = [r[name] for r in group if r.get(name) is not None]
-                return statistics.median(values) if values else None
-
-            print("| %s | %s | %s | %s | %s | %s |" % (
-                key[0], key[1], fmt(median("received_bytes_per_sample")),
-                fmt(median("received_uncompressed_bytes_per_sample")),
-                fmt(median("received_samples_per_request"), "%.0f"),
-                fmt(median("received_samples_per_series_entry"))))
+        for key, (group, _) in runs.items():
+            if any(r.get("received_bytes_per_sample") is not None for r in group):
+                print("| %s | %s | %s | %s | %s | %s |" % (
+                    key[0], key[1], fmt(median_of(group, "received_bytes_per_sample")),
+                    fmt(median_of(group, "received_uncompressed_bytes_per_sample")),
+                    fmt(median_of(group, "received_samples_per_request"), "%.0f"),
+                    fmt(median_of(group, "received_samples_per_series_entry"))))
 
 
 def max_ingest(procs, args, work):

@@ -8,7 +8,7 @@ import Testing
     /// Ports come from below the kernel's ephemeral range, where nothing the kernel hands out can
     /// take them, and never twice in a run.
     @Test func freePortsAreBelowTheEphemeralRangeAndNeverRepeat() throws {
-        let text = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let text = try #require(procFile("/proc/sys/net/ipv4/ip_local_port_range"))
         let ephemeral = try #require(text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) })
         let ports = (0..<500).map { _ in freePort() }
         #expect(Set(ports).count == ports.count, "a port was given twice")

@@ -109,9 +109,8 @@ private final class PortAllocator: Sendable {
     private let given = Mutex<Set<Int>>([])
 
     private init() {
-        let ephemeral =
-            (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
-            .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+        let bounds = procFile("/proc/sys/net/ipv4/ip_local_port_range")?.split(whereSeparator: \.isWhitespace)
+        let ephemeral = bounds?.first.flatMap { Int($0) } ?? 32_768
         // 10000 up to the ephemeral range: clear of the well-known ports and of the usual fixed
         // ones (9090, 9100, 12345) a developer may have running.
         self.range = 10_000..<max(ephemeral, 10_001)

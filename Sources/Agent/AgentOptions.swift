@@ -12,6 +12,9 @@ public struct AgentOptions: Sendable {
     public var cluster = ClusterOptions()
     /// WAL sync policy: `batch` (default), `never`, or an interval such as `1s`.
     public var walSync = "batch"
+    /// `--storage.wal-sync-delay`: with `batch`, how long an append may wait for others to share
+    /// its `fdatasync` (`0s`: none).
+    public var walSyncDelay = "20ms"
     /// `--storage.wal-segment-size`: bytes after which the WAL starts a new segment.
     public var walSegmentSize = 128 << 20
     /// `--storage.remote.flush-deadline`: how long a shutdown waits for the forwarders to send

@@ -165,7 +165,10 @@ func openLog(_ options: AgentOptions, logger: Logger) throws -> EventLog {
     do {
         log = try EventLog(
             directory: options.storagePath + "/wal",
-            options: .init(segmentSize: options.walSegmentSize, sync: try syncPolicy(options.walSync)), logger: logger)
+            options: .init(
+                segmentSize: options.walSegmentSize, sync: try syncPolicy(options.walSync),
+                syncDelay: try syncDelay(options.walSyncDelay)),
+            logger: logger)
     } catch WALError.locked(let path) {
         throw AgentError("another agentd is already using \(path) (--storage.path=\(options.storagePath))")
     }
@@ -185,6 +188,15 @@ func syncPolicy(_ text: String) throws -> SyncPolicy {
         }
         return .interval(duration)
     }
+}
+
+/// `--storage.wal-sync-delay`: a duration from 0s to 1s (a longer one would hold a scrape at
+/// a 1 s interval past its next slot).
+func syncDelay(_ text: String) throws -> Duration {
+    guard let delay = AlloyDuration.parse(text), delay >= .zero, delay <= .seconds(1) else {
+        throw AgentError("--storage.wal-sync-delay must be a duration from 0s to 1s such as 20ms; got \"\(text)\"")
+    }
+    return delay
 }
 
 /// Runs `work`, giving up on it after `limit`.

@@ -89,68 +89,73 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// What an append writes: its records, made under the log's lock, and how many samples they hold.
+    private struct Encoding: Sendable {
+        var samples: Int
+        var records: @Sendable (inout State) -> [Record]
+    }
+
+    private static func encoding(_ batches: [SampleBatch]) -> Encoding {
+        Encoding(samples: batches.reduce(0) { $0 + $1.count }) { state in
+            var records: [Record] = []
+            for batch in batches { records += state.encoder.encode(batch, registry: state.registry) }
+            return records
+        }
+    }
+
+    private static func encoding(_ event: Event) -> Encoding {
+        switch event {
+        case .samples(let batch):
+            return Encoding(samples: batch.count) { state in state.encoder.encode(batch, registry: state.registry) }
+        case .series, .checkpoint:
+            preconditionFailure("series and checkpoint records are written by the encoder, not appended")
+        case .targets(let change):
+            return Encoding(samples: 0) { _ in [EventCodec.encode(change)] }
+        case .membership(let membership):
+            return Encoding(samples: 0) { _ in [EventCodec.encode(membership)] }
+        case .ownership(let ownership):
+            return Encoding(samples: 0) { _ in [EventCodec.encode(ownership)] }
+        }
+    }
+
     /// Appends one scrape's samples; every ref must come from `ref(for:)`.
     @discardableResult
     public func append(_ batch: SampleBatch) throws -> LogWriter.Appended {
-        let appended = try commit { state in state.encoder.encode(batch, registry: state.registry) }
-        samplesAppended.add(batch.count, ordering: .relaxed)
-        return appended
+        try commit(Self.encoding(.samples(batch)))
     }
 
     /// Appends several batches in one write and one sync: a scrape whose samples flow along
     /// several pipelines (each with its route).
     @discardableResult
     public func append(_ batches: [SampleBatch]) throws -> LogWriter.Appended {
-        let appended = try commit { state in
-            var records: [Record] = []
-            for batch in batches { records += state.encoder.encode(batch, registry: state.registry) }
-            return records
-        }
-        samplesAppended.add(batches.reduce(0) { $0 + $1.count }, ordering: .relaxed)
-        return appended
+        try commit(Self.encoding(batches))
     }
 
     /// Appends a targets, membership or ownership event.
     @discardableResult
     public func append(_ event: Event) throws -> LogWriter.Appended {
-        switch event {
-        case .samples(let batch):
-            return try append(batch)
-        case .series, .checkpoint:
-            preconditionFailure("series and checkpoint records are written by the encoder, not appended")
-        case .targets(let change):
-            return try commit { _ in [EventCodec.encode(change)] }
-        case .membership(let membership):
-            return try commit { _ in [EventCodec.encode(membership)] }
-        case .ownership(let ownership):
-            return try commit { _ in [EventCodec.encode(ownership)] }
-        }
+        try commit(Self.encoding(event))
     }
 
-    /// `append` on a dispatch thread: file I/O and fsync never block the Swift
-    /// concurrency pool.
+    /// `append` on a dispatch thread: file I/O and fsync never block the Swift concurrency pool.
+    /// The sync is shared with the appends of other tasks as the writer's sync delay allows
+    /// (``LogWriter/sync(upTo:then:)``); the append returns once its records are durable.
     @discardableResult
     public func append(_ batch: SampleBatch) async throws -> LogWriter.Appended {
-        try await offload { try self.append(batch) }
+        try await commitShared(Self.encoding(.samples(batch)))
     }
 
     @discardableResult
     public func append(_ event: Event) async throws -> LogWriter.Appended {
-        try await offload { try self.append(event) }
+        try await commitShared(Self.encoding(event))
     }
 
     @discardableResult
     public func append(_ batches: [SampleBatch]) async throws -> LogWriter.Appended {
-        try await offload { try self.append(batches) }
+        try await commitShared(Self.encoding(batches))
     }
 
     public func close() throws { try writer.close() }
-
-    private func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
-        }
-    }
 
     /// Samples appended since the log was opened (staleness markers included).
     public var appendedSamples: Int { samplesAppended.load(ordering: .relaxed) }
@@ -158,25 +163,64 @@ public final class EventLog: Sendable {
     /// Whether appends succeed now, and the failures so far.
     public var health: AppendHealth { state.withLock { $0.health } }
 
-    private func commit(_ encode: (inout State) -> [Record]) throws -> LogWriter.Appended {
+    /// Writes and syncs on the caller's thread.
+    private func commit(_ encoding: Encoding) throws -> LogWriter.Appended {
         do {
-            let appended = try write(encode)
-            let recovered = state.withLock { state -> AppendHealth.Failing? in
-                defer { state.health.failing = nil }
-                return state.health.failing
-            }
-            if let recovered {
-                logger.info(
-                    "WAL appends resumed",
-                    metadata: [
-                        "wal.failed_appends": "\(recovered.count)",
-                        "wal.failing_for": "\(ContinuousClock.now - recovered.since)",
-                    ])
-            }
+            let appended = try write(encoding.records)
+            if writer.options.sync == .batch { try writer.sync(upTo: appended) }
+            succeeded(encoding)
             return appended
         } catch {
             fail(error)
             throw error
+        }
+    }
+
+    /// Writes on the log's queue, then waits for the writer's (perhaps shared) sync.
+    private func commitShared(_ encoding: Encoding) async throws -> LogWriter.Appended {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                let appended: LogWriter.Appended
+                do {
+                    appended = try self.write(encoding.records)
+                } catch {
+                    self.fail(error)
+                    continuation.resume(throwing: error)
+                    return
+                }
+                guard self.writer.options.sync == .batch else {
+                    self.succeeded(encoding)
+                    continuation.resume(returning: appended)
+                    return
+                }
+                self.writer.sync(upTo: appended) { result in
+                    switch result {
+                    case .success:
+                        self.succeeded(encoding)
+                        continuation.resume(returning: appended)
+                    case .failure(let error):
+                        self.fail(error)
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts an append's samples, and logs when appends that were failing work again.
+    private func succeeded(_ encoding: Encoding) {
+        samplesAppended.add(encoding.samples, ordering: .relaxed)
+        let recovered = state.withLock { state -> AppendHealth.Failing? in
+            defer { state.health.failing = nil }
+            return state.health.failing
+        }
+        if let recovered {
+            logger.info(
+                "WAL appends resumed",
+                metadata: [
+                    "wal.failed_appends": "\(recovered.count)",
+                    "wal.failing_for": "\(ContinuousClock.now - recovered.since)",
+                ])
         }
     }
 
@@ -244,7 +288,6 @@ public final class EventLog: Sendable {
                 throw error
             }
         }
-        if writer.options.sync == .batch { try writer.sync(upTo: appended) }
         return appended
     }
 }

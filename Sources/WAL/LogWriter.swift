@@ -17,10 +17,14 @@ public final class LogWriter: Sendable {
         /// Segments are rotated before a batch that would take them past this size.
         public var segmentSize: Int
         public var sync: SyncPolicy
+        /// With `.batch`: how long ``sync(upTo:then:)`` may hold an append for others to share its
+        /// `fdatasync` (group commit over a window). Zero syncs at once.
+        public var syncDelay: Duration
 
-        public init(segmentSize: Int = 128 << 20, sync: SyncPolicy = .batch) {
+        public init(segmentSize: Int = 128 << 20, sync: SyncPolicy = .batch, syncDelay: Duration = .zero) {
             self.segmentSize = segmentSize
             self.sync = sync
+            self.syncDelay = syncDelay
         }
     }
 
@@ -59,10 +63,23 @@ public final class LogWriter: Sendable {
         var syncedSequence: UInt64 = 0
     }
 
+    /// Appends waiting for the delayed sync (``sync(upTo:then:)``).
+    private struct DelayedSync {
+        var waiting: [@Sendable (Result<Void, any Error>) -> Void] = []
+        /// The latest append among them.
+        var latest: Appended?
+        var scheduled = false
+    }
+
     private let state: Mutex<State>
     /// Every `fdatasync` of a segment: how many, and the time they took.
     public let syncs = SyncStatistics()
     private let syncState = Mutex(SyncState())
+    private let delayedSync = Mutex(DelayedSync())
+    private let delayedSyncQueue = DispatchQueue(label: "agentd.wal.sync")
+    /// When set, called with the end of each sync window instead of ending it after
+    /// ``Options/syncDelay``: tests end windows themselves.
+    let windowEnds = Mutex<(@Sendable (@escaping @Sendable () -> Void) -> Void)?>(nil)
     private let lockFile: SegmentFile
     private let ioQueue = DispatchQueue(label: "agentd.wal.io", attributes: .concurrent)
     private let timer: Mutex<Task<Void, Never>?> = Mutex(nil)
@@ -122,12 +139,24 @@ public final class LogWriter: Sendable {
     }
 
     /// `append` off the cooperative thread pool: the write and the sync block a
-    /// dispatch thread, not a Swift concurrency thread.
+    /// dispatch thread, not a Swift concurrency thread. The sync is shared with other appends as
+    /// ``Options/syncDelay`` allows (``sync(upTo:then:)``).
     @discardableResult
     public func append(_ records: [Record]) async throws -> Appended {
         try await withCheckedThrowingContinuation { continuation in
             ioQueue.async {
-                continuation.resume(with: Result { try self.append(records) })
+                let appended: Appended
+                do {
+                    appended = try self.write(records)
+                } catch {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                guard self.options.sync == .batch else {
+                    continuation.resume(returning: appended)
+                    return
+                }
+                self.sync(upTo: appended) { result in continuation.resume(with: result.map { appended }) }
             }
         }
     }
@@ -202,6 +231,44 @@ public final class LogWriter: Sendable {
         }
     }
 
+    /// Calls `done` once everything written up to `appended` is durable. Without a sync delay
+    /// (``Options/syncDelay``) that is ``sync(upTo:)`` at once, on the caller's thread. With one,
+    /// the first append to ask opens a window of that length, every append that asks within it
+    /// joins, and one `fdatasync` at its end answers them all, on the writer's sync queue: no
+    /// thread waits out the window. `done` is called exactly once, with the sync's error if it
+    /// failed.
+    public func sync(upTo appended: Appended, then done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        guard options.syncDelay > .zero else {
+            done(Result { try sync(upTo: appended) })
+            return
+        }
+        let opens = delayedSync.withLock { delayed -> Bool in
+            delayed.waiting.append(done)
+            if delayed.latest.map({ $0.sequence < appended.sequence }) ?? true { delayed.latest = appended }
+            defer { delayed.scheduled = true }
+            return !delayed.scheduled
+        }
+        guard opens else { return }
+        if let hook = windowEnds.withLock({ $0 }) {
+            hook { self.syncWaiting() }
+            return
+        }
+        let (seconds, attoseconds) = options.syncDelay.components
+        let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        delayedSyncQueue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { self.syncWaiting() }
+    }
+
+    /// The end of a sync window: one sync for every append waiting.
+    private func syncWaiting() {
+        let (waiting, latest) = delayedSync.withLock { delayed in
+            defer { delayed = DelayedSync() }
+            return (delayed.waiting, delayed.latest)
+        }
+        guard let latest else { return }
+        let result = Result { try sync(upTo: latest) }
+        for done in waiting { done(result) }
+    }
+
     /// Syncs everything written so far.
     public func sync() throws {
         let (file, sequence) = state.withLock { ($0.file, $0.sequence) }
@@ -238,6 +305,12 @@ public final class LogWriter: Sendable {
             return waiters
         }
         for waiter in waiters { waiter.resume() }
+        // Appends waiting for a delayed sync were written before the close, which synced them.
+        let delayed = delayedSync.withLock { delayed in
+            defer { delayed = DelayedSync() }
+            return delayed.waiting
+        }
+        for done in delayed { done(.success(())) }
         _ = flock(lockFile.fd, LOCK_UN)
     }
 

@@ -22,6 +22,12 @@ struct RunCommand: AsyncParsableCommand {
     var walSync = "batch"
 
     @Option(
+        name: .customLong("storage.wal-sync-delay"),
+        help: "With --storage.wal-sync=batch: how long an append may wait for others to share its fdatasync (0s: none)."
+    )
+    var walSyncDelay = "20ms"
+
+    @Option(
         name: .customLong("storage.wal-segment-size"),
         help: "Bytes after which the WAL starts a new segment (default 128 MiB).")
     var walSegmentSize = 128 << 20
@@ -114,6 +120,7 @@ struct RunCommand: AsyncParsableCommand {
         options.listenAddress = listenAddress
         options.storagePath = storagePath
         options.walSync = walSync
+        options.walSyncDelay = walSyncDelay
         guard walSegmentSize >= 64 << 10 else {
             throw ValidationError("--storage.wal-segment-size must be at least 65536 bytes")
         }

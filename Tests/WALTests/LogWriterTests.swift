@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -118,6 +119,90 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         try writer.close()
         #expect(try readAll(dir.path).0.map(\.record) == [sampleRecord(1)])
+    }
+
+    /// The test ends each sync window itself (`windowEnds`), so what shares a sync does not
+    /// depend on how fast the test runs.
+    private final class WindowEnds: Sendable {
+        private let ends = Mutex<[@Sendable () -> Void]>([])
+        var count: Int { ends.withLock { $0.count } }
+        func add(_ end: @escaping @Sendable () -> Void) { ends.withLock { $0.append(end) } }
+        /// Ends the `index`th window the writer opened.
+        func end(_ index: Int) { ends.withLock { $0[index] }() }
+    }
+
+    private func holdingWindows(_ writer: LogWriter) -> WindowEnds {
+        let ends = WindowEnds()
+        writer.windowEnds.withLock { $0 = { end in ends.add(end) } }
+        return ends
+    }
+
+    @Test func appendsThatAskWithinOneSyncWindowShareOneSync() throws {
+        let dir = TemporaryDirectory()
+        let writer = try LogWriter(directory: dir.path, options: .init(sync: .batch, syncDelay: .seconds(1)))
+        let ends = holdingWindows(writer)
+        let answers = Mutex<[Bool]>([])
+        let answer: @Sendable (Result<Void, any Error>) -> Void = { result in
+            answers.withLock { $0.append((try? result.get()) != nil) }
+        }
+        let syncsBefore = writer.syncs.syncs
+        writer.sync(upTo: try writer.write([sampleRecord(1)]), then: answer)
+        writer.sync(upTo: try writer.write([sampleRecord(2)]), then: answer)
+        #expect(answers.withLock { $0 }.isEmpty, "an append was answered before its window ended")
+        #expect(ends.count == 1, "the second append opened a window of its own")
+
+        ends.end(0)
+        #expect(answers.withLock { $0 } == [true, true])
+        #expect(writer.syncs.syncs == syncsBefore + 1)
+
+        // After the window, the next append opens another.
+        writer.sync(upTo: try writer.write([sampleRecord(3)]), then: answer)
+        #expect(ends.count == 2)
+        ends.end(1)
+        #expect(answers.withLock { $0 } == [true, true, true])
+        #expect(writer.syncs.syncs == syncsBefore + 2)
+        try writer.close()
+        #expect(try readAll(dir.path).0.map(\.record) == [sampleRecord(1), sampleRecord(2), sampleRecord(3)])
+    }
+
+    @Test func closingAnswersTheAppendsWaitingForASyncWindow() throws {
+        let dir = TemporaryDirectory()
+        let writer = try LogWriter(directory: dir.path, options: .init(sync: .batch, syncDelay: .seconds(1)))
+        let ends = holdingWindows(writer)
+        let answers = Mutex<[Bool]>([])
+        writer.sync(upTo: try writer.write([sampleRecord(1)])) { result in
+            answers.withLock { $0.append((try? result.get()) != nil) }
+        }
+        #expect(answers.withLock { $0 }.isEmpty)
+        try writer.close()
+        #expect(answers.withLock { $0 } == [true], "close synced the append but did not answer it")
+        // The window's end after the close answers nothing twice.
+        ends.end(0)
+        #expect(answers.withLock { $0 } == [true])
+        #expect(try readAll(dir.path).0.map(\.record) == [sampleRecord(1)])
+    }
+
+    @Test func concurrentAsyncAppendsWithASyncDelayAreAllDurableAndOrderedPerTask() async throws {
+        let dir = TemporaryDirectory()
+        let writer = try LogWriter(directory: dir.path, options: .init(sync: .batch, syncDelay: .milliseconds(2)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    for index in 0..<25 {
+                        try await writer.append([Record(type: UInt8(task + 1), payload: [UInt8(index)])])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(writer.syncs.syncs >= 1 && writer.syncs.syncs <= 100)
+        try writer.close()
+        let (read, _) = try readAll(dir.path)
+        #expect(read.count == 100)
+        for task in 0..<4 {
+            let mine = read.filter { $0.type == UInt8(task + 1) }.map { Int($0.payload[0]) }
+            #expect(mine == Array(0..<25))
+        }
     }
 
     @Test func appendsAfterCloseFail() throws {

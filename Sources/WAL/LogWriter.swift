@@ -254,7 +254,7 @@ public final class LogWriter: Sendable {
             return
         }
         let (seconds, attoseconds) = options.syncDelay.components
-        let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        let nanoseconds = Int(clamping: min(seconds, 3600)) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
         delayedSyncQueue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { self.syncWaiting() }
     }
 

@@ -43,14 +43,16 @@ let layoutFlags = [
     "-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/link/agentd.order",
     "-Xlinker", "--no-warn-symbol-ordering", "-Xlinker", "--no-export-dynamic",
 ]
+/// The Swift runtime and Foundation linked in statically, position-dependent (none with AGENTD_PIE=1).
+let staticRuntimeFlags =
+    pie
+    ? []
+    : [
+        "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+        "-l_FoundationCollections", "-Xclang-linker", "-no-pie",
+    ]
 let agentdLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(
-        (pie
-            ? []
-            : [
-                "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
-                "-l_FoundationCollections", "-Xclang-linker", "-no-pie",
-            ]) + layoutFlags, .when(platforms: [.linux], configuration: .release))
+    .unsafeFlags(staticRuntimeFlags + layoutFlags, .when(platforms: [.linux], configuration: .release))
 ]
 
 /// Release builds of `agentd-bench` link the runtime in statically, as `agentd` does (without the
@@ -59,13 +61,7 @@ let agentdLinkerSettings: [LinkerSetting] = [
 /// against the shared runtime (2026-12-01); the static build runs, with the same instruction
 /// counts per sample as that build gave before.
 let benchLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(
-        pie
-            ? []
-            : [
-                "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
-                "-l_FoundationCollections", "-Xclang-linker", "-no-pie",
-            ], .when(platforms: [.linux], configuration: .release))
+    .unsafeFlags(staticRuntimeFlags, .when(platforms: [.linux], configuration: .release))
 ]
 
 let package = Package(

@@ -188,11 +188,6 @@ public final class EventLog: Sendable {
                     continuation.resume(throwing: error)
                     return
                 }
-                guard self.writer.options.sync == .batch else {
-                    self.succeeded(encoding)
-                    continuation.resume(returning: appended)
-                    return
-                }
                 self.writer.sync(upTo: appended) { result in
                     switch result {
                     case .success:

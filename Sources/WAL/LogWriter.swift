@@ -152,10 +152,6 @@ public final class LogWriter: Sendable {
                     continuation.resume(throwing: error)
                     return
                 }
-                guard self.options.sync == .batch else {
-                    continuation.resume(returning: appended)
-                    return
-                }
                 self.sync(upTo: appended) { result in continuation.resume(with: result.map { appended }) }
             }
         }
@@ -231,13 +227,18 @@ public final class LogWriter: Sendable {
         }
     }
 
-    /// Calls `done` once everything written up to `appended` is durable. Without a sync delay
+    /// Calls `done` once everything written up to `appended` is durable as the sync policy says:
+    /// at once when the policy is not `.batch` (the timer or the OS syncs). Without a sync delay
     /// (``Options/syncDelay``) that is ``sync(upTo:)`` at once, on the caller's thread. With one,
     /// the first append to ask opens a window of that length, every append that asks within it
     /// joins, and one `fdatasync` at its end answers them all, on the writer's sync queue: no
     /// thread waits out the window. `done` is called exactly once, with the sync's error if it
     /// failed.
     public func sync(upTo appended: Appended, then done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        guard options.sync == .batch else {
+            done(.success(()))
+            return
+        }
         guard options.syncDelay > .zero else {
             done(Result { try sync(upTo: appended) })
             return

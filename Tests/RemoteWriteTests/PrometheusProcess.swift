@@ -22,15 +22,6 @@ final class PrometheusProcess: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(self.port)" }
     var writeURL: String { "\(self.baseURL)/api/v1/write" }
 
-    /// A port that was free a moment ago.
-    static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
-    }
-
     /// Starts the process and waits (at most `timeout`) until `/-/ready` answers 200.
     func start(timeout: Duration = .seconds(30)) async throws {
         let config = self.directory.appendingPathComponent("prometheus.yml")

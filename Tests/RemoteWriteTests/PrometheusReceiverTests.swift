@@ -29,7 +29,7 @@ struct PrometheusReceiverTests {
 
     @Test func samplesArriveWithExactValuesAndTimestamps() async throws {
         try await withTemporaryDirectory { directory in
-            let prometheus = PrometheusProcess(directory: directory, port: try await PrometheusProcess.freePort())
+            let prometheus = PrometheusProcess(directory: directory, port: freePort())
             try await prometheus.start()
             let queue = try makeQueue(prometheus.writeURL)
             let start = Self.nowMilliseconds - 60_000
@@ -66,7 +66,7 @@ struct PrometheusReceiverTests {
 
     @Test func samplesSentWhileTheReceiverIsDownArriveAfterItRestarts() async throws {
         try await withTemporaryDirectory { directory in
-            let prometheus = PrometheusProcess(directory: directory, port: try await PrometheusProcess.freePort())
+            let prometheus = PrometheusProcess(directory: directory, port: freePort())
             try await prometheus.start()
             let queue = try makeQueue(prometheus.writeURL)
             let series = queue.labelSet([.init(name: "__name__", value: "replay_restart")])
@@ -132,7 +132,7 @@ struct PrometheusReceiverTests {
             try log.close()
             #expect(try SegmentName.list(in: wal).count > 2)
 
-            let prometheus = PrometheusProcess(directory: directory, port: try await PrometheusProcess.freePort())
+            let prometheus = PrometheusProcess(directory: directory, port: freePort())
             try await prometheus.start()
             let recentWindow = ReplayWindow(since: recent, until: now)
             let sent = try await RemoteWriteReplay.send(

@@ -54,7 +54,7 @@ import Testing
             #expect(outcome == .sent(status: 204, attempts: 1))
             let request = try #require(receiver.requests.first)
             #expect(request.method == .POST)
-            #expect(request.uri == "/api/v1/write")
+            #expect(request.uri == receiver.path)
             #expect(request.headers["Content-Encoding"] == ["snappy"])
             #expect(request.headers["Content-Type"] == ["application/x-protobuf"])
             #expect(request.headers["User-Agent"] == ["agentd/1.2.3"])

@@ -22,9 +22,16 @@ enum ScriptedResponse: Sendable {
     case hang
 }
 
-/// A tiny HTTP/1.1 server on 127.0.0.1 (random free port) that records every request and
-/// answers from a script indexed by request number.
+/// A tiny HTTP/1.1 server on 127.0.0.1 (random free port) that records every request to its
+/// own path and answers from a script indexed by request number.
+///
+/// The path is the receiver's alone (`/receiver-N/api/v1/write`): a port the kernel hands out
+/// is handed out again once freed, so a client of another test still sending to the port of a
+/// receiver that has stopped can reach this one. Such a request is answered 404 and is neither
+/// recorded nor scripted.
 final class TestReceiver: Sendable {
+    private static let made = Atomic<Int>(0)
+
     /// A server certificate and its key (PEM files): the receiver then speaks HTTPS.
     struct ServerTLS: Sendable {
         var certificatePath: String
@@ -32,6 +39,8 @@ final class TestReceiver: Sendable {
     }
 
     let port: Int
+    /// The path clients are to send to; the receiver answers no other.
+    let path = "/receiver-\(TestReceiver.made.add(1, ordering: .relaxed).newValue)/api/v1/write"
     /// `http` or `https`.
     let scheme: String
     /// A client for this receiver alone: a pooled connection to an earlier receiver that
@@ -52,7 +61,7 @@ final class TestReceiver: Sendable {
         self.script = script
     }
 
-    var url: String { "\(self.scheme)://127.0.0.1:\(self.port)/api/v1/write" }
+    var url: String { "\(self.scheme)://127.0.0.1:\(self.port)\(self.path)" }
 
     var requests: [RecordedRequest] { self.recorded.withLock { $0.requests } }
 
@@ -139,6 +148,10 @@ final class TestReceiver: Sendable {
                     body.writeImmutableBuffer(chunk)
                 case .end:
                     guard let head else { continue }
+                    guard head.uri == self.path else {
+                        try await Self.answer(.status(404, body: "not this receiver's path"), on: outbound)
+                        continue
+                    }
                     let request = RecordedRequest(
                         method: head.method, uri: head.uri, headers: head.headers, body: Array(body.readableBytesView))
                     let index = self.recorded.withLock { recorded in
@@ -159,18 +172,24 @@ final class TestReceiver: Sendable {
                         // Workload, not synchronization: a stuck receiver that never answers,
                         // until the client gives up or the test ends and cancels this task.
                         try await Task.sleep(for: .seconds(3600))
-                    case .status(let code, let extraHeaders, let text):
-                        var headers = HTTPHeaders(extraHeaders)
-                        headers.add(name: "Content-Length", value: "\(text.utf8.count)")
-                        try await outbound.write(
-                            .head(
-                                HTTPResponseHead(version: .http1_1, status: .init(statusCode: code), headers: headers)))
-                        try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
-                        try await outbound.write(.end(nil))
+                    case .status:
+                        try await Self.answer(response, on: outbound)
                     }
                 }
             }
         }
+    }
+
+    private static func answer(
+        _ response: ScriptedResponse, on outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        guard case .status(let code, let extraHeaders, let text) = response else { return }
+        var headers = HTTPHeaders(extraHeaders)
+        headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+        try await outbound.write(
+            .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: code), headers: headers)))
+        try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
+        try await outbound.write(.end(nil))
     }
 }
 

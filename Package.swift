@@ -216,6 +216,7 @@ let package = Package(
             name: "agentd-bench",
             dependencies: [
                 "WAL", "Events", "Scrape", "Cluster", "RemoteWrite", "Projections", "Primitives", "HTTPSecurity",
+                "CSnappy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -327,6 +328,7 @@ if fuzz {
         ("fuzz-gossip", ["Cluster"]),
         ("fuzz-wal", ["WAL", "Events", "FuzzEventLog"]),
         ("fuzz-events", ["Events", "WAL", "Primitives", "FuzzEventLog"]),
+        ("fuzz-snappy", ["Primitives", "CSnappy"]),
     ]
     package.targets.append(.systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"))
     package.targets.append(

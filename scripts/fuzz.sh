@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds agentd's libFuzzer targets and runs one or all of them for a bounded time.
 #   bash scripts/fuzz.sh [TARGET|all] [--seconds N] [--scratch-path DIR] [--no-build] [-- LIBFUZZER_FLAGS…]
-# TARGET: exposition, config, gossip, wal, events (default: all, one after the other).
+# TARGET: exposition, config, gossip, wal, events, snappy (default: all, one after the other).
 # --seconds N: how long each target runs (default 60).
 # --scratch-path DIR: SwiftPM's build folder (default .build-fuzz; CI passes .build to reuse
 #   the dependencies the tests' build compiled: only agentd's own decoding libraries are
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(exposition config gossip wal events)
+all_targets=(exposition config gossip wal events snappy)
 targets=()
 seconds=60
 scratch=.build-fuzz
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
         --no-build) build=0; shift ;;
         --) shift; extra=("$@"); break ;;
         all) targets=("${all_targets[@]}"); shift ;;
-        exposition|config|gossip|wal|events) targets+=("$1"); shift ;;
+        exposition|config|gossip|wal|events|snappy) targets+=("$1"); shift ;;
         -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "fuzz.sh: unknown argument $1 (targets: ${all_targets[*]})" >&2; exit 2 ;;
     esac

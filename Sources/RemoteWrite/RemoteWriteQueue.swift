@@ -496,6 +496,7 @@ public final class RemoteWriteQueue: Sendable {
 /// Encodes the runs of one shard's batches into compressed `WriteRequest` bodies, reusing its buffers.
 private struct RequestEncoder {
     private var encoder = WriteRequestEncoder()
+    private var snappy = Snappy()
     /// The newest timestamp of the last body encoded.
     private(set) var newest: Int64?
 
@@ -504,7 +505,7 @@ private struct RequestEncoder {
         self.newest = samples.lazy.map(\.timestamp).max()
         self.encoder.encode(entries: samples)
         var body = ByteBuffer()
-        self.encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
+        self.encoder.withEncodedBytes { self.snappy.compress($0, appendingTo: &body) }
         return body
     }
 }

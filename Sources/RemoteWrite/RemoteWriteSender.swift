@@ -61,6 +61,7 @@ public struct RemoteWriteSender {
 
     private let client: RemoteWriteClient
     private var encoder = WriteRequestEncoder()
+    private var snappy = Snappy()
     private var batch: RemoteWriteBatch
 
     /// Creates a sender over `client`, reserving room for requests of `capacity` samples.
@@ -88,7 +89,7 @@ public struct RemoteWriteSender {
             }
             self.encoder.encode(self.batch)
             var body = ByteBuffer()
-            self.encoder.withEncodedBytes { Snappy.compress($0, appendingTo: &body) }
+            self.encoder.withEncodedBytes { self.snappy.compress($0, appendingTo: &body) }
             switch try await self.client.send(body, onRetry: onRetry) {
             case .sent:
                 isolation.accepted(range, bytes: body.readableBytes, newest: self.batch.maxTimestamp)

@@ -1,46 +1,42 @@
 import CSnappy
 import NIOCore
+import Primitives
 
-/// Snappy block-format compression (the format remote write requires) over libsnappy.
+/// Snappy block-format compression (the format remote write requires): compression by
+/// ``SnappyCompressor`` (one window over the whole request), decompression by libsnappy.
 ///
-/// A `Snappy` value owns a scratch buffer that grows to the largest input it has seen and is
-/// reused, so compressing a request allocates nothing once warmed up. Not thread-safe: give each
-/// shard its own.
+/// A `Snappy` value owns the compressor's hash table and a scratch buffer that grows to the
+/// largest output it has seen, both reused, so compressing a request allocates nothing once
+/// warmed up. Not thread-safe: give each shard its own.
 public struct Snappy: Sendable {
     private var scratch: [UInt8] = []
+    private var compressor = SnappyCompressor()
 
     /// Creates a compressor with an empty scratch buffer.
     public init() {}
 
     /// Compresses `input` and returns the compressed block (a view of the reused scratch buffer).
     public mutating func compress(_ input: UnsafeRawBufferPointer) -> ArraySlice<UInt8> {
-        let bound = snappy_max_compressed_length(input.count)
+        let bound = SnappyCompressor.maxCompressedLength(input.count)
         if self.scratch.count < bound {
             self.scratch = [UInt8](repeating: 0, count: bound)
         }
-        var length = bound
-        let status = self.scratch.withUnsafeMutableBytes { output in
-            snappy_compress(
-                input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count,
-                output.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
-        }
-        // snappy_compress only fails when the output is smaller than snappy_max_compressed_length.
-        precondition(status == SNAPPY_OK, "snappy_compress failed with a sufficient buffer")
+        let length = self.scratch.withUnsafeMutableBytes { self.compressor.compress(input, into: $0) }
         return self.scratch[0..<length]
     }
 
     /// Compresses `input`, appending the compressed block to `buffer` without an intermediate copy.
-    public static func compress(_ input: UnsafeRawBufferPointer, appendingTo buffer: inout ByteBuffer) {
-        let bound = snappy_max_compressed_length(input.count)
-        buffer.reserveCapacity(minimumWritableBytes: bound)
+    public mutating func compress(_ input: UnsafeRawBufferPointer, appendingTo buffer: inout ByteBuffer) {
+        let bound = SnappyCompressor.maxCompressedLength(input.count)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { output in
-            var length = output.count
-            let status = snappy_compress(
-                input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count,
-                output.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
-            precondition(status == SNAPPY_OK, "snappy_compress failed with a sufficient buffer")
-            return length
+            self.compressor.compress(input, into: output)
         }
+    }
+
+    /// Compresses `input` with a compressor of its own, appending the block to `buffer`.
+    public static func compress(_ input: UnsafeRawBufferPointer, appendingTo buffer: inout ByteBuffer) {
+        var snappy = Snappy()
+        snappy.compress(input, appendingTo: &buffer)
     }
 
     /// Decompresses one snappy block.

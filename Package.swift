@@ -216,7 +216,6 @@ let package = Package(
             name: "agentd-bench",
             dependencies: [
                 "WAL", "Events", "Scrape", "Cluster", "RemoteWrite", "Projections", "Primitives", "HTTPSecurity",
-                "CSnappy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

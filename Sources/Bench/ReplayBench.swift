@@ -1,9 +1,9 @@
 import AsyncHTTPClient
-import CSnappy
 import Events
 import Foundation
 import Logging
 import NIOCore
+import Primitives
 import Projections
 import RemoteWrite
 import WAL
@@ -413,7 +413,7 @@ private func compareWithLibsnappy(
     let samples = batches.reduce(0) { $0 + $1.count }
     let input = requests.reduce(0) { $0 + $1.count }
     let passes = max(1, 500_000_000 / max(input, 1))
-    var output = [UInt8](repeating: 0, count: snappy_max_compressed_length(requests.map(\.count).max() ?? 0))
+    var output = [UInt8](repeating: 0, count: SnappyCompressor.maxCompressedLength(requests.map(\.count).max() ?? 0))
     var ours = 0
     let oursClock = Stopwatch()
     for _ in 0..<passes {
@@ -426,16 +426,9 @@ private func compareWithLibsnappy(
     for _ in 0..<passes {
         theirs = 0
         for request in requests {
-            var length = output.count
-            let status = request.withUnsafeBytes { raw in
-                output.withUnsafeMutableBytes { out in
-                    snappy_compress(
-                        raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count,
-                        out.baseAddress?.assumingMemoryBound(to: CChar.self), &length)
-                }
+            theirs += request.withUnsafeBytes { raw in
+                output.withUnsafeMutableBytes { Snappy.libsnappyCompress(raw, into: $0) }
             }
-            precondition(status == SNAPPY_OK)
-            theirs += length
         }
     }
     let theirsSeconds = theirsClock.cpu

@@ -39,6 +39,20 @@ public struct Snappy: Sendable {
         snappy.compress(input, appendingTo: &buffer)
     }
 
+    /// Compresses `input` into `output` (at least `snappy_max_compressed_length` bytes) with
+    /// libsnappy's encoder, and returns the number of bytes written: the reference agentd's own is
+    /// measured and tested against. agentd sends what ``compress(_:appendingTo:)`` writes.
+    public static func libsnappyCompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+        -> Int
+    {
+        var length = output.count
+        let status = snappy_compress(
+            input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count,
+            output.baseAddress?.assumingMemoryBound(to: CChar.self), &length)
+        precondition(status == SNAPPY_OK, "snappy_compress failed: the output is smaller than its bound")
+        return length
+    }
+
     /// Decompresses one snappy block.
     ///
     /// - Parameter limit: the largest uncompressed size accepted; a block that announces more is

@@ -1,4 +1,3 @@
-import CSnappy
 import Primitives
 import RemoteWrite
 import Testing
@@ -15,16 +14,10 @@ import Testing
     }
 
     private func libsnappyCompressed(_ input: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: snappy_max_compressed_length(input.count))
-        var length = output.count
-        let status = input.withUnsafeBytes { raw in
-            output.withUnsafeMutableBytes { out in
-                snappy_compress(
-                    raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count,
-                    out.baseAddress?.assumingMemoryBound(to: CChar.self), &length)
-            }
+        var output = [UInt8](repeating: 0, count: SnappyCompressor.maxCompressedLength(input.count))
+        let length = input.withUnsafeBytes { raw in
+            output.withUnsafeMutableBytes { Snappy.libsnappyCompress(raw, into: $0) }
         }
-        precondition(status == SNAPPY_OK)
         return Array(output[0..<length])
     }
 

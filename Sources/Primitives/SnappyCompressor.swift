@@ -42,7 +42,7 @@ public struct SnappyCompressor: Sendable {
         precondition(count <= Self.maxInputLength, "a snappy block holds at most 4 GiB")
         precondition(output.count >= Self.maxCompressedLength(count), "the output is smaller than the bound")
         let start = output.baseAddress!
-        var out = Self.writeVarint(UInt64(count), at: start)
+        var out = UnsafeMutableRawPointer(Varint.write(UInt64(count), at: start.assumingMemoryBound(to: UInt8.self)))
         guard count >= Self.minimumMatchedInput, let base = input.baseAddress else {
             if count > 0 { out = Self.emitLiteral(from: input.baseAddress!, count: count, at: out) }
             return out - start
@@ -107,18 +107,10 @@ public struct SnappyCompressor: Sendable {
                 skip &+= 1
                 continue
             }
-            let literal = from &- literalStart
-            if literal > 0 && literal <= 16 {
-                // Most literals between matches are short: the tag and two 8-byte moves (the
-                // input has 16 bytes from here, `from` being before `limit`; the bytes written
-                // past the literal are overwritten next, and within the output's bound).
-                out.storeBytes(of: UInt8(truncatingIfNeeded: (literal &- 1) &<< 2), as: UInt8.self)
-                let source = base + literalStart
-                (out + 1).storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                (out + 9).storeBytes(of: source.loadUnaligned(fromByteOffset: 8, as: UInt64.self), as: UInt64.self)
-                out += 1 &+ literal
-            } else if literal > 0 {
-                out = Self.emitLiteral(from: base + literalStart, count: literal, at: out)
+            if from > literalStart {
+                // `from` is before `limit`: 16 bytes from the literal's start are in the input.
+                out = Self.emitLiteral(
+                    from: base + literalStart, count: from &- literalStart, at: out, sixteenReadable: true)
             }
             out = Self.emitCopy(offset: offset, length: end &- from, at: out)
             // The two positions before the match's end are likely starts of the next one.
@@ -168,16 +160,23 @@ public struct SnappyCompressor: Sendable {
     }
 
     /// A literal element: a tag holding the length minus one (or how many bytes hold it), then the
-    /// bytes.
+    /// bytes. With `sixteenReadable` (16 bytes can be read from `source`), a literal of up to 16
+    /// bytes, the usual one between matches, is copied with two 8-byte moves; what they write past
+    /// it is overwritten by the next element, and stays within the output's bound.
     @inline(__always)
-    private static func emitLiteral(from source: UnsafeRawPointer, count: Int, at start: UnsafeMutableRawPointer)
-        -> UnsafeMutableRawPointer
-    {
+    private static func emitLiteral(
+        from source: UnsafeRawPointer, count: Int, at start: UnsafeMutableRawPointer, sixteenReadable: Bool = false
+    ) -> UnsafeMutableRawPointer {
         var out = start
-        let n = UInt32(truncatingIfNeeded: count - 1)
+        let n = UInt32(truncatingIfNeeded: count &- 1)
         if n < 60 {
-            out.storeBytes(of: UInt8(truncatingIfNeeded: n << 2), as: UInt8.self)
+            out.storeBytes(of: UInt8(truncatingIfNeeded: n &<< 2), as: UInt8.self)
             out += 1
+            if sixteenReadable && count <= 16 {
+                out.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                (out + 8).storeBytes(of: source.loadUnaligned(fromByteOffset: 8, as: UInt64.self), as: UInt64.self)
+                return out + count
+            }
         } else {
             let lengthBytes = n < 1 << 8 ? 1 : n < 1 << 16 ? 2 : n < 1 << 24 ? 3 : 4
             out.storeBytes(of: UInt8(truncatingIfNeeded: (59 + lengthBytes) << 2), as: UInt8.self)
@@ -231,16 +230,4 @@ public struct SnappyCompressor: Sendable {
         return out + 5
     }
 
-    @inline(__always)
-    private static func writeVarint(_ value: UInt64, at start: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
-        var out = start
-        var value = value
-        while value >= 0x80 {
-            out.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, as: UInt8.self)
-            out += 1
-            value >>= 7
-        }
-        out.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-        return out + 1
-    }
 }

@@ -13,6 +13,21 @@ public enum Varint {
         bytes.append(UInt8(value))
     }
 
+    /// Writes `value` as a LEB128 varint at `pointer` and returns the position after it (the
+    /// caller has made room: at most 10 bytes, ``size(of:)`` exactly).
+    @inlinable @inline(__always)
+    public static func write(_ value: UInt64, at pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var value = value
+        var pointer = pointer
+        while value >= 0x80 {
+            pointer.pointee = UInt8(truncatingIfNeeded: value) | 0x80
+            pointer += 1
+            value >>= 7
+        }
+        pointer.pointee = UInt8(value)
+        return pointer + 1
+    }
+
     /// How many bytes `value` takes as a varint: one per started group of 7 bits; 0 takes one.
     @inlinable @inline(__always)
     public static func size(of value: UInt64) -> Int {

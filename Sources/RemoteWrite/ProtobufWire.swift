@@ -12,17 +12,4 @@ enum ProtobufWire {
         field << 3 | wireType.rawValue
     }
 
-    /// Writes a varint at `pointer` and returns the position after it.
-    @inline(__always)
-    static func writeVarint(_ value: UInt64, at pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        var value = value
-        var pointer = pointer
-        while value >= 0x80 {
-            pointer.pointee = UInt8(truncatingIfNeeded: value) | 0x80
-            pointer += 1
-            value >>= 7
-        }
-        pointer.pointee = UInt8(value)
-        return pointer + 1
-    }
 }

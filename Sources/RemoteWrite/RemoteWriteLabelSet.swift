@@ -223,7 +223,7 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
             out.storeBytes(of: UInt8(length), as: UInt8.self)
             return out + 1
         }
-        let end = ProtobufWire.writeVarint(UInt64(length), at: out.assumingMemoryBound(to: UInt8.self))
+        let end = Varint.write(UInt64(length), at: out.assumingMemoryBound(to: UInt8.self))
         return UnsafeMutableRawPointer(end)
     }
 

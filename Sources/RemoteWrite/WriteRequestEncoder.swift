@@ -96,7 +96,7 @@ public struct WriteRequestEncoder: Sendable {
             for slot in self.slotSeries.indices {
                 let length = self.slotLength[slot]
                 pointer.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
-                pointer = ProtobufWire.writeVarint(UInt64(length), at: pointer + 1)
+                pointer = Varint.write(UInt64(length), at: pointer + 1)
                 pointer = self.slotSeries[slot]._withUnsafeGuaranteedRef { $0.write(to: pointer) }
                 for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
                     let entry = entries[first + Int(self.order[position])]
@@ -253,7 +253,7 @@ public struct WriteRequestEncoder: Sendable {
         }
         if timestamp != 0 {
             pointer.pointee = ProtobufWire.tag(field: 2, wireType: .varint)
-            pointer = ProtobufWire.writeVarint(UInt64(bitPattern: timestamp), at: pointer + 1)
+            pointer = Varint.write(UInt64(bitPattern: timestamp), at: pointer + 1)
         }
         return pointer
     }

@@ -18,6 +18,13 @@ import Testing
             var index = 1
             #expect(Varint.read(bytes, at: &index, end: bytes.count) == .value(value))
             #expect(index == bytes.count)
+            // Written at a pointer: the same bytes, and the position right after them.
+            var written = [UInt8](repeating: 0xAA, count: 12)
+            let end = written.withUnsafeMutableBufferPointer { buffer in
+                Varint.write(value, at: buffer.baseAddress! + 1) - buffer.baseAddress!
+            }
+            #expect(Array(written[0..<end]) == bytes)
+            #expect(written[end] == 0xAA)
         }
         for value: Int64 in [0, -1, 1, .min, .max, -64, 63] {
             #expect(Varint.unzigzag(Varint.zigzag(value)) == value)

@@ -49,12 +49,15 @@ func runStageBenchmark(arguments: [String]) async throws {
         printStage("scrape (parse, cache, batch; \(targets) targets in turn)", samples: iterations * series, clock)
     }
     if stage == nil || stage == "append" { try appendStage(iterations: iterations, series: series, start: start) }
-    let sets = (0..<series).map { index in
-        RemoteWriteLabelSet(
-            nodeLikeLabels(series: index, instance: "127.0.0.1:20000").map {
-                RemoteWriteLabel(name: $0.name, value: $0.value)
-            })
+    // The label sets as the forwarder makes them for the series of its own log: the registry's
+    // numbered bytes, shared.
+    let setsDirectory = temporaryDirectory("stages-sets")
+    defer { try? FileManager.default.removeItem(atPath: setsDirectory) }
+    let setsLog = try EventLog(directory: setsDirectory, options: .init(sync: .never))
+    let sets = setsLog.refs(for: (0..<series).map { nodeLikeLabels(series: $0, instance: "127.0.0.1:20000") }).map {
+        RemoteWriteLabelSet(setsLog.encodedLabels(for: $0)!)
     }
+    try setsLog.close()
     if stage == nil || stage == "handoff" {
         var handoff = HandoffStage()
         var settled = handoff.run(sets, timestamp: start)

@@ -9,22 +9,32 @@ import Primitives
 /// things too: a `series` record's payload (copied once per record into a ``ByteChunk``, shared
 /// by every series the record defines), or the series registry's own bytes, so that whoever
 /// keeps a series' labels this way keeps no copy of them.
+///
+/// The registry's label sets are *numbered*: their bytes are the count, then the number of each
+/// label in the process's ``LabelTable`` (a varint each), and each label's encoding is the table's.
+/// Both forms read the same through ``forEach(_:)``, ``forEachLabel(_:)`` and
+/// ``appendEncoding(to:)``.
 public struct EncodedLabels: Sendable {
     /// The bytes the encoding is a range of: a raw allocation that never moves.
     @usableFromInline let storage: ByteChunk
-    /// Where the encoding starts in the storage (at the count), and ends: 32 bits each, so that
-    /// a label set keeping one stays small (storages are WAL records and registry chunks).
+    /// Where the bytes start in the storage (at the count), and end: 32 bits each, so that a label
+    /// set keeping one stays small (storages are WAL records and registry chunks). The end's top
+    /// bit says the set is numbered.
     @usableFromInline let bounds: (start: UInt32, end: UInt32)
 
+    @inlinable static var numberedBit: UInt32 { 1 << 31 }
+
     var start: Int { Int(bounds.start) }
-    var end: Int { Int(bounds.end) }
+    var end: Int { Int(bounds.end & ~Self.numberedBit) }
 
     /// - Precondition: `storage`'s bytes `start..<end` hold one whole label encoding (as a decoder
-    ///   checks it), and `end` is below 4 GiB.
-    init(_ storage: ByteChunk, start: Int, end: Int) {
+    ///   checks it), or when `numbered`, a count and that many numbers the ``LabelTable`` gave;
+    ///   `end` is below 2 GiB.
+    init(_ storage: ByteChunk, start: Int, end: Int, numbered: Bool = false) {
         precondition(start <= end && end <= storage.count, "labels are encoded inside their storage")
+        precondition(end < Int(Self.numberedBit), "label storage is below 2 GiB")
         self.storage = storage
-        self.bounds = (UInt32(start), UInt32(end))
+        self.bounds = (UInt32(start), UInt32(end) | (numbered ? Self.numberedBit : 0))
     }
 
     /// The encoding of `labels`, in a buffer of its own.
@@ -34,40 +44,93 @@ public struct EncodedLabels: Sendable {
         self.init(copying: writer.bytes)
     }
 
+    /// `labels` numbered in the process's ``LabelTable`` (adding the labels it does not hold yet), in
+    /// a buffer of their own: a few bytes a label that many series share, where ``init(_:)`` copies
+    /// them all. For a label set that lives as long as its series (a remote-write label set
+    /// normalized apart from the registry's).
+    public init(numbering labels: Labels) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1 + 2 * labels.count)
+        Varint.append(UInt64(labels.count), to: &bytes)
+        _ = LabelTable.shared.appendNumbers(of: labels, to: &bytes)
+        self.init(bytes.withUnsafeBytes { ByteChunk(copying: $0) }, start: 0, end: bytes.count, numbered: true)
+    }
+
     /// A label encoding copied out of `bytes` (which must hold one whole encoding, checked).
     init(copying bytes: [UInt8]) {
         self.init(bytes.withUnsafeBytes { ByteChunk(copying: $0) }, start: 0, end: bytes.count)
     }
 
-    /// How many bytes the encoding takes (without touching them).
+    /// Whether the bytes are label numbers (a registry's set), not the labels' own encoding.
     @inlinable
-    public var byteCount: Int { Int(bounds.end) - Int(bounds.start) }
+    public var isNumbered: Bool { bounds.end & Self.numberedBit != 0 }
 
-    /// The encoding's bytes. They never move, and stay valid as long as this value or a copy of
-    /// it lives: a holder may keep the buffer beside the value and read it without a closure.
+    /// How many bytes the set keeps (without touching them): the encoding, or for a numbered set
+    /// the count and the numbers.
     @inlinable
-    public var unsafeBytes: UnsafeRawBufferPointer { storage.bytes(Int(bounds.start), Int(bounds.end)) }
+    public var byteCount: Int { Int(bounds.end & ~Self.numberedBit) - Int(bounds.start) }
 
-    /// Calls `body` with the encoding's bytes.
-    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        withExtendedLifetime(storage) { body(unsafeBytes) }
+    /// The bytes the set keeps: the encoding, or for a numbered set the count and the numbers.
+    /// They never move, and stay valid as long as this value or a copy of it lives: a holder may
+    /// keep the buffer beside the value and read it without a closure.
+    @inlinable
+    public var storedBytes: UnsafeRawBufferPointer {
+        storage.bytes(Int(bounds.start), Int(bounds.end & ~Self.numberedBit))
+    }
+
+    /// Calls `body` with the address of each label's encoding (its name's length, name, value's
+    /// length, value), in order; `body` returns the address past that label. The addresses stay
+    /// valid while this value lives (it does for the call: `self` is held by the caller).
+    @inlinable @inline(__always)
+    public func forEachLabel(_ body: (UnsafeRawPointer) -> UnsafeRawPointer) {
+        guard var cursor = storedBytes.baseAddress else { return }
+        let count = LabelTable.readVarint(&cursor)
+        if isNumbered {
+            let directory = LabelTable.directory
+            for _ in 0..<count { _ = body(LabelTable.label(LabelTable.readVarint(&cursor), in: directory)) }
+        } else {
+            for _ in 0..<count { cursor = body(cursor) }
+        }
     }
 
     /// Calls `body` with each label's name and value bytes, in order.
     public func forEach(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        withUnsafeBytes { bytes in
-            var index = 0
-            let count = Self.varint(bytes, &index)
-            for _ in 0..<count {
-                let nameLength = Self.varint(bytes, &index)
-                let name = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + nameLength)])
-                index += nameLength
-                let valueLength = Self.varint(bytes, &index)
-                let value = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + valueLength)])
-                index += valueLength
-                body(name, value)
-            }
+        forEachLabel { label in
+            var cursor = label
+            let nameLength = LabelTable.readVarint(&cursor)
+            let name = UnsafeRawBufferPointer(start: cursor, count: nameLength)
+            cursor += nameLength
+            let valueLength = LabelTable.readVarint(&cursor)
+            let value = UnsafeRawBufferPointer(start: cursor, count: valueLength)
+            body(name, value)
+            return cursor + valueLength
         }
+    }
+
+    /// Appends the WAL encoding of the labels to `bytes`: for a set that is not numbered, its bytes.
+    public func appendEncoding(to bytes: inout [UInt8]) {
+        guard isNumbered else {
+            withExtendedLifetime(storage) { bytes.append(contentsOf: storedBytes) }
+            return
+        }
+        withExtendedLifetime(storage) {
+            var cursor = storedBytes.baseAddress!
+            let count = LabelTable.readVarint(&cursor)
+            Varint.append(UInt64(count), to: &bytes)
+        }
+        forEachLabel { label in
+            let length = LabelTable.encodedLength(at: label)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: label, count: length))
+            return label + length
+        }
+    }
+
+    /// The WAL encoding of the labels.
+    public var encoding: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(isNumbered ? 16 * byteCount : byteCount)
+        appendEncoding(to: &bytes)
+        return bytes
     }
 
     /// The labels, decoded.
@@ -79,28 +142,18 @@ public struct EncodedLabels: Sendable {
         return Labels(sorted: labels)
     }
 
-    /// Whether both encode the same labels (the same bytes: equal label sets encode equally).
-    public func hasSameBytes(as other: EncodedLabels) -> Bool {
-        withUnsafeBytes { mine in
-            other.withUnsafeBytes { theirs in
-                mine.count == theirs.count
+    /// Whether both hold the same labels. Two numbered sets do when their numbers are the same
+    /// (a label has one number), two others when their bytes are (labels are sorted and unique, so
+    /// equal label sets encode equally); across forms, the encodings are compared.
+    public func encodesSameLabels(as other: EncodedLabels) -> Bool {
+        if isNumbered == other.isNumbered {
+            return withExtendedLifetime((storage, other.storage)) {
+                let mine = storedBytes
+                let theirs = other.storedBytes
+                return mine.count == theirs.count
                     && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
             }
         }
-    }
-
-    /// A varint of an encoding that has been checked whole (what an `EncodedLabels` holds): reads
-    /// it at `index` and moves `index` past it.
-    @inlinable @inline(__always)
-    public static func varint(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> Int {
-        var value = 0
-        var shift = 0
-        while true {
-            let byte = bytes[index]
-            index += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
+        return encoding == other.encoding
     }
 }

@@ -75,6 +75,12 @@ public final class EventLog: Sendable {
         state.withLock { $0.registry.labels(ref) }
     }
 
+    /// The registry's own label set of `ref`, numbered (``EncodedLabels/isNumbered``): what
+    /// ``sharedLabels(_:in:)`` gives a reader of this log's segments.
+    public func encodedLabels(for ref: UInt64) -> EncodedLabels? {
+        state.withLock { $0.registry.count > Int(ref) ? $0.registry.encodedLabels(ref) : nil }
+    }
+
     /// For series defined in `segment`: the registry's own encoding of each, where the segment
     /// was written by this log (its refs are the registry's) and the bytes are the same; nil
     /// for the others. A reader that keeps these keeps no copy of the labels.
@@ -84,7 +90,7 @@ public final class EventLog: Sendable {
             definitions.map { definition in
                 guard definition.ref < UInt64(state.registry.count) else { return nil }
                 let own = state.registry.encodedLabels(definition.ref)
-                return own.hasSameBytes(as: definition.labels) ? own : nil
+                return own.encodesSameLabels(as: definition.labels) ? own : nil
             }
         }
     }

@@ -64,7 +64,7 @@ struct SegmentEncoder {
             definedEpoch[Int(ref)] = epoch
             previous[Int(ref)] = 0
             series.varint(ref)
-            registry.withEncoding(ref) { series.bytes.append(contentsOf: $0) }
+            registry.appendEncoding(ref, to: &series.bytes)
             defined += 1
         }
         definedCount += defined

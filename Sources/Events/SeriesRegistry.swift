@@ -8,40 +8,49 @@ import Primitives
 /// process. Refs are not stable across restarts, and need not be: every segment
 /// defines the refs it uses.
 ///
-/// A series is kept as its labels' encoding in a `series` record (labels are sorted
-/// and unique, so equal label sets encode equally): that is what the encoder writes.
-/// The encodings lie end to end in chunks of ``chunkSize`` bytes that never move (a
-/// remote-write label set keeps a range of one rather than a copy), found by ref through
-/// two small arrays and by content through a ``HashIndex``: about 15 bytes a series
-/// besides the encoding itself, where an array per series keyed in a dictionary took 70.
+/// A series is kept numbered: its label count, then the number of each of its labels in the
+/// process's ``LabelTable`` (a varint each), which keeps every label once. Labels are sorted and
+/// unique and a label has one number, so equal label sets have equal bytes. The bytes lie end to
+/// end in chunks of ``chunkSize`` bytes that never move (a remote-write label set keeps a range of
+/// one rather than a copy), found by ref through two small arrays and by content through a
+/// ``HashIndex``. What a `series` record holds, the labels' own encoding, is made from them when
+/// one is written (``appendEncoding(_:to:)``).
 struct SeriesRegistry {
-    /// The most bytes a chunk holds (a larger encoding gets a chunk of its own).
+    /// The most bytes a chunk holds (a larger set gets a chunk of its own).
     static let chunkSize = 1 << 20
 
     private var chunks: [ByteChunk] = []
-    /// By ref: the chunk (high 24 bits) and offset in it (low 40 bits) of the encoding.
+    /// By ref: the chunk (high 24 bits) and offset in it (low 40 bits) of the numbered bytes.
     private var locations: [UInt64] = []
-    /// By ref: the encoding's length.
+    /// By ref: the numbered bytes' length.
     private var lengths: [UInt32] = []
-    /// Refs by the XXH64 of their encoding.
+    /// Refs by the XXH64 of their numbered bytes.
     private var index = HashIndex()
+    /// Where a label set's numbers are put together.
+    private var scratch: [UInt8] = []
+    /// The bytes the registry's label sets would take in their own encoding (what the numbers save
+    /// is this less the chunks' bytes).
+    private(set) var encodedBytes = 0
 
     var count: Int { locations.count }
 
     mutating func ref(for labels: Labels) -> UInt64 {
-        var writer = ByteWriter(capacity: 128)
-        writer.labels(labels)
-        return writer.bytes.withUnsafeBytes { bytes in
+        scratch.removeAll(keepingCapacity: true)
+        Varint.append(UInt64(labels.count), to: &scratch)
+        let encoded = LabelTable.shared.appendNumbers(of: labels, to: &scratch)
+        let numbers = scratch
+        return numbers.withUnsafeBytes { bytes in
             let hash = XXH64.hash(bytes)
-            if let ref = index.find(hash: hash, where: { self.encoding($0, equals: bytes) }) {
+            if let ref = index.find(hash: hash, where: { self.numbers($0, equal: bytes) }) {
                 return UInt64(ref)
             }
             let ref = locations.count
             store(bytes)
-            // Taken out while it grows: growing reads the encodings of the refs it holds.
+            encodedBytes += Varint.size(of: UInt64(labels.count)) + encoded
+            // Taken out while it grows: growing reads the bytes of the refs it holds.
             var index = self.index
             self.index = HashIndex()
-            index.insert(ref, hash: hash) { ref in withEncoding(UInt64(ref)) { XXH64.hash($0) } }
+            index.insert(ref, hash: hash) { ref in XXH64.hash(encodedLabels(UInt64(ref)).storedBytes) }
             self.index = index
             return UInt64(ref)
         }
@@ -57,33 +66,34 @@ struct SeriesRegistry {
         lengths.append(UInt32(bytes.count))
     }
 
-    private func encoding(_ ref: Int, equals bytes: UnsafeRawBufferPointer) -> Bool {
+    private func numbers(_ ref: Int, equal bytes: UnsafeRawBufferPointer) -> Bool {
         guard Int(lengths[ref]) == bytes.count else { return false }
-        return withEncoding(UInt64(ref)) { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+        let held = encodedLabels(UInt64(ref))
+        return withExtendedLifetime(held) {
+            memcmp(held.storedBytes.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+        }
     }
 
-    /// Calls `body` with the encoded labels of `ref`.
+    /// Appends the labels of `ref` in their own encoding (a `series` record's) to `bytes`.
     ///
     /// - Precondition: `ref` was handed out by this registry.
-    func withEncoding<Result>(_ ref: UInt64, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        let labels = encodedLabels(ref)
-        return withExtendedLifetime(labels) { body(labels.unsafeBytes) }
+    func appendEncoding(_ ref: UInt64, to bytes: inout [UInt8]) {
+        encodedLabels(ref).appendEncoding(to: &bytes)
     }
 
-    /// The encoded labels of `ref`: a range of the registry's own bytes, which never move.
+    /// The labels of `ref`, numbered: a range of the registry's own bytes, which never move.
     ///
     /// - Precondition: `ref` was handed out by this registry.
     func encodedLabels(_ ref: UInt64) -> EncodedLabels {
         let location = locations[Int(ref)]
         let offset = Int(location & (1 << 40 - 1))
         return EncodedLabels(
-            chunks[Int(location >> 40)], start: offset, end: offset + Int(lengths[Int(ref)]))
+            chunks[Int(location >> 40)], start: offset, end: offset + Int(lengths[Int(ref)]), numbered: true)
     }
 
     /// The labels of `ref`, decoded.
     func labels(_ ref: UInt64) -> Labels? {
         guard ref < UInt64(locations.count) else { return nil }
-        var reader = ByteReader(withEncoding(ref) { Array($0) })
-        return try? reader.labels()
+        return encodedLabels(ref).labels
     }
 }

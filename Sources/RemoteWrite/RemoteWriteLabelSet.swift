@@ -13,12 +13,13 @@ import Synchronization
 /// dropped (an empty value means "absent" in Prometheus, and the spec forbids sending one); names
 /// are sorted; of repeated names the first one given is kept.
 ///
-/// The labels are kept in the WAL's encoding (``EncodedLabels``), and a label set made from a
-/// series record that needs no change keeps a range of bytes others hold too: the series
-/// registry's (``EventLog/sharedLabels(_:in:)``) or the record's payload, one copy for every
-/// series the record defines. The
-/// encoder writes them as `TimeSeries.labels` entries (``write(to:)``); their length there is
-/// computed once, here.
+/// The labels are kept as an ``EncodedLabels``, and a label set made from a series record that
+/// needs no change keeps a range of bytes others hold too: the series registry's numbers of its
+/// labels in the process's label table (``EventLog/sharedLabels(_:in:)``), or the record's payload
+/// (one copy for every series the record defines, for segments of an earlier process). One that
+/// needs a change is numbered in the label table too, in a buffer of its own. The encoder writes
+/// the labels as `TimeSeries.labels` entries (``write(to:)``); their length there is computed
+/// once, here.
 ///
 /// Create one per series when its `series` record is read, and reuse it for every sample: the
 /// encoder groups samples by the identity of this object.
@@ -33,7 +34,7 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     /// trusts it only when its own slot of that number holds this label set, so a stale or
     /// another encoder's slot costs a compare, never a wrong grouping.
     let requestSlot = Atomic<UInt32>(0)
-    /// ``encodedLength`` less the encoding's bytes, plus one (it is at least -1), or
+    /// ``encodedLength`` less the bytes the label set keeps, plus one (it is at least -1), or
     /// `UInt16.max` when that does not fit and the length is worked out when asked for.
     private let lengthOverEncoding: UInt16
     /// The low 16 bits of the shard key's hash (``shardKey(of:)``).
@@ -143,7 +144,7 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
         for label in sorted where unique.last?.name != label.name {
             unique.append(Label(label.name, label.value))
         }
-        self.init(EncodedLabels(Labels(sorted: unique)))
+        self.init(EncodedLabels(numbering: Labels(sorted: unique)))
     }
 
     /// Whether `encoded` needs no normalization: names strictly increasing as bytes, no empty value.
@@ -172,18 +173,17 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
     ///
     /// A `Label` message's body is the WAL's bytes for the label with a tag before each field:
     /// `0x0A`, the name's length and bytes (as the WAL has them), `0x12`, the value's length and
-    /// bytes. So each label costs two copies and its message's length, no varint re-encoded.
+    /// bytes. So each label costs two copies and its message's length, no varint re-encoded; a
+    /// numbered set (the registry's) reads each label's bytes from the label table.
     @inline(__always)
     func write(to pointer: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        // The bytes never move while `encodedLabels` is kept: read in place, no closure.
-        guard var source = encodedLabels.unsafeBytes.baseAddress else { return pointer }
         var out = UnsafeMutableRawPointer(pointer)
-        let count = Self.readLength(&source)
-        for _ in 0..<count {
-            let name = source
+        // The bytes never move while `encodedLabels` is kept: read in place.
+        encodedLabels.forEachLabel { label in
+            var source = label
             let nameLength = Self.readLength(&source)
             source += nameLength
-            let nameField = source - name
+            let nameField = source - label
             let value = source
             let valueLength = Self.readLength(&source)
             source += valueLength
@@ -191,11 +191,12 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
             out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
             out = Self.writeLength(2 + nameField + valueField, at: out + 1)
             out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
-            (out + 1).copyMemory(from: name, byteCount: nameField)
+            (out + 1).copyMemory(from: label, byteCount: nameField)
             out += 1 + nameField
             out.storeBytes(of: ProtobufWire.tag(field: 2, wireType: .lengthDelimited), as: UInt8.self)
             (out + 1).copyMemory(from: value, byteCount: valueField)
             out += 1 + valueField
+            return source
         }
         return out.assumingMemoryBound(to: UInt8.self)
     }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct SharedSeriesLabelsTests {
     private func address(_ labels: EncodedLabels) -> UnsafeRawPointer? {
-        labels.withUnsafeBytes { $0.baseAddress }
+        labels.storedBytes.baseAddress
     }
 
     @Test func aFollowerTakesEachSeriesWhenDefinedAndTheLogSharesItsOwnBytes() async throws {
@@ -35,6 +35,7 @@ import Testing
         let shared = log.sharedLabels(handed[0].definitions, in: segment)
         for (index, encoded) in shared.enumerated() {
             #expect(encoded?.labels == labels[index])
+            #expect(encoded?.isNumbered == true)
             #expect(encoded.flatMap(address) != address(handed[0].definitions[index].labels))
         }
         // Not for a definition whose bytes are not the registry's for that ref.

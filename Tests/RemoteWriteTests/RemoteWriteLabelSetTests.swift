@@ -1,5 +1,7 @@
 import Events
+import TestSupport
 import Testing
+import WAL
 
 @testable import RemoteWrite
 
@@ -9,7 +11,12 @@ import Testing
     }
 
     private func baseAddress(_ labels: EncodedLabels) -> UnsafeRawPointer? {
-        labels.withUnsafeBytes { $0.baseAddress }
+        labels.storedBytes.baseAddress
+    }
+
+    /// `labels` as a log's series registry keeps them: numbered in the label table.
+    private func numbered(_ labels: Labels, in log: EventLog) -> EncodedLabels? {
+        log.encodedLabels(for: log.ref(for: labels))
     }
 
     /// The request one sample of `series` encodes to.
@@ -36,21 +43,28 @@ import Testing
                 ], []
             ),
         ]
+        let directory = TemporaryDirectory()
+        let log = try EventLog(directory: directory.path, options: .init(sync: .never))
+        defer { try? log.close() }
         for (labels, external) in cases {
-            let encoded = EncodedLabels(Labels(labels))
-            let fromWAL = RemoteWriteLabelSet(encoded, externalLabels: external)
             let plain = RemoteWriteLabelSet(
                 labels.map { label($0.name, $0.value) }, externalLabels: external)
-            #expect(fromWAL.labels == plain.labels, "\(labels)")
-            #expect(fromWAL.encodedLength == plain.encodedLength, "\(labels)")
-            #expect(fromWAL.shardKey == plain.shardKey, "\(labels)")
-            #expect(request(fromWAL) == request(plain), "\(labels)")
-            let decoded = try WriteRequestDecoder.decode(request(fromWAL))
-            #expect(decoded.first?.labels == plain.labels)
+            let registered = try #require(numbered(Labels(labels), in: log))
+            #expect(registered.isNumbered)
+            // As a series record holds them, and as the log's registry holds them (numbered).
+            for encoded in [EncodedLabels(Labels(labels)), registered] {
+                let fromWAL = RemoteWriteLabelSet(encoded, externalLabels: external)
+                #expect(fromWAL.labels == plain.labels, "\(labels)")
+                #expect(fromWAL.encodedLength == plain.encodedLength, "\(labels)")
+                #expect(fromWAL.shardKey == plain.shardKey, "\(labels)")
+                #expect(request(fromWAL) == request(plain), "\(labels)")
+                let decoded = try WriteRequestDecoder.decode(request(fromWAL))
+                #expect(decoded.first?.labels == plain.labels)
+            }
         }
     }
 
-    @Test func labelsThatNeedNoChangeShareTheRecordsBytesAndOthersGetTheirOwn() {
+    @Test func labelsThatNeedNoChangeShareTheRecordsBytesAndOthersGetTheirOwn() throws {
         let payload = EncodedLabels(Labels([Label("__name__", "up"), Label("job", "node")]))
         let shared = RemoteWriteLabelSet(payload)
         #expect(baseAddress(shared.encodedLabels) == baseAddress(payload))
@@ -64,6 +78,14 @@ import Testing
         #expect(baseAddress(normalized.encodedLabels) != baseAddress(withEmpty))
         #expect(normalized.labels == [label("__name__", "up")])
 
+        // The registry's numbered bytes are shared the same way.
+        let directory = TemporaryDirectory()
+        let log = try EventLog(directory: directory.path, options: .init(sync: .never))
+        defer { try? log.close() }
+        let registered = try #require(numbered(Labels([Label("__name__", "up"), Label("job", "node")]), in: log))
+        #expect(baseAddress(RemoteWriteLabelSet(registered).encodedLabels) == baseAddress(registered))
+        #expect(RemoteWriteLabelSet(registered).encodedLabels.isNumbered)
+
         // Names out of byte order (an encoding no writer of this project makes): sorted, not trusted.
         let unsorted = EncodedLabels(Labels(sorted: [Label("b", "1"), Label("a", "2")]))
         #expect(RemoteWriteLabelSet(unsorted).labels == [label("a", "2"), label("b", "1")])
@@ -73,13 +95,18 @@ import Testing
     /// difference from its WAL encoding (a few labels) or works it out when asked (tens of
     /// thousands of labels, whose difference does not fit).
     @Test func theEncodedLengthIsWhatTheLabelsWriteAtEverySize() throws {
+        let directory = TemporaryDirectory()
+        let log = try EventLog(directory: directory.path, options: .init(sync: .never))
+        defer { try? log.close() }
         for count in [0, 1, 3, 200, 16_000, 20_000] {
-            let labels = (0..<count).map { Label("l\($0)", "v\($0)") }
-            let set = RemoteWriteLabelSet(EncodedLabels(Labels(labels)))
-            let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: set.encodedLength + 1)
-            defer { buffer.deallocate() }
-            #expect(set.write(to: buffer) - buffer == set.encodedLength, "\(count) labels")
-            #expect(try WriteRequestDecoder.decode(request(set)).first?.labels.count ?? 0 == count)
+            let labels = Labels((0..<count).map { Label("l\($0)", "v\($0)") })
+            for encoded in [EncodedLabels(labels), try #require(numbered(labels, in: log))] {
+                let set = RemoteWriteLabelSet(encoded)
+                let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: set.encodedLength + 1)
+                defer { buffer.deallocate() }
+                #expect(set.write(to: buffer) - buffer == set.encodedLength, "\(count) labels")
+                #expect(try WriteRequestDecoder.decode(request(set)).first?.labels.count ?? 0 == count)
+            }
         }
     }
 }

@@ -84,10 +84,10 @@ public struct EncodedLabels: Sendable {
     @inlinable @inline(__always)
     public func forEachLabel(_ body: (UnsafeRawPointer) -> UnsafeRawPointer) {
         guard var cursor = storedBytes.baseAddress else { return }
-        let count = LabelTable.readVarint(&cursor)
+        let count = Varint.readChecked(&cursor)
         if isNumbered {
             let directory = LabelTable.directory
-            for _ in 0..<count { _ = body(LabelTable.label(LabelTable.readVarint(&cursor), in: directory)) }
+            for _ in 0..<count { _ = body(LabelTable.label(Varint.readChecked(&cursor), in: directory)) }
         } else {
             for _ in 0..<count { cursor = body(cursor) }
         }
@@ -97,10 +97,10 @@ public struct EncodedLabels: Sendable {
     public func forEach(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
         forEachLabel { label in
             var cursor = label
-            let nameLength = LabelTable.readVarint(&cursor)
+            let nameLength = Varint.readChecked(&cursor)
             let name = UnsafeRawBufferPointer(start: cursor, count: nameLength)
             cursor += nameLength
-            let valueLength = LabelTable.readVarint(&cursor)
+            let valueLength = Varint.readChecked(&cursor)
             let value = UnsafeRawBufferPointer(start: cursor, count: valueLength)
             body(name, value)
             return cursor + valueLength
@@ -115,7 +115,7 @@ public struct EncodedLabels: Sendable {
         }
         withExtendedLifetime(storage) {
             var cursor = storedBytes.baseAddress!
-            let count = LabelTable.readVarint(&cursor)
+            let count = Varint.readChecked(&cursor)
             Varint.append(UInt64(count), to: &bytes)
         }
         forEachLabel { label in

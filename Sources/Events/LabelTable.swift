@@ -132,26 +132,9 @@ final class LabelTable: @unchecked Sendable {
     @inlinable @inline(__always)
     static func encodedLength(at label: UnsafeRawPointer) -> Int {
         var cursor = label
-        let name = readVarint(&cursor)
+        let name = Varint.readChecked(&cursor)
         cursor += name
-        let value = readVarint(&cursor)
+        let value = Varint.readChecked(&cursor)
         return cursor + value - label
-    }
-
-    /// Reads the varint at `cursor` (of bytes checked whole before) and moves past it.
-    @inlinable @inline(__always)
-    static func readVarint(_ cursor: inout UnsafeRawPointer) -> Int {
-        let first = cursor.load(as: UInt8.self)
-        cursor += 1
-        if first < 0x80 { return Int(first) }
-        var value = Int(first & 0x7F)
-        var shift = 7
-        while true {
-            let byte = cursor.load(as: UInt8.self)
-            cursor += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
     }
 }

@@ -28,6 +28,25 @@ public enum Varint {
         return pointer + 1
     }
 
+    /// Reads the varint at `cursor` and moves `cursor` past it, for bytes already checked whole
+    /// (a label encoding a decoder has read, numbers a table wrote): no bound, no overflow check.
+    /// Most such varints are lengths and numbers below 128, one byte.
+    @inlinable @inline(__always)
+    public static func readChecked(_ cursor: inout UnsafeRawPointer) -> Int {
+        let first = cursor.load(as: UInt8.self)
+        cursor += 1
+        if first < 0x80 { return Int(first) }
+        var value = Int(first & 0x7F)
+        var shift = 7
+        while true {
+            let byte = cursor.load(as: UInt8.self)
+            cursor += 1
+            value |= Int(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+    }
+
     /// How many bytes `value` takes as a varint: one per started group of 7 bits; 0 takes one.
     @inlinable @inline(__always)
     public static func size(of value: UInt64) -> Int {

@@ -181,11 +181,11 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
         // The bytes never move while `encodedLabels` is kept: read in place.
         encodedLabels.forEachLabel { label in
             var source = label
-            let nameLength = Self.readLength(&source)
+            let nameLength = Varint.readChecked(&source)
             source += nameLength
             let nameField = source - label
             let value = source
-            let valueLength = Self.readLength(&source)
+            let valueLength = Varint.readChecked(&source)
             source += valueLength
             let valueField = source - value
             out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
@@ -199,23 +199,6 @@ public final class RemoteWriteLabelSet: Sendable, CustomStringConvertible {
             return source
         }
         return out.assumingMemoryBound(to: UInt8.self)
-    }
-
-    /// A length (a varint) of a checked encoding; most take one byte.
-    @inline(__always)
-    private static func readLength(_ source: inout UnsafeRawPointer) -> Int {
-        let first = source.load(as: UInt8.self)
-        source += 1
-        if first < 0x80 { return Int(first) }
-        var value = Int(first & 0x7F)
-        var shift = 7
-        while true {
-            let byte = source.load(as: UInt8.self)
-            source += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
     }
 
     @inline(__always)

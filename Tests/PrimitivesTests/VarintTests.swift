@@ -25,6 +25,14 @@ import Testing
             }
             #expect(Array(written[0..<end]) == bytes)
             #expect(written[end] == 0xAA)
+            // Read back unchecked (values an Int holds): the value, and the position after it.
+            if value <= UInt64(Int.max) {
+                let (read, after) = bytes.withUnsafeBytes { buffer in
+                    var cursor = buffer.baseAddress! + 1
+                    return (Varint.readChecked(&cursor), cursor - buffer.baseAddress!)
+                }
+                #expect(read == Int(value) && after == bytes.count)
+            }
         }
         for value: Int64 in [0, -1, 1, .min, .max, -64, 63] {
             #expect(Varint.unzigzag(Varint.zigzag(value)) == value)

@@ -52,7 +52,7 @@ public struct EncodedLabels: Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1 + 2 * labels.count)
         Varint.append(UInt64(labels.count), to: &bytes)
-        _ = LabelTable.shared.appendNumbers(of: labels, to: &bytes)
+        LabelTable.shared.appendNumbers(of: labels, to: &bytes)
         self.init(bytes.withUnsafeBytes { ByteChunk(copying: $0) }, start: 0, end: bytes.count, numbered: true)
     }
 
@@ -109,15 +109,13 @@ public struct EncodedLabels: Sendable {
 
     /// Appends the WAL encoding of the labels to `bytes`: for a set that is not numbered, its bytes.
     public func appendEncoding(to bytes: inout [UInt8]) {
+        // `self`, and with it the storage, is held by the caller for the call.
         guard isNumbered else {
-            withExtendedLifetime(storage) { bytes.append(contentsOf: storedBytes) }
+            bytes.append(contentsOf: storedBytes)
             return
         }
-        withExtendedLifetime(storage) {
-            var cursor = storedBytes.baseAddress!
-            let count = Varint.readChecked(&cursor)
-            Varint.append(UInt64(count), to: &bytes)
-        }
+        var cursor = storedBytes.baseAddress!
+        Varint.append(UInt64(Varint.readChecked(&cursor)), to: &bytes)
         forEachLabel { label in
             let length = LabelTable.encodedLength(at: label)
             bytes.append(contentsOf: UnsafeRawBufferPointer(start: label, count: length))
@@ -147,12 +145,10 @@ public struct EncodedLabels: Sendable {
     /// equal label sets encode equally); across forms, the encodings are compared.
     public func encodesSameLabels(as other: EncodedLabels) -> Bool {
         if isNumbered == other.isNumbered {
-            return withExtendedLifetime((storage, other.storage)) {
-                let mine = storedBytes
-                let theirs = other.storedBytes
-                return mine.count == theirs.count
-                    && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
-            }
+            let mine = storedBytes
+            let theirs = other.storedBytes
+            return mine.count == theirs.count
+                && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
         }
         return encoding == other.encoding
     }

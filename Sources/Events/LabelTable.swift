@@ -68,19 +68,16 @@ final class LabelTable: @unchecked Sendable {
     }
 
     /// Appends to `bytes` the number of each of `labels`, as varints, adding the labels not held
-    /// yet; returns how many bytes the labels' own encoding takes (without the count).
-    func appendNumbers(of labels: Labels, to bytes: inout [UInt8]) -> Int {
+    /// yet.
+    func appendNumbers(of labels: Labels, to bytes: inout [UInt8]) {
         interning.withLock { state in
-            var encodedBytes = 0
             for label in labels {
                 state.scratch.removeAll(keepingCapacity: true)
                 Self.encode(label, into: &state.scratch)
-                encodedBytes += state.scratch.count
                 let encoded = state.scratch
                 let number = encoded.withUnsafeBytes { (bytes) -> Int in self.number(of: bytes, in: &state) }
                 Varint.append(UInt64(number), to: &bytes)
             }
-            return encodedBytes
         }
     }
 

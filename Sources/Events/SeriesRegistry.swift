@@ -28,16 +28,13 @@ struct SeriesRegistry {
     private var index = HashIndex()
     /// Where a label set's numbers are put together.
     private var scratch: [UInt8] = []
-    /// The bytes the registry's label sets would take in their own encoding (what the numbers save
-    /// is this less the chunks' bytes).
-    private(set) var encodedBytes = 0
 
     var count: Int { locations.count }
 
     mutating func ref(for labels: Labels) -> UInt64 {
         scratch.removeAll(keepingCapacity: true)
         Varint.append(UInt64(labels.count), to: &scratch)
-        let encoded = LabelTable.shared.appendNumbers(of: labels, to: &scratch)
+        LabelTable.shared.appendNumbers(of: labels, to: &scratch)
         let numbers = scratch
         return numbers.withUnsafeBytes { bytes in
             let hash = XXH64.hash(bytes)
@@ -46,7 +43,6 @@ struct SeriesRegistry {
             }
             let ref = locations.count
             store(bytes)
-            encodedBytes += Varint.size(of: UInt64(labels.count)) + encoded
             // Taken out while it grows: growing reads the bytes of the refs it holds.
             var index = self.index
             self.index = HashIndex()

@@ -63,7 +63,8 @@ import Testing
             writer.labels(labels)
             _ = registry.ref(for: labels)
         }
-        #expect(registry.encodedBytes == writer.bytes.count)
+        let encodings = (0..<count).reduce(0) { $0 + registry.encodedLabels(UInt64($1)).encoding.count }
+        #expect(encodings == writer.bytes.count)
         // A count and four numbers, each as long as the largest number the table has given (other
         // tests of the process add labels to the same table).
         let numberBytes = Varint.size(of: UInt64(LabelTable.shared.count))

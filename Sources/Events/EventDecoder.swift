@@ -30,7 +30,9 @@ public struct EventDecoder {
     private var lazySource: [UInt64] = []
     /// Each defined series' previous value (bit pattern), 0.0 at its definition and at checkpoints.
     private var previous: [UInt64] = []
-    private var lastRefs: [UInt64: [UInt64]] = [:]
+    /// Each target's ref list as its last samples record listed it, 4 bytes a ref (refs are below
+    /// ``refLimit``).
+    private var lastRefs: [UInt64: [UInt32]] = [:]
     /// Series whose value chain broke (a record holding their samples was lost, or they were
     /// never defined): their samples are left out until the next checkpoint or segment.
     private var broken: Set<UInt64> = []
@@ -305,7 +307,7 @@ public struct EventDecoder {
                 }
                 throw reader.error("samples reuse the refs of a previous record that this segment lacks")
             }
-            refs = last
+            refs = last.map { UInt64($0) }
         } else {
             var list: [UInt64] = []
             list.reserveCapacity(Swift.min(count, payload.count))
@@ -320,7 +322,7 @@ public struct EventDecoder {
                 }
                 list.append(last)
             }
-            lastRefs[target] = list
+            lastRefs[target] = list.map { UInt32(truncatingIfNeeded: $0) }
             refs = list
         }
         decodedRefs = refs

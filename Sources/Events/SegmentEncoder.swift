@@ -22,7 +22,10 @@ struct SegmentEncoder {
     private var epoch: UInt32 = 1
     private var definedEpoch: [UInt32] = []
     private var previous: [UInt64] = []
-    private var lastRefs: [UInt64: [UInt64]] = [:]
+    /// Each target's ref list as its last samples record listed it, 4 bytes a ref (refs stay far
+    /// below 2³²: a reader takes any from 2²⁶ for damage, ``EventDecoder``); a ref that did not
+    /// fit would only never compare equal, costing the record its list.
+    private var lastRefs: [UInt64: [UInt32]] = [:]
     private var scratch: [UInt8] = []
 
     init(checkpointInterval: Int) {
@@ -71,7 +74,7 @@ struct SegmentEncoder {
         if defined > 0 { records.append(Record(type: EventKind.series.rawValue, payload: series.bytes)) }
 
         scratch.removeAll(keepingCapacity: true)
-        let sameRefs = lastRefs[batch.target] == batch.refs
+        let sameRefs = lastRefs[batch.target].map { Self.equal($0, batch.refs) } ?? false
         var flags: UInt8 = 0
         if batch.timestamps != nil { flags |= 1 }
         if sameRefs { flags |= 2 }
@@ -93,7 +96,7 @@ struct SegmentEncoder {
                 appendZigzag(Int64(bitPattern: ref &- last))
                 last = ref
             }
-            lastRefs[batch.target] = batch.refs
+            lastRefs[batch.target] = batch.refs.map { UInt32(truncatingIfNeeded: $0) }
         }
         if let timestamps = batch.timestamps {
             for timestamp in timestamps { appendZigzag(timestamp &- batch.timestamp) }
@@ -117,6 +120,16 @@ struct SegmentEncoder {
             newest = Swift.max(newest ?? newestInBatch, newestInBatch)
         }
         return records
+    }
+
+    private static func equal(_ kept: [UInt32], _ refs: [UInt64]) -> Bool {
+        guard kept.count == refs.count else { return false }
+        return kept.withUnsafeBufferPointer { kept in
+            refs.withUnsafeBufferPointer { refs in
+                for index in 0..<refs.count where UInt64(kept[index]) != refs[index] { return false }
+                return true
+            }
+        }
     }
 
     @inline(__always)

@@ -19,13 +19,16 @@ struct ScrapeEngine {
     let appender: any ScrapeAppender
     let logger: Logger
     private var cache = SeriesCache()
-    /// Marks tell scrapes apart in the cache: each scrape gets a new one.
-    private var nextMark: UInt64 = 1
+    /// Marks tell scrapes apart in the cache: each scrape gets a new one. 32 bits (4 bytes of
+    /// every cached series): after 2³² − 2 scrapes they start over from 1, and the cache's marks
+    /// with them.
+    private var nextMark: UInt32 = 1
     /// The mark of the previous scrape of this target by this member (`noMark`: none, or it failed).
     private var previousMark = noMark
-    private static let noMark = UInt64.max
-    /// The cache indexes of the series in the previous scrape, in its order.
-    private var previous: [Int] = []
+    private static let noMark = UInt32.max
+    /// The cache indexes of the series in the previous scrape, in its order (32 bits: 4 bytes of
+    /// every series a target exposes, kept between scrapes).
+    private var previous: [Int32] = []
     /// How many metric names the last parsed body had (family names and sample names): the next
     /// parse's name table starts with room for them.
     private var previousNames = 0
@@ -122,7 +125,7 @@ struct ScrapeEngine {
         refs.reserveCapacity(expected)
         var values: [Double] = []
         values.reserveCapacity(expected)
-        var current: [Int] = []
+        var current: [Int32] = []
         current.reserveCapacity(previous.count + 16)
         // A timestamp per sample only once a sample carries its own (``explicitTimestamps``):
         // until then every sample is at `start`.
@@ -132,6 +135,11 @@ struct ScrapeEngine {
         var failureKind: ScrapeError.Kind?
         var added = 0
         duplicates = 0
+        if nextMark == Self.noMark {
+            cache.clearMarks()
+            nextMark = 1
+            previousMark = Self.noMark
+        }
         let mark = nextMark
         nextMark += 1
         do {
@@ -181,9 +189,9 @@ struct ScrapeEngine {
             added = 0
         }
         // Series of the previous scrape that this one did not expose (all of them, if it failed).
-        var gone: [Int] = []
-        for index in previous where failure != nil || cache.series[index].lastSeen != mark {
-            refs.append(cache.series[index].ref)
+        var gone: [Int32] = []
+        for index in previous where failure != nil || cache.series[Int(index)].lastSeen != mark {
+            refs.append(cache.series[Int(index)].ref)
             values.append(SampleBatch.staleMarker)
             if explicitTimestamps { timestamps.append(start) }
             if hasStages { gone.append(index) }
@@ -273,7 +281,7 @@ struct ScrapeEngine {
     /// (target removed); none when that scrape failed or was another member's.
     mutating func markEverythingStale(at now: Int64) async {
         guard !previous.isEmpty else { return }
-        let refs = previous.map { cache.series[$0].ref } + reportRefs
+        let refs = previous.map { cache.series[Int($0)].ref } + reportRefs
         let batches = self.batches(
             timestamp: now, refs: refs, values: Array(repeating: SampleBatch.staleMarker, count: refs.count),
             timestamps: nil, series: hasStages ? previous : [])
@@ -289,12 +297,12 @@ struct ScrapeEngine {
     /// Refuses a scrape whose series and samples, with the staleness markers of the previous
     /// scrape's series that it no longer exposes, could pass ``recordBudget``. (When it is refused,
     /// the previous scrape's series all get markers instead: that scrape fitted, so they do.)
-    private func checkRecordSize(seriesBytes: Int, samples: Int, mark: UInt64) throws(ScrapeError) {
+    private func checkRecordSize(seriesBytes: Int, samples: Int, mark: UInt32) throws(ScrapeError) {
         var stale = 0
         var staleBytes = 0
-        for index in previous where cache.series[index].lastSeen != mark {
+        for index in previous where cache.series[Int(index)].lastSeen != mark {
             stale += 1
-            staleBytes += cache.series[index].recordBytes
+            staleBytes += cache.series[Int(index)].recordBytes
         }
         if seriesBytes + staleBytes > recordBudget || (samples + stale) * Self.sampleRecordBound > recordBudget {
             throw ScrapeError(
@@ -322,8 +330,8 @@ struct ScrapeEngine {
     /// gives them refs, once the scrape is accepted. A refused scrape leaves no series behind.
     /// - Returns: the most bytes the scrape's series may take in a `series` record, and the new series.
     private mutating func parse(
-        _ body: [UInt8], format: ExpositionFormat, start: Int64, deadline: ContinuousClock.Instant, mark: UInt64,
-        refs: inout [UInt64], values: inout [Double], timestamps: inout [Int64], current: inout [Int],
+        _ body: [UInt8], format: ExpositionFormat, start: Int64, deadline: ContinuousClock.Instant, mark: UInt32,
+        refs: inout [UInt64], values: inout [Double], timestamps: inout [Int64], current: inout [Int32],
         explicitTimestamps: inout Bool, added: inout Int
     ) throws -> (seriesBytes: Int, newSeries: [NewSeries]) {
         // The last body's metric names: the parser's name table gets room for them at once (the
@@ -386,7 +394,7 @@ struct ScrapeEngine {
                             + "by line \(sample.line) (a WAL record holds at most \(Self.walRecordLimit))",
                         kind: .tooLargeForWAL)
                 }
-                current.append(index)
+                current.append(Int32(index))
                 refs.append(index >= 0 ? cache.series[index].ref : 0)
                 values.append(sample.value)
                 if honorTimestamps, let timestamp = sample.timestamp {
@@ -409,8 +417,8 @@ struct ScrapeEngine {
     /// samples those refs. A new written form of a series the scrape also exposed in a known
     /// form is a repeat: its sample is dropped.
     private mutating func register(
-        _ newSeries: [NewSeries], mark: UInt64, refs: inout [UInt64], values: inout [Double],
-        timestamps: inout [Int64], current: inout [Int], added: inout Int
+        _ newSeries: [NewSeries], mark: UInt32, refs: inout [UInt64], values: inout [Double],
+        timestamps: inout [Int64], current: inout [Int32], added: inout Int
     ) {
         guard !newSeries.isEmpty else { return }
         let newRefs = appender.refs(for: newSeries.map(\.labels))
@@ -424,7 +432,7 @@ struct ScrapeEngine {
         if hasStages { relabelNew(newSeries.map(\.labels), at: indexes) }
         var kept = 0
         for position in current.indices {
-            var index = current[position]
+            var index = Int(current[position])
             if index < 0 {
                 index = indexes[-index - 1]
                 let before = cache.mark(index, mark)
@@ -434,7 +442,7 @@ struct ScrapeEngine {
                 }
                 if before != previousMark { added += 1 }
             }
-            current[kept] = index
+            current[kept] = Int32(index)
             refs[kept] = cache.series[index].ref
             values[kept] = values[position]
             if !timestamps.isEmpty { timestamps[kept] = timestamps[position] }
@@ -485,7 +493,7 @@ struct ScrapeEngine {
     /// sample's series, in order, the report series (the last five samples) left out; it is
     /// only read when a pipeline relabels. Counts what each `prometheus.relabel` stage did.
     private mutating func batches(
-        timestamp: Int64, refs: [UInt64], values: [Double], timestamps: [Int64]?, series: [Int]
+        timestamp: Int64, refs: [UInt64], values: [Double], timestamps: [Int64]?, series: [Int32]
     ) -> [SampleBatch] {
         var batches: [SampleBatch] = []
         batches.reserveCapacity(pipelines.count)
@@ -508,7 +516,8 @@ struct ScrapeEngine {
             let report = relabelledReport[number]
             for position in 0..<refs.count {
                 let mapped =
-                    position < series.count ? map[series[position]] : report[position - (refs.count - report.count)]
+                    position < series.count
+                    ? map[Int(series[position])] : report[position - (refs.count - report.count)]
                 if mapped & Self.droppedFlag != 0 {
                     droppedAt[Int(mapped & ~Self.droppedFlag)] += 1
                     continue

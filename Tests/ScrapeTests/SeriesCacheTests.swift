@@ -73,10 +73,10 @@ import Testing
         #expect(fingerprint(base + " ") != fingerprint(base))
     }
 
-    /// A series entry is 16 bytes and a form 22 (a fingerprint, the index of its series and its
+    /// A series entry is 12 bytes and a form 22 (a fingerprint, the index of its series and its
     /// length, in three arrays); refs and record sizes up to 2³² − 1 come back whole.
-    @Test func entriesAreSixteenBytesAndKeepThirtyTwoBitRefsAndSizes() {
-        #expect(MemoryLayout<SeriesCache.Series>.stride == 16)
+    @Test func entriesAreTwelveBytesAndKeepThirtyTwoBitRefsAndSizes() {
+        #expect(MemoryLayout<SeriesCache.Series>.stride == 12)
         var cache = SeriesCache()
         let index = cache.insert(fingerprint("m"), length: 1, ref: UInt64(UInt32.max), recordBytes: Int(UInt32.max))
         #expect(cache.series[index].ref == UInt64(UInt32.max))
@@ -84,5 +84,31 @@ import Testing
         #expect(cache.series[index].lastSeen == 0)
         #expect(cache.mark(index, 7) == 0)
         #expect(cache.series[index].lastSeen == 7)
+        cache.clearMarks()
+        #expect(cache.series[index].lastSeen == 0)
+    }
+
+    /// Series whose refs rise (what a target whose series are new to the process brings) need no
+    /// index by ref; the first ref that could be in the cache makes one over every series, and
+    /// from then on every series is found by it, whichever order refs come in.
+    @Test func theIndexByRefIsMadeByTheFirstRefThatCouldBeKnown() {
+        var cache = SeriesCache()
+        for ref in 0..<300 {
+            #expect(cache.insert(fingerprint("a\(ref)"), length: 4, ref: UInt64(ref * 2), recordBytes: 20) == ref)
+        }
+        #expect(!cache.indexesSeriesByRef)
+        // Below the largest ref but not in the cache: a new series, and the index is made.
+        #expect(cache.insert(fingerprint("b"), length: 1, ref: 7, recordBytes: 20) == 300)
+        #expect(cache.indexesSeriesByRef)
+        // Every series, those before the index and after, is found by its ref from another form.
+        for ref in 0..<300 {
+            #expect(cache.insert(fingerprint("c\(ref)"), length: 4, ref: UInt64(ref * 2), recordBytes: 20) == ref)
+        }
+        #expect(cache.insert(fingerprint("d"), length: 1, ref: 7, recordBytes: 20) == 300)
+        #expect(cache.insert(fingerprint("e"), length: 1, ref: 10_000, recordBytes: 20) == 301)
+        #expect(cache.insert(fingerprint("f"), length: 1, ref: 10_000, recordBytes: 20) == 301)
+        #expect(cache.insert(fingerprint("g"), length: 1, ref: 9, recordBytes: 20) == 302)
+        #expect(cache.count == 303)
+        #expect(cache.index(for: fingerprint("c299")) == 299)
     }
 }

@@ -1,3 +1,4 @@
+import Primitives
 import WAL
 
 /// A series as a `series` record defines it: its ref in the segment, and its labels' encoding.
@@ -15,9 +16,8 @@ public struct SeriesEncoding: Sendable {
 /// hands them out from zero), so a sample costs no hashing.
 public struct EventDecoder {
     public private(set) var segment = -1
-    /// A ref is defined in the current segment when `definedEpoch[ref] == epoch`.
-    private var epoch: UInt32 = 1
-    private var definedEpoch: [UInt32] = []
+    /// The refs defined in the current segment.
+    private var defined = RefFlags()
     /// Decoded labels; nil for a series defined lazily whose labels nobody asked for yet, or
     /// handed over. This array and `lazySource` grow only when a series is defined with labels or
     /// lazily: a decoder that hands every definition over (the forwarder's) keeps neither, 16
@@ -160,7 +160,7 @@ public struct EventDecoder {
 
     @inline(__always)
     private func isDefined(_ ref: UInt64) -> Bool {
-        ref < UInt64(definedEpoch.count) && definedEpoch[Int(ref)] == epoch
+        defined.contains(Int(ref))
     }
 
     /// Decodes `record`; a failure names the record's position.
@@ -186,11 +186,7 @@ public struct EventDecoder {
     mutating func enter(segment: Int) {
         guard segment != self.segment else { return }
         self.segment = segment
-        epoch &+= 1
-        if epoch == 0 {
-            definedEpoch = Array(repeating: 0, count: definedEpoch.count)
-            epoch = 1
-        }
+        defined.removeAll()
         lastRefs.removeAll(keepingCapacity: true)
         lazyPayloads.removeAll()
         broken.removeAll()
@@ -245,7 +241,7 @@ public struct EventDecoder {
     private mutating func define(_ ref: UInt64, _ labels: Labels?, source: UInt64 = EventDecoder.handedOver) {
         let index = Int(ref)
         makeRoom(for: index)
-        definedEpoch[index] = epoch
+        defined.insert(index)
         if labels != nil || source != Self.handedOver {
             makeLabelRoom(for: index)
         }
@@ -260,17 +256,14 @@ public struct EventDecoder {
 
     /// Grows the per-ref arrays every series needs to hold `index`.
     private mutating func makeRoom(for index: Int) {
-        guard index >= definedEpoch.count else { return }
-        let grown = Swift.max(index + 1, definedEpoch.count * 2)
-        definedEpoch.append(contentsOf: repeatElement(0, count: grown - definedEpoch.count))
-        previous.append(contentsOf: repeatElement(0, count: grown - previous.count))
+        previous.extend(to: index + 1, with: 0)
     }
 
     /// Grows `labelsByRef` and `lazySource` to hold `index`; the refs they did not reach were
     /// handed over or never defined, which is what nil labels and `handedOver` say.
     private mutating func makeLabelRoom(for index: Int) {
         guard index >= labelsByRef.count else { return }
-        let grown = Swift.max(index + 1, definedEpoch.count)
+        let grown = Swift.max(index + 1, previous.count)
         labelsByRef.append(contentsOf: repeatElement(nil, count: grown - labelsByRef.count))
         lazySource.append(contentsOf: repeatElement(Self.handedOver, count: grown - lazySource.count))
     }

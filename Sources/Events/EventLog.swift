@@ -75,6 +75,11 @@ public final class EventLog: Sendable {
         state.withLock { $0.registry.labels(ref) }
     }
 
+    /// Whether this log wrote `segment`: its refs are then the registry's, each naming one series
+    /// for the log's life, so a reader may keep what it made for a ref from one such segment to
+    /// the next.
+    public func wrote(segment: Int) -> Bool { segment >= firstSegment }
+
     /// The registry's own label set of `ref`, numbered (``EncodedLabels/isNumbered``): what
     /// ``sharedLabels(_:in:)`` gives a reader of this log's segments.
     public func encodedLabels(for ref: UInt64) -> EncodedLabels? {

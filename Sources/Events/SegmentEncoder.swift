@@ -18,9 +18,8 @@ struct SegmentEncoder {
     private var sinceCheckpoint = 0
     /// The newest sample timestamp in the segment so far.
     private var newest: Int64?
-    /// A ref is defined in the current segment when `definedEpoch[ref] == epoch`.
-    private var epoch: UInt32 = 1
-    private var definedEpoch: [UInt32] = []
+    /// The refs defined in the current segment.
+    private var defined = RefFlags()
     private var previous: [UInt64] = []
     /// Each target's ref list as its last samples record listed it, 4 bytes a ref (refs stay far
     /// below 2³²: a reader takes any from 2²⁶ for damage, ``EventDecoder``); a ref that did not
@@ -37,11 +36,7 @@ struct SegmentEncoder {
         sinceCheckpoint = 0
         definedCount = 0
         newest = nil
-        epoch &+= 1
-        if epoch == 0 {
-            definedEpoch = Array(repeating: 0, count: definedEpoch.count)
-            epoch = 1
-        }
+        defined.removeAll()
         lastRefs.removeAll(keepingCapacity: true)
     }
 
@@ -57,21 +52,18 @@ struct SegmentEncoder {
             sinceCheckpoint = 0
         }
         let needed = registry.count
-        if definedEpoch.count < needed {
-            definedEpoch.append(contentsOf: repeatElement(0, count: needed - definedEpoch.count))
-            previous.append(contentsOf: repeatElement(0, count: needed - previous.count))
-        }
+        previous.extend(to: needed, with: 0)
         var series = ByteWriter()
-        var defined = 0
-        for ref in batch.refs where definedEpoch[Int(ref)] != epoch {
-            definedEpoch[Int(ref)] = epoch
+        var newlyDefined = 0
+        for ref in batch.refs where !defined.contains(Int(ref)) {
+            defined.insert(Int(ref))
             previous[Int(ref)] = 0
             series.varint(ref)
             registry.appendEncoding(ref, to: &series.bytes)
-            defined += 1
+            newlyDefined += 1
         }
-        definedCount += defined
-        if defined > 0 { records.append(Record(type: EventKind.series.rawValue, payload: series.bytes)) }
+        definedCount += newlyDefined
+        if newlyDefined > 0 { records.append(Record(type: EventKind.series.rawValue, payload: series.bytes)) }
 
         scratch.removeAll(keepingCapacity: true)
         let sameRefs = lastRefs[batch.target].map { Self.equal($0, batch.refs) } ?? false
@@ -126,8 +118,10 @@ struct SegmentEncoder {
         guard kept.count == refs.count else { return false }
         return kept.withUnsafeBufferPointer { kept in
             refs.withUnsafeBufferPointer { refs in
-                for index in 0..<refs.count where UInt64(kept[index]) != refs[index] { return false }
-                return true
+                // No early exit: the loop vectorizes, and lists that differ are rare.
+                var differences: UInt64 = 0
+                for index in 0..<refs.count { differences |= UInt64(kept[index]) ^ refs[index] }
+                return differences == 0
             }
         }
     }

@@ -12,18 +12,20 @@ import Primitives
 /// process's ``LabelTable`` (a varint each), which keeps every label once. Labels are sorted and
 /// unique and a label has one number, so equal label sets have equal bytes. The bytes lie end to
 /// end in chunks of ``chunkSize`` bytes that never move (a remote-write label set keeps a range of
-/// one rather than a copy), found by ref through two small arrays and by content through a
-/// ``HashIndex``. What a `series` record holds, the labels' own encoding, is made from them when
+/// one rather than a copy), found by ref through 4 bytes each (a chunk and an offset; the bytes
+/// say where they end) and by content through a ``HashIndex``. What a `series` record holds, the labels' own encoding, is made from them when
 /// one is written (``appendEncoding(_:to:)``).
 struct SeriesRegistry {
     /// The most bytes a chunk holds (a larger set gets a chunk of its own).
     static let chunkSize = 1 << 20
 
     private var chunks: [ByteChunk] = []
-    /// By ref: the chunk (high 24 bits) and offset in it (low 40 bits) of the numbered bytes.
-    private var locations: [UInt64] = []
-    /// By ref: the numbered bytes' length.
-    private var lengths: [UInt32] = []
+    /// By ref: the chunk (high 12 bits) and offset in it (low 20 bits) of the numbered bytes. A
+    /// set larger than a chunk gets one of its own, at offset 0.
+    private var locations: [UInt32] = []
+    /// The most chunks ``locations`` can tell apart: 4 GiB of numbered label sets, hundreds of
+    /// millions of series (each costs the process more than a hundred bytes besides).
+    static let chunkLimit = 1 << 12
     /// Refs by the XXH64 of their numbered bytes.
     private var index = HashIndex()
     /// Where a label set's numbers are put together.
@@ -54,17 +56,21 @@ struct SeriesRegistry {
 
     private mutating func store(_ bytes: UnsafeRawBufferPointer) {
         if chunks.isEmpty || chunks[chunks.count - 1].count + bytes.count > chunks[chunks.count - 1].capacity {
+            precondition(chunks.count < Self.chunkLimit, "the series registry holds at most 4 GiB of label sets")
             chunks.append(ByteChunk(capacity: Swift.max(Self.chunkSize, bytes.count)))
         }
         let chunk = chunks.count - 1
         let offset = chunks[chunk].append(bytes)
-        locations.append(UInt64(chunk) << 40 | UInt64(offset))
-        lengths.append(UInt32(bytes.count))
+        // An eighth more room at a time, not double: the array lives as long as the process.
+        if locations.count == locations.capacity {
+            locations.reserveCapacity(locations.count + locations.count / 8 + 64)
+        }
+        locations.append(UInt32(chunk) << 20 | UInt32(offset))
     }
 
     private func numbers(_ ref: Int, equal bytes: UnsafeRawBufferPointer) -> Bool {
-        guard Int(lengths[ref]) == bytes.count else { return false }
         let held = encodedLabels(UInt64(ref))
+        guard held.byteCount == bytes.count else { return false }
         return withExtendedLifetime(held) {
             memcmp(held.storedBytes.baseAddress!, bytes.baseAddress!, bytes.count) == 0
         }
@@ -82,9 +88,13 @@ struct SeriesRegistry {
     /// - Precondition: `ref` was handed out by this registry.
     func encodedLabels(_ ref: UInt64) -> EncodedLabels {
         let location = locations[Int(ref)]
-        let offset = Int(location & (1 << 40 - 1))
-        return EncodedLabels(
-            chunks[Int(location >> 40)], start: offset, end: offset + Int(lengths[Int(ref)]), numbered: true)
+        let chunk = chunks[Int(location >> 20)]
+        let start = Int(location & (1 << 20 - 1))
+        // The count, then that many numbers: a varint each.
+        var cursor = UnsafeRawPointer(chunk.base + start)
+        let count = Varint.readChecked(&cursor)
+        for _ in 0..<count { _ = Varint.readChecked(&cursor) }
+        return EncodedLabels(chunk, start: start, end: cursor - UnsafeRawPointer(chunk.base), numbered: true)
     }
 
     /// The labels of `ref`, decoded.

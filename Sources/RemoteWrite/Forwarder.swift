@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Logging
+import Primitives
 import Synchronization
 import WAL
 
@@ -104,9 +105,15 @@ public final class Forwarder: Sendable {
     private func feed(from start: Position) async throws {
         var tailer = EventTailer(log: log, from: start)
         var segment = -1
-        // The label sets of the current segment's series, by ref (refs are per segment).
-        var labelSets: [RemoteWriteLabelSet?] = []
-        // The refs of the current segment whose series `write_relabel_config` drops.
+        // The label sets of the series read, made in pages, and their numbers there by ref
+        // (`none`: no label set yet). Refs are per segment, but in the segments this process
+        // wrote a ref names one series for the process's life: from the first of those on, the
+        // label sets are kept from segment to segment, made once per series.
+        var sets = RemoteWriteLabelSets(externalLabels: queue.externalLabels)
+        var numbers: [UInt32] = []
+        let none = UInt32.max
+        var keptAcrossSegments = false
+        // The refs whose series `write_relabel_config` drops.
         var writeDropped: Set<UInt64> = []
         // What earlier tailers (before a read error) and this one reported.
         var earlier = Damage()
@@ -114,39 +121,45 @@ public final class Forwarder: Sendable {
         var readFailures = 0
         func enter(_ next: Int) {
             guard next != segment else { return }
-            labelSets.removeAll(keepingCapacity: true)
-            writeDropped.removeAll(keepingCapacity: true)
             segment = next
+            let own = log.wrote(segment: next)
+            if own && keptAcrossSegments { return }
+            sets = RemoteWriteLabelSets(externalLabels: queue.externalLabels)
+            numbers.removeAll(keepingCapacity: true)
+            writeDropped.removeAll(keepingCapacity: true)
+            keptAcrossSegments = own
+        }
+        func makeRoom(for ref: UInt64) {
+            numbers.extend(to: Int(ref) + 1, with: none)
+        }
+        // Makes the label set of `ref`, or notes that `write_relabel_config` drops it.
+        func make(_ ref: UInt64, labels: () -> Labels?, encoded: () -> EncodedLabels?) {
+            if let writeRelabel {
+                guard let labels = labels() else { return }
+                guard let sent = writeRelabel(labels) else {
+                    writeDropped.insert(ref)
+                    return
+                }
+                numbers[Int(ref)] = UInt32(sets.add(sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) }))
+            } else if let encoded = encoded() {
+                numbers[Int(ref)] = UInt32(sets.add(encoded))
+            }
         }
         // A series' label set is made when its series record is read. Where the record is this
         // process's own, the label set keeps a range of the series registry's bytes: neither the
         // record nor a copy of the labels is kept.
-        func makeRoom(for ref: UInt64) {
-            if Int(ref) >= labelSets.count {
-                labelSets.append(contentsOf: repeatElement(nil, count: Int(ref) + 1 - labelSets.count))
-            }
-        }
-        // The label set of `labels` after `write_relabel_config`, or nil (and the ref noted) when it drops them.
-        func relabel(_ ref: UInt64, _ labels: Labels, _ writeRelabel: @Sendable (Labels) -> Labels?)
-            -> RemoteWriteLabelSet?
-        {
-            guard let sent = writeRelabel(labels) else {
-                writeDropped.insert(ref)
-                return nil
-            }
-            return queue.labelSet(sent.map { RemoteWriteLabel(name: $0.name, value: $0.value) })
-        }
         func define(_ definedIn: Int, _ definitions: [SeriesEncoding]) {
             enter(definedIn)
             let shared = writeRelabel == nil ? log.sharedLabels(definitions, in: definedIn) : []
             for (index, definition) in definitions.enumerated() {
                 makeRoom(for: definition.ref)
-                labelSets[Int(definition.ref)] =
-                    if let writeRelabel {
-                        relabel(definition.ref, definition.labels.labels, writeRelabel)
-                    } else {
-                        queue.labelSet(shared[index] ?? definition.labels)
-                    }
+                // Made in an earlier segment of this process: the same series.
+                if keptAcrossSegments, numbers[Int(definition.ref)] != none || writeDropped.contains(definition.ref) {
+                    continue
+                }
+                make(
+                    definition.ref, labels: { definition.labels.labels },
+                    encoded: { shared[index] ?? definition.labels })
             }
         }
         while true {
@@ -188,21 +201,17 @@ public final class Forwarder: Sendable {
             // Series defined before the start (read by the seek) are kept by the reader until asked for.
             for ref in batch.refs {
                 makeRoom(for: ref)
-                guard labelSets[Int(ref)] == nil, !writeDropped.contains(ref) else { continue }
-                if let writeRelabel {
-                    labelSets[Int(ref)] = tailer.labels(for: ref).flatMap { relabel(ref, $0, writeRelabel) }
-                } else {
-                    // The series record's bytes, copied out of it, not decoded.
-                    labelSets[Int(ref)] = tailer.encodedLabels(for: ref).map(queue.labelSet)
-                }
+                guard numbers[Int(ref)] == none, !writeDropped.contains(ref) else { continue }
+                // The series record's bytes, copied out of it, not decoded.
+                make(ref, labels: { tailer.labels(for: ref) }, encoded: { tailer.encodedLabels(for: ref) })
             }
             // Made one at a time as the queue takes them: no array of samples (and of references
             // to their label sets) in between. No labels for a ref (nil): the queue counts the
             // sample as dropped.
-            let sets = labelSets
-            let samples = batch.refs.indices.lazy.map { index in
-                RemoteWriteQueue.Sample(
-                    series: sets[Int(batch.refs[index])], timestamp: batch.timestamp(at: index),
+            let samples = batch.refs.indices.lazy.map { [sets, numbers] index in
+                let number = numbers[Int(batch.refs[index])]
+                return RemoteWriteQueue.Sample(
+                    series: number == none ? nil : sets[Int(number)], timestamp: batch.timestamp(at: index),
                     value: batch.values[index])
             }
             try await queue.append(samples, position: Self.pack(record.end))

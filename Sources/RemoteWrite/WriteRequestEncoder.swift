@@ -26,9 +26,15 @@ public struct WriteRequestEncoder: Sendable {
     /// Number of valid bytes at the start of `buffer`.
     public private(set) var count = 0
 
-    /// The series of each slot, unretained: they are read only while the entries that hold
-    /// them are being encoded (no reference count traffic per sample).
-    private var slotSeries: [Unmanaged<RemoteWriteLabelSet>] = []
+    /// The label set entry of each slot: read only while the entries whose label sets keep them
+    /// are being encoded (no reference count traffic per sample).
+    private var slotSeries: [EntryAddress] = []
+
+    /// A label set entry's address; meaningful only while the request is encoded (Sendable so
+    /// that the encoder, whose arrays keep stale ones between requests, is).
+    private struct EntryAddress: @unchecked Sendable, Equatable {
+        let pointer: UnsafeMutablePointer<RemoteWriteLabelSetEntry>
+    }
     private var slotOfEntry: [Int32] = []
     private var slotStart: [Int32] = []
     private var order: [Int32] = []
@@ -72,7 +78,7 @@ public struct WriteRequestEncoder: Sendable {
         } else {
             self.slotSeries.removeAll(keepingCapacity: true)
             for entry in entries {
-                self.slotSeries.append(Unmanaged.passUnretained(entry.series))
+                self.slotSeries.append(EntryAddress(pointer: entry.series.entry))
             }
             Self.oneSlotPerEntry(&self.slotStart, &self.order, count: entries.count)
         }
@@ -97,7 +103,7 @@ public struct WriteRequestEncoder: Sendable {
                 let length = self.slotLength[slot]
                 pointer.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
                 pointer = Varint.write(UInt64(length), at: pointer + 1)
-                pointer = self.slotSeries[slot]._withUnsafeGuaranteedRef { $0.write(to: pointer) }
+                pointer = RemoteWriteLabelSet.write(self.slotSeries[slot].pointer.pointee, to: pointer)
                 for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
                     let entry = entries[first + Int(self.order[position])]
                     pointer = Self.writeSample(value: entry.value, timestamp: entry.timestamp, at: pointer)
@@ -143,21 +149,19 @@ public struct WriteRequestEncoder: Sendable {
         slotStart.withUnsafeMutableBufferPointer { starts in
             slotOfEntry.withUnsafeMutableBufferPointer { slotOf in
                 for index in 0..<count {
-                    // Unretained: the entries hold every series while the request is encoded (a
-                    // copy of each entry cost a retain and a release per sample).
-                    let series = Unmanaged.passUnretained(entries[entries.startIndex + index].series)
-                    let remembered = Int(series._withUnsafeGuaranteedRef { $0.requestSlot.load(ordering: .relaxed) })
+                    // The entry alone: the entries keep every label set's page while the request
+                    // is encoded.
+                    let series = entries[entries.startIndex + index].series.entry
+                    let remembered = Int(series.pointee.requestSlot.load(ordering: .relaxed))
                     let slot: Int
-                    if remembered < slotSeries.count, slotSeries[remembered].toOpaque() == series.toOpaque() {
+                    if remembered < slotSeries.count, slotSeries[remembered].pointer == series {
                         slot = remembered
                         starts[slot] += 1
                         repeated = true
                     } else {
                         slot = slotSeries.count
-                        series._withUnsafeGuaranteedRef {
-                            $0.requestSlot.store(UInt32(truncatingIfNeeded: slot), ordering: .relaxed)
-                        }
-                        slotSeries.append(series)
+                        series.pointee.requestSlot.store(UInt32(truncatingIfNeeded: slot), ordering: .relaxed)
+                        slotSeries.append(EntryAddress(pointer: series))
                         starts[slot] = 1
                     }
                     slotOf[index] = Int32(truncatingIfNeeded: slot)
@@ -220,7 +224,7 @@ public struct WriteRequestEncoder: Sendable {
     @inline(__always)
     private func timeSeriesLength<Entries: RandomAccessCollection>(slot: Int, entries: Entries) -> Int
     where Entries.Element: RemoteWriteEntry, Entries.Index == Int {
-        var length = self.slotSeries[slot]._withUnsafeGuaranteedRef { $0.encodedLength }
+        var length = self.slotSeries[slot].pointer.pointee.encodedLength
         for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
             let entry = entries[entries.startIndex + Int(self.order[position])]
             length += 2 + Self.sampleBodyLength(value: entry.value, timestamp: entry.timestamp)

@@ -30,4 +30,26 @@ import Testing
         }
         #expect(index.find(hash: 42, where: { names[$0] == "absent" }) == nil)
     }
+
+    /// Positions from 32,767 on take four bytes a slot: an index holding smaller ones, given a
+    /// larger one, widens and still finds them all.
+    @Test func aPositionBeyondSixteenBitsWidensTheIndexAndKeepsEveryPosition() {
+        var keys: [UInt64: Int] = [:]
+        var index = HashIndex()
+        func add(_ key: UInt64, at position: Int) {
+            keys[key] = position
+            index.insert(position, hash: HashIndex.hash(key)) { position in
+                HashIndex.hash(keys.first { $0.value == position }!.key)
+            }
+        }
+        for key in 0..<UInt64(100) { add(key, at: Int(key)) }
+        add(1_000, at: 40_000)
+        add(1_001, at: Int(Int32.max) - 1)
+        add(1_002, at: 100)
+        #expect(index.count == 103)
+        for (key, position) in keys {
+            #expect(index.find(hash: HashIndex.hash(key), where: { $0 == position }) == position)
+        }
+        #expect(index.find(hash: HashIndex.hash(5_000), where: { _ in false }) == nil)
+    }
 }

@@ -104,9 +104,44 @@ import WAL
                 let set = RemoteWriteLabelSet(encoded)
                 let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: set.encodedLength + 1)
                 defer { buffer.deallocate() }
-                #expect(set.write(to: buffer) - buffer == set.encodedLength, "\(count) labels")
+                #expect(
+                    RemoteWriteLabelSet.write(set.entry.pointee, to: buffer) - buffer == set.encodedLength,
+                    "\(count) labels")
                 #expect(try WriteRequestDecoder.decode(request(set)).first?.labels.count ?? 0 == count)
             }
+        }
+    }
+
+    /// Label sets made together lie in pages of 4,096 entries of 24 bytes, numbered in the order
+    /// made; each reads back as made, the same number is the same set, and a label set keeps its
+    /// page alive after the pages' owner is gone (what a queued sample does after its segment's
+    /// label sets are let go).
+    @Test func labelSetsMadeTogetherArePagedEntriesThatOutliveTheirOwner() throws {
+        #expect(MemoryLayout<RemoteWriteLabelSetEntry>.stride == 24)
+        let count = RemoteWriteLabelSets.pageSize * 2 + 5
+        var kept: [RemoteWriteLabelSet] = []
+        var expected: [[RemoteWriteLabel]] = []
+        do {
+            let sets = RemoteWriteLabelSets(externalLabels: [label("cluster", "eu")])
+            for number in 0..<count {
+                let labels = [label("__name__", "m"), label("id", "\(number)")]
+                #expect(sets.add(labels) == number)
+                expected.append([label("__name__", "m"), label("cluster", "eu"), label("id", "\(number)")])
+            }
+            #expect(sets.count == count)
+            #expect(sets[7].isSameSet(as: sets[7]))
+            #expect(!sets[7].isSameSet(as: sets[8]))
+            // The last entry of a page and the first of the next.
+            let edge = RemoteWriteLabelSets.pageSize
+            #expect(sets[edge - 1].labels == expected[edge - 1])
+            #expect(sets[edge].labels == expected[edge])
+            kept = [0, edge - 1, edge, count - 1].map { sets[$0] }
+        }
+        for (set, number) in zip(
+            kept, [0, RemoteWriteLabelSets.pageSize - 1, RemoteWriteLabelSets.pageSize, count - 1])
+        {
+            #expect(set.labels == expected[number])
+            #expect(try WriteRequestDecoder.decode(request(set)).first?.labels == expected[number])
         }
     }
 }

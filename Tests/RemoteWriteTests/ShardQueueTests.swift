@@ -108,7 +108,7 @@ import Testing
         _ = queue.beginFlush()
         for (shard, labels) in [(0, a), (1, b)] {
             let sent = try request(queue.nextAction(shard: shard, now: t0))
-            #expect(sent.samples.allSatisfy { $0.series === labels })
+            #expect(sent.samples.allSatisfy { $0.series.isSameSet(as: labels) })
             #expect(sent.samples.map(\.timestamp) == [1, 2, 3])
         }
     }

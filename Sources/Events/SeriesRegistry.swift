@@ -13,8 +13,8 @@ import Primitives
 /// unique and a label has one number, so equal label sets have equal bytes. The bytes lie end to
 /// end in chunks of ``chunkSize`` bytes that never move (a remote-write label set keeps a range of
 /// one rather than a copy), found by ref through 4 bytes each (a chunk and an offset; the bytes
-/// say where they end) and by content through a ``HashIndex``. What a `series` record holds, the labels' own encoding, is made from them when
-/// one is written (``appendEncoding(_:to:)``).
+/// say where they end) and by content through a ``HashIndex``. What a `series` record holds, the
+/// labels' own encoding, is made from them when one is written (``appendEncoding(_:to:)``).
 struct SeriesRegistry {
     /// The most bytes a chunk holds (a larger set gets a chunk of its own).
     static let chunkSize = 1 << 20

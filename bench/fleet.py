@@ -20,7 +20,8 @@ are deleted at the end, and --deadline bounds the whole run.
 Judged at the receiver, slot by slot: each target's `up` samples (one per scrape, whether the
 scrape succeeded or not; each member tags its own with the external label scraped_by) are put in
 1 s slots by the target's phase (its timestamps mod 1 s). A slot of the scenario's window with no
-sample is missed; one with samples of two members is doubled. Then every killed member is started
+sample is missed; one with samples of two members is doubled (a result with misses lists every
+sample within three slots of them, by member: `samples_near_missed`). Then every killed member is started
 again so it forwards what it appended, every member is stopped with SIGTERM once its queue is
 empty, and every `up` sample each WAL holds (`agentd replay --format json`) is looked for at the
 receiver: "lost" counts those missing.
@@ -480,7 +481,7 @@ class Bed:
         """Missed and doubled slots in [start, end] (seconds), per target, once the receiver holds
         a sample of every target from after `end`."""
         self.wait_delivered(end + 1)
-        report = {"missed": {}, "doubled": {}}
+        report = {"missed": {}, "doubled": {}, "near_missed": {}}
         samples = self.up_samples(start - 30)
         for target in self.targets:
             points = samples.get(target, [])
@@ -501,6 +502,11 @@ class Bed:
             if missed:
                 # When, as seconds after the window's start (the events' logs tell what happened).
                 report["missed"][target] = [round((slot * width + phase) / 1000.0 - start, 1) for slot in missed]
+                # And every sample within three slots of a missed one, by member: a late scrape
+                # shows as a missed slot beside a doubled one, a gap in ownership as no sample.
+                near = sorted((t, m) for t, m in points
+                              if any(abs((t - phase) / width - slot) <= 3 for slot in missed))
+                report["near_missed"][target] = [[round(t / 1000.0 - start, 3), m] for t, m in near]
             if doubled:
                 report["doubled"][target] = len(doubled)
         return report
@@ -607,6 +613,7 @@ def summarize(name, bed, start, end, extra):
         "doubled_slots": sum(slots["doubled"].values()),
         "missed_by_target": slots["missed"],
         "doubled_by_target": slots["doubled"],
+        "samples_near_missed": slots["near_missed"],
         "window_seconds": round(end - start, 1),
     }
     result.update(extra)

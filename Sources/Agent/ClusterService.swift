@@ -105,6 +105,11 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     /// The machine asked for the join addresses to be looked up (`.resolveSeeds`).
     private let resolutionRequests: AsyncStream<Void>.Continuation
     private let resolutions: AsyncStream<Void>
+    /// Membership and ownership events on their way into the WAL, in the order they were made.
+    /// One task of `run()` appends them; nothing else waits for the disk, so a stalled `fdatasync`
+    /// slows neither gossip, probes and their answers, nor the ownership view the scrape loops ask.
+    private let events: AsyncStream<Event>
+    private let eventSink: AsyncStream<Event>.Continuation
 
     /// - Parameters:
     ///   - leaveLimit: The longest a graceful leave may take; it normally ends at the hand-off slot,
@@ -164,6 +169,7 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         state = Mutex(
             State(lifecycle: ClusterLifecycle(membership: membership, settings: settings), nextTick: .now))
         (outgoing, outbox) = AsyncStream.makeStream(of: (Message, String).self)
+        (events, eventSink) = AsyncStream.makeStream(of: Event.self)
     }
 
     // MARK: Ownership, for the scrape loops
@@ -394,26 +400,36 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
     /// until the hand-off slot it announces, then returns once its departure is out, within
     /// `leaveLimit`. Cancellation stops it at once.
     func run() async {
-        await withGracefulShutdownHandler {
-            await cancelWhenGracefulShutdown(listening)
-            guard !Task.isCancelled, !Task.isShuttingDownGracefully else {
-                // Stopped before joining: nothing to hand off.
-                await handle { $0.leave(now: $1, limit: .zero) }
-                return
+        await withDiscardingTaskGroup { recording in
+            recording.addTask { await self.writeEvents() }
+            await withGracefulShutdownHandler {
+                await cancelWhenGracefulShutdown(listening)
+                guard !Task.isCancelled, !Task.isShuttingDownGracefully else {
+                    // Stopped before joining: nothing to hand off.
+                    await handle { $0.leave(now: $1, limit: .zero) }
+                    return
+                }
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.deliver() }
+                    group.addTask { await self.resolveSeedsOnRequest() }
+                    await handle { $0.join(seeds: self.options.joinAddresses, now: $1) }
+                    await tickUntilStopped()
+                    resolutionRequests.finish()
+                    // The last messages (the departure) still go out; the group waits for them.
+                    outbox.finish()
+                }
+                try? await tls?.clients.shutdown()
+            } onGracefulShutdown: {
+                self.requestLeave(limit: self.leaveLimit)
             }
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.deliver() }
-                group.addTask { await self.resolveSeedsOnRequest() }
-                await handle { $0.join(seeds: self.options.joinAddresses, now: $1) }
-                await tickUntilStopped()
-                resolutionRequests.finish()
-                // The last messages (the departure) still go out; the group waits for them.
-                outbox.finish()
-            }
-            try? await tls?.clients.shutdown()
-        } onGracefulShutdown: {
-            self.requestLeave(limit: self.leaveLimit)
+            // The events of the departure are in the WAL before `run` returns (and the WAL closes).
+            eventSink.finish()
         }
+    }
+
+    /// Appends the cluster's events to the WAL in order, until `run` ends and they are all in.
+    private func writeEvents() async {
+        for await event in events { await appendNow(event) }
     }
 
     /// A leave request: an input for the tick loop, which it wakes.
@@ -691,7 +707,14 @@ final class ClusterService: Service, Sendable, OwnershipOracle {
         }
     }
 
+    /// Hands `event` to the task that appends the cluster's events; once `run` has ended,
+    /// appends it here.
     private func append(_ event: Event) async {
+        guard case .terminated = eventSink.yield(event) else { return }
+        await appendNow(event)
+    }
+
+    private func appendNow(_ event: Event) async {
         do {
             try await log.append(event)
         } catch {

@@ -166,6 +166,21 @@ public final class EventLog: Sendable {
         try await commitShared(Self.encoding(batches))
     }
 
+    /// `append` that does not wait for the disk: returns once the batches are written (on the
+    /// log's queue, behind every append that returned before this one was called), or throws
+    /// what kept them out, and then `durable` is never called. `durable` is called once the
+    /// writer's (perhaps shared) sync covers them, with its error if it failed; until then they
+    /// are in the segment but may not survive a crash of the machine. A scrape loop appends this
+    /// way: a slow `fdatasync` delays the scrape's report, not the next scrape.
+    public func append(
+        _ batches: [SampleBatch],
+        whenDurable durable: @escaping @Sendable (Result<LogWriter.Appended, any Error>) -> Void
+    ) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            commitShared(Self.encoding(batches), written: { continuation.resume(with: $0) }, durable: durable)
+        }
+    }
+
     public func close() throws { try writer.close() }
 
     /// Samples appended since the log was opened (staleness markers included).
@@ -190,24 +205,40 @@ public final class EventLog: Sendable {
     /// Writes on the log's queue, then waits for the writer's (perhaps shared) sync.
     private func commitShared(_ encoding: Encoding) async throws -> LogWriter.Appended {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                let appended: LogWriter.Appended
-                do {
-                    appended = try self.write(encoding.records)
-                } catch {
+            commitShared(
+                encoding,
+                written: { result in
+                    if case .failure(let error) = result { continuation.resume(throwing: error) }
+                },
+                durable: { continuation.resume(with: $0) })
+        }
+    }
+
+    /// Writes on the log's queue and asks the writer for the (perhaps shared) sync: `written` is
+    /// called once the records are in the segment, or with the error that kept them out (and
+    /// then nothing more); `durable` once the sync covers them, or with its error.
+    private func commitShared(
+        _ encoding: Encoding, written: @escaping @Sendable (Result<Void, any Error>) -> Void,
+        durable: @escaping @Sendable (Result<LogWriter.Appended, any Error>) -> Void
+    ) {
+        queue.async {
+            let appended: LogWriter.Appended
+            do {
+                appended = try self.write(encoding.records)
+            } catch {
+                self.fail(error)
+                written(.failure(error))
+                return
+            }
+            written(.success(()))
+            self.writer.sync(upTo: appended) { result in
+                switch result {
+                case .success:
+                    self.succeeded(encoding)
+                    durable(.success(appended))
+                case .failure(let error):
                     self.fail(error)
-                    continuation.resume(throwing: error)
-                    return
-                }
-                self.writer.sync(upTo: appended) { result in
-                    switch result {
-                    case .success:
-                        self.succeeded(encoding)
-                        continuation.resume(returning: appended)
-                    case .failure(let error):
-                        self.fail(error)
-                        continuation.resume(throwing: error)
-                    }
+                    durable(.failure(error))
                 }
             }
         }

@@ -8,6 +8,13 @@ public protocol ScrapeAppender: Sendable {
     func append(samples batch: SampleBatch) async throws
     /// Appends one scrape's batches, one per pipeline, together.
     func append(samples batches: [SampleBatch]) async throws
+    /// Appends one scrape's batches without waiting for the disk: returns once they are in the
+    /// log behind everything appended before the call (or throws what kept them out, and then
+    /// `durable` is never called), and calls `durable` once they are as durable as the log's sync
+    /// policy makes them, with the error if that sync failed.
+    func append(
+        samples batches: [SampleBatch], whenDurable durable: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) async throws
     /// Appends a change of a job's target set.
     func append(targets change: TargetsChange) async throws
 }
@@ -15,6 +22,14 @@ public protocol ScrapeAppender: Sendable {
 extension ScrapeAppender {
     public func append(samples batches: [SampleBatch]) async throws {
         for batch in batches { try await append(samples: batch) }
+    }
+
+    /// For an appender whose appends are durable when they return (in memory, discarding).
+    public func append(
+        samples batches: [SampleBatch], whenDurable durable: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) async throws {
+        try await append(samples: batches)
+        durable(.success(()))
     }
 }
 
@@ -25,6 +40,12 @@ extension EventLog: ScrapeAppender {
         } else {
             _ = try await append(batches)
         }
+    }
+
+    public func append(
+        samples batches: [SampleBatch], whenDurable durable: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) async throws {
+        try await append(batches) { durable($0.map { _ in () }) }
     }
 
     public func append(samples batch: SampleBatch) async throws { _ = try await append(batch) }

@@ -114,8 +114,29 @@ struct ScrapeEngine {
     /// One scrape started at `start` (milliseconds since the epoch: its samples' timestamp),
     /// appended to the log: the samples (or nothing, on failure), staleness markers for series that
     /// are gone, and the five report series. The scrape timeout bounds the request and the parsing
-    /// together.
+    /// together. Returns once the log holds the scrape durably (the scrape loop does not wait for
+    /// that: it takes ``collect(using:at:)`` and appends itself).
     mutating func scrape(using scraper: any TargetScraper, at start: Int64) async -> ScrapeReport {
+        let scrape = await collect(using: scraper, at: start)
+        guard !scrape.report.stopped else { return scrape.report }
+        do {
+            try await appender.append(samples: scrape.batches)
+        } catch {
+            return scrape.report.appendFailed(error, logger: logger)
+        }
+        return scrape.report
+    }
+
+    /// A scrape made and not yet appended: the batches for the log, and its report once they are in it.
+    struct Collected: Sendable {
+        var batches: [SampleBatch]
+        var report: ScrapeReport
+    }
+
+    /// What ``scrape(using:at:)`` does but the append: the request, the parse, the cache, new
+    /// series registered, and the batches (for every pipeline) with their report. A scrape stopped
+    /// by cancellation has no batches and a ``ScrapeReport/stopped`` report.
+    mutating func collect(using scraper: any TargetScraper, at start: Int64) async -> Collected {
         let clock = ContinuousClock.now
         let deadline = clock + settings.timeout
         // Room for as many samples as the last scrape had (and a little more) and the report
@@ -177,7 +198,7 @@ struct ScrapeEngine {
             logger.debug("Scrape stopped before it finished", metadata: ["scrape.error": "\(failure ?? "")"])
             var report = ScrapeReport(timestamp: start, duration: 0, samples: 0, error: Self.stoppedMessage)
             report.stopped = true
-            return report
+            return Collected(batches: [], report: report)
         }
         let scraped = failure == nil ? refs.count : 0
         if failure != nil {
@@ -209,22 +230,18 @@ struct ScrapeEngine {
         let batches = self.batches(
             timestamp: start, refs: refs, values: values, timestamps: explicitTimestamps ? timestamps : nil,
             series: hasStages ? series + gone : [])
-        do {
-            try await appender.append(samples: batches)
-        } catch {
-            // Counted and logged (once a minute) by the event log; the target shows the reason.
-            logger.debug("Could not append a scrape to the WAL", metadata: ["error": "\(error)"])
-            return ScrapeReport(
-                timestamp: start, duration: duration, samples: scraped, error: "WAL append failed: \(error)")
-        }
+        // The owner series has a sample now (should the append fail, the staleness marker that
+        // `handOver` writes for it is one for a series with none: harmless).
         ownerSeriesWritten = settings.ownerSeries != nil
         if let failure {
             logger.debug("Scrape failed", metadata: ["scrape.error": "\(failure)"])
         }
-        return ScrapeReport(
-            timestamp: start, duration: duration, samples: scraped, error: failure, failureKind: failureKind,
-            appended: batches.reduce(0) { $0 + $1.count }, series: series.count + reportRefs.count,
-            duplicates: failure == nil ? duplicates : 0)
+        return Collected(
+            batches: batches,
+            report: ScrapeReport(
+                timestamp: start, duration: duration, samples: scraped, error: failure, failureKind: failureKind,
+                appended: batches.reduce(0) { $0 + $1.count }, series: series.count + reportRefs.count,
+                duplicates: failure == nil ? duplicates : 0))
     }
 
     /// The error of a ``ScrapeReport/stopped`` scrape, for the logs.
@@ -561,5 +578,19 @@ struct ScrapeEngine {
             }
         }
         return Labels(result.filter { !$0.value.isEmpty })
+    }
+}
+
+extension ScrapeReport {
+    /// This report when the log did not take the scrape's batches (or could not make them
+    /// durable): the scrape counts as failed, with why.
+    func appendFailed(_ error: any Error, logger: Logger) -> ScrapeReport {
+        // Counted and logged (once a minute) by the event log; the target shows the reason.
+        logger.debug("Could not append a scrape to the WAL", metadata: ["error": "\(error)"])
+        var failed = ScrapeReport(
+            timestamp: timestamp, duration: duration, samples: samples, error: "WAL append failed: \(error)")
+        failed.interval = interval
+        failed.sinceLastScrape = sinceLastScrape
+        return failed
     }
 }

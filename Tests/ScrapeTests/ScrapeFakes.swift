@@ -133,13 +133,18 @@ final class FakeScraper: TargetScraper {
     }
 }
 
-/// Keeps what is appended in memory; refs are handed out in order from 1.
+/// Keeps what is appended in memory; refs are handed out in order from 1. While the test holds
+/// the disk (``holdDisk()``), appends that do not wait for it are kept and their durability held
+/// back until ``releaseDisk(failing:)``.
 final class MemoryAppender: ScrapeAppender {
     private struct State {
         var refs: [Labels: UInt64] = [:]
         var labels: [UInt64: Labels] = [:]
         var batches: [SampleBatch] = []
         var changes: [TargetsChange] = []
+        var holding = false
+        var held: [@Sendable (Result<Void, any Error>) -> Void] = []
+        var heldWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state = Mutex(State())
@@ -157,6 +162,45 @@ final class MemoryAppender: ScrapeAppender {
     }
 
     func append(samples batch: SampleBatch) async throws { state.withLock { $0.batches.append(batch) } }
+
+    func append(
+        samples batches: [SampleBatch], whenDurable durable: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) async throws {
+        let (holding, waiters) = state.withLock { state in
+            state.batches += batches
+            guard state.holding else { return (false, [CheckedContinuation<Void, Never>]()) }
+            state.held.append(durable)
+            let count = state.held.count
+            defer { state.heldWaiters.removeAll { $0.count <= count } }
+            return (true, state.heldWaiters.filter { $0.count <= count }.map(\.continuation))
+        }
+        for waiter in waiters { waiter.resume() }
+        if !holding { durable(.success(())) }
+    }
+
+    /// From now on, appends that do not wait for the disk are not durable until released.
+    func holdDisk() { state.withLock { $0.holding = true } }
+
+    /// Makes every held append durable (or failed, with `error`), in order, and stops holding.
+    func releaseDisk(failing error: (any Error)? = nil) {
+        let held = state.withLock { state in
+            defer { (state.holding, state.held) = (false, []) }
+            return state.held
+        }
+        for durable in held { durable(error.map { .failure($0) } ?? .success(())) }
+    }
+
+    /// Returns once `count` appends wait for the held disk.
+    func waitForHeld(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                if state.held.count >= count { return true }
+                state.heldWaiters.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
 
     func append(targets change: TargetsChange) async throws { state.withLock { $0.changes.append(change) } }
 

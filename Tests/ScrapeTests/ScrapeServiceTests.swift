@@ -157,6 +157,63 @@ import Testing
         #expect(scraped.count == 2)
     }
 
+    /// A disk that does not answer (an `fdatasync` that stalls) delays scrapes' reports, not the
+    /// scrapes: the loop scrapes its next slots on time with its samples in the log, the reports
+    /// come in order once the disk answers, and the loop waits with the disk only when
+    /// `scrapesAheadOfTheDisk` scrapes do. A slot left to another member waits for them all.
+    @Test(.timeLimit(.minutes(1))) func aStalledDiskDelaysTheReportsNotTheScrapes() async throws {
+        struct DiskFailed: Error, CustomStringConvertible { var description: String { "the disk failed" } }
+        let fixture = Fixture(now: start)
+        let (clock, appender, observer) = (fixture.clock, fixture.appender, fixture.observer)
+        let running = Task { await fixture.service.run() }
+        let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
+        let interval = settings.intervalNanoseconds
+        let target = try #require(targets(["a:1"], settings).first)
+        fixture.scraper.serve(target.url, body)
+        let key = target.key
+        let first = ScrapeSlots(key: key, interval: interval).slot(atOrAfter: start)
+        func slot(_ index: Int) -> Int64 { first + Int64(index) * interval }
+        let limit = ScrapeLoop.scrapesAheadOfTheDisk
+
+        appender.holdDisk()
+        await fixture.service.update(job: "j", settings: settings, targets: [target])
+        await clock.waitForSleepers(1)
+        for index in 0..<(limit - 1) {
+            clock.advance(to: slot(index))
+            await clock.waitForSleepers(1)
+            #expect(clock.deadlines == [slot(index + 1)], "scrape \(index)")
+        }
+        #expect(appender.batches.count == limit - 1)
+        #expect(observer.events == [.started(key)])
+        // One more, and the loop waits with the disk instead of sleeping until its next slot.
+        clock.advance(to: slot(limit - 1))
+        await appender.waitForHeld(limit)
+        #expect(clock.deadlines.isEmpty)
+        #expect(observer.events == [.started(key)])
+        appender.releaseDisk()
+        #expect(observer.events == [.started(key)] + (0..<limit).map { .scraped(key, timestamp: slot($0) / 1_000_000) })
+        await clock.waitForSleepers(1)
+        #expect(clock.deadlines == [slot(limit)])
+
+        // A scrape whose sync fails is reported as failed, before the slot after it is left to its owner.
+        appender.holdDisk()
+        fixture.oracle.giveAway(slot(limit + 1))
+        clock.advance(to: slot(limit))
+        await appender.waitForHeld(1)
+        await clock.waitForSleepers(1)
+        clock.advance(to: slot(limit + 1))
+        appender.releaseDisk(failing: DiskFailed())
+        await clock.waitForSleepers(1)
+        #expect(
+            observer.events.suffix(2) == [
+                .scraped(key, timestamp: slot(limit) / 1_000_000), .ownedElsewhere(key, slot: slot(limit + 1)),
+            ])
+        #expect(observer.report(for: key)?.error == "WAL append failed: the disk failed")
+        running.cancel()
+        await running.value
+        #expect(appender.batches.count == limit + 1)
+    }
+
     @Test(.timeLimit(.minutes(1))) func shutdownStopsEveryLoopWithoutMarkers() async throws {
         let fixture = Fixture(now: start)
         let clock = fixture.clock

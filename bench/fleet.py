@@ -2,7 +2,7 @@
 """A fleet of real agentd processes across real network hops, put through rollouts, scaling,
 crashes, partitions, packet loss, pauses and clock skew, and judged at the receiver.
 
-    python3 bench/fleet.py --agentd BIN [--scenarios rolling,scale,crash,partition,loss,pause,skew,large]
+    python3 bench/fleet.py --agentd BIN [--scenarios rolling,scale,crash,partition,loss,pause,skew,disk,large]
         [--short] [--targets-kind node|synthetic] [--targets N] [--work DIR] [--json FILE]
         [--deadline SECONDS] [--agent-flags "--log.level=debug ..."]
 
@@ -35,6 +35,7 @@ Scenarios (the --short versions are what `swift test`'s FleetTests runs in CI):
   loss       10 % random loss on every host's input for 5 minutes, 5 members
   pause      SIGSTOP one member of 5 for 5 s, then SIGCONT
   skew       one member of 3 started with its clock +1 s, -1 s, +3 s, -3 s off
+  disk       a rolling restart of 3 while every member's fdatasync is held 1.5 s for 3 s of every 10
   large      30 members, 500 synthetic targets: convergence after a join, gossip bytes per member
              per second, CPU and RSS per idle member
 
@@ -49,6 +50,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -834,6 +836,87 @@ def scenario_skew(bed, short):
     return results, False
 
 
+STALL_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* fdatasync, held first for as many seconds as the file named by AGENTD_FLEET_STALL says, while
+   that file exists. */
+int fdatasync(int fd) {
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    const char *path = getenv("AGENTD_FLEET_STALL");
+    FILE *control = path ? fopen(path, "r") : NULL;
+    if (control) {
+        double seconds = 0;
+        if (fscanf(control, "%lf", &seconds) == 1 && seconds > 0) {
+            struct timespec pause = {(time_t)seconds, (long)((seconds - (long)seconds) * 1e9)};
+            nanosleep(&pause, NULL);
+        }
+        fclose(control);
+    }
+    return real(fd);
+}
+"""
+
+
+def stall_shim(work):
+    """Builds the fdatasync shim (LD_PRELOAD) with the C compiler there is (the Swift toolchain
+    has clang); returns its path."""
+    swift = shutil.which("swift")
+    toolchain = os.path.join(os.path.dirname(os.path.realpath(swift)), "clang") if swift else None
+    compiler = shutil.which("cc") or shutil.which("clang") or (toolchain if toolchain and os.path.exists(toolchain) else None)
+    if not compiler:
+        raise RuntimeError("the disk scenario builds an fdatasync shim: it needs cc, or clang (the Swift toolchain's)")
+    source, library = os.path.join(work, "stall.c"), os.path.join(work, "stall.so")
+    with open(source, "w") as f:
+        f.write(STALL_SHIM)
+    run([compiler, "-shared", "-fPIC", "-O2", "-o", library, source, "-ldl"], timeout=60)
+    return library
+
+
+def scenario_disk(bed, short):
+    """A rolling restart of 3 members while every member's fdatasync is held 1.5 s, for 3 s of
+    every 10 (an LD_PRELOAD shim): a disk that stalls must cost no slot, neither by delaying
+    scrapes nor by delaying the ownership view of a member that joins."""
+    control = os.path.join(bed.work, "stall")
+    environment = {"LD_PRELOAD": stall_shim(bed.work), "AGENTD_FLEET_STALL": control}
+    agents = [bed.new_agent("agentd-%d" % i, environment=environment) for i in range(1, 4)]
+    start = bed.start_settled(agents)
+    stop = threading.Event()
+    stalls = []
+
+    def stall():
+        while not stop.wait(7):
+            with open(control + ".tmp", "w") as f:
+                f.write("1.5")
+            os.rename(control + ".tmp", control)
+            stalls.append(round(time.time() - start, 1))
+            stop.wait(3)
+            os.unlink(control)
+    stalling = threading.Thread(target=stall, daemon=True)
+    stalling.start()
+    try:
+        for agent in agents:
+            agent.stop()
+            agent.start(bed.addresses())
+            bed.converge()
+        end = time.time() + 10
+        bed.wait_delivered(end + 1)
+    finally:
+        stop.set()
+        stalling.join()
+    behind = sum(open(a.storage + ".log").read().count("Scrape loop fell behind") for a in agents)
+    result = summarize("stalled disk (fdatasync held 1.5 s, 3 s of every 10)", bed, start, end, {
+        "members": 3, "stalls_began_at": stalls, "loops_fell_behind": behind,
+        "note": "rolling restart of every member while the disk stalls",
+    })
+    return result, True
+
+
 def scenario_large(bed, short):
     """30 members and 500 targets on the 2 cores: what a member costs, how much it gossips, and
     how long a join takes to agree. A fleet that does not agree is reported, not failed: the
@@ -889,7 +972,7 @@ def suspicions(agent):
 SCENARIOS = {
     "rolling": scenario_rolling, "scale": scenario_scale, "crash": scenario_crash,
     "partition": scenario_partition, "loss": scenario_loss, "pause": scenario_pause,
-    "skew": scenario_skew, "large": scenario_large,
+    "skew": scenario_skew, "large": scenario_large, "disk": scenario_disk,
 }
 
 
@@ -929,6 +1012,8 @@ def table(results):
             notes.append("per member: %d gossip B/s, %.3f cores, %.0f MiB RSS; %.1f suspicions a minute in the fleet" % (
                 r["gossip_bytes_per_member_per_second"], r["cpu_cores_per_member"], r["rss_mib_per_member"],
                 r["suspicions_per_minute"]))
+        if "stalls_began_at" in r:
+            notes.append("%d stalls; loops that fell behind: %d" % (len(r["stalls_began_at"]), r["loops_fell_behind"]))
         if "delivery" in r:
             notes.append("slots not judged: " + r["delivery"])
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
@@ -940,7 +1025,7 @@ def table(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agentd", required=True)
-    parser.add_argument("--scenarios", default="rolling,scale,crash,partition,loss,pause,skew,large")
+    parser.add_argument("--scenarios", default="rolling,scale,crash,partition,loss,pause,skew,disk,large")
     parser.add_argument("--short", action="store_true", help="the bounded versions CI runs")
     parser.add_argument("--targets-kind", choices=["node", "synthetic"], default="node")
     parser.add_argument("--targets", type=int, default=10)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The fleet test bed, every scenario, one table (docs/fleet.md): rolling restart, scaling out and
-# in, crashes, partitions, 10 % packet loss, a pause, clock skew and a 30-member fleet, each
-# agent in a network namespace of its own, judged slot by slot at a real Prometheus receiver.
+# in, crashes, partitions, 10 % packet loss, a pause, clock skew, a stalling disk and a 30-member
+# fleet, each agent in a network namespace of its own, judged slot by slot at a real Prometheus
+# receiver.
 #
-#   bash scripts/fleet.sh                      all eight (about 25 minutes)
+#   bash scripts/fleet.sh                      all nine (about 26 minutes)
 #   bash scripts/fleet.sh rolling,crash        some of them
 #   bash scripts/fleet.sh rolling --short      the bounded versions CI runs (FleetTests)
 #
@@ -11,7 +12,7 @@
 # process it started by PID and deletes its namespaces, and bounds itself (--deadline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scenarios="${1:-rolling,scale,crash,partition,loss,pause,skew,large}"
+scenarios="${1:-rolling,scale,crash,partition,loss,pause,skew,disk,large}"
 shift || true
 scratch="$(pwd)/.build-release"
 swift build -c release --scratch-path "$scratch" --product agentd >/tmp/agentd-fleet-build.log 2>&1 || {

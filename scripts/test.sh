@@ -14,6 +14,6 @@ swift build --build-tests
 # while it waits (every wait is TestSupport's `waitUntil`, which sleeps with `Task.sleep`,
 # and HTTP and process waits are async), so on two cores the end-to-end tests run beside the
 # in-process ones. The end-to-end tests still take turns among themselves (the `EndToEnd`
-# suite is serialized), and they are most of the run: about 8.6 minutes of tests after the
-# build, 3 of them the fleet bed's short scenarios (FleetTests).
+# suite is serialized), and they are most of the run: about 9.5 minutes of tests after the
+# build, 4 of them the fleet bed's short scenarios (FleetTests).
 swift test --skip-build

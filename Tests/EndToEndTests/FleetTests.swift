@@ -68,6 +68,23 @@ extension EndToEnd {
             #expect(Double(moved) <= 2 * ideal + 2, "moved \(moved), ideal \(ideal): \(scale["changes"] ?? "")")
         }
 
+        /// Every member's `fdatasync` held 1.5 s, for 3 s of every 10 (an LD_PRELOAD shim), through a
+        /// rolling restart: scrapes do not wait for the disk, nor does the ownership view of a
+        /// member that joins, so no slot is missed or doubled, and nothing appended is lost.
+        @Test(.timeLimit(.minutes(12))) func aStalledDiskCostsNoSlot() async throws {
+            let results = try await runBed("disk")
+            let result = try #require(results.first)
+            let near = "samples near the missed slots: \(result["samples_near_missed"] ?? "")"
+            #expect(int(result, "missed_slots") == 0, "missed \(result["missed_by_target"] ?? ""); \(near)")
+            #expect(int(result, "doubled_slots") == 0, "doubled \(result["doubled_by_target"] ?? ""); \(near)")
+            #expect(int(result, "lost") == 0, "lost \(result["lost_by_member"] ?? "")")
+            #expect(result["drained"] as? Bool == true, "a queue did not drain")
+            #expect((result["stalls_began_at"] as? [Any])?.isEmpty == false, "the disk never stalled: \(result)")
+            print(
+                "fleet: stalled disk: stalls at \(result["stalls_began_at"] ?? ""), loops that fell behind: \(result["loops_fell_behind"] ?? "")"
+            )
+        }
+
         @Test(.timeLimit(.minutes(12))) func aCrashCostsAtMostTheDetectionTimeAndAPartitionHealsWithNothingLost()
             async throws
         {

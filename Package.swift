@@ -163,7 +163,7 @@ let package = Package(
         .target(
             name: "Projections",
             dependencies: [
-                "WAL", "Events", "RemoteWrite", "HTTPSecurity",
+                "WAL", "Events", "RemoteWrite", "HTTPSecurity", "Primitives",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

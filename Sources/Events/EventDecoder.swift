@@ -264,8 +264,8 @@ public struct EventDecoder {
     private mutating func makeLabelRoom(for index: Int) {
         guard index >= labelsByRef.count else { return }
         let grown = Swift.max(index + 1, previous.count)
-        labelsByRef.append(contentsOf: repeatElement(nil, count: grown - labelsByRef.count))
-        lazySource.append(contentsOf: repeatElement(Self.handedOver, count: grown - lazySource.count))
+        labelsByRef.extend(to: grown, with: nil)
+        lazySource.extend(to: grown, with: Self.handedOver)
     }
 
     /// Decodes a samples record. One that does not decode breaks the value chains it may have

@@ -62,10 +62,7 @@ struct SeriesRegistry {
         let chunk = chunks.count - 1
         let offset = chunks[chunk].append(bytes)
         // An eighth more room at a time, not double: the array lives as long as the process.
-        if locations.count == locations.capacity {
-            locations.reserveCapacity(locations.count + locations.count / 8 + 64)
-        }
-        locations.append(UInt32(chunk) << 20 | UInt32(offset))
+        locations.appendGrowingByAnEighth(UInt32(chunk) << 20 | UInt32(offset))
     }
 
     private func numbers(_ ref: Int, equal bytes: UnsafeRawBufferPointer) -> Bool {

@@ -12,4 +12,12 @@ extension Array {
         if count > capacity { reserveCapacity(count + count / 8) }
         append(contentsOf: repeatElement(value, count: count - self.count))
     }
+
+    /// Appends `element`, growing full storage by an eighth (and 64 elements), where `append`
+    /// doubles it: for the same long-lived arrays as ``extend(to:with:)``, grown one at a time.
+    @inlinable
+    public mutating func appendGrowingByAnEighth(_ element: Element) {
+        if count == capacity { reserveCapacity(count + count / 8 + 64) }
+        append(element)
+    }
 }

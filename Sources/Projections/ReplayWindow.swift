@@ -1,4 +1,5 @@
 import Events
+import Primitives
 import WAL
 
 /// One sample read back from the log.
@@ -124,9 +125,7 @@ public struct ReplayWindow: Sendable {
 
         /// The labels of `ref` when its series is in the window's selection.
         private mutating func wantedLabels(_ ref: UInt64) throws -> Labels? {
-            if Int(ref) >= wanted.count {
-                wanted.append(contentsOf: repeatElement(0, count: Int(ref) + 1 - wanted.count))
-            }
+            wanted.extend(to: Int(ref) + 1, with: 0)
             switch wanted[Int(ref)] {
             case 1: return nil
             case 2: return window.relabel == nil ? reader!.labels(for: ref) : relabelled[Int(ref)]

@@ -163,17 +163,6 @@ public final class RemoteWriteQueue: Sendable {
         self.state.withLock { $0.machine.metrics }
     }
 
-    /// The label set this queue sends for `labels`: normalized, external labels added.
-    public func labelSet(_ labels: [RemoteWriteLabel]) -> RemoteWriteLabelSet {
-        RemoteWriteLabelSet(labels, externalLabels: self.externalLabels)
-    }
-
-    /// The label set this queue sends for labels in the WAL's encoding (shared with the WAL
-    /// reader when they need no change).
-    public func labelSet(_ encoded: EncodedLabels) -> RemoteWriteLabelSet {
-        RemoteWriteLabelSet(encoded, externalLabels: self.externalLabels)
-    }
-
     /// Queues the samples of one input record at `position`, suspending while a shard is full.
     ///
     /// Samples without a label set are skipped and counted in `droppedSamplesTotal`; samples

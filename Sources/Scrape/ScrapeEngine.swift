@@ -1,6 +1,7 @@
 import Events
 import HTTPSecurity
 import Logging
+import Primitives
 
 /// The per-target scrape state: the series cache, the refs of the previous scrape
 /// (for staleness), and reusable buffers.
@@ -498,8 +499,7 @@ struct ScrapeEngine {
     /// Relabels the series just added to the cache at `indexes`, for every pipeline with stages.
     private mutating func relabelNew(_ labelSets: [Labels], at indexes: [Int]) {
         for (number, pipeline) in pipelines.enumerated() where !pipeline.stages.isEmpty {
-            let missing = cache.count - relabelled[number].count
-            if missing > 0 { relabelled[number].append(contentsOf: repeatElement(Self.droppedFlag, count: missing)) }
+            relabelled[number].extend(to: cache.count, with: Self.droppedFlag)
             let refs = Self.relabel(labelSets, through: pipeline, appender: appender)
             for (index, ref) in zip(indexes, refs) { relabelled[number][index] = ref }
             newlyRelabelled[number] += labelSets.count

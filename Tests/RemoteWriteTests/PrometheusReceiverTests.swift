@@ -35,7 +35,9 @@ struct PrometheusReceiverTests {
             let start = Self.nowMilliseconds - 60_000
             let values: [Double] = [0, -0.0, 1.5, -2.25e-300, 123_456_789.123, .infinity, -.infinity, 0.1]
             let labelSets = ["replay_test_a", "replay_test_b"].map { name in
-                queue.labelSet([.init(name: "__name__", value: name), .init(name: "instance", value: "ü:9100")])
+                RemoteWriteLabelSet(
+                    [.init(name: "__name__", value: name), .init(name: "instance", value: "ü:9100")],
+                    externalLabels: queue.externalLabels)
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try? await queue.run() }
@@ -69,7 +71,8 @@ struct PrometheusReceiverTests {
             let prometheus = PrometheusProcess(directory: directory, port: freePort())
             try await prometheus.start()
             let queue = try makeQueue(prometheus.writeURL)
-            let series = queue.labelSet([.init(name: "__name__", value: "replay_restart")])
+            let series = RemoteWriteLabelSet(
+                [.init(name: "__name__", value: "replay_restart")], externalLabels: queue.externalLabels)
             let start = Self.nowMilliseconds - 120_000
             let count = 60
             try await withThrowingTaskGroup(of: Void.self) { group in

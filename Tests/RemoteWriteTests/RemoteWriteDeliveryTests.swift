@@ -35,10 +35,11 @@ private final class MemoryProgressStore: DeliveryProgressStore {
     private func series(_ queue: RemoteWriteQueue, _ count: Int) -> [RemoteWriteLabelSet] {
         (0..<count).map {
             // One target each: the shard key is the family on its target (`__name__`, `instance`, `job`).
-            queue.labelSet([
-                .init(name: "__name__", value: "m"), .init(name: "id", value: "\($0)"),
-                .init(name: "instance", value: "target-\($0)"),
-            ])
+            RemoteWriteLabelSet(
+                [
+                    .init(name: "__name__", value: "m"), .init(name: "id", value: "\($0)"),
+                    .init(name: "instance", value: "target-\($0)"),
+                ], externalLabels: queue.externalLabels)
         }
     }
 

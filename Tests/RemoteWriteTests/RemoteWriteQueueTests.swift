@@ -25,10 +25,11 @@ import Testing
         try await TestReceiver.with { receiver in
             let queue = try makeQueue(receiver, external: [.init(name: "cluster", value: "c1")])
             let series = (0..<20 as Range<UInt64>).map { id in
-                queue.labelSet([
-                    .init(name: "__name__", value: "m"), .init(name: "id", value: "\(id)"),
-                    .init(name: "instance", value: "target-\(id)"),
-                ])
+                RemoteWriteLabelSet(
+                    [
+                        .init(name: "__name__", value: "m"), .init(name: "id", value: "\(id)"),
+                        .init(name: "instance", value: "target-\(id)"),
+                    ], externalLabels: queue.externalLabels)
             }
             try await running(queue) {
                 for scrape in 0..<30 {
@@ -64,7 +65,8 @@ import Testing
     @Test func aFullBacklogSuspendsAppendInsteadOfGrowing() async throws {
         try await TestReceiver.with(script: { _ in .hang }) { receiver in
             let queue = try makeQueue(receiver, shards: 1, capacity: 100, maxSamplesPerSend: 50)
-            let series = queue.labelSet([.init(name: "__name__", value: "m")])
+            let series = RemoteWriteLabelSet(
+                [.init(name: "__name__", value: "m")], externalLabels: queue.externalLabels)
             try await running(queue) {
                 let appender = Task {
                     for position in 1...10 as ClosedRange<UInt64> {
@@ -90,7 +92,8 @@ import Testing
     @Test func droppedBatchesAreCountedAndLetTheCursorAdvance() async throws {
         try await TestReceiver.with(script: { _ in .status(400, body: "bad labels") }) { receiver in
             let queue = try makeQueue(receiver, shards: 2)
-            let series = queue.labelSet([.init(name: "__name__", value: "m")])
+            let series = RemoteWriteLabelSet(
+                [.init(name: "__name__", value: "m")], externalLabels: queue.externalLabels)
             try await running(queue) {
                 try await queue.append([.init(series: series, timestamp: 1, value: 1)], position: 7)
                 try await queue.append([.init(series: nil, timestamp: 1, value: 1)], position: 8)
@@ -107,7 +110,8 @@ import Testing
     @Test func theCursorStaysBeforeSamplesThatAreStillRetried() async throws {
         try await TestReceiver.with(script: { $0 < 3 ? .status(200) : .status(503) }) { receiver in
             let queue = try makeQueue(receiver, shards: 1, maxSamplesPerSend: 1, deadline: .milliseconds(1))
-            let series = queue.labelSet([.init(name: "__name__", value: "m")])
+            let series = RemoteWriteLabelSet(
+                [.init(name: "__name__", value: "m")], externalLabels: queue.externalLabels)
             try await running(queue) {
                 for position in 1...5 as ClosedRange<UInt64> {
                     try await queue.append(
@@ -138,7 +142,8 @@ import Testing
         try await TestReceiver.with { receiver in
             let queue = try makeQueue(receiver, shards: 1, deadline: .milliseconds(600))
             try await running(queue) {
-                let series = queue.labelSet([.init(name: "__name__", value: "m")])
+                let series = RemoteWriteLabelSet(
+                    [.init(name: "__name__", value: "m")], externalLabels: queue.externalLabels)
                 let before = queue.wakeups
                 try await queue.append([.init(series: series, timestamp: 1, value: 1)], position: 1)
                 await queue.waitUntilCommitted(1)

@@ -81,7 +81,8 @@ struct APIController: Sendable {
                 scrapeLimits: .init(
                     bodySize: limits.bodySizeLimitExceeded, samples: limits.sampleLimitExceeded,
                     labels: limits.labelLimitsExceeded, walRecord: limits.tooLargeForWAL,
-                    targetLimit: limits.targetLimitExceeded, duplicateSamples: limits.duplicateSamples),
+                    targetLimit: limits.targetLimitExceeded, duplicateSamples: limits.duplicateSamples,
+                    slotsSkipped: limits.slotsSkipped),
                 remoteWrite: outputs.remoteWriteMetrics, cluster: cluster?.metricsReading,
                 tlsHandshakeFailures: tlsFailures?.count, discovery: reloader.health.all,
                 samplesAppended: log.appendedSamples, activeSeries: board.statistics.activeSeries,

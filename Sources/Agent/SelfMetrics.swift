@@ -57,6 +57,7 @@ final class SelfMetrics: Sendable {
         var walRecord: Int
         var targetLimit = 0
         var duplicateSamples = 0
+        var slotsSkipped = 0
     }
 
     /// One remote-write endpoint's state.
@@ -300,6 +301,11 @@ private struct Families {
             "prometheus_target_scrapes_sample_duplicate_timestamp_total",
             "Samples dropped because their series was repeated within one exposition (the first is kept).",
             limits.duplicateSamples)
+        counter(
+            "agentd_scrape_slots_skipped_total",
+            "Slots that scrape loops skipped because they fell more than an interval behind (a starved CPU, "
+                + "a paused process): scraped by no one unless they were another member's.",
+            limits.slotsSkipped)
 
         // Alloy's prometheus.relabel debug metrics; processed less written is what a component dropped.
         for (id, relabel) in MetricRelabelCounters.all {

@@ -64,6 +64,8 @@ public final class TargetStatusBoard: ScrapeObserver {
         limitCounters.targetLimitExceeded(job: job, targets: targets, limit: limit)
     }
 
+    public func slotsSkipped(_ key: UInt64, count: Int) { limitCounters.slotsSkipped(key, count: count) }
+
     public func scraped(_ key: UInt64, report: ScrapeReport) {
         limitCounters.scraped(key, report: report)
         statistics.scraped(key, report: report)

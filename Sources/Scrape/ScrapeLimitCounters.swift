@@ -10,6 +10,7 @@ public final class ScrapeLimitCounters: ScrapeObserver {
     private let walRecord = Atomic<Int>(0)
     private let targetLimit = Atomic<Int>(0)
     private let duplicates = Atomic<Int>(0)
+    private let skipped = Atomic<Int>(0)
 
     public init() {}
 
@@ -41,4 +42,9 @@ public final class ScrapeLimitCounters: ScrapeObserver {
     public func targetLimitExceeded(job: String, targets: Int, limit: Int) {
         targetLimit.add(1, ordering: .relaxed)
     }
+
+    /// Slots that loops skipped because they fell more than an interval behind.
+    public var slotsSkipped: Int { skipped.load(ordering: .relaxed) }
+
+    public func slotsSkipped(_ key: UInt64, count: Int) { skipped.add(count, ordering: .relaxed) }
 }

@@ -68,10 +68,13 @@ final class ScrapeLoop: Sendable {
         while true {
             switch action {
             case .waitForSlot(let slot), .skipMissedSlots(_, let slot):
-                if case .skipMissedSlots(let behind, _) = action {
+                if case .skipMissedSlots(let behind, let next) = action {
+                    // The slots after the last one reached, up to `next`.
+                    let skipped = Int((next - currentSlot) / settings.intervalNanoseconds) - 1
                     logger.warning(
                         "Scrape loop fell behind; skipping missed slots",
-                        metadata: ["scrape.behind_ms": "\(behind / 1_000_000)"])
+                        metadata: ["scrape.behind_ms": "\(behind / 1_000_000)", "scrape.skipped_slots": "\(skipped)"])
+                    for observer in context.observers { observer.slotsSkipped(target.key, count: skipped) }
                 }
                 do {
                     try await clock.sleep(until: slot)

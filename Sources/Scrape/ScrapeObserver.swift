@@ -10,6 +10,9 @@ public protocol ScrapeObserver: Sendable {
     func scraped(_ key: UInt64, report: ScrapeReport)
     /// The slot of target `key` at `slot` (nanoseconds since the epoch) was another member's.
     func slotOwnedElsewhere(_ key: UInt64, slot: Int64)
+    /// The loop of target `key` fell more than an interval behind and skipped `count` slots,
+    /// scraped by no one unless they were another member's (it did not ask).
+    func slotsSkipped(_ key: UInt64, count: Int)
     /// Discovery gave `job` more targets than its `target_limit`: every target's scrape fails
     /// until it gives fewer.
     func targetLimitExceeded(job: String, targets: Int, limit: Int)
@@ -22,6 +25,7 @@ extension ScrapeObserver {
     public func targetRemoved(_ key: UInt64) {}
     public func scraped(_ key: UInt64, report: ScrapeReport) {}
     public func slotOwnedElsewhere(_ key: UInt64, slot: Int64) {}
+    public func slotsSkipped(_ key: UInt64, count: Int) {}
     public func targetLimitExceeded(job: String, targets: Int, limit: Int) {}
     public func jobSynced(_ job: String, duration: Duration) {}
 }

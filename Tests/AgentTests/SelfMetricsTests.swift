@@ -20,7 +20,7 @@ import Testing
         health.failures["disk_full"] = 2
         return SelfMetrics.Reading(
             targetsScrapedHere: 4, walSegments: 7, walSegmentsDropped: 1, walHealth: health,
-            scrapeLimits: .init(bodySize: 5, samples: 0, labels: 0, walRecord: 0),
+            scrapeLimits: .init(bodySize: 5, samples: 0, labels: 0, walRecord: 0, slotsSkipped: 6),
             remoteWrite: [
                 .init(
                     name: endpoint, url: "http://127.0.0.1:9090/api/v1/write", metrics: metrics,
@@ -52,6 +52,7 @@ import Testing
         #expect(lines.contains(#"agentd_wal_append_failures_total{reason="disk_full"} 2"#))
         #expect(lines.contains(#"agentd_wal_append_failures_total{reason="io"} 0"#))
         #expect(lines.contains("prometheus_target_scrapes_exceeded_body_size_limit_total 5"))
+        #expect(lines.contains("agentd_scrape_slots_skipped_total 6"))
         #expect(lines.contains(where: { $0.hasPrefix("agentd_build_info{") && $0.contains(#"node="agentd-1""#) }))
         let types = lines.filter { $0.hasPrefix("# TYPE ") }
         #expect(Set(types).count == types.count, "a family appears twice")

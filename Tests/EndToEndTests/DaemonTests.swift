@@ -74,6 +74,7 @@ extension EndToEnd {
                 ("prometheus_remote_storage_max_samples_per_send", "gauge"),
                 ("prometheus_remote_storage_sent_batch_duration_seconds", "histogram"),
                 ("prometheus_target_scrapes_sample_duplicate_timestamp_total", "counter"),
+                ("agentd_scrape_slots_skipped_total", "counter"),
             ] {
                 #expect(types[name] == type, "\(name) is \(types[name] ?? "missing"), not \(type)")
             }
@@ -130,6 +131,37 @@ extension EndToEnd {
             try await agent.waitUntilReady()
             // What the first run scraped is in Prometheus.
             #expect(!(await receiver.rawSamples("up{scraped_by=\"solo\"}[10m]").isEmpty))
+        }
+
+        /// A process paused for 3 s (SIGSTOP: a suspended VM, a starved machine) wakes more than an
+        /// interval behind its 1-s slots: it skips the slots it missed and counts them.
+        @Test(.timeLimit(.minutes(2))) func slotsSkippedAfterAPauseAreCounted() async throws {
+            let dir = TemporaryDirectory()
+            let (exporter, port) = try await startNodeExporter()
+            defer { exporter.stop() }
+            try writeConfig(
+                dir.sub("config.alloy"), ports: [port], receiver: "http://127.0.0.1:\(freePort())/api/v1/write")
+            let agent = try AgentProcess(
+                name: "paused", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
+            defer { agent.process.stop() }
+            try await agent.waitUntilReady()
+            let skipped = "agentd_scrape_slots_skipped_total"
+            #expect(
+                await waitUntil(within: .seconds(15)) {
+                    (await agent.json("/api/v0/targets", as: TargetsJSON.self)?.targets ?? []).contains {
+                        $0.scrapedHere
+                    }
+                })
+            #expect(metric(await httpGet(agent.url + "/metrics")?.body ?? "", skipped) != nil)
+            agent.process.signal(SIGSTOP)
+            // The pause itself (the fault), not a wait for something.
+            try await Task.sleep(for: .seconds(3))
+            agent.process.signal(SIGCONT)
+            #expect(
+                await waitUntil(within: .seconds(15)) {
+                    metric(await httpGet(agent.url + "/metrics")?.body ?? "", skipped) ?? 0 >= 1
+                })
+            #expect(agent.process.log.contains("Scrape loop fell behind; skipping missed slots"))
         }
 
         @Test(.timeLimit(.minutes(2))) func aSecondAgentOnTheSameStoragePathIsRefused() async throws {

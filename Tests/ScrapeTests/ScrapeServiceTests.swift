@@ -112,8 +112,9 @@ import Testing
         #expect(fixture.appender.changes.map(\.removed) == [[], [target.key]])
     }
 
-    @Test(.timeLimit(.minutes(1))) func aLoopMoreThanAnIntervalLateSkipsTheSlotsItMissed() async throws {
-        let fixture = Fixture(now: start)
+    @Test(.timeLimit(.minutes(1))) func aLoopMoreThanAnIntervalLateSkipsTheSlotsItMissedAndCountsThem() async throws {
+        let counters = ScrapeLimitCounters()
+        let fixture = Fixture(now: start, observers: [counters])
         let clock = fixture.clock
         let running = Task { await fixture.service.run() }
         let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
@@ -133,10 +134,14 @@ import Testing
         await running.value
         #expect(fixture.observer.events.count == 2)
         #expect(fixture.observer.events.last == .scraped(target.key, timestamp: (first + 35 * Self.second) / 1_000_000))
+        // The slots 10, 20 and 30 s after the first were scraped by no one
+        // (`agentd_scrape_slots_skipped_total`).
+        #expect(counters.slotsSkipped == 3)
     }
 
     @Test(.timeLimit(.minutes(1))) func aLateSlotWithinAnIntervalIsStillScraped() async throws {
-        let fixture = Fixture(now: start)
+        let counters = ScrapeLimitCounters()
+        let fixture = Fixture(now: start, observers: [counters])
         let clock = fixture.clock
         let running = Task { await fixture.service.run() }
         let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
@@ -155,6 +160,7 @@ import Testing
         await running.value
         let scraped = fixture.observer.events.filter { if case .scraped = $0 { true } else { false } }
         #expect(scraped.count == 2)
+        #expect(counters.slotsSkipped == 0)
     }
 
     /// A disk that does not answer (an `fdatasync` that stalls) delays scrapes' reports, not the

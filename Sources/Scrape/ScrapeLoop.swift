@@ -67,10 +67,8 @@ final class ScrapeLoop: Sendable {
         var currentSlot: Int64 = 0
         while true {
             switch action {
-            case .waitForSlot(let slot), .skipMissedSlots(_, let slot):
-                if case .skipMissedSlots(let behind, let next) = action {
-                    // The slots after the last one reached, up to `next`.
-                    let skipped = Int((next - currentSlot) / settings.intervalNanoseconds) - 1
+            case .waitForSlot(let slot), .skipMissedSlots(_, let slot, _):
+                if case .skipMissedSlots(let behind, _, let skipped) = action {
                     logger.warning(
                         "Scrape loop fell behind; skipping missed slots",
                         metadata: ["scrape.behind_ms": "\(behind / 1_000_000)", "scrape.skipped_slots": "\(skipped)"])

@@ -29,9 +29,9 @@ struct ScrapeSchedule: Sendable, Equatable {
         /// Wait until `slot`, then ask the ownership oracle whether it is this member's and pass
         /// the answer to ``ScrapeSchedule/slotReached(owned:)``.
         case waitForSlot(Int64)
-        /// More than an interval late: the slots up to `next` are skipped, the first of them missed
-        /// by `behind` nanoseconds. Otherwise as `waitForSlot(next)`.
-        case skipMissedSlots(behind: Int64, next: Int64)
+        /// More than an interval late: the `skipped` slots up to `next` are skipped, the first of
+        /// them missed by `behind` nanoseconds. Otherwise as `waitForSlot(next)`.
+        case skipMissedSlots(behind: Int64, next: Int64, skipped: Int)
         /// Scrape the target for `slot`, then call ``ScrapeSchedule/slotDone(now:)``.
         case scrape(slot: Int64)
         /// `slot` is another member's: forget the previous scrape (its series go on there, without
@@ -82,9 +82,10 @@ struct ScrapeSchedule: Sendable, Equatable {
         state = .waiting
         slot += slots.interval
         if slot <= now - slots.interval {
-            let behind = now - slot
+            let firstMissed = slot
             slot = slots.slot(atOrAfter: now)
-            return .skipMissedSlots(behind: behind, next: slot)
+            return .skipMissedSlots(
+                behind: now - firstMissed, next: slot, skipped: Int((slot - firstMissed) / slots.interval))
         }
         return .waitForSlot(slot)
     }

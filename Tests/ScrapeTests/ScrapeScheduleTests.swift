@@ -47,13 +47,13 @@ import Testing
         let second = first + Self.interval
         #expect(
             schedule.slotDone(now: second + 2 * Self.interval)
-                == .skipMissedSlots(behind: Self.interval, next: second + 2 * Self.interval))
+                == .skipMissedSlots(behind: Self.interval, next: second + 2 * Self.interval, skipped: 1))
         _ = schedule.slotReached(owned: true)
         // 47 s late: four slots skipped, back on the grid at the first slot after now.
         let third = second + 2 * Self.interval
         #expect(
             schedule.slotDone(now: third + 47 * Self.second)
-                == .skipMissedSlots(behind: 37 * Self.second, next: third + 5 * Self.interval))
+                == .skipMissedSlots(behind: 37 * Self.second, next: third + 5 * Self.interval, skipped: 4))
         #expect(schedule.slot == third + 5 * Self.interval)
     }
 

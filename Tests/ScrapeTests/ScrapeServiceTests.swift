@@ -36,6 +36,13 @@ import Testing
         ScrapeService.targets(discovered: addresses.map { ["__address__": $0] }, settings: settings)
     }
 
+    /// The target `a:1` of `settings`, served the test's body by `fixture`, and its first slot.
+    func servedTarget(_ fixture: Fixture, _ settings: ScrapeSettings) throws -> (target: ScrapeTarget, first: Int64) {
+        let target = try #require(targets(["a:1"], settings).first)
+        fixture.scraper.serve(target.url, body)
+        return (target, ScrapeSlots(key: target.key, interval: settings.intervalNanoseconds).slot(atOrAfter: start))
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aTargetIsScrapedAtItsOwnSlotsLeftToItsOwnerAtOthersAndMarkedStaleWhenRemoved() async throws {
         let fixture = Fixture(now: start)
@@ -43,9 +50,7 @@ import Testing
         let running = Task { await fixture.service.run() }
         let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
         let interval = settings.intervalNanoseconds
-        let target = try #require(targets(["a:1"], settings).first)
-        fixture.scraper.serve(target.url, body)
-        let first = ScrapeSlots(key: target.key, interval: interval).slot(atOrAfter: start)
+        let (target, first) = try servedTarget(fixture, settings)
 
         await fixture.service.update(job: "j", settings: settings, targets: [target])
         await clock.waitForSleepers(1)
@@ -92,9 +97,7 @@ import Testing
         let running = Task { await fixture.service.run() }
         let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
         let interval = settings.intervalNanoseconds
-        let target = try #require(targets(["a:1"], settings).first)
-        fixture.scraper.serve(target.url, body)
-        let first = ScrapeSlots(key: target.key, interval: interval).slot(atOrAfter: start)
+        let (target, first) = try servedTarget(fixture, settings)
 
         await fixture.service.update(job: "j", settings: settings, targets: [target])
         await clock.waitForSleepers(1)
@@ -119,9 +122,7 @@ import Testing
         let running = Task { await fixture.service.run() }
         let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
         let interval = settings.intervalNanoseconds
-        let target = try #require(targets(["a:1"], settings).first)
-        fixture.scraper.serve(target.url, body)
-        let first = ScrapeSlots(key: target.key, interval: interval).slot(atOrAfter: start)
+        let (target, first) = try servedTarget(fixture, settings)
 
         await fixture.service.update(job: "j", settings: settings, targets: [target])
         await clock.waitForSleepers(1)
@@ -146,9 +147,7 @@ import Testing
         let running = Task { await fixture.service.run() }
         let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
         let interval = settings.intervalNanoseconds
-        let target = try #require(targets(["a:1"], settings).first)
-        fixture.scraper.serve(target.url, body)
-        let first = ScrapeSlots(key: target.key, interval: interval).slot(atOrAfter: start)
+        let (target, first) = try servedTarget(fixture, settings)
 
         await fixture.service.update(job: "j", settings: settings, targets: [target])
         await clock.waitForSleepers(1)
@@ -174,10 +173,8 @@ import Testing
         let running = Task { await fixture.service.run() }
         let settings = ScrapeSettings(jobName: "j", interval: .seconds(10))
         let interval = settings.intervalNanoseconds
-        let target = try #require(targets(["a:1"], settings).first)
-        fixture.scraper.serve(target.url, body)
+        let (target, first) = try servedTarget(fixture, settings)
         let key = target.key
-        let first = ScrapeSlots(key: key, interval: interval).slot(atOrAfter: start)
         func slot(_ index: Int) -> Int64 { first + Int64(index) * interval }
         let limit = ScrapeLoop.scrapesAheadOfTheDisk
 
@@ -250,9 +247,7 @@ import Testing
         let running = Task { await fixture.service.run() }
         let slow = ScrapeSettings(jobName: "j", interval: .seconds(10))
         let fast = ScrapeSettings(jobName: "j", interval: .seconds(4))
-        let target = try #require(targets(["a:1"], slow).first)
-        fixture.scraper.serve(target.url, body)
-        let first = ScrapeSlots(key: target.key, interval: slow.intervalNanoseconds).slot(atOrAfter: start)
+        let (target, first) = try servedTarget(fixture, slow)
 
         await fixture.service.update(job: "j", settings: slow, targets: [target])
         await clock.waitForSleepers(1)

@@ -421,6 +421,18 @@ class Bed:
     def addresses(self):
         return [a.address for a in self.agents.values()]
 
+    def restart_each(self, agents):
+        """SIGTERM, start again and wait until the fleet agrees, one member after another; returns
+        each restart's member, exit status and seconds."""
+        restarts = []
+        for agent in agents:
+            began = time.time()
+            status = agent.stop()
+            agent.start(self.addresses())
+            self.converge()
+            restarts.append({"member": agent.name, "exit": status, "seconds": round(time.time() - began, 1)})
+        return restarts
+
     def agreement(self, members=None):
         """The owner map when every running member (or `members`) sees exactly them as
         participants and the same owner for every target, all of them among them; else None."""
@@ -626,13 +638,7 @@ def scenario_rolling(bed, short):
     count = 3 if short else 5
     agents = [bed.new_agent("agentd-%d" % i) for i in range(1, count + 1)]
     start = bed.start_settled(agents)
-    restarts = []
-    for agent in agents:
-        began = time.time()
-        status = agent.stop()
-        agent.start(bed.addresses())
-        bed.converge()
-        restarts.append({"member": agent.name, "exit": status, "seconds": round(time.time() - began, 1)})
+    restarts = bed.restart_each(agents)
     end = time.time()
     bed.wait_delivered(end + 1)
     result = summarize("rolling restart", bed, start, end, {
@@ -900,10 +906,7 @@ def scenario_disk(bed, short):
     stalling = threading.Thread(target=stall, daemon=True)
     stalling.start()
     try:
-        for agent in agents:
-            agent.stop()
-            agent.start(bed.addresses())
-            bed.converge()
+        restarts = bed.restart_each(agents)
         end = time.time() + 10
         bed.wait_delivered(end + 1)
     finally:
@@ -911,7 +914,7 @@ def scenario_disk(bed, short):
         stalling.join()
     behind = sum(open(a.storage + ".log").read().count("Scrape loop fell behind") for a in agents)
     result = summarize("stalled disk (fdatasync held 1.5 s, 3 s of every 10)", bed, start, end, {
-        "members": 3, "stalls_began_at": stalls, "loops_fell_behind": behind,
+        "members": 3, "restarts": restarts, "stalls_began_at": stalls, "loops_fell_behind": behind,
         "note": "rolling restart of every member while the disk stalls",
     })
     return result, True

@@ -87,11 +87,17 @@ public final class RemoteWriteQueue: Sendable {
         /// Waiting for an append to be suspended (tests).
         var suspensionWaiters: [CheckedContinuation<Void, Never>] = []
         var nextWaiterID: UInt64 = 0
+        /// Alarms set so far (``setAlarm(_:at:)``).
+        var alarmsSet = 0
+        /// Waiting for a shard to wait for a signal (tests).
+        var parkWaiters: [(shard: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private struct Consumer: Sendable {
         var continuation: CheckedContinuation<Void, Never>?
         var signalled = false
+        /// The task that will signal this shard at an instant (``setAlarm(_:at:)``).
+        var alarm: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
     }
 
     /// The settings in force.
@@ -147,6 +153,9 @@ public final class RemoteWriteQueue: Sendable {
 
     /// Shard wake-ups so far.
     var wakeups: Int { self.state.withLock { $0.machine.wakeups } }
+
+    /// Shard alarms set so far: timers armed for batch deadlines and retries.
+    var alarmsSet: Int { self.state.withLock { $0.alarmsSet } }
 
     /// The highest position at or below which everything is sent or counted as dropped.
     public var committedPosition: UInt64? {
@@ -254,6 +263,13 @@ public final class RemoteWriteQueue: Sendable {
                 group.addTask { await self.runShard(index) }
             }
         }
+        let alarms = self.state.withLock { state in
+            state.consumers.indices.compactMap { index in
+                defer { state.consumers[index].alarm = nil }
+                return state.consumers[index].alarm?.task
+            }
+        }
+        for alarm in alarms { alarm.cancel() }
         try Task.checkCancellation()
     }
 
@@ -400,40 +416,73 @@ public final class RemoteWriteQueue: Sendable {
         }
     }
 
-    /// Waits for a signal to shard `index` (samples enqueued, a flush, cancellation), or until
-    /// `deadline`: exactly the instant the machine asked for.
+    /// Waits for a signal to shard `index` (samples enqueued, a flush, cancellation, its alarm),
+    /// and sets the alarm for `deadline`.
     private func waitForSignal(_ index: Int, until deadline: ContinuousClock.Instant?) async {
-        await withTaskGroup(of: Void.self) { group in
-            if let deadline {
-                group.addTask {
-                    // A timer cancelled because the wait ended otherwise must not signal: a stale
-                    // signal would end the next wait at once, and the shard would spin until its
-                    // batch deadline (seen as two busy cores while a batch filled up).
-                    do {
-                        try await Task.sleep(until: deadline, clock: .continuous)
-                    } catch {
-                        return
+        if let deadline { self.setAlarm(index, at: deadline) }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let (ready, parked) = self.state.withLock {
+                    state -> (Bool, [(shard: Int, continuation: CheckedContinuation<Void, Never>)]) in
+                    if state.consumers[index].signalled || Task.isCancelled {
+                        state.consumers[index].signalled = false
+                        return (true, [])
                     }
-                    self.state.withLock { Self.signal(&$0.consumers[index]) }?.resume()
+                    state.consumers[index].continuation = continuation
+                    guard !state.parkWaiters.isEmpty else { return (false, []) }
+                    let parked = state.parkWaiters.filter { $0.shard == index }
+                    state.parkWaiters.removeAll { $0.shard == index }
+                    return (false, parked)
                 }
+                for waiter in parked { waiter.continuation.resume() }
+                if ready { continuation.resume() }
             }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { continuation in
-                    let ready = self.state.withLock { state -> Bool in
-                        if state.consumers[index].signalled || Task.isCancelled {
-                            state.consumers[index].signalled = false
-                            return true
-                        }
-                        state.consumers[index].continuation = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            } onCancel: {
-                self.state.withLock { Self.signal(&$0.consumers[index]) }?.resume()
-            }
-            group.cancelAll()
+        } onCancel: {
+            self.state.withLock { Self.signal(&$0.consumers[index]) }?.resume()
         }
+    }
+
+    /// Returns once shard `index` waits for a signal (at once if it does now).
+    func waitUntilShardWaits(_ index: Int) async {
+        await withCheckedContinuation { continuation in
+            let waiting = self.state.withLock { state -> Bool in
+                if state.consumers[index].continuation != nil { return true }
+                state.parkWaiters.append((index, continuation))
+                return false
+            }
+            if waiting { continuation.resume() }
+        }
+    }
+
+    /// Makes sure that shard `index` is signalled at `instant` or earlier. A shard waits again
+    /// and again for the same batch deadline while its batch fills (a wait ends at every
+    /// append), so the alarm outlives a wait: a timer of each wait's own, cancelled when the wait
+    /// ended otherwise, would still wake the process at its instant (a cancelled `Task.sleep`
+    /// leaves its dispatch timer armed). An alarm already set for `instant` or earlier is kept;
+    /// when it rings early (the batch it was set for has left), the shard looks at its machine,
+    /// finds nothing to do, and waits again, setting the alarm for the deadline of that moment.
+    private func setAlarm(_ index: Int, at instant: ContinuousClock.Instant) {
+        let replaced = self.state.withLock { state -> Task<Void, Never>? in
+            let current = state.consumers[index].alarm
+            if let current, current.at <= instant { return nil }
+            // The task waits for the lock until its alarm is stored, so it cannot ring unknown.
+            let task = Task {
+                do {
+                    try await Task.sleep(until: instant, clock: .continuous)
+                } catch {
+                    return
+                }
+                self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    guard let alarm = state.consumers[index].alarm, alarm.at == instant else { return nil }
+                    state.consumers[index].alarm = nil
+                    return Self.signal(&state.consumers[index])
+                }?.resume()
+            }
+            state.consumers[index].alarm = (instant, task)
+            state.alarmsSet += 1
+            return current?.task
+        }
+        replaced?.cancel()
     }
 
     private func waitForRoom(in index: Int) async throws {

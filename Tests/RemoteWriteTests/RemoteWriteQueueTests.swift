@@ -152,4 +152,28 @@ import Testing
             }
         }
     }
+
+    @Test func batchesThatFillBeforeTheirDeadlineShareOneAlarm() async throws {
+        try await TestReceiver.with { receiver in
+            let queue = try makeQueue(receiver, shards: 1, maxSamplesPerSend: 2, deadline: .seconds(600))
+            try await running(queue) {
+                let series = RemoteWriteLabelSet(
+                    [.init(name: "__name__", value: "m")], externalLabels: queue.externalLabels)
+                await queue.waitUntilShardWaits(0)
+                for position in 1...41 {
+                    let sample = RemoteWriteQueue.Sample(series: series, timestamp: Int64(position), value: 1)
+                    try await queue.append([sample], position: UInt64(position))
+                    // A full batch woke the shard: it sends it and waits again.
+                    await queue.waitUntilShardWaits(0)
+                }
+                #expect(receiver.requests.count == 20)
+                // Each batch but the first started while the alarm set for the one before it (earlier)
+                // was still set: twenty-one batch deadlines, one timer.
+                #expect(queue.alarmsSet == 1, "\(queue.alarmsSet) alarms for 21 batch deadlines")
+                await queue.flush()
+                #expect(queue.committedPosition == 41)
+            }
+            #expect(receiver.requests.count == 21)
+        }
+    }
 }

@@ -194,10 +194,10 @@ public struct RemoteWriteLabelSet: @unchecked Sendable, CustomStringConvertible 
             out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
             out = Self.writeLength(2 + nameField + valueField, at: out + 1)
             out.storeBytes(of: ProtobufWire.tag(field: 1, wireType: .lengthDelimited), as: UInt8.self)
-            (out + 1).copyMemory(from: label, byteCount: nameField)
+            (out + 1).copyShort(from: label, count: nameField)
             out += 1 + nameField
             out.storeBytes(of: ProtobufWire.tag(field: 2, wireType: .lengthDelimited), as: UInt8.self)
-            (out + 1).copyMemory(from: value, byteCount: valueField)
+            (out + 1).copyShort(from: value, count: valueField)
             out += 1 + valueField
             return source
         }

@@ -198,12 +198,17 @@ public final class Forwarder: Sendable {
                 try await queue.append(EmptyCollection(), position: Self.pack(record.end))
                 continue
             }
-            // Series defined before the start (read by the seek) are kept by the reader until asked for.
-            for ref in batch.refs {
-                makeRoom(for: ref)
-                guard numbers[Int(ref)] == none, !writeDropped.contains(ref) else { continue }
-                // The series record's bytes, copied out of it, not decoded.
-                make(ref, labels: { tailer.labels(for: ref) }, encoded: { tailer.encodedLabels(for: ref) })
+            // Series defined before the start (read by the seek) are kept by the reader until asked
+            // for. Most batches have a label set for every ref: looked up in a copy of the numbers
+            // (the captured array would be checked for exclusive access at every read).
+            makeRoom(for: batch.refs.max() ?? 0)
+            let unknown = { [numbers] in batch.refs.contains { numbers[Int($0)] == none } }()
+            if unknown {
+                for ref in batch.refs {
+                    guard numbers[Int(ref)] == none, !writeDropped.contains(ref) else { continue }
+                    // The series record's bytes, copied out of it, not decoded.
+                    make(ref, labels: { tailer.labels(for: ref) }, encoded: { tailer.encodedLabels(for: ref) })
+                }
             }
             // Made one at a time as the queue takes them: no array of samples (and of references
             // to their label sets) in between. No labels for a ref (nil): the queue counts the

@@ -323,7 +323,10 @@ public final class RemoteWriteLabelSets {
     /// log2 of the entries a page of these holds: ``pageShift``, or 0 for a label set alone.
     private let shift: Int
     private var pageCapacity: Int { 1 << shift }
-    private var pages: [RemoteWriteLabelSetPage] = []
+    /// Read for every sample forwarded (``subscript(_:)``), by the one task that also adds to
+    /// them: unchecked, as no access overlaps another, which spares each read the runtime's
+    /// exclusivity bookkeeping (about 1 % of the agent's CPU at 100,000 samples/s).
+    @exclusivity(unchecked) private var pages: [RemoteWriteLabelSetPage] = []
 
     /// How many label sets were made.
     public private(set) var count = 0

@@ -182,6 +182,9 @@ THROUGHPUT = dashboard("agentd-throughput", "agentd / Throughput per member",
                   f"rate(prometheus_target_interval_length_seconds_count{{{S}}}[{RATE}])",
                   "{{instance}} (configured {{interval}})")],
           unit="s"),
+    panel("Slots skipped", "Scrape slots skipped because a loop fell more than an interval behind "
+          "(a paused or CPU-starved member): samples nobody scraped.",
+          [target(f"increase(agentd_scrape_slots_skipped_total{{{S}}}[{RATE}])", "{{instance}}")]),
     panel("Target sync time", "Mean time to sync a scrape job's targets, by job.",
           [target(f"rate(prometheus_target_sync_length_seconds_sum{{{S}}}[{RATE}]) / "
                   f"rate(prometheus_target_sync_length_seconds_count{{{S}}}[{RATE}])", "{{instance}} {{scrape_job}}")],

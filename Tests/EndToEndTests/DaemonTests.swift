@@ -11,15 +11,23 @@ extension EndToEnd {
                 toFile: path, atomically: true, encoding: .utf8)
         }
 
+        /// An agent named `name` scraping the exporter at `port` and remote-writing to `receiver`,
+        /// with its config and storage in `dir`.
+        private func soloAgent(_ name: String, scraping port: Int, receiver: String, in dir: TemporaryDirectory)
+            throws -> AgentProcess
+        {
+            try writeConfig(dir.sub("config.alloy"), ports: [port], receiver: receiver)
+            return try AgentProcess(
+                name: name, port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
+        }
+
         @Test(.timeLimit(.minutes(3))) func servesItsAPIScrapesAndShutsDownCleanlyOnSIGTERM() async throws {
             let dir = TemporaryDirectory()
             let (exporter, port) = try await startNodeExporter()
             defer { exporter.stop() }
             let receiver = try await PrometheusReceiver(directory: dir.sub("prometheus"))
             defer { receiver.process.stop() }
-            try writeConfig(dir.sub("config.alloy"), ports: [port], receiver: receiver.writeURL)
-            let agent = try AgentProcess(
-                name: "solo", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
+            let agent = try soloAgent("solo", scraping: port, receiver: receiver.writeURL, in: dir)
             defer { agent.process.stop() }
             try await agent.waitUntilReady()
 
@@ -104,10 +112,8 @@ extension EndToEnd {
             let (exporter, port) = try await startNodeExporter()
             defer { exporter.stop() }
             let receiverPort = freePort()
-            try writeConfig(
-                dir.sub("config.alloy"), ports: [port], receiver: "http://127.0.0.1:\(receiverPort)/api/v1/write")
-            let agent = try AgentProcess(
-                name: "solo", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
+            let agent = try soloAgent(
+                "solo", scraping: port, receiver: "http://127.0.0.1:\(receiverPort)/api/v1/write", in: dir)
             defer { agent.process.stop() }
             // Nothing receives yet: the samples stay in the WAL (ready: nothing was appended before this start).
             try await agent.waitUntilReady()
@@ -139,10 +145,8 @@ extension EndToEnd {
             let dir = TemporaryDirectory()
             let (exporter, port) = try await startNodeExporter()
             defer { exporter.stop() }
-            try writeConfig(
-                dir.sub("config.alloy"), ports: [port], receiver: "http://127.0.0.1:\(freePort())/api/v1/write")
-            let agent = try AgentProcess(
-                name: "paused", port: freePort(), config: dir.sub("config.alloy"), storage: dir.sub("data"))
+            let agent = try soloAgent(
+                "paused", scraping: port, receiver: "http://127.0.0.1:\(freePort())/api/v1/write", in: dir)
             defer { agent.process.stop() }
             try await agent.waitUntilReady()
             let skipped = "agentd_scrape_slots_skipped_total"

@@ -202,8 +202,7 @@ public final class Forwarder: Sendable {
             // for. Most batches have a label set for every ref: looked up in a copy of the numbers
             // (the captured array would be checked for exclusive access at every read).
             makeRoom(for: batch.refs.max() ?? 0)
-            let unknown = { [numbers] in batch.refs.contains { numbers[Int($0)] == none } }()
-            if unknown {
+            if batch.refs.contains(where: { [numbers] in numbers[Int($0)] == none }) {
                 for ref in batch.refs {
                     guard numbers[Int(ref)] == none, !writeDropped.contains(ref) else { continue }
                     // The series record's bytes, copied out of it, not decoded.

@@ -8,8 +8,9 @@ enum ExpositionNumber {
     /// Parses a float: `[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?` or a case-insensitive
     /// `NaN`, `Inf` or `Infinity` with an optional sign. `nil` if the bytes are not exactly one.
     ///
-    /// Exact with Clinger's fast path when the decimal has at most 19 significant digits and the
-    /// result is exactly representable; otherwise `strtod` does the correctly-rounded conversion.
+    /// Exact with Clinger's fast path when the significand and the power of ten are both exactly
+    /// representable; otherwise by Eisel–Lemire (`eiselLemire`), and with `strtod` where that
+    /// cannot decide: a correctly-rounded conversion on every path.
     static func parseFloat(_ p: UnsafePointer<UInt8>, count n: Int) -> Double? {
         var i = 0
         var negative = false
@@ -85,7 +86,54 @@ enum ExpositionNumber {
             }
             return negative ? -value : value
         }
+        if !inexact {
+            if let value = eiselLemire(mantissa, exponent, negative: negative) { return value }
+        } else if let value = eiselLemire(mantissa, exponent, negative: negative),
+            eiselLemire(mantissa + 1, exponent, negative: negative) == value
+        {
+            // More than 19 significant digits: the value lies between mantissa and mantissa + 1
+            // times 10^exponent, so where both round to one double, that is the answer.
+            return value
+        }
         return ExpositionBytes.convertDecimal(p, count: n)
+    }
+
+    /// `w` × 10^`q`, correctly rounded, by the Eisel–Lemire algorithm (Lemire, "Number Parsing at
+    /// a Gigabyte per Second", 2021): `w`, normalized to 64 bits, times the 128 most significant
+    /// bits of 5^`q` gives the 54 leading bits of the result and enough bits below them to see
+    /// which way it rounds, except in the rare products it cannot decide (a halfway case, or
+    /// bits too close to one to tell), where it returns `nil` for `strtod` to convert. `nil` too
+    /// for a subnormal, infinite or zero result. `w` is not zero.
+    static func eiselLemire(_ w: UInt64, _ q: Int, negative: Bool) -> Double? {
+        guard q >= smallestPowerOfFive && q <= 308 else { return nil }
+        let leadingZeros = w.leadingZeroBitCount
+        let normalized = w << leadingZeros
+        let index = 2 * (q - smallestPowerOfFive)
+        var (upper, lower) = normalized.multipliedFullWidth(by: powersOfFive[index])
+        if upper & 0x1FF == 0x1FF && lower &+ normalized < lower {
+            // The low 9 bits are all ones and the truncated part of 5^q could carry into them:
+            // take the next 64 bits of 5^q into the product.
+            let (middle, low) = normalized.multipliedFullWidth(by: powersOfFive[index + 1])
+            let sum = lower &+ middle
+            if sum < lower { upper &+= 1 }
+            if sum &+ 1 == 0 && upper & 0x1FF == 0x1FF && low &+ normalized < low { return nil }
+            lower = sum
+        }
+        let upperBit = upper >> 63
+        var significand = upper >> (upperBit + 9)
+        var shift = leadingZeros + Int(1 ^ upperBit)
+        if lower == 0 && upper & 0x1FF == 0 && significand & 3 == 1 { return nil }
+        significand += significand & 1
+        significand >>= 1
+        if significand >= 1 << 53 {
+            significand = 1 << 52
+            shift -= 1
+        }
+        significand &= ~(1 << 52)
+        // floor(q × log2(10)) + 64 + 1023: the biased exponent before the normalization shift.
+        let biasedExponent = ((217_706 * q) >> 16) + 1087 - shift
+        guard biasedExponent >= 1 && biasedExponent <= 2046 else { return nil }
+        return Double(bitPattern: significand | UInt64(biasedExponent) << 52 | (negative ? 1 << 63 : 0))
     }
 
     private static func parseSpecial(_ word: UnsafeRawBufferPointer, negative: Bool) -> Double? {

@@ -39,10 +39,12 @@ def entry(q):
 def main():
     print("// Written by scripts/powers_of_five.py; do not edit.")
     print()
-    print("/// 5^q for q in \\(smallestPowerOfFive)...308, each as its 128 most significant bits: the")
-    print("/// high 64 bits, then the low 64 (scripts/powers_of_five.py says how they are rounded).")
+    print("/// The exponents the table covers: 5^q for q in smallestPowerOfFive...largestPowerOfFive.")
     print("let smallestPowerOfFive = %d" % SMALLEST)
+    print("let largestPowerOfFive = %d" % LARGEST)
     print()
+    print("/// 5^q for q in %d...%d, each as its 128 most significant bits: the high 64 bits, then the" % (SMALLEST, LARGEST))
+    print("/// low 64 (scripts/powers_of_five.py says how they are rounded).")
     print("let powersOfFive: [UInt64] = [")
     for q in range(SMALLEST, LARGEST + 1):
         c = entry(q)

@@ -105,7 +105,7 @@ enum ExpositionNumber {
     /// bits too close to one to tell), where it returns `nil` for `strtod` to convert. `nil` too
     /// for a subnormal, infinite or zero result. `w` is not zero.
     static func eiselLemire(_ w: UInt64, _ q: Int, negative: Bool) -> Double? {
-        guard q >= smallestPowerOfFive && q <= 308 else { return nil }
+        guard q >= smallestPowerOfFive && q <= largestPowerOfFive else { return nil }
         let leadingZeros = w.leadingZeroBitCount
         let normalized = w << leadingZeros
         let index = 2 * (q - smallestPowerOfFive)

@@ -1,9 +1,11 @@
 // Written by scripts/powers_of_five.py; do not edit.
 
-/// 5^q for q in \(smallestPowerOfFive)...308, each as its 128 most significant bits: the
-/// high 64 bits, then the low 64 (scripts/powers_of_five.py says how they are rounded).
+/// The exponents the table covers: 5^q for q in smallestPowerOfFive...largestPowerOfFive.
 let smallestPowerOfFive = -342
+let largestPowerOfFive = 308
 
+/// 5^q for q in -342...308, each as its 128 most significant bits: the high 64 bits, then the
+/// low 64 (scripts/powers_of_five.py says how they are rounded).
 let powersOfFive: [UInt64] = [
     0xEEF453D6923BD65A, 0x113FAA2906A13B3F,  // 5^-342
     0x9558B4661B6565F8, 0x4AC7CA59A424C507,  // 5^-341

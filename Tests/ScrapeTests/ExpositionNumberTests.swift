@@ -69,8 +69,9 @@ import Testing
         #expect(decided >= count * 99 / 100, "decided \(decided) of \(count)")
     }
 
-    /// Decimals at the edges: ties to even at 2^53, the smallest normal and subnormal, the largest
-    /// finite, the first past it, and a halfway value written out in full (55 digits).
+    /// Decimals at the edges: ties to even at 2^53, the smallest normal and the largest subnormal,
+    /// the smallest subnormal and the two sides of half of it, the largest finite and the first
+    /// past it, and a halfway value written out in full (55 digits) and the one just above it.
     @Test(arguments: [
         ("9007199254740993", 9_007_199_254_740_992.0), ("9007199254740995", 9_007_199_254_740_996.0),
         ("2.2250738585072014e-308", 2.2250738585072014e-308), ("2.2250738585072011e-308", 2.2250738585072011e-308),

@@ -22,41 +22,30 @@ enum ExpositionNumber {
         guard ExpositionBytes.isDigit(p[i]) || p[i] == 0x2E else {
             return parseSpecial(UnsafeRawBufferPointer(start: p + i, count: n - i), negative: negative)
         }
+        // Every digit goes into the significand in one pass (a leading zero adds nothing to it);
+        // only a literal of more than 19 digits is read again, by `truncatedSignificand`.
+        let integerStart = i
         var mantissa: UInt64 = 0
-        var significant = 0
-        var exponent = 0
-        var digits = 0
-        var inexact = false
         while i < n, ExpositionBytes.isDigit(p[i]) {
-            let digit = UInt64(p[i] &- 0x30)
-            digits += 1
-            if mantissa == 0 && digit == 0 {
-                // A leading zero.
-            } else if significant < 19 {
-                mantissa = mantissa &* 10 &+ digit
-                significant += 1
-            } else {
-                exponent += 1
-                inexact = true
-            }
+            mantissa = mantissa &* 10 &+ UInt64(p[i] &- 0x30)
             i += 1
         }
+        let integerEnd = i
+        var fractionStart = i
         if i < n && p[i] == 0x2E {
             i += 1
+            fractionStart = i
             while i < n, ExpositionBytes.isDigit(p[i]) {
-                let digit = UInt64(p[i] &- 0x30)
-                digits += 1
-                if mantissa == 0 && digit == 0 {
-                    exponent -= 1
-                } else if significant < 19 {
-                    mantissa = mantissa &* 10 &+ digit
-                    significant += 1
-                    exponent -= 1
-                } else {
-                    inexact = true
-                }
+                mantissa = mantissa &* 10 &+ UInt64(p[i] &- 0x30)
                 i += 1
             }
+        }
+        var exponent = fractionStart - i
+        let digits = integerEnd - integerStart - exponent
+        var inexact = false
+        if digits > 19 {
+            (mantissa, exponent, inexact) = Self.truncatedSignificand(
+                p, integer: integerStart..<integerEnd, fraction: fractionStart..<i)
         }
         guard digits > 0 else { return nil }
         if i < n && (p[i] | 0x20) == 0x65 {
@@ -96,6 +85,42 @@ enum ExpositionNumber {
             return value
         }
         return ExpositionBytes.convertDecimal(p, count: n)
+    }
+
+    /// The first 19 significant digits of a literal whose `integer` and `fraction` digits are
+    /// more than 19, as a significand and the power of ten that scales it (before any written
+    /// exponent), and whether significant digits were left out. 19 digits always fit in 64 bits.
+    private static func truncatedSignificand(
+        _ p: UnsafePointer<UInt8>, integer: Range<Int>, fraction: Range<Int>
+    ) -> (significand: UInt64, exponent: Int, inexact: Bool) {
+        var significand: UInt64 = 0
+        var taken = 0
+        var exponent = 0
+        var inexact = false
+        for index in integer {
+            let digit = UInt64(p[index] &- 0x30)
+            if significand == 0 && digit == 0 { continue }
+            if taken < 19 {
+                significand = significand &* 10 &+ digit
+                taken += 1
+            } else {
+                exponent += 1
+                inexact = true
+            }
+        }
+        for index in fraction {
+            let digit = UInt64(p[index] &- 0x30)
+            if significand == 0 && digit == 0 {
+                exponent -= 1
+            } else if taken < 19 {
+                significand = significand &* 10 &+ digit
+                taken += 1
+                exponent -= 1
+            } else {
+                inexact = true
+            }
+        }
+        return (significand, exponent, inexact)
     }
 
     /// `w` × 10^`q`, correctly rounded, by the Eisel–Lemire algorithm (Lemire, "Number Parsing at

@@ -49,6 +49,24 @@ import Testing
         }
     }
 
+    /// Zeros before the first significant digit, on either side of the point, do not count toward
+    /// the 19 digits a significand holds: literals of up to 50 digits, of which up to 25 leading
+    /// zeros, read as Swift reads them.
+    @Test func leadingZerosAreNotSignificant() {
+        var rng = SeededGenerator(seed: 23)
+        for _ in 0..<10_000 {
+            var digits = String(repeating: "0", count: Int.random(in: 0...25, using: &rng))
+            digits += String(UInt8.random(in: 1...9, using: &rng))
+            for _ in 0..<Int.random(in: 0...24, using: &rng) { digits += String(UInt8.random(in: 0...9, using: &rng)) }
+            let point = Int.random(in: 0...digits.count, using: &rng)
+            var literal = String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
+            if literal.hasPrefix(".") && Bool.random(using: &rng) { literal = "0" + literal }
+            if literal.hasSuffix(".") && Bool.random(using: &rng) { literal.removeLast() }
+            if Bool.random(using: &rng) { literal += "e\(Int.random(in: -40...40, using: &rng))" }
+            #expect(Self.parsedValue(literal)?.bitPattern == Double(literal)?.bitPattern, "\(literal)")
+        }
+    }
+
     /// Eisel–Lemire decides almost every 17-digit decimal a Go or Python exporter writes (the
     /// shortest round-trip form), so `strtod` is the exception; where it decides, it is right.
     @Test func eiselLemireDecidesShortestRoundTripForms() throws {

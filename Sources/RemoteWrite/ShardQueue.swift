@@ -144,29 +144,41 @@ struct ShardQueue: Sendable {
 
     struct Shard: Sendable {
         /// The queued samples, oldest first, in chunks of ``RemoteWriteQueue/Configuration/maxSamplesPerSend``:
-        /// only the last may be partly filled, and a batch leaves as the first chunk, moved rather
-        /// than copied sample by sample.
-        var chunks: [[Item]] = []
+        /// the full chunks, then `tail`, the one being filled. A batch leaves as the first chunk,
+        /// moved rather than copied sample by sample; a sample is appended to `tail` itself, not
+        /// through the array of chunks.
+        var full: [[Item]] = []
+        var tail: [Item] = []
         var count = 0
         /// When the oldest queued sample was queued (the batch deadline counts from it).
         var oldestSince: Instant?
         var flight: Flight?
 
-        /// Appends `item` to the last chunk, or to a new one when that is full. The item is taken
-        /// (`consuming`): its label set moves in, no retain and release of a copy.
+        /// Appends `item` to `tail`, first moving a full `tail` to the full chunks. The item is
+        /// taken (`consuming`): its label set moves in, no retain and release of a copy.
+        @inline(__always)
         mutating func append(_ item: consuming Item, chunkSize: Int) {
-            if self.chunks.isEmpty || self.chunks[self.chunks.count - 1].count >= chunkSize {
-                var chunk: [Item] = []
-                chunk.reserveCapacity(chunkSize)
-                self.chunks.append(chunk)
+            if self.tail.count >= chunkSize {
+                self.full.append(self.tail)
+                self.tail = []
             }
-            self.chunks[self.chunks.count - 1].append(item)
+            if self.tail.capacity == 0 { self.tail.reserveCapacity(chunkSize) }
+            self.tail.append(item)
             self.count += 1
         }
 
+        /// The oldest queued sample.
+        var first: Item? { self.full.first?.first ?? self.tail.first }
+
         /// Takes the first chunk: the oldest `maxSamplesPerSend` samples, or all when fewer are queued.
         mutating func takeFirstChunk() -> [Item] {
-            let chunk = self.chunks.removeFirst()
+            let chunk: [Item]
+            if self.full.isEmpty {
+                chunk = self.tail
+                self.tail = []
+            } else {
+                chunk = self.full.removeFirst()
+            }
             self.count -= chunk.count
             return chunk
         }
@@ -257,7 +269,7 @@ struct ShardQueue: Sendable {
 
     /// The timestamp of the oldest sample waiting in a shard.
     var oldestPending: Int64? {
-        self.shards.compactMap { $0.chunks.first?.first?.timestamp }.min()
+        self.shards.compactMap { $0.first?.timestamp }.min()
     }
 
     // MARK: - Appending

@@ -17,6 +17,8 @@
 #   bash scripts/bench.sh layout    rewrite link/agentd.order (the code a running agent executes, for the
 #                                   release link's layout; bench/link_order.py), relink, and print the
 #                                   agent's memory at 100,000 samples/s, anonymous and file-backed
+#   bash scripts/bench.sh resident  which modules' code the idle agent's resident .text pages hold
+#                                   (bench/resident_code.py; root, for /proc/PID/pagemap)
 #
 # Release binaries are built in .build-release (never the shared debug .build). Every process
 # started here listens on a free 127.0.0.1 port, lives in a temporary directory, and is stopped
@@ -185,8 +187,12 @@ layout)
     python3 bench/versus.py --agentd "$agentd_bin" --work "$work" --sink "$bench_bin" --target-server "$bench_bin" \
         --agents agentd --loads synthetic --runs 1 --duration 30 --warmup 15
     ;;
+resident)
+    build agentd
+    python3 bench/resident_code.py --agentd "$agentd_bin" "$@"
+    ;;
 *)
-    echo "unknown benchmark: $which (try: parse, wal, cluster, replay, versus, million, ingest, outage, delivery, stages, callgrind, layout)"
+    echo "unknown benchmark: $which (try: parse, wal, cluster, replay, versus, million, ingest, outage, delivery, stages, callgrind, layout, resident)"
     exit 2
     ;;
 esac

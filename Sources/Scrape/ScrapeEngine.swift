@@ -370,7 +370,7 @@ struct ScrapeEngine {
             // limits (`settings` are fixed for the engine's life), so the text parser may skip
             // their label checks.
             _ = try parser.parse(
-                buffer, deadline: deadline, lookup: { cache.index(for: SeriesCache.Fingerprint($0)) },
+                buffer, deadline: deadline, lookup: { cache.index(for: cache.fingerprint(of: $0)) },
                 expectedLength: { cache.expectedLength }
             ) { sample in
                 let index: Int
@@ -399,7 +399,7 @@ struct ScrapeEngine {
                     newByLabels[labels] = newSeries.count
                     newSeries.append(
                         NewSeries(
-                            fingerprint: SeriesCache.Fingerprint(sample.seriesBytes),
+                            fingerprint: cache.fingerprint(of: sample.seriesBytes),
                             length: sample.seriesBytes.count, labels: labels,
                             recordBytes: recordBytes))
                     index = -newSeries.count

@@ -22,7 +22,13 @@ struct SeriesCache {
         static let seed = UInt64.random(in: .min ... .max)
 
         init(_ bytes: UnsafeRawBufferPointer) {
-            (low, high) = XXH3.hash128(bytes, seed: Self.seed)
+            self.init(bytes, seed: Self.seed)
+        }
+
+        /// The fingerprint with `seed`, which must be ``seed``: for a caller that read it once.
+        @inline(__always)
+        init(_ bytes: UnsafeRawBufferPointer, seed: UInt64) {
+            (low, high) = XXH3.hash128(bytes, seed: seed)
         }
 
         init(low: UInt64, high: UInt64) {
@@ -76,6 +82,12 @@ struct SeriesCache {
     /// the same order scrape after scrape, so most lookups end here without hashing the key
     /// into the table.
     private var expected = 0
+    /// ``Fingerprint/seed``, read once: a global's every read checks that it is initialized.
+    private let seed = Fingerprint.seed
+
+    /// The fingerprint of a series written as `bytes`.
+    @inline(__always)
+    func fingerprint(of bytes: UnsafeRawBufferPointer) -> Fingerprint { Fingerprint(bytes, seed: seed) }
 
     var count: Int { series.count }
 

@@ -83,14 +83,38 @@ public struct EncodedLabels: Sendable {
     /// valid while this value lives (it does for the call: `self` is held by the caller).
     @inlinable @inline(__always)
     public func forEachLabel(_ body: (UnsafeRawPointer) -> UnsafeRawPointer) {
+        forEachLabel(in: isNumbered ? .current : .unread, body)
+    }
+
+    /// ``forEachLabel(_:)`` with the label table's directory read by the caller: one that goes
+    /// through many sets reads ``LabelDirectory/current`` once for all of them.
+    @inlinable @inline(__always)
+    public func forEachLabel(in directory: LabelDirectory, _ body: (UnsafeRawPointer) -> UnsafeRawPointer) {
         guard var cursor = storedBytes.baseAddress else { return }
         let count = Varint.readChecked(&cursor)
         if isNumbered {
-            let directory = LabelTable.directory
-            for _ in 0..<count { _ = body(LabelTable.label(Varint.readChecked(&cursor), in: directory)) }
+            let pages = directory.pages.unsafelyUnwrapped
+            for _ in 0..<count { _ = body(LabelTable.label(Varint.readChecked(&cursor), in: pages)) }
         } else {
             for _ in 0..<count { cursor = body(cursor) }
         }
+    }
+
+    /// Where the process's label table finds a label by its number. The table's pages are a
+    /// global, and Swift checks that a global is initialized at every read: a caller that reads
+    /// the labels of many numbered sets (the remote-write request writer, a set a sample) reads
+    /// ``current`` once and hands it to ``forEachLabel(in:_:)``.
+    public struct LabelDirectory {
+        @usableFromInline let pages: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeRawPointer>?>?
+
+        @usableFromInline init(pages: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeRawPointer>?>?) {
+            self.pages = pages
+        }
+
+        /// The directory, for numbered sets.
+        @inlinable public static var current: LabelDirectory { LabelDirectory(pages: LabelTable.directory) }
+        /// None read: enough for sets that are not numbered.
+        @inlinable public static var unread: LabelDirectory { LabelDirectory(pages: nil) }
     }
 
     /// Calls `body` with each label's name and value bytes, in order.

@@ -175,14 +175,16 @@ public struct RemoteWriteLabelSet: @unchecked Sendable, CustomStringConvertible 
     /// A `Label` message's body is the WAL's bytes for the label with a tag before each field:
     /// `0x0A`, the name's length and bytes (as the WAL has them), `0x12`, the value's length and
     /// bytes. So each label costs two copies and its message's length, no varint re-encoded; a
-    /// numbered set (the registry's) reads each label's bytes from the label table.
+    /// numbered set (the registry's) reads each label's bytes from the label table, through
+    /// `directory` (``EncodedLabels/LabelDirectory/current``, read once by the caller).
     @inline(__always)
     static func write(
-        _ entry: borrowing RemoteWriteLabelSetEntry, to pointer: UnsafeMutablePointer<UInt8>
+        _ entry: borrowing RemoteWriteLabelSetEntry, to pointer: UnsafeMutablePointer<UInt8>,
+        directory: EncodedLabels.LabelDirectory
     ) -> UnsafeMutablePointer<UInt8> {
         var out = UnsafeMutableRawPointer(pointer)
         // The bytes never move while the entry is kept: read in place.
-        entry.encodedLabels.forEachLabel { label in
+        entry.encodedLabels.forEachLabel(in: directory) { label in
             var source = label
             let nameLength = Varint.readChecked(&source)
             source += nameLength

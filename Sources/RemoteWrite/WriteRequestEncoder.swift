@@ -1,3 +1,4 @@
+import Events
 import Primitives
 import Synchronization
 
@@ -97,13 +98,15 @@ public struct WriteRequestEncoder: Sendable {
         }
 
         // Second pass: write front to back.
+        let directory = EncodedLabels.LabelDirectory.current
         let written = self.buffer.withUnsafeMutableBufferPointer { out in
             var pointer = out.baseAddress!
             for slot in self.slotSeries.indices {
                 let length = self.slotLength[slot]
                 pointer.pointee = ProtobufWire.tag(field: 1, wireType: .lengthDelimited)
                 pointer = Varint.write(UInt64(length), at: pointer + 1)
-                pointer = RemoteWriteLabelSet.write(self.slotSeries[slot].pointer.pointee, to: pointer)
+                pointer = RemoteWriteLabelSet.write(
+                    self.slotSeries[slot].pointer.pointee, to: pointer, directory: directory)
                 for position in Int(self.slotStart[slot])..<Int(self.slotStart[slot + 1]) {
                     let entry = entries[first + Int(self.order[position])]
                     pointer = Self.writeSample(value: entry.value, timestamp: entry.timestamp, at: pointer)

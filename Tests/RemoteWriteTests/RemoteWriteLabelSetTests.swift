@@ -105,7 +105,8 @@ import WAL
                 let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: set.encodedLength + 1)
                 defer { buffer.deallocate() }
                 #expect(
-                    RemoteWriteLabelSet.write(set.entry.pointee, to: buffer) - buffer == set.encodedLength,
+                    RemoteWriteLabelSet.write(set.entry.pointee, to: buffer, directory: .current) - buffer
+                        == set.encodedLength,
                     "\(count) labels")
                 #expect(try WriteRequestDecoder.decode(request(set)).first?.labels.count ?? 0 == count)
             }

@@ -40,7 +40,7 @@ enum ExpositionNumber {
                 i += 1
             }
         }
-        var exponent = fractionStart - i
+        var exponent = fractionStart - i  // minus the count of digits after the point
         let digits = integerEnd - integerStart - exponent
         var inexact = false
         if digits > 19 {
@@ -95,32 +95,21 @@ enum ExpositionNumber {
     ) -> (significand: UInt64, exponent: Int, inexact: Bool) {
         var significand: UInt64 = 0
         var taken = 0
-        var exponent = 0
-        var inexact = false
-        for index in integer {
-            let digit = UInt64(p[index] &- 0x30)
-            if significand == 0 && digit == 0 { continue }
-            if taken < 19 {
-                significand = significand &* 10 &+ digit
-                taken += 1
-            } else {
-                exponent += 1
-                inexact = true
+        // Digits read up to the last one taken, leading zeros included: the last one taken
+        // stands for 10^(integer.count - read).
+        var read = 0
+        digits: for range in [integer, fraction] {
+            for index in range {
+                let digit = UInt64(p[index] &- 0x30)
+                if significand != 0 || digit != 0 {
+                    guard taken < 19 else { break digits }
+                    significand = significand &* 10 &+ digit
+                    taken += 1
+                }
+                read += 1
             }
         }
-        for index in fraction {
-            let digit = UInt64(p[index] &- 0x30)
-            if significand == 0 && digit == 0 {
-                exponent -= 1
-            } else if taken < 19 {
-                significand = significand &* 10 &+ digit
-                taken += 1
-                exponent -= 1
-            } else {
-                inexact = true
-            }
-        }
-        return (significand, exponent, inexact)
+        return (significand, integer.count - read, read < integer.count + fraction.count)
     }
 
     /// `w` × 10^`q`, correctly rounded, by the Eisel–Lemire algorithm (Lemire, "Number Parsing at

@@ -109,13 +109,16 @@ def main():
             config = os.path.join(work, "idle.alloy")
             with open(config, "w") as f:
                 f.write(IDLE_CONFIG)
-        agent = subprocess.Popen([args.agentd, "run", config, "--server.http.listen-addr=127.0.0.1:0",
-                                  "--storage.path=" + os.path.join(work, "data")],
-                                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "log"), "w"))
+        log_path = os.path.join(work, "log")
+        with open(log_path, "w") as log:
+            agent = subprocess.Popen([args.agentd, "run", config, "--server.http.listen-addr=127.0.0.1:0",
+                                      "--storage.path=" + os.path.join(work, "data")],
+                                     stdout=subprocess.DEVNULL, stderr=log)
         try:
             time.sleep(args.settle)
             if agent.poll() is not None:
-                sys.exit("agentd exited with %d:\n%s" % (agent.returncode, open(os.path.join(work, "log")).read()))
+                with open(log_path) as log:
+                    sys.exit("agentd exited with %d:\n%s" % (agent.returncode, log.read()))
             pages = resident_pages(agent.pid, start, size)
         finally:
             agent.kill()

@@ -78,7 +78,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -90,6 +89,7 @@ let package = Package(
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CResolv"),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(
             name: "Primitives",
@@ -163,8 +163,7 @@ let package = Package(
         .target(
             name: "Projections",
             dependencies: [
-                "WAL", "Events", "RemoteWrite", "HTTPSecurity", "Primitives",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "WAL", "Events", "RemoteWrite", "HTTPSecurity", "Primitives", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -271,7 +270,6 @@ let package = Package(
             dependencies: [
                 "RemoteWrite", "Projections", "Primitives", "CSnappy", "TestSupport", "Events", "WAL", "HTTPSecurity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -283,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "ProjectionsTests",
             dependencies: [
-                "Projections", "TestSupport", "Events", "WAL", .product(name: "GRDB", package: "GRDB.swift"),
+                "Projections", "TestSupport", "Events", "WAL",
             ],
             swiftSettings: testSettings
         ),

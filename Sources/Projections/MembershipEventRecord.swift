@@ -1,12 +1,8 @@
 import Events
-import GRDB
+import Foundation
 
 /// A member's state as a node observed it, projected from a `membership` WAL record.
-public struct MembershipEventRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "membership_event"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
+public struct MembershipEventRecord: Codable, Sendable, Hashable {
     /// Row id, assigned on insert.
     public var id: Int64?
     /// When the node observed the change (ms since the epoch).
@@ -47,7 +43,39 @@ public struct MembershipEventRecord: Codable, Sendable, Hashable, FetchableRecor
     /// Where the source record is in the WAL.
     public var position: RecordPosition { RecordPosition(segment: self.walSegment, offset: self.walOffset) }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        self.id = inserted.rowID
+}
+
+extension MembershipEventRecord {
+    /// The columns ``init(row:)`` reads, in its order.
+    static let selection =
+        "id, time, lamport, member, address, state, incarnation, reported_by, wal_segment, wal_offset"
+
+    /// Reads the columns of ``selection``.
+    init(row: SQLiteRow) throws {
+        let state = row.text(5)
+        guard let decoded = MembershipEvent.State(rawValue: state) else {
+            throw ProjectionStoreError(
+                path: row.path, message: "membership_event row \(row.integer(0)): unknown state \"\(state)\"")
+        }
+        self.init(
+            time: row.integer(1), lamport: row.integer(2), member: row.text(3), address: row.text(4), state: decoded,
+            incarnation: row.integer(6), reportedBy: try row.json([String].self, 7, of: "membership_event.reported_by"),
+            position: RecordPosition(segment: row.integer(8), offset: row.integer(9)))
+        self.id = row.integer(0)
+    }
+
+    /// Inserts the event unless one from the same WAL position is stored.
+    func insert(_ connection: SQLiteConnection) throws {
+        try connection.execute(
+            """
+            INSERT OR IGNORE INTO membership_event
+                (time, lamport, member, address, state, incarnation, reported_by, wal_segment, wal_offset)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(self.time), .integer(self.lamport), .text(self.member), .text(self.address),
+                .text(self.state.rawValue), .integer(self.incarnation), .text(try projectionJSON(self.reportedBy)),
+                .integer(self.walSegment), .integer(self.walOffset),
+            ])
     }
 }

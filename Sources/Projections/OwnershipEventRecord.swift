@@ -1,12 +1,8 @@
 import Events
-import GRDB
+import Foundation
 
 /// A target's owner changed in this node's view, projected from an `ownership` WAL record.
-public struct OwnershipEventRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "ownership_event"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
+public struct OwnershipEventRecord: Codable, Sendable, Hashable {
     /// Row id, assigned on insert.
     public var id: Int64?
     /// When the node recorded the change (ms since the epoch).
@@ -53,7 +49,63 @@ public struct OwnershipEventRecord: Codable, Sendable, Hashable, FetchableRecord
     /// Where the source record is in the WAL.
     public var position: RecordPosition { RecordPosition(segment: self.walSegment, offset: self.walOffset) }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        self.id = inserted.rowID
+}
+
+extension OwnershipEventRecord {
+    /// The columns ``init(row:)`` reads, in its order.
+    static let selection = """
+        id, time, effective_time, target_key, target_labels, previous_owner, new_owner, cause_kind, cause_detail,
+        wal_segment, wal_offset
+        """
+
+    /// Reads the columns of ``selection``.
+    init(row: SQLiteRow) throws {
+        let cause = row.text(7)
+        guard let decoded = OwnershipEvent.Cause(rawValue: cause) else {
+            throw ProjectionStoreError(
+                path: row.path, message: "ownership_event row \(row.integer(0)): unknown cause \"\(cause)\"")
+        }
+        self.init(
+            time: row.integer(1), effectiveTime: row.integer(2), key: UInt64(bitPattern: row.integer(3)),
+            targetLabels: try row.json([String: String].self, 4, of: "ownership_event.target_labels"),
+            previousOwner: row.optionalText(5), newOwner: row.optionalText(6), causeKind: decoded,
+            causeDetail: row.text(8), position: RecordPosition(segment: row.integer(9), offset: row.integer(10)))
+        self.id = row.integer(0)
+    }
+
+    /// Inserts the event unless one from the same WAL position is stored.
+    func insert(_ connection: SQLiteConnection) throws {
+        try connection.execute(
+            """
+            INSERT OR IGNORE INTO ownership_event
+                (time, effective_time, target_key, target_labels, previous_owner, new_owner, cause_kind, cause_detail,
+                wal_segment, wal_offset)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(self.time), .integer(self.effectiveTime), .integer(self.targetKey),
+                .text(try projectionJSON(self.targetLabels)), .text(self.previousOwner), .text(self.newOwner),
+                .text(self.causeKind.rawValue), .text(self.causeDetail), .integer(self.walSegment),
+                .integer(self.walOffset),
+            ])
+    }
+}
+
+/// `value` as the JSON text the event tables hold (keys sorted, so a label set is stored one way).
+func projectionJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+extension SQLiteRow {
+    /// Column `index`, JSON text, decoded as `type`; `column` names it in the error when it is not.
+    func json<Value: Decodable>(_ type: Value.Type, _ index: Int32, of column: String) throws -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: Data(self.text(index).utf8))
+        } catch {
+            throw ProjectionStoreError(
+                path: self.path, message: "\(column) of row \(self.integer(0)) is not JSON of \(type): \(error)")
+        }
     }
 }

@@ -1,5 +1,3 @@
-import GRDB
-
 /// Which ownership events or intervals to return; every criterion given must hold.
 public struct OwnershipQuery: Sendable, Hashable {
     /// Only this target.
@@ -30,31 +28,26 @@ extension ProjectionStore {
     /// Segments holding samples in `[since, until]`, in segment order: where `replay --since`
     /// starts reading.
     public func segments(overlappingSince since: Int64? = nil, until: Int64? = nil) throws -> [SegmentSummary] {
-        try self.writer.read { db in
-            var request = SegmentSummary.filter(Column("first_timestamp") != nil)
-            if let since { request = request.filter(Column("last_timestamp") >= since) }
-            if let until { request = request.filter(Column("first_timestamp") <= until) }
-            return try request.order(Column("segment")).fetchAll(db)
-        }
+        var filter = Filter("first_timestamp IS NOT NULL")
+        if let since { filter.and("last_timestamp >= ?", .integer(since)) }
+        if let until { filter.and("first_timestamp <= ?", .integer(until)) }
+        return try self.segments(including: filter)
     }
 
     /// Every segment summary, in segment order.
     public func allSegments() throws -> [SegmentSummary] {
-        try self.writer.read { db in try SegmentSummary.order(Column("segment")).fetchAll(db) }
+        try self.segments(including: Filter())
     }
 
     /// Ownership changes matching `query`, by effective time then WAL order.
     public func ownershipHistory(_ query: OwnershipQuery = .init()) throws -> [OwnershipEventRecord] {
-        try self.writer.read { db in
-            var request = Self.targetRequest(query)
-            if let member = query.member {
-                request = request.filter(Column("previous_owner") == member || Column("new_owner") == member)
-            }
-            if let since = query.since { request = request.filter(Column("effective_time") >= since) }
-            if let until = query.until { request = request.filter(Column("effective_time") <= until) }
-            return try request.order(Column("effective_time"), Column("wal_segment"), Column("wal_offset"))
-                .fetchAll(db)
+        var filter = Self.targetFilter(query)
+        if let member = query.member {
+            filter.and("(previous_owner = ? OR new_owner = ?)", .text(member), .text(member))
         }
+        if let since = query.since { filter.and("effective_time >= ?", .integer(since)) }
+        if let until = query.until { filter.and("effective_time <= ?", .integer(until)) }
+        return try self.ownershipEvents(filter, orderedBy: "effective_time, wal_segment, wal_offset")
     }
 
     /// Who owned each matching target, from when to when, derived from consecutive events.
@@ -63,11 +56,8 @@ extension ProjectionStore {
     /// event's for that target. The time window and member keep intervals that overlap the
     /// window and belong to the member; intervals that began before `since` are included.
     public func ownershipIntervals(_ query: OwnershipQuery = .init()) throws -> [OwnershipInterval] {
-        let events = try self.writer.read { db in
-            try Self.targetRequest(query)
-                .order(Column("target_key"), Column("effective_time"), Column("wal_segment"), Column("wal_offset"))
-                .fetchAll(db)
-        }
+        let events = try self.ownershipEvents(
+            Self.targetFilter(query), orderedBy: "target_key, effective_time, wal_segment, wal_offset")
         var intervals: [OwnershipInterval] = []
         for (index, event) in events.enumerated() {
             let next = events.index(after: index) < events.endIndex ? events[index + 1] : nil
@@ -87,25 +77,61 @@ extension ProjectionStore {
     public func membershipHistory(member: String? = nil, since: Int64? = nil, until: Int64? = nil) throws
         -> [MembershipEventRecord]
     {
-        try self.writer.read { db in
-            var request = MembershipEventRecord.all()
-            if let member { request = request.filter(Column("member") == member) }
-            if let since { request = request.filter(Column("time") >= since) }
-            if let until { request = request.filter(Column("time") <= until) }
-            return try request.order(Column("time"), Column("lamport"), Column("id")).fetchAll(db)
+        var filter = Filter()
+        if let member { filter.and("member = ?", .text(member)) }
+        if let since { filter.and("time >= ?", .integer(since)) }
+        if let until { filter.and("time <= ?", .integer(until)) }
+        return try self.database.read { connection in
+            try connection.rows(
+                "SELECT \(MembershipEventRecord.selection) FROM membership_event \(filter.clause) ORDER BY time, lamport, id",
+                filter.arguments
+            ) { try MembershipEventRecord(row: $0) }
         }
     }
 
-    private static func targetRequest(_ query: OwnershipQuery) -> QueryInterfaceRequest<OwnershipEventRecord> {
-        var request = OwnershipEventRecord.all()
-        if let key = query.targetKey {
-            request = request.filter(Column("target_key") == Int64(bitPattern: key))
+    private func segments(including filter: Filter) throws -> [SegmentSummary] {
+        try self.database.read { connection in
+            try connection.rows(
+                "SELECT \(SegmentSummary.selection) FROM segment \(filter.clause) ORDER BY segment", filter.arguments
+            ) { SegmentSummary(row: $0) }
         }
-        for (name, value) in query.targetLabels.sorted(by: { $0.key < $1.key }) {
-            request = request.filter(
-                sql: "EXISTS (SELECT 1 FROM json_each(target_labels) WHERE key = ? AND value = ?)",
-                arguments: [name, value])
-        }
-        return request
     }
+
+    private func ownershipEvents(_ filter: Filter, orderedBy order: String) throws -> [OwnershipEventRecord] {
+        try self.database.read { connection in
+            try connection.rows(
+                "SELECT \(OwnershipEventRecord.selection) FROM ownership_event \(filter.clause) ORDER BY \(order)",
+                filter.arguments
+            ) { try OwnershipEventRecord(row: $0) }
+        }
+    }
+
+    private static func targetFilter(_ query: OwnershipQuery) -> Filter {
+        var filter = Filter()
+        if let key = query.targetKey { filter.and("target_key = ?", .integer(Int64(bitPattern: key))) }
+        for (name, value) in query.targetLabels.sorted(by: { $0.key < $1.key }) {
+            filter.and(
+                "EXISTS (SELECT 1 FROM json_each(target_labels) WHERE key = ? AND value = ?)", .text(name), .text(value)
+            )
+        }
+        return filter
+    }
+}
+
+/// A WHERE clause built from conditions that must all hold, with their arguments in order.
+private struct Filter {
+    private var conditions: [String] = []
+    private(set) var arguments: [SQLiteValue] = []
+
+    init() {}
+
+    init(_ condition: String) { self.conditions = [condition] }
+
+    mutating func and(_ condition: String, _ arguments: SQLiteValue...) {
+        self.conditions.append(condition)
+        self.arguments += arguments
+    }
+
+    /// `WHERE …`, or nothing without conditions.
+    var clause: String { self.conditions.isEmpty ? "" : "WHERE " + self.conditions.joined(separator: " AND ") }
 }

@@ -1,11 +1,5 @@
-import GRDB
-
 /// One WAL segment as the time index sees it: its time span and what it holds.
-public struct SegmentSummary: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "segment"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
+public struct SegmentSummary: Codable, Sendable, Hashable {
     /// Segment number.
     public var segment: Int64
     /// Oldest sample timestamp in the segment (ms), `nil` while it holds no sample.
@@ -49,5 +43,42 @@ public struct SegmentSummary: Codable, Sendable, Hashable, FetchableRecord, Pers
     public func overlaps(since: Int64?, until: Int64?) -> Bool {
         guard let first = self.firstTimestamp, let last = self.lastTimestamp else { return false }
         return (since.map { last >= $0 } ?? true) && (until.map { first <= $0 } ?? true)
+    }
+}
+
+extension SegmentSummary {
+    /// The columns ``init(row:)`` reads, in its order.
+    static let selection = """
+        segment, first_timestamp, last_timestamp, series_records, sample_records, target_records, membership_records,
+        ownership_records, sample_count, bytes
+        """
+
+    /// Reads the columns of ``selection``.
+    init(row: SQLiteRow) {
+        self.init(
+            segment: row.integer(0), firstTimestamp: row.optionalInteger(1), lastTimestamp: row.optionalInteger(2),
+            seriesRecords: row.integer(3), sampleRecords: row.integer(4), targetRecords: row.integer(5),
+            membershipRecords: row.integer(6), ownershipRecords: row.integer(7), sampleCount: row.integer(8),
+            bytes: row.integer(9))
+    }
+
+    /// Inserts the summary or replaces the stored one of the same segment.
+    func save(_ connection: SQLiteConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO segment (\(Self.selection)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(segment) DO UPDATE SET
+                first_timestamp = excluded.first_timestamp, last_timestamp = excluded.last_timestamp,
+                series_records = excluded.series_records, sample_records = excluded.sample_records,
+                target_records = excluded.target_records, membership_records = excluded.membership_records,
+                ownership_records = excluded.ownership_records, sample_count = excluded.sample_count,
+                bytes = excluded.bytes
+            """,
+            [
+                .integer(self.segment), .integer(self.firstTimestamp), .integer(self.lastTimestamp),
+                .integer(self.seriesRecords), .integer(self.sampleRecords), .integer(self.targetRecords),
+                .integer(self.membershipRecords), .integer(self.ownershipRecords), .integer(self.sampleCount),
+                .integer(self.bytes),
+            ])
     }
 }

@@ -1,6 +1,5 @@
 import Events
 import Foundation
-import GRDB
 import Projections
 import Testing
 
@@ -38,9 +37,7 @@ import Testing
 
     @Test func migrationsCreateEveryTableOnAnEmptyDatabase() throws {
         let store = try ProjectionStore.inMemory()
-        let tables = try store.writer.read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        }
+        let tables = try store.strings("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         for table in ["membership_event", "ownership_event", "projection_state", "replay_cursor", "segment"] {
             #expect(tables.contains(table))
         }
@@ -142,8 +139,53 @@ import Testing
         try writer.upsertSegment(SegmentSummary(segment: 2, firstTimestamp: 11, lastTimestamp: 20))
         #expect(try reader.allSegments().map(\.segment) == [1, 2])
         #expect(throws: (any Error).self) { try reader.upsertSegment(SegmentSummary(segment: 3)) }
-        let mode = try writer.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
-        #expect(mode == "wal")
+        #expect(try writer.strings("PRAGMA journal_mode") == ["wal"])
+    }
+
+    @Test func aStoreMigratedByAnEarlierBuildOpensWithoutMigratingAgain() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("projection-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("projections.sqlite").path
+        do {
+            let first = try ProjectionStore.open(path: path)
+            try first.upsertSegment(SegmentSummary(segment: 4, firstTimestamp: 1, lastTimestamp: 2))
+            // Earlier builds recorded their migrations in the same table, under the same name.
+            #expect(try first.strings("SELECT identifier FROM grdb_migrations") == ["v1"])
+        }
+        // Running "v1" again would fail on its CREATE TABLE.
+        let again = try ProjectionStore.open(path: path)
+        #expect(try again.allSegments().map(\.segment) == [4])
+        #expect(try ProjectionStore.openReadOnly(path: path).allSegments().map(\.segment) == [4])
+    }
+
+    @Test func aStoreWithoutTheSchemaIsRefusedReadOnlyWithItsPath() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("projection-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("empty.sqlite").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        let error = try #require(throws: ProjectionStoreError.self) { try ProjectionStore.openReadOnly(path: path) }
+        #expect(error.description == "\(path): schema is not migrated; open it read-write once")
+    }
+
+    @Test func aDamagedRowIsReportedWithItsTableRowAndColumn() throws {
+        let store = try history()
+        try store.execute("UPDATE ownership_event SET target_labels = '[1' WHERE wal_offset = 20")
+        let error = try #require(throws: ProjectionStoreError.self) { try store.ownershipHistory() }
+        #expect(error.description.hasPrefix(":memory:: ownership_event.target_labels of row 2 is not JSON of "))
+        try store.execute(
+            "UPDATE ownership_event SET target_labels = '{}', cause_kind = 'gossip' WHERE wal_offset = 20")
+        let cause = try #require(throws: ProjectionStoreError.self) { try store.ownershipHistory() }
+        #expect(cause.description == ":memory:: ownership_event row 2: unknown cause \"gossip\"")
+    }
+
+    @Test func aRefusedStatementNamesTheFileAndTheStatement() throws {
+        let store = try ProjectionStore.inMemory()
+        let error = try #require(throws: SQLiteError.self) { try store.strings("SELECT nope FROM segment") }
+        #expect(
+            error.description
+                == ":memory:: SQLite error 1 (SQL logic error): no such column: nope in `SELECT nope FROM segment`")
     }
 
     @Test func aMissingDatabaseCannotBeOpenedReadOnly() {

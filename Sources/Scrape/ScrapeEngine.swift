@@ -375,16 +375,18 @@ struct ScrapeEngine {
             ) { sample in
                 let index: Int
                 let recordBytes: Int
+                let ref: UInt64
                 if let known = sample.known {
                     let before = cache.mark(known, mark)
                     // A series repeated within one exposition: keep the first, as Prometheus.
-                    guard before != mark else {
+                    guard before.lastSeen != mark else {
                         duplicates += 1
                         return
                     }
-                    if before != previousMark { added += 1 }
+                    if before.lastSeen != previousMark { added += 1 }
                     index = known
-                    recordBytes = cache.series[known].recordBytes
+                    recordBytes = before.recordBytes
+                    ref = before.ref
                 } else {
                     let labels = seriesLabels(name: sample.name(), exposed: sample.labels())
                     if let problem = labelLimitProblem(labels) {
@@ -403,6 +405,7 @@ struct ScrapeEngine {
                             length: sample.seriesBytes.count, labels: labels,
                             recordBytes: recordBytes))
                     index = -newSeries.count
+                    ref = 0
                 }
                 seriesRecordBytes += recordBytes
                 samplesRecordBytes += Self.sampleRecordBound
@@ -413,7 +416,7 @@ struct ScrapeEngine {
                         kind: .tooLargeForWAL)
                 }
                 current.append(Int32(index))
-                refs.append(index >= 0 ? cache.series[index].ref : 0)
+                refs.append(ref)
                 values.append(sample.value)
                 if honorTimestamps, let timestamp = sample.timestamp {
                     if !explicitTimestamps {
@@ -454,11 +457,11 @@ struct ScrapeEngine {
             if index < 0 {
                 index = indexes[-index - 1]
                 let before = cache.mark(index, mark)
-                guard before != mark else {
+                guard before.lastSeen != mark else {
                     duplicates += 1
                     continue
                 }
-                if before != previousMark { added += 1 }
+                if before.lastSeen != previousMark { added += 1 }
             }
             current[kept] = Int32(index)
             refs[kept] = cache.series[index].ref

@@ -170,9 +170,10 @@ struct SeriesCache {
         return size
     }
 
-    /// Sets the mark of series `index`, returning the one it had.
-    mutating func mark(_ index: Int, _ mark: UInt32) -> UInt32 {
-        let before = series[index].lastSeen
+    /// Sets the mark of series `index`, returning the series as it was (with the mark it had), so
+    /// the caller reads its ref and record size without looking it up again.
+    mutating func mark(_ index: Int, _ mark: UInt32) -> Series {
+        let before = series[index]
         series[index].lastSeen = mark
         return before
     }

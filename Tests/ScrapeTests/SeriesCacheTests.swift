@@ -82,8 +82,11 @@ import Testing
         #expect(cache.series[index].ref == UInt64(UInt32.max))
         #expect(cache.series[index].recordBytes == Int(UInt32.max))
         #expect(cache.series[index].lastSeen == 0)
-        #expect(cache.mark(index, 7) == 0)
+        let before = cache.mark(index, 7)
+        #expect(before.lastSeen == 0)
+        #expect(before.ref == UInt64(UInt32.max) && before.recordBytes == Int(UInt32.max))
         #expect(cache.series[index].lastSeen == 7)
+        #expect(cache.mark(index, 8).lastSeen == 7)
         cache.clearMarks()
         #expect(cache.series[index].lastSeen == 0)
     }

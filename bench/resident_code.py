@@ -4,8 +4,9 @@
     python3 bench/resident_code.py --agentd .build-release/release/agentd [--config FILE] [--settle 10]
 
 Starts `agentd run` (by default idle: a scrape job without targets and one `remote_write` to a
-closed port, in a temporary storage folder), waits --settle seconds, reads which pages of the
-binary's `.text` are resident from `/proc/PID/pagemap`, stops the agent by its PID, and splits
+closed port, in a temporary storage folder), waits --settle seconds, reads its RSS (anonymous and
+file-backed, `/proc/PID/status`) and which pages of the binary's `.text` are resident
+(`/proc/PID/pagemap`), stops the agent by its PID, and splits
 each resident page's 4,096 bytes among the symbols that lie in it (`nm -S`): by the module a
 Swift symbol's mangled name starts with, the standard library, BoringSSL, the runtime, other C and
 C++, and bytes in no symbol (padding, and the compiler's unnamed functions). A page is resident
@@ -92,6 +93,17 @@ def resident_pages(pid, start, size):
             if struct.unpack_from("<Q", entries, index * 8)[0] >> 63]
 
 
+def process_memory(pid):
+    """VmRSS, RssAnon and RssFile of `pid`, in MiB."""
+    memory = {}
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile"):
+                memory[key] = int(value.split()[0]) / 1024
+    return memory
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agentd", required=True, help="the agentd binary (with its symbol table)")
@@ -120,6 +132,7 @@ def main():
                 with open(log_path) as log:
                     sys.exit("agentd exited with %d:\n%s" % (agent.returncode, log.read()))
             pages = resident_pages(agent.pid, start, size)
+            memory = process_memory(agent.pid)
         finally:
             agent.kill()
             agent.wait(timeout=30)
@@ -141,6 +154,8 @@ def main():
         bytes_by_module["(in no symbol)"] += max(0, PAGE - covered)
 
     total = sum(bytes_by_module.values())
+    print("RSS %.1f MiB: %.1f anonymous, %.1f file-backed (/proc/PID/status)"
+          % (memory["VmRSS"], memory["RssAnon"], memory["RssFile"]))
     print("resident .text: %d of %d pages (%.1f of %.1f MiB)"
           % (len(pages), size // PAGE, len(pages) * PAGE / 2**20, size / 2**20))
     print("| module | MiB | share |")

@@ -17,7 +17,7 @@
 #   bash scripts/bench.sh layout    rewrite link/agentd.order (the code a running agent executes, for the
 #                                   release link's layout; bench/link_order.py), relink, and print the
 #                                   agent's memory at 100,000 samples/s, anonymous and file-backed
-#   bash scripts/bench.sh resident  which modules' code the idle agent's resident .text pages hold
+#   bash scripts/bench.sh resident  the idle agent's RSS, and which modules' code its resident .text pages hold
 #                                   (bench/resident_code.py; root, for /proc/PID/pagemap)
 #
 # Release binaries are built in .build-release (never the shared debug .build). Every process

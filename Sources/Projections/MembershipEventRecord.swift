@@ -1,5 +1,4 @@
 import Events
-import Foundation
 
 /// A member's state as a node observed it, projected from a `membership` WAL record.
 public struct MembershipEventRecord: Codable, Sendable, Hashable {
@@ -52,13 +51,9 @@ extension MembershipEventRecord {
 
     /// Reads the columns of ``selection``.
     init(row: SQLiteRow) throws {
-        let state = row.text(5)
-        guard let decoded = MembershipEvent.State(rawValue: state) else {
-            throw ProjectionStoreError(
-                path: row.path, message: "membership_event row \(row.integer(0)): unknown state \"\(state)\"")
-        }
         self.init(
-            time: row.integer(1), lamport: row.integer(2), member: row.text(3), address: row.text(4), state: decoded,
+            time: row.integer(1), lamport: row.integer(2), member: row.text(3), address: row.text(4),
+            state: try row.enumeration(MembershipEvent.State.self, 5, of: "membership_event.state"),
             incarnation: row.integer(6), reportedBy: try row.json([String].self, 7, of: "membership_event.reported_by"),
             position: RecordPosition(segment: row.integer(8), offset: row.integer(9)))
         self.id = row.integer(0)

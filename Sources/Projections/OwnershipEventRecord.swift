@@ -1,5 +1,4 @@
 import Events
-import Foundation
 
 /// A target's owner changed in this node's view, projected from an `ownership` WAL record.
 public struct OwnershipEventRecord: Codable, Sendable, Hashable {
@@ -60,15 +59,11 @@ extension OwnershipEventRecord {
 
     /// Reads the columns of ``selection``.
     init(row: SQLiteRow) throws {
-        let cause = row.text(7)
-        guard let decoded = OwnershipEvent.Cause(rawValue: cause) else {
-            throw ProjectionStoreError(
-                path: row.path, message: "ownership_event row \(row.integer(0)): unknown cause \"\(cause)\"")
-        }
         self.init(
             time: row.integer(1), effectiveTime: row.integer(2), key: UInt64(bitPattern: row.integer(3)),
             targetLabels: try row.json([String: String].self, 4, of: "ownership_event.target_labels"),
-            previousOwner: row.optionalText(5), newOwner: row.optionalText(6), causeKind: decoded,
+            previousOwner: row.optionalText(5), newOwner: row.optionalText(6),
+            causeKind: try row.enumeration(OwnershipEvent.Cause.self, 7, of: "ownership_event.cause_kind"),
             causeDetail: row.text(8), position: RecordPosition(segment: row.integer(9), offset: row.integer(10)))
         self.id = row.integer(0)
     }
@@ -88,24 +83,5 @@ extension OwnershipEventRecord {
                 .text(self.causeKind.rawValue), .text(self.causeDetail), .integer(self.walSegment),
                 .integer(self.walOffset),
             ])
-    }
-}
-
-/// `value` as the JSON text the event tables hold (keys sorted, so a label set is stored one way).
-func projectionJSON(_ value: some Encodable) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
-extension SQLiteRow {
-    /// Column `index`, JSON text, decoded as `type`; `column` names it in the error when it is not.
-    func json<Value: Decodable>(_ type: Value.Type, _ index: Int32, of column: String) throws -> Value {
-        do {
-            return try JSONDecoder().decode(type, from: Data(self.text(index).utf8))
-        } catch {
-            throw ProjectionStoreError(
-                path: self.path, message: "\(column) of row \(self.integer(0)) is not JSON of \(type): \(error)")
-        }
     }
 }

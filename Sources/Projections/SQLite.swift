@@ -56,17 +56,12 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// before it writes cannot fail to upgrade), committed when `body` returns and rolled back when
     /// it throws.
     func write<Result>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
-        try self.withConnection { connection in
-            try connection.execute("BEGIN IMMEDIATE")
-            do {
-                let result = try body(connection)
-                try connection.execute("COMMIT")
-                return result
-            } catch {
-                try? connection.execute("ROLLBACK")
-                throw error
-            }
-        }
+        try self.transaction("BEGIN IMMEDIATE", body)
+    }
+
+    /// Runs `body`'s statements against one snapshot of the database.
+    func read<Result>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
+        try self.transaction("BEGIN DEFERRED", body)
     }
 
     /// Copies SQLite's write-ahead log (`<file>-wal`) into the database and truncates it.
@@ -77,10 +72,9 @@ final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    /// Runs `body`'s statements against one snapshot of the database.
-    func read<Result>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
+    private func transaction<Result>(_ begin: String, _ body: (SQLiteConnection) throws -> Result) throws -> Result {
         try self.withConnection { connection in
-            try connection.execute("BEGIN DEFERRED")
+            try connection.execute(begin)
             do {
                 let result = try body(connection)
                 try connection.execute("COMMIT")

@@ -177,7 +177,7 @@ import Testing
         try store.execute(
             "UPDATE ownership_event SET target_labels = '{}', cause_kind = 'gossip' WHERE wal_offset = 20")
         let cause = try #require(throws: ProjectionStoreError.self) { try store.ownershipHistory() }
-        #expect(cause.description == ":memory:: ownership_event row 2: unknown cause \"gossip\"")
+        #expect(cause.description == ":memory:: ownership_event.cause_kind of row 2 is not a Cause: \"gossip\"")
     }
 
     @Test func aRefusedStatementNamesTheFileAndTheStatement() throws {

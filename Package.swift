@@ -43,6 +43,20 @@ let layoutFlags = [
     "-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/link/agentd.order",
     "-Xlinker", "--no-warn-symbol-ordering", "-Xlinker", "--no-export-dynamic",
 ]
+/// The C and C++ libraries agentd calls are linked in statically too: `link/static` holds links to
+/// the archives of libsnappy, libxxhash, liblz4, libsqlite3, zlib and libstdc++ (Debian 12's, from
+/// the `-dev` packages `scripts/install-deps.sh` installs), and lld, which looks for `-lNAME` in each
+/// search directory in turn and takes the first `libNAME.so` or `libNAME.a` it finds, looks in that
+/// directory before the system's. A shared library is mapped, relocated and initialized whole at
+/// every start (libstdc++'s locale and stream set-up, the loader's lookups in its symbol tables),
+/// while linked in only the functions called come along: the idle agent held 1.8 MiB less
+/// (docs/performance.md, "The C libraries linked in"). The system-library targets therefore name
+/// no pkg-config package, whose `-L/usr/lib/x86_64-linux-gnu` would come first. Only libc, libm,
+/// libresolv and libgcc_s stay shared (glibc's own, and the unwinder). The link is lld's, which
+/// takes an archive's members for any undefined symbol wherever the archive stands on the command
+/// line (the archives come before the Swift runtime and ICU that need libstdc++).
+let staticLibraryFlags = ["-use-ld=lld", "-L\(Context.packageDirectory)/link/static"]
+
 /// The Swift runtime and Foundation linked in statically, position-dependent (none with AGENTD_PIE=1).
 let staticRuntimeFlags =
     pie
@@ -50,7 +64,7 @@ let staticRuntimeFlags =
     : [
         "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
         "-l_FoundationCollections", "-Xclang-linker", "-no-pie",
-    ]
+    ] + staticLibraryFlags
 let agentdLinkerSettings: [LinkerSetting] = [
     .unsafeFlags(staticRuntimeFlags + layoutFlags, .when(platforms: [.linux], configuration: .release))
 ]
@@ -84,12 +98,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
     ],
     targets: [
-        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CLZ4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
-        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CResolv"),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(
             name: "Primitives",

@@ -49,7 +49,7 @@ let layoutFlags = [
 /// search directory in turn and takes the first `libNAME.so` or `libNAME.a` it finds, looks in that
 /// directory before the system's. A shared library is mapped, relocated and initialized whole at
 /// every start (libstdc++'s locale and stream set-up, the loader's lookups in its symbol tables),
-/// while linked in only the functions called come along: the idle agent held 1.8 MiB less
+/// while linked in only the functions called come along: the idle agent held 1.6 MiB less
 /// (docs/performance.md, "The C libraries linked in"). The system-library targets therefore name
 /// no pkg-config package, whose `-L/usr/lib/x86_64-linux-gnu` would come first. Only libc, libm,
 /// libresolv and libgcc_s stay shared (glibc's own, and the unwinder). The link is lld's, which

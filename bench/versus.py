@@ -4,7 +4,7 @@
     python3 bench/versus.py --agentd .build-release/release/agentd [--duration 60] [--warmup 20]
         [--runs 1] [--loads node,synthetic] [--agents agentd,prometheus,vmagent]
         [--agentd-sync batch] [--targets 50] [--series 2000] [--interval 1] [--tls]
-        [--sink AGENTD_BENCH] [--target-server AGENTD_BENCH] [--max-ingest RATES]
+        [--sink AGENTD_BENCH] [--target-server AGENTD_BENCH] [--max-ingest RATES] [--cold]
 
 Loads: "node" = 8 real prometheus-node-exporters scraped every 5 s; "synthetic" = bench/targets.py
 (or with --target-server AGENTD_BENCH, `agentd-bench targets`: the same exposition served from
@@ -280,7 +280,22 @@ def start_receiver(procs, work, name, sink=None):
     return start_prometheus_receiver(procs, directory, port, directory + "/log"), port
 
 
+def drop_page_cache():
+    """--cold: writes dirty pages back and drops the whole clean page cache (root only), so that the
+    agent starting next reads its binary from disk as at a machine's first start. Which of a binary's
+    pages a process maps depends on how they came into the cache: the kernel maps a resident
+    neighbourhood of the page a process faults on (fault-around, and whole large folios), and the
+    folios' sizes follow how the file was read or written before. Two byte-identical copies of
+    agentd, one written by the linker and one by `cp`, held 20.1–20.2 and 21.0 MiB file-backed idle
+    with their pages cached as the writes left them, 19.8 and 19.7 cold (docs/performance.md)."""
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
 def start_agent(procs, args, agent, load, receiver_port, work, sync):
+    if args.cold:
+        drop_page_cache()
     port = free_port()
     directory = os.path.join(work, agent)
     os.makedirs(directory, exist_ok=True)
@@ -600,6 +615,9 @@ def main():
     parser.add_argument("--tls", action="store_true",
                         help="HTTPS everywhere the agent connects: the synthetic targets, and the receiver "
                              "(--web.config.file: TLS and a bcrypt basic-auth user)")
+    parser.add_argument("--cold", action="store_true",
+                        help="drop the page cache before each agent starts (root): file-backed RSS as at a "
+                             "first start, not as whichever pages an earlier run left cached")
     parser.add_argument("--sink", help="an agentd-bench binary: receive with its counting sink instead of Prometheus")
     parser.add_argument("--agentd-max-samples-per-send", type=int, metavar="N",
                         help="agentd's queue_config max_samples_per_send (default: Alloy's, 2000)")

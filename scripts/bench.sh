@@ -18,7 +18,7 @@
 #                                   release link's layout; bench/link_order.py), relink, and print the
 #                                   agent's memory at 100,000 samples/s, anonymous and file-backed
 #   bash scripts/bench.sh resident  the idle agent's RSS, and which modules' code its resident .text pages hold
-#                                   (bench/resident_code.py; root, for /proc/PID/pagemap)
+#                                   (bench/resident_code.py --cold; root, for /proc/PID/pagemap and drop_caches)
 #
 # Release binaries are built in .build-release (never the shared debug .build). Every process
 # started here listens on a free 127.0.0.1 port, lives in a temporary directory, and is stopped
@@ -189,7 +189,7 @@ layout)
     ;;
 resident)
     build agentd
-    python3 bench/resident_code.py --agentd "$agentd_bin" "$@"
+    python3 bench/resident_code.py --agentd "$agentd_bin" --cold "$@"
     ;;
 *)
     echo "unknown benchmark: $which (try: parse, wal, cluster, replay, versus, million, ingest, outage, delivery, stages, callgrind, layout, resident)"

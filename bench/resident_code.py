@@ -32,6 +32,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from versus import drop_page_cache  # noqa: E402
+
 PAGE = 4096
 IDLE_CONFIG = """prometheus.scrape "idle" {
   targets = []
@@ -115,10 +118,6 @@ def main():
     parser.add_argument("--settle", type=float, default=10, help="seconds between the start and the reading")
     parser.add_argument("--cold", action="store_true", help="drop the page cache before the start (root)")
     args = parser.parse_args()
-    if args.cold:
-        subprocess.run(["sync"], check=True)
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
 
     start, size = text_section(args.agentd)
     symbols = code_symbols(args.agentd)
@@ -131,6 +130,9 @@ def main():
             with open(config, "w") as f:
                 f.write(IDLE_CONFIG)
         log_path = os.path.join(work, "log")
+        # After readelf and nm have read the binary, so that the agent's start is what brings it in.
+        if args.cold:
+            drop_page_cache()
         with open(log_path, "w") as log:
             agent = subprocess.Popen([args.agentd, "run", config, "--server.http.listen-addr=127.0.0.1:0",
                                       "--storage.path=" + os.path.join(work, "data")],

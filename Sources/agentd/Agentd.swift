@@ -11,7 +11,7 @@ import ArgumentParser
 ///
 /// An `async` main would hand the main thread to `dispatch_main`, which ends it with
 /// `pthread_exit`; that unwinds the main thread's stack, and the unwinder's search of the unwind
-/// tables for each of its frames left 0.5 MiB of them resident for the life of the process
+/// tables for each of its frames left 0.75 MiB of them resident for the life of the process
 /// (docs/performance.md, "The main thread parked, not unwound"). Nothing in agentd runs on the
 /// main actor, which this leaves without a thread to run on.
 @main

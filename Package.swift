@@ -35,13 +35,18 @@ let pie = Context.environment["AGENTD_PIE"] == "1"
 /// Release builds of `agentd` on Linux also lay their code out by use: lld places the functions that
 /// `link/agentd.order` names (those a running agent executes, by name; `bench/link_order.py`
 /// writes the list) at the front of `.text`, so the few megabytes of code that run share pages
-/// instead of being spread across 33 MB, most of it never run, which the kernel maps in by the page
-/// and its neighbours. The executable exports no symbols (`--no-export-dynamic`, overriding the
-/// `-export-dynamic` the static runtime's link arguments add): nothing looks them up, and under load
-/// all 3.4 MiB of the symbol tables were resident (docs/performance.md, "Code layout").
+/// instead of being spread across 30 MB, most of it never run, which the kernel maps in by the page
+/// and its neighbours. lld moves whole input sections: `scripts/build-release.sh` compiles every
+/// module with a section per function (a flag Package.swift cannot give another package's
+/// targets), and `link/private-text.ld` gathers the compiler's unnamed functions, which no list can
+/// name, into one output section of their own. The executable exports no symbols
+/// (`--no-export-dynamic`, overriding the `-export-dynamic` the static runtime's link arguments
+/// add): nothing looks them up, and under load all 3.4 MiB of the symbol tables were resident
+/// (docs/performance.md, "Code layout" and "A section per function").
 let layoutFlags = [
     "-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/link/agentd.order",
     "-Xlinker", "--no-warn-symbol-ordering", "-Xlinker", "--no-export-dynamic",
+    "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/link/private-text.ld",
 ]
 /// The C and C++ libraries agentd calls are linked in statically too: `link/static` holds links to
 /// the archives of libsnappy, libxxhash, liblz4, libsqlite3, zlib and libstdc++ (Debian 12's, from

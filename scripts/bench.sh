@@ -35,7 +35,7 @@ agentd_bin="$scratch/release/agentd"
 build() {
     local product
     for product in "$@"; do
-        swift build -c release --scratch-path "$scratch" --product "$product" >/tmp/agentd-bench-build.log 2>&1 || {
+        AGENTD_RELEASE_SCRATCH="$scratch" bash scripts/build-release.sh "$product" >/tmp/agentd-bench-build.log 2>&1 || {
             tail -40 /tmp/agentd-bench-build.log
             exit 1
         }

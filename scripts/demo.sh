@@ -169,7 +169,7 @@ if [ -d "$pids" ] && anything_running && [ "$(cat "$mode_file" 2>/dev/null || ec
     exit 1
 fi
 bash scripts/install-deps.sh
-swift build -c release --scratch-path .build-release --product agentd
+bash scripts/build-release.sh agentd
 mkdir -p "$pids" "$run_dir/logs"
 exporter_flags=() prometheus_flags=()
 if [ "$tls" = 1 ]; then

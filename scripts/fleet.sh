@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 scenarios="${1:-rolling,scale,crash,partition,loss,pause,skew,disk,large}"
 shift || true
 scratch="$(pwd)/.build-release"
-swift build -c release --scratch-path "$scratch" --product agentd >/tmp/agentd-fleet-build.log 2>&1 || {
+AGENTD_RELEASE_SCRATCH="$scratch" bash scripts/build-release.sh agentd >/tmp/agentd-fleet-build.log 2>&1 || {
     tail -40 /tmp/agentd-fleet-build.log
     exit 1
 }

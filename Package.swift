@@ -118,6 +118,7 @@ let package = Package(
         .target(
             name: "HTTPSecurity",
             dependencies: [
+                "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -7,18 +7,24 @@
 A release agentd is linked by lld with `--symbol-ordering-file link/agentd.order` (Package.swift):
 the functions named there are laid out first, in that order, and everything else after them. The
 kernel maps an executable's code in by the page and fault-around brings in the pages beside a
-touched one, so code that runs, scattered among 33 MB of code that never does, keeps most of the
-text resident; put together, it fits in a few megabytes (docs/performance.md, "Code layout").
+touched one, so code that runs, scattered among 30 MB of code that never does, keeps most of the
+text resident; put together, it fits in a few megabytes (docs/performance.md, "Code layout" and
+"A section per function"). lld moves whole input sections, so the list works function by function
+only in a build whose modules have a section per function (`scripts/build-release.sh`).
 
-How the list is made: two agentd members in one cluster scrape 8 targets of 2,000 series
-(`agentd-bench targets`) every second and remote-write to `agentd-bench sink`. The first runs
-under `valgrind --tool=callgrind` (a copy with the debug sections stripped: valgrind 3.19 gives up
-on agentd's, and callgrind needs only the symbols); the second runs as it is, so the first
-gossips, owns its share and hands targets over as members do. After the first has appended
---samples samples, both are stopped with SIGTERM and callgrind writes its counts: the instructions
-executed at each instruction address (--dump-instr=yes). Every address is mapped to the code symbol it falls
-in (`nm -n -S` of the binary, rather than taking callgrind's function names, which are demangled for
-C++ and say nothing of code that lies in no symbol); the list is those symbols, sorted by name.
+How the list is made: three runs of agentd under `valgrind --tool=callgrind` (a copy with the
+debug sections stripped: valgrind 3.19 gives up on agentd's, and callgrind needs only the
+symbols), each stopped with SIGTERM, after which callgrind writes the instructions executed at
+each instruction address (--dump-instr=yes):
+- clustered: two members in one cluster scrape 8 targets of 2,000 series (`agentd-bench
+  targets`) every second and remote-write to `agentd-bench sink`; the profiled one joins the
+  other, which runs as it is, so that it gossips, owns its share and hands targets over as members
+  do; until it has appended --samples samples;
+- node: one agent scraping two real node exporters every second, until it has appended 30,000;
+- idle: `bench/resident_code.py`'s idle agent (no targets, a remote write to a closed port), 15 s.
+Every address is mapped to the code symbol it falls in (`nm -n -S` of the binary, rather than
+taking callgrind's function names, which are demangled for C++ and say nothing of code that lies
+in no symbol); the list is the symbols of all three runs, sorted by name.
 
 Run it again after a change that adds or renames much of the hot path; a stale list still links
 (names no longer in the binary are skipped) and only lays the new code out where it falls.
@@ -36,10 +42,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from callgrind import choose_valgrind  # noqa: E402
+from resident_code import IDLE_CONFIG  # noqa: E402
 from versus import Processes, free_port, free_port_range, metric_sum, wait_http  # noqa: E402
 
 TARGETS = 8
 SERIES = 2000
+NODE_EXPORTERS = 2
+NODE_SAMPLES = 30000
+IDLE_SECONDS = 15
 
 
 def config(path, first_target_port, sink_port):
@@ -122,6 +132,92 @@ def functions_run(executed, symbols):
     return counts, unnamed
 
 
+def wait_appended(metrics, samples, process, log):
+    """Until the agent at `metrics` has appended `samples` samples (20 minutes at most)."""
+    deadline = time.time() + 1200
+    while (metric_sum(metrics, ["prometheus_agent_samples_appended_total"]) or 0) < samples:
+        if process.poll() is not None or time.time() > deadline:
+            sys.exit("link_order.py: the profiled agentd %s; see %s" % (
+                "exited" if process.poll() is not None else "appended too little in 20 minutes", log))
+        time.sleep(2)
+
+
+def clustered_run(args, procs, folder, profiled_argv, env, sink_port):
+    """A member of a two-member cluster scraping its share of 8 targets of 2,000 series every second,
+    until it has appended --samples samples; the other member runs as it is, so that the profiled
+    one gossips, owns its share and hands targets over as members do."""
+    target_port = free_port_range(TARGETS)
+    targets = procs.start([args.bench, "targets", "--port", str(target_port), "--targets", str(TARGETS),
+                           "--series", str(SERIES)], os.path.join(folder, "targets.log"))
+    wait_http("http://127.0.0.1:%d/metrics" % target_port, 60)
+    path = os.path.join(folder, "config.alloy")
+    config(path, target_port, sink_port)
+    peer_port, profiled_port = free_port(), free_port()
+    peer = procs.start([args.agentd, "run", path, "--server.http.listen-addr=127.0.0.1:%d" % peer_port,
+                        "--storage.path=" + os.path.join(folder, "peer"), "--cluster.enabled=true",
+                        "--cluster.node-name=peer"], os.path.join(folder, "peer.log"))
+    wait_http("http://127.0.0.1:%d/-/ready" % peer_port, 60)
+    log = os.path.join(folder, "profiled.log")
+    profiled = procs.start(profiled_argv + [
+        "run", path, "--server.http.listen-addr=127.0.0.1:%d" % profiled_port,
+        "--storage.path=" + os.path.join(folder, "profiled"), "--cluster.enabled=true",
+        "--cluster.node-name=profiled", "--cluster.join-addresses=127.0.0.1:%d" % peer_port], log, env=env)
+    metrics = "http://127.0.0.1:%d/metrics" % profiled_port
+    wait_http(metrics, 300)
+    wait_appended(metrics, args.samples, profiled, log)
+    procs.stop(profiled, grace=300)
+    procs.stop(peer)
+    procs.stop(targets)
+
+
+def node_run(args, procs, folder, profiled_argv, env, sink_port):
+    """One agent, no cluster, scraping two real node exporters (`prometheus-node-exporter`) every
+    second: the text format as Go's client writes it (help, types, summaries, histograms)."""
+    ports = []
+    exporters = []
+    for index in range(NODE_EXPORTERS):
+        port = free_port()
+        exporters.append(procs.start(["prometheus-node-exporter", "--web.listen-address=127.0.0.1:%d" % port],
+                                     os.path.join(folder, "node-exporter-%d.log" % index)))
+        ports.append(port)
+    for port in ports:
+        wait_http("http://127.0.0.1:%d/metrics" % port, 60)
+    path = os.path.join(folder, "config.alloy")
+    with open(path, "w") as f:
+        f.write('prometheus.scrape "node" {\n  targets = [\n')
+        for port in ports:
+            f.write('    {"__address__" = "127.0.0.1:%d"},\n' % port)
+        f.write('  ]\n  forward_to = [prometheus.remote_write.sink.receiver]\n'
+                '  scrape_interval = "1s"\n  scrape_timeout = "900ms"\n}\n\n')
+        f.write('prometheus.remote_write "sink" {\n  endpoint {\n'
+                '    url = "http://127.0.0.1:%d/api/v1/write"\n  }\n}\n' % sink_port)
+    port = free_port()
+    log = os.path.join(folder, "profiled.log")
+    profiled = procs.start(profiled_argv + ["run", path, "--server.http.listen-addr=127.0.0.1:%d" % port,
+                                            "--storage.path=" + os.path.join(folder, "data")], log, env=env)
+    metrics = "http://127.0.0.1:%d/metrics" % port
+    wait_http(metrics, 300)
+    wait_appended(metrics, NODE_SAMPLES, profiled, log)
+    procs.stop(profiled, grace=300)
+    for exporter in exporters:
+        procs.stop(exporter)
+
+
+def idle_run(args, procs, folder, profiled_argv, env, sink_port):
+    """An agent with a scrape job without targets and a remote write to a closed port, as
+    `bench/resident_code.py` starts it, for IDLE_SECONDS after it answers."""
+    path = os.path.join(folder, "config.alloy")
+    with open(path, "w") as f:
+        f.write(IDLE_CONFIG)
+    port = free_port()
+    profiled = procs.start(profiled_argv + ["run", path, "--server.http.listen-addr=127.0.0.1:%d" % port,
+                                            "--storage.path=" + os.path.join(folder, "data")],
+                           os.path.join(folder, "profiled.log"), env=env)
+    wait_http("http://127.0.0.1:%d/metrics" % port, 300)
+    time.sleep(IDLE_SECONDS)
+    procs.stop(profiled, grace=300)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agentd", required=True, help="a release agentd")
@@ -145,46 +241,24 @@ def main():
     try:
         stripped = os.path.join(work, "agentd")
         subprocess.run(["objcopy", "--strip-debug", args.agentd, stripped], check=True)
-        target_port = free_port_range(TARGETS)
-        procs.start([args.bench, "targets", "--port", str(target_port), "--targets", str(TARGETS),
-                     "--series", str(SERIES)], os.path.join(work, "targets.log"))
+        profiler = [valgrind, "--tool=callgrind", "--dump-instr=yes", "--dump-line=no"]
         sink_port = free_port()
         procs.start([args.bench, "sink", "--port", str(sink_port)], os.path.join(work, "sink.log"))
-        wait_http("http://127.0.0.1:%d/metrics" % target_port, 60)
         wait_http("http://127.0.0.1:%d/metrics" % sink_port, 60)
-        path = os.path.join(work, "config.alloy")
-        config(path, target_port, sink_port)
 
-        peer_port, profiled_port = free_port(), free_port()
-        peer = procs.start([args.agentd, "run", path, "--server.http.listen-addr=127.0.0.1:%d" % peer_port,
-                            "--storage.path=" + os.path.join(work, "peer"), "--cluster.enabled=true",
-                            "--cluster.node-name=peer"], os.path.join(work, "peer.log"))
-        wait_http("http://127.0.0.1:%d/-/ready" % peer_port, 60)
-        profile = os.path.join(work, "callgrind.out")
-        profiled = procs.start([valgrind, "--tool=callgrind", "--dump-instr=yes", "--dump-line=no",
-                                "--callgrind-out-file=" + profile, stripped, "run",
-                                path, "--server.http.listen-addr=127.0.0.1:%d" % profiled_port,
-                                "--storage.path=" + os.path.join(work, "profiled"), "--cluster.enabled=true",
-                                "--cluster.node-name=profiled",
-                                "--cluster.join-addresses=127.0.0.1:%d" % peer_port],
-                               os.path.join(work, "profiled.log"), env=env)
-        metrics = "http://127.0.0.1:%d/metrics" % profiled_port
-        wait_http(metrics, 300)
-        print("profiling agentd under callgrind until it has appended %d samples ..." % args.samples, flush=True)
-        deadline = time.time() + 1200
-        while (metric_sum(metrics, ["prometheus_agent_samples_appended_total"]) or 0) < args.samples:
-            if profiled.poll() is not None or time.time() > deadline:
-                sys.exit("link_order.py: the profiled agentd %s; see %s" % (
-                    "exited" if profiled.poll() is not None else "appended too little in 20 minutes",
-                    os.path.join(work, "profiled.log")))
-            time.sleep(2)
-        sent = metric_sum(metrics, ["prometheus_remote_storage_bytes_total"]) or 0
-        procs.stop(profiled, grace=300)
-        procs.stop(peer)
-        if not os.path.exists(profile):
-            sys.exit("link_order.py: callgrind wrote no profile; see %s" % os.path.join(work, "profiled.log"))
+        executed = collections.Counter()
+        runs = [("clustered", clustered_run), ("node", node_run), ("idle", idle_run)]
+        for name, run in runs:
+            folder = os.path.join(work, name)
+            os.makedirs(folder)
+            profile = os.path.join(folder, "callgrind.out")
+            argv = profiler + ["--callgrind-out-file=" + profile, stripped]
+            print("profiling the %s run under callgrind ..." % name, flush=True)
+            run(args, procs, folder, argv, env, sink_port)
+            if not os.path.exists(profile):
+                sys.exit("link_order.py: callgrind wrote no profile; see %s" % folder)
+            executed.update(executed_addresses(profile))
 
-        executed = executed_addresses(profile)
         symbols = code_symbols(args.agentd)
         counts, unnamed = functions_run(executed, symbols)
         # By name, which groups a module's functions and a type's (Swift's mangling starts with the
@@ -195,11 +269,11 @@ def main():
         with open(args.out, "w") as f:
             f.write("\n".join(order) + "\n")
         sizes = {name: size for _, size, name in symbols}
-        print("%d functions ran: %.2f MB of the binary's %.2f MB of code (%d instruction addresses; %d "
-              "remote-write bytes sent)" % (len(order), sum(sizes[name] for name in order) / 1e6,
-                                            sum(sizes.values()) / 1e6, len(executed), sent))
+        print("%d functions ran: %.2f MB of the binary's %.2f MB of code (%d instruction addresses)"
+              % (len(order), sum(sizes[name] for name in order) / 1e6, sum(sizes.values()) / 1e6, len(executed)))
         print("%d executed addresses of the binary's code are in no symbol (small private functions the "
-              "compiler emits unnamed, .L__unnamed_N: no order can name them)" % unnamed)
+              "compiler emits unnamed, .L__unnamed_N: no order can name them; link/private-text.ld "
+              "gathers them)" % unnamed)
         print("wrote " + os.path.abspath(args.out))
     finally:
         procs.stop_all()

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Primitives
 import Synchronization
 
 /// Log lines as Alloy and Prometheus write them: logfmt (`ts=… level=info
@@ -26,7 +27,7 @@ public struct AgentLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("ts", Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))),
+            ("ts", UTCTime.milliseconds(UTCTime.nowMilliseconds())),
             ("level", event.level == .warning ? "warn" : event.level.rawValue), ("logger", label),
             ("msg", event.message.description),
         ]

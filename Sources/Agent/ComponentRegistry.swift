@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Primitives
 import RemoteWrite
 import Scrape
 import Synchronization
@@ -154,7 +155,7 @@ final class ComponentRegistry: Sendable {
     }
 
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601)
+        UTCTime.seconds(Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
     // MARK: What each kind of component reports

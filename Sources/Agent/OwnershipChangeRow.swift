@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Primitives
 import Projections
 
 /// One ownership change as `agentd ownership-history --format json` and the UI show it.
@@ -40,6 +41,5 @@ public struct OwnershipChangeRow: Encodable, Sendable {
 
 /// Milliseconds since the epoch as an ISO 8601 time with milliseconds (UTC), as the CLI and UI print times.
 public func formatTimestamp(_ milliseconds: Int64) -> String {
-    Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-        .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+    UTCTime.milliseconds(milliseconds)
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOSSL
+import Primitives
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -202,7 +203,7 @@ public enum TLSFailure {
     }
 
     static func timestamp(_ seconds: Int) -> String {
-        Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)
+        UTCTime.seconds(Int64(seconds))
     }
 }
 

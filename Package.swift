@@ -108,6 +108,7 @@ let package = Package(
         .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CResolv"),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(
@@ -214,7 +215,7 @@ let package = Package(
         .executableTarget(
             name: "agentd",
             dependencies: [
-                "Agent", "WAL", "Events", "Scrape", "Config", "Projections", "RemoteWrite", "HTTPSecurity",
+                "Agent", "WAL", "Events", "Scrape", "Config", "Projections", "RemoteWrite", "HTTPSecurity", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

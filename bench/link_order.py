@@ -52,14 +52,16 @@ NODE_SAMPLES = 30000
 IDLE_SECONDS = 15
 
 
-def config(path, first_target_port, sink_port):
+def config(path, target_ports, sink_port, clustered):
+    """A scrape of 127.0.0.1's `target_ports` every second (clustered or not) into the sink."""
     with open(path, "w") as f:
         f.write('prometheus.scrape "layout" {\n  targets = [\n')
-        for index in range(TARGETS):
-            f.write('    {"__address__" = "127.0.0.1:%d"},\n' % (first_target_port + index))
-        f.write('  ]\n  forward_to = [prometheus.remote_write.sink.receiver]\n'
-                '  clustering {\n    enabled = true\n  }\n'
-                '  scrape_interval = "1s"\n  scrape_timeout = "900ms"\n}\n\n')
+        for port in target_ports:
+            f.write('    {"__address__" = "127.0.0.1:%d"},\n' % port)
+        f.write('  ]\n  forward_to = [prometheus.remote_write.sink.receiver]\n')
+        if clustered:
+            f.write('  clustering {\n    enabled = true\n  }\n')
+        f.write('  scrape_interval = "1s"\n  scrape_timeout = "900ms"\n}\n\n')
         f.write('prometheus.remote_write "sink" {\n  endpoint {\n'
                 '    url = "http://127.0.0.1:%d/api/v1/write"\n  }\n}\n' % sink_port)
 
@@ -142,6 +144,19 @@ def wait_appended(metrics, samples, process, log):
         time.sleep(2)
 
 
+def start_profiled(procs, profiled_argv, folder, path, env, flags=()):
+    """`agentd run path` under the profiler, its storage and log in `folder`; returns the process,
+    its /metrics URL (answering) and its log's path."""
+    port = free_port()
+    log = os.path.join(folder, "profiled.log")
+    process = procs.start(profiled_argv + ["run", path, "--server.http.listen-addr=127.0.0.1:%d" % port,
+                                           "--storage.path=" + os.path.join(folder, "data")] + list(flags),
+                          log, env=env)
+    metrics = "http://127.0.0.1:%d/metrics" % port
+    wait_http(metrics, 300)
+    return process, metrics, log
+
+
 def clustered_run(args, procs, folder, profiled_argv, env, sink_port):
     """A member of a two-member cluster scraping its share of 8 targets of 2,000 series every second,
     until it has appended --samples samples; the other member runs as it is, so that the profiled
@@ -151,19 +166,15 @@ def clustered_run(args, procs, folder, profiled_argv, env, sink_port):
                            "--series", str(SERIES)], os.path.join(folder, "targets.log"))
     wait_http("http://127.0.0.1:%d/metrics" % target_port, 60)
     path = os.path.join(folder, "config.alloy")
-    config(path, target_port, sink_port)
-    peer_port, profiled_port = free_port(), free_port()
+    config(path, range(target_port, target_port + TARGETS), sink_port, clustered=True)
+    peer_port = free_port()
     peer = procs.start([args.agentd, "run", path, "--server.http.listen-addr=127.0.0.1:%d" % peer_port,
                         "--storage.path=" + os.path.join(folder, "peer"), "--cluster.enabled=true",
                         "--cluster.node-name=peer"], os.path.join(folder, "peer.log"))
     wait_http("http://127.0.0.1:%d/-/ready" % peer_port, 60)
-    log = os.path.join(folder, "profiled.log")
-    profiled = procs.start(profiled_argv + [
-        "run", path, "--server.http.listen-addr=127.0.0.1:%d" % profiled_port,
-        "--storage.path=" + os.path.join(folder, "profiled"), "--cluster.enabled=true",
-        "--cluster.node-name=profiled", "--cluster.join-addresses=127.0.0.1:%d" % peer_port], log, env=env)
-    metrics = "http://127.0.0.1:%d/metrics" % profiled_port
-    wait_http(metrics, 300)
+    profiled, metrics, log = start_profiled(
+        procs, profiled_argv, folder, path, env,
+        ["--cluster.enabled=true", "--cluster.node-name=profiled", "--cluster.join-addresses=127.0.0.1:%d" % peer_port])
     wait_appended(metrics, args.samples, profiled, log)
     procs.stop(profiled, grace=300)
     procs.stop(peer)
@@ -183,20 +194,8 @@ def node_run(args, procs, folder, profiled_argv, env, sink_port):
     for port in ports:
         wait_http("http://127.0.0.1:%d/metrics" % port, 60)
     path = os.path.join(folder, "config.alloy")
-    with open(path, "w") as f:
-        f.write('prometheus.scrape "node" {\n  targets = [\n')
-        for port in ports:
-            f.write('    {"__address__" = "127.0.0.1:%d"},\n' % port)
-        f.write('  ]\n  forward_to = [prometheus.remote_write.sink.receiver]\n'
-                '  scrape_interval = "1s"\n  scrape_timeout = "900ms"\n}\n\n')
-        f.write('prometheus.remote_write "sink" {\n  endpoint {\n'
-                '    url = "http://127.0.0.1:%d/api/v1/write"\n  }\n}\n' % sink_port)
-    port = free_port()
-    log = os.path.join(folder, "profiled.log")
-    profiled = procs.start(profiled_argv + ["run", path, "--server.http.listen-addr=127.0.0.1:%d" % port,
-                                            "--storage.path=" + os.path.join(folder, "data")], log, env=env)
-    metrics = "http://127.0.0.1:%d/metrics" % port
-    wait_http(metrics, 300)
+    config(path, ports, sink_port, clustered=False)
+    profiled, metrics, log = start_profiled(procs, profiled_argv, folder, path, env)
     wait_appended(metrics, NODE_SAMPLES, profiled, log)
     procs.stop(profiled, grace=300)
     for exporter in exporters:
@@ -209,11 +208,7 @@ def idle_run(args, procs, folder, profiled_argv, env, sink_port):
     path = os.path.join(folder, "config.alloy")
     with open(path, "w") as f:
         f.write(IDLE_CONFIG)
-    port = free_port()
-    profiled = procs.start(profiled_argv + ["run", path, "--server.http.listen-addr=127.0.0.1:%d" % port,
-                                            "--storage.path=" + os.path.join(folder, "data")],
-                           os.path.join(folder, "profiled.log"), env=env)
-    wait_http("http://127.0.0.1:%d/metrics" % port, 300)
+    profiled, _, _ = start_profiled(procs, profiled_argv, folder, path, env)
     time.sleep(IDLE_SECONDS)
     procs.stop(profiled, grace=300)
 

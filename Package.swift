@@ -113,7 +113,7 @@ let package = Package(
 
         .target(
             name: "Primitives",
-            dependencies: ["CXXHash"],
+            dependencies: ["CXXHash", "CMalloc"],
             swiftSettings: fuzzedSettings
         ),
         .target(

@@ -15,6 +15,12 @@ public struct Snappy: Sendable {
     /// Creates a compressor with an empty scratch buffer.
     public init() {}
 
+    /// Frees the scratch buffer and the hash table; the next compression allocates them again.
+    public mutating func releaseBuffers() {
+        self.scratch = []
+        self.compressor = SnappyCompressor()
+    }
+
     /// Compresses `input` and returns the compressed block (a view of the reused scratch buffer).
     public mutating func compress(_ input: UnsafeRawBufferPointer) -> ArraySlice<UInt8> {
         let bound = SnappyCompressor.maxCompressedLength(input.count)

@@ -49,6 +49,19 @@ public struct WriteRequestEncoder: Sendable {
     /// The bytes of the last encoded request.
     public var bytes: ArraySlice<UInt8> { self.buffer[0..<self.count] }
 
+    /// Frees the request buffer and the work arrays, which the next request allocates again; the
+    /// last request's bytes go with them. For an encoder that has gone idle: kept, they hold as
+    /// much memory as the largest request encoded.
+    public mutating func releaseBuffers() {
+        self.buffer = []
+        self.count = 0
+        self.slotSeries = []
+        self.slotOfEntry = []
+        self.slotStart = []
+        self.order = []
+        self.slotLength = []
+    }
+
     /// Calls `body` with the bytes of the last encoded request.
     public func withEncodedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try self.buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<self.count])) }

@@ -109,6 +109,19 @@ import Testing
     /// A remote-write request as agentd sends them (2,000 series of 40 families over 10 targets,
     /// one sample each): smaller than libsnappy makes it, since series past each 64 KiB fragment
     /// still find the ones before it.
+    /// A shard's `Snappy` frees its hash table and scratch buffer when idle; what it compresses
+    /// next must match a new compressor's block.
+    @Test func aCompressorWhoseBuffersWereReleasedCompressesAsANewOne() throws {
+        let first = randomBytes(3_000, seed: 5) + randomBytes(3_000, seed: 5)
+        let second = Array(repeating: randomBytes(700, seed: 9), count: 6).flatMap { $0 }
+        var snappy = Snappy()
+        _ = first.withUnsafeBytes { snappy.compress($0) }
+        snappy.releaseBuffers()
+        let again = second.withUnsafeBytes { Array(snappy.compress($0)) }
+        #expect(again == compress(second))
+        #expect(try Snappy.uncompress(again) == second)
+    }
+
     @Test func aRemoteWriteRequestIsSmallerThanLibsnappyMakesIt() throws {
         var batch = RemoteWriteBatch(capacity: 2_000)
         for index in 0..<2_000 {

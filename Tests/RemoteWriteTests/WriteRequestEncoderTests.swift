@@ -174,6 +174,26 @@ import Testing
         #expect(try WriteRequestDecoder.decode(encoder.bytes) == small)
     }
 
+    /// An idle shard frees its encoder's buffers; the next request must come out as a new
+    /// encoder's would, although its label sets still remember slots of the requests before.
+    @Test func anEncoderWhoseBuffersWereReleasedEncodesAsANewOne() throws {
+        let pool = (0..<30).map { RemoteWriteLabelSet([label("__name__", "s\($0)"), label("job", "j")]) }
+        let before = Self.batch((0..<90).map { (pool[$0 % 30], Int64($0), Double($0)) })
+        let after = Self.batch((0..<40).map { (pool[(7 * $0) % 11], Int64(100 + $0), -Double($0)) })
+        var encoder = WriteRequestEncoder()
+        encoder.encode(before)
+        encoder.releaseBuffers()
+        #expect(encoder.count == 0)
+        #expect(encoder.bytes.isEmpty)
+        encoder.encode(after)
+        var fresh = WriteRequestEncoder()
+        fresh.encode(after)
+        #expect(Array(encoder.bytes) == Array(fresh.bytes))
+        // 40 samples over 11 series in turn: the first 7 series have 4 samples, the other 4 have 3.
+        let counts = try WriteRequestDecoder.decode(encoder.bytes).map(\.samples.count)
+        #expect(counts == [4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3])
+    }
+
     @Test func anEmptyBatchEncodesAnEmptyRequest() throws {
         var encoder = WriteRequestEncoder()
         encoder.encode(RemoteWriteBatch())

@@ -215,7 +215,8 @@ let package = Package(
         .executableTarget(
             name: "agentd",
             dependencies: [
-                "Agent", "WAL", "Events", "Scrape", "Config", "Projections", "RemoteWrite", "HTTPSecurity", "CMalloc",
+                "Agent", "WAL", "Events", "Scrape", "Config", "Projections", "RemoteWrite", "HTTPSecurity",
+                "Primitives",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,4 @@
-// glibc's malloc tunables (mallopt), for agentd's entry point on Linux.
+// glibc's malloc controls (mallopt, malloc_trim), for Primitives' `Allocator` on Linux.
 #if defined(__linux__) && __has_include(<malloc.h>)
 #include <malloc.h>
 #endif

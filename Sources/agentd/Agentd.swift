@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import Primitives
 
 #if canImport(Glibc)
-    import CMalloc
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
@@ -31,9 +31,7 @@ import Foundation
 @main
 enum Entry {
     static func main() {
-        #if canImport(Glibc)
-            mallopt(M_ARENA_MAX, 1)
-        #endif
+        Allocator.keepOneArena()
         NSTimeZone.default = TimeZone(secondsFromGMT: 0)!
         Task.detached {
             await Agentd.main()

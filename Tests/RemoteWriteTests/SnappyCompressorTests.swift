@@ -106,9 +106,6 @@ import Testing
         #expect(theirs.count > 190_000, "\(theirs.count) bytes")
     }
 
-    /// A remote-write request as agentd sends them (2,000 series of 40 families over 10 targets,
-    /// one sample each): smaller than libsnappy makes it, since series past each 64 KiB fragment
-    /// still find the ones before it.
     /// A shard's `Snappy` frees its hash table and scratch buffer when idle; what it compresses
     /// next must match a new compressor's block.
     @Test func aCompressorWhoseBuffersWereReleasedCompressesAsANewOne() throws {
@@ -122,6 +119,9 @@ import Testing
         #expect(try Snappy.uncompress(again) == second)
     }
 
+    /// A remote-write request as agentd sends them (2,000 series of 40 families over 10 targets,
+    /// one sample each): smaller than libsnappy makes it, since series past each 64 KiB fragment
+    /// still find the ones before it.
     @Test func aRemoteWriteRequestIsSmallerThanLibsnappyMakesIt() throws {
         var batch = RemoteWriteBatch(capacity: 2_000)
         for index in 0..<2_000 {

@@ -116,11 +116,24 @@ public final class RemoteWriteQueue: Sendable {
 
     /// How often a receiver that keeps failing, or a cursor that cannot be stored, is reported again.
     static let outageReportInterval = ShardQueue.outageReportInterval
-    /// A shard whose request started at least this long after its previous one (or is its first)
-    /// frees its request buffers once the request is answered: requests that far apart (a few
-    /// scrapes every few seconds) would keep them for nothing most of the time, while a shard that
-    /// sends more often than this keeps them from one request to the next.
+    /// The shortest gap between a shard's requests after which it may free its request buffers
+    /// (``releasesBuffers(batch:maxSamplesPerSend:started:previous:)``).
     static let sparseRequests: Duration = .seconds(1)
+
+    /// Whether a shard frees its request buffers once a request is answered: when the request's
+    /// batch left before it filled (at its deadline, or in a flush) and the request started
+    /// ``sparseRequests`` or more after the shard's previous one (or is its first). Such a shard
+    /// trickles (a few scrapes every few seconds) and would keep the buffers for nothing most of
+    /// the time. A shard whose batches fill keeps them: more full requests follow, and each
+    /// request after a release pays for its buffers' pages again (at 100,000 series scraped
+    /// every 30 s, four shards each sending a full request every 2.4 s, releasing after every
+    /// request cost 30 % more CPU).
+    static func releasesBuffers(
+        batch: Int, maxSamplesPerSend: Int, started: ContinuousClock.Instant, previous: ContinuousClock.Instant?
+    ) -> Bool {
+        guard batch < maxSamplesPerSend else { return false }
+        return previous.map { started - $0 >= Self.sparseRequests } ?? true
+    }
 
     /// Creates a queue; nothing is sent until ``run()`` runs.
     ///
@@ -341,7 +354,10 @@ public final class RemoteWriteQueue: Sendable {
                     self.report(settlement)
                     self.storeProgress()
                 }
-                if previousRequest.map({ started - $0 >= Self.sparseRequests }) ?? true { encoder.releaseBuffers() }
+                let sparse = Self.releasesBuffers(
+                    batch: request.batch.count, maxSamplesPerSend: self.configuration.maxSamplesPerSend,
+                    started: started, previous: previousRequest)
+                if sparse { encoder.releaseBuffers() }
                 previousRequest = started
             }
         }

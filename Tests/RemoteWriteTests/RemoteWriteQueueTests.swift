@@ -176,4 +176,23 @@ import Testing
             #expect(receiver.requests.count == 21)
         }
     }
+
+    @Test func onlyAShardThatTricklesFreesItsRequestBuffers() {
+        let start = ContinuousClock.now
+        let gap = RemoteWriteQueue.sparseRequests
+        func releases(batch: Int, after previous: Duration?) -> Bool {
+            RemoteWriteQueue.releasesBuffers(
+                batch: batch, maxSamplesPerSend: 2_000, started: start,
+                previous: previous.map { start - $0 })
+        }
+        // A batch that left at its deadline, long after the shard's previous request or as its first.
+        #expect(releases(batch: 1_025, after: gap * 5))
+        #expect(releases(batch: 1_025, after: gap))
+        #expect(releases(batch: 1, after: nil))
+        // A full batch: more follow, however far apart.
+        #expect(!releases(batch: 2_000, after: gap * 3))
+        #expect(!releases(batch: 2_000, after: nil))
+        // Partial batches sent close together (a short batch_send_deadline, or retries).
+        #expect(!releases(batch: 1_025, after: gap / 2))
+    }
 }

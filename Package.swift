@@ -160,7 +160,7 @@ let package = Package(
         ),
         .target(
             name: "Config",
-            dependencies: ["Scrape", "HTTPSecurity", "DNSLookup"],
+            dependencies: ["Scrape", "HTTPSecurity", "DNSLookup", "Primitives"],
             swiftSettings: fuzzedSettings
         ),
         .target(

@@ -41,7 +41,7 @@ public struct ClusterTime: Sendable, Hashable, Comparable, CustomStringConvertib
     public var description: String {
         let whole = self.nanoseconds / 1_000_000_000
         let millis = (self.nanoseconds % 1_000_000_000) / 1_000_000
-        return "\(whole).\(String(repeating: "0", count: millis < 10 ? 2 : millis < 100 ? 1 : 0))\(millis)s"
+        return "\(whole).\(String(millis, zeroPaddedTo: 3))s"
     }
 }
 

@@ -1,3 +1,5 @@
+import Primitives
+
 /// `agentd fmt`: Alloy's formatting of a configuration file (`alloy fmt`, Alloy's
 /// `syntax/printer`), as a pure function of the text.
 ///
@@ -236,7 +238,6 @@ public enum AlloyFormatter {
     }
 
     private static func hex(_ value: UInt32, digits: Int) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
+        String(value, radix: 16, zeroPaddedTo: digits)
     }
 }

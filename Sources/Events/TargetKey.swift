@@ -43,7 +43,6 @@ public enum TargetKey {
 
     /// The key as 16 hex digits, as the CLI and API print it.
     public static func format(_ key: UInt64) -> String {
-        let digits = String(key, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        String(key, radix: 16, zeroPaddedTo: 16)
     }
 }

@@ -74,9 +74,7 @@ public enum UTCTime {
 
     /// `value` in decimal, zero-padded to at least `count` digits.
     private static func appendDigits(_ value: Int, count: Int, to text: inout String) {
-        let digits = String(value)
-        if digits.utf8.count < count { text.append(String(repeating: "0", count: count - digits.utf8.count)) }
-        text.append(digits)
+        text.append(String(value, zeroPaddedTo: count))
     }
 
     /// Quotient rounded down and a remainder in `0..<divisor` (for times before the epoch).

@@ -1,10 +1,10 @@
 import Foundation
+import Primitives
 
 /// Segment file names: the sequence number as eight zero-padded decimal digits.
 public enum SegmentName {
     public static func format(_ segment: Int) -> String {
-        let digits = String(segment)
-        return digits.count >= 8 ? digits : String(repeating: "0", count: 8 - digits.count) + digits
+        String(segment, zeroPaddedTo: 8)
     }
 
     public static func parse(_ name: String) -> Int? {

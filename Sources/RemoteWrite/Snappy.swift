@@ -17,8 +17,7 @@ public struct Snappy: Sendable {
 
     /// Frees the scratch buffer and the hash table; the next compression allocates them again.
     public mutating func releaseBuffers() {
-        self.scratch = []
-        self.compressor = SnappyCompressor()
+        self = Snappy()
     }
 
     /// Compresses `input` and returns the compressed block (a view of the reused scratch buffer).

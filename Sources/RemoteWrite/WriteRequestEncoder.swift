@@ -53,13 +53,7 @@ public struct WriteRequestEncoder: Sendable {
     /// last request's bytes go with them. For an encoder that has gone idle: kept, they hold as
     /// much memory as the largest request encoded.
     public mutating func releaseBuffers() {
-        self.buffer = []
-        self.count = 0
-        self.slotSeries = []
-        self.slotOfEntry = []
-        self.slotStart = []
-        self.order = []
-        self.slotLength = []
+        self = WriteRequestEncoder(groupsSamplesBySeries: self.groupsSamplesBySeries)
     }
 
     /// Calls `body` with the bytes of the last encoded request.
